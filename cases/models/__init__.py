@@ -1,0 +1,31 @@
+"""Domain models. Split by area; everything is importable from ``cases.models``."""
+
+from .case import Case, CaseAttachment, CaseNote, CaseTransition, ComplaintGroup, Compensation
+from .collaboration import CollaborationNote, CollaborationRequest, CollaborationTodo
+from .config import DeskSettings, RootCause, SlaPolicy
+from .deadlines import Alert, CaseDeadline
+from .notices import Notice, NoticeTemplate, Revisit
+from .people import Customer, Department, User
+
+__all__ = [
+    "Alert",
+    "Case",
+    "CaseAttachment",
+    "CaseDeadline",
+    "CaseNote",
+    "CaseTransition",
+    "CollaborationNote",
+    "CollaborationRequest",
+    "CollaborationTodo",
+    "ComplaintGroup",
+    "Compensation",
+    "Customer",
+    "Department",
+    "DeskSettings",
+    "Notice",
+    "NoticeTemplate",
+    "Revisit",
+    "RootCause",
+    "SlaPolicy",
+    "User",
+]

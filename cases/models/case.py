@@ -1,0 +1,413 @@
+"""The case, its two state machines (stage and tier), and what hangs off it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, FSMField, FSMIntegerField, FSMModelMixin, transition
+
+from cases import permissions as perms
+from cases.choices import (
+    OPEN_STAGES,
+    Category,
+    ChannelKind,
+    CompensationKind,
+    CompensationStatus,
+    Difficulty,
+    NoteKind,
+    Scope,
+    SlaState,
+    Stage,
+    Tier,
+    Urgency,
+)
+
+from .managers import CaseQuerySet
+
+# Sources and targets written once, so the graph reads like SPEC's process.
+_REVISIT_SOURCES = [Stage.FEEDBACK_GIVEN, Stage.REVISIT]
+_CLOSABLE = [s for s in OPEN_STAGES]
+
+
+class ComplaintGroup(models.Model):
+    """Many cases on the same matter in a short window: a group complaint 群体性投诉."""
+
+    key = models.CharField(_("matter key"), max_length=200, db_index=True)
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices)
+    matter = models.CharField(_("matter"), max_length=150)
+    first_received_at = models.DateTimeField(_("first case received"))
+    last_received_at = models.DateTimeField(_("last case received"))
+    case_count = models.PositiveIntegerField(_("cases"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-last_received_at"]
+        verbose_name = _("group complaint")
+        verbose_name_plural = _("group complaints")
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} / {self.matter} ({self.case_count})"
+
+
+class Case(FSMModelMixin, models.Model):
+    """One complaint. Stage and tier change only through the transitions below, called by
+    ``cases.services``; both fields are protected, so assignment raises AttributeError."""
+
+    reference = models.CharField(_("reference"), max_length=24, unique=True, null=True)
+    tracking_code = models.CharField(_("tracking code"), max_length=16)
+    customer = models.ForeignKey(
+        "cases.Customer", verbose_name=_("customer"), on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    channel = models.CharField(_("channel"), max_length=20, choices=ChannelKind.choices)
+    source = models.ForeignKey(
+        "channels.Channel", verbose_name=_("intake channel"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="cases",
+    )
+    external_id = models.CharField(_("external id"), max_length=120, blank=True)
+    received_at = models.DateTimeField(_("received"))
+    occurred_at = models.DateTimeField(_("occurred"), null=True, blank=True)
+
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices)
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"))
+    order_ref = models.CharField(_("order / product reference"), max_length=64, blank=True)
+    location = models.CharField(_("location"), max_length=100, blank=True)
+    desired_outcome = models.TextField(_("desired outcome"), blank=True)
+
+    urgency = models.CharField(
+        _("urgency"), max_length=12, choices=Urgency.choices, default=Urgency.ROUTINE
+    )
+    scope = models.CharField(
+        _("impact scope"), max_length=12, choices=Scope.choices, default=Scope.INDIVIDUAL
+    )
+    difficulty = models.CharField(
+        _("difficulty"), max_length=20, choices=Difficulty.choices, default=Difficulty.FRONTLINE
+    )
+    suggested_tier = models.PositiveSmallIntegerField(
+        _("suggested tier"), choices=Tier.choices, default=Tier.ROUTINE
+    )
+    tier = FSMIntegerField(_("tier"), choices=Tier.choices, default=Tier.UNTRIAGED, protected=True)
+    stage = FSMField(
+        _("stage"), max_length=20, choices=Stage.choices, default=Stage.RECEIVED, protected=True
+    )
+    retiered = models.BooleanField(_("re-tiered"), default=False)
+    reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("first-contact owner"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="owned_cases",
+    )
+    handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("handler"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="handled_cases",
+    )
+    task_force = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("task force"), blank=True,
+        related_name="task_force_cases",
+    )
+    department = models.ForeignKey(
+        "cases.Department", verbose_name=_("responsible department"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="cases",
+    )
+    duplicate_of = models.ForeignKey(
+        "self", verbose_name=_("duplicate of"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="duplicates",
+    )
+    group = models.ForeignKey(
+        ComplaintGroup, verbose_name=_("group complaint"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="cases",
+    )
+
+    # Clocks: a due time set when the clock starts, and the time it stopped.
+    assign_due_at = models.DateTimeField(_("assign due"), null=True, blank=True)
+    assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
+    response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    solution_due_at = models.DateTimeField(_("solution due"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    progress_due_at = models.DateTimeField(_("progress note due"), null=True, blank=True)
+    last_progress_at = models.DateTimeField(_("last progress note"), null=True, blank=True)
+    feedback_due_at = models.DateTimeField(_("feedback due"), null=True, blank=True)
+    feedback_given_at = models.DateTimeField(_("feedback given"), null=True, blank=True)
+    revisit_due_at = models.DateTimeField(_("revisit due"), null=True, blank=True)
+    revisit_done_at = models.DateTimeField(_("revisit done"), null=True, blank=True)
+    follow_up_due_at = models.DateTimeField(_("follow-up due"), null=True, blank=True)
+    follow_up_done_at = models.DateTimeField(_("follow-up done"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Denormalised for the desk: nearest open due time and the worst state of the open clocks.
+    next_due_at = models.DateTimeField(_("next due"), null=True, blank=True)
+    sla_state = models.CharField(
+        _("deadline state"), max_length=10, choices=SlaState.choices, default=SlaState.ON_TIME
+    )
+    ever_breached = models.BooleanField(_("ever breached"), default=False)
+    response_breached = models.BooleanField(_("first response breached"), default=False)
+
+    solution = models.TextField(_("solution"), blank=True)
+    root_cause = models.ForeignKey(
+        "cases.RootCause", verbose_name=_("root cause"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="cases",
+    )
+    feedback_message = models.TextField(_("feedback to customer"), blank=True)
+    preventive_measures = models.TextField(_("preventive measures"), blank=True)
+    satisfaction_score = models.PositiveSmallIntegerField(_("satisfaction"), null=True, blank=True)
+    satisfied = models.BooleanField(_("satisfied"), null=True, blank=True)
+    closing_reason = models.TextField(_("closing reason"), blank=True)
+
+    version = models.PositiveIntegerField(_("version"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], condition=~Q(external_id=""),
+                name="case_unique_external_id_per_channel",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["stage", "next_due_at"], name="case_stage_due_idx"),
+            models.Index(fields=["owner", "stage", "next_due_at"], name="case_owner_due_idx"),
+            models.Index(fields=["handler", "stage"], name="case_handler_idx"),
+            models.Index(fields=["tier", "stage"], name="case_tier_stage_idx"),
+            models.Index(fields=["sla_state", "next_due_at"], name="case_sla_idx"),
+            models.Index(fields=["received_at"], name="case_received_idx"),
+            models.Index(fields=["channel", "received_at"], name="case_channel_idx"),
+            models.Index(fields=["category", "received_at"], name="case_category_idx"),
+            models.Index(fields=["department", "received_at"], name="case_department_idx"),
+            models.Index(fields=["customer", "received_at"], name="case_customer_idx"),
+            models.Index(fields=["order_ref"], name="case_order_idx"),
+            models.Index(fields=["resolved_at"], name="case_resolved_idx"),
+            models.Index(fields=["feedback_given_at"], name="case_feedback_idx"),
+            models.Index(fields=["revisit_due_at", "stage"], name="case_revisit_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference or f"case #{self.pk}"
+
+    # --- conditions (pure) ------------------------------------------------------------------
+    def is_graded(self) -> bool:
+        return bool(self.urgency and self.scope and self.difficulty)
+
+    def is_tiered(self) -> bool:
+        return self.tier != Tier.UNTRIAGED
+
+    def has_handler(self) -> bool:
+        return self.handler_id is not None
+
+    def has_first_response(self) -> bool:
+        return self.first_responded_at is not None
+
+    def has_solution(self) -> bool:
+        return bool(self.solution.strip())
+
+    def has_feedback(self) -> bool:
+        return bool(self.feedback_message.strip())
+
+    # --- tier machine -----------------------------------------------------------------------
+    @transition(
+        field=tier, source=Tier.UNTRIAGED, target=RETURN_VALUE(*Tier.values[1:]),
+        permission=perms.can_triage,
+    )
+    def confirm_tier(self, tier: int) -> int:
+        return int(tier)
+
+    @transition(
+        field=tier, source=[Tier.URGENT, Tier.IMPORTANT, Tier.ROUTINE],
+        target=RETURN_VALUE(*Tier.values[1:]), conditions=[is_tiered],
+        permission=perms.can_retier,
+    )
+    def retier(self, tier: int) -> int:
+        self.retiered = True
+        return int(tier)
+
+    # --- stage machine ----------------------------------------------------------------------
+    @transition(
+        field=stage, source=Stage.RECEIVED, target=Stage.TRIAGED, conditions=[is_graded],
+        permission=perms.can_triage,
+    )
+    def triage(self) -> None:
+        """Grading recorded and tier confirmed (the service confirms the tier first)."""
+
+    @transition(
+        field=stage, source=Stage.TRIAGED, target=Stage.ASSIGNED,
+        conditions=[is_tiered, has_handler], permission=perms.can_assign,
+    )
+    def assign(self) -> None:
+        """Responsibility given to a handler (and a task force for tier 1)."""
+
+    @transition(
+        field=stage, source=Stage.ASSIGNED, target=Stage.IN_PROGRESS,
+        permission=perms.can_handle,
+    )
+    def start(self) -> None:
+        """The handler takes the case up, contacting the customer if nobody has yet."""
+
+    @transition(
+        field=stage, source=Stage.IN_PROGRESS, target=Stage.WAITING_DEPARTMENT,
+        permission=perms.can_handle, custom={"system": True},
+    )
+    def wait_for_department(self) -> None:
+        """A collaboration request is open: the case waits on another department."""
+
+    @transition(
+        field=stage, source=Stage.WAITING_DEPARTMENT, target=Stage.IN_PROGRESS,
+        permission=perms.can_handle, custom={"system": True},
+    )
+    def resume(self) -> None:
+        """The department answered (or the request was withdrawn)."""
+
+    @transition(
+        field=stage, source=Stage.IN_PROGRESS, target=Stage.RESOLVED,
+        conditions=[has_first_response, has_solution], permission=perms.can_handle,
+    )
+    def resolve(self) -> None:
+        """Solution and root cause recorded."""
+
+    @transition(
+        field=stage, source=Stage.RESOLVED, target=Stage.FEEDBACK_GIVEN,
+        conditions=[has_feedback], permission=perms.can_handle,
+    )
+    def give_feedback(self) -> None:
+        """The customer is told the result, compensation and preventive measures."""
+
+    @transition(
+        field=stage, source=Stage.FEEDBACK_GIVEN, target=Stage.REVISIT,
+        permission=perms.can_work, custom={"system": True},
+    )
+    def open_revisit(self) -> None:
+        """48 h after feedback: survey sent and a phone-call task for the owner."""
+
+    @transition(
+        field=stage, source=_REVISIT_SOURCES, target=RETURN_VALUE(Stage.CLOSED, Stage.FOLLOW_UP),
+        permission=perms.can_work, custom={"system": True},
+    )
+    def record_revisit(self, satisfied: bool) -> str:
+        return Stage.CLOSED if satisfied else Stage.FOLLOW_UP
+
+    @transition(
+        field=stage, source=Stage.FOLLOW_UP, target=Stage.CLOSED, permission=perms.can_handle,
+    )
+    def complete_follow_up(self) -> None:
+        """Extra compensation or an adjusted plan delivered after a dissatisfied revisit."""
+
+    @transition(
+        field=stage, source=Stage.CLOSED, target=Stage.IN_PROGRESS, permission=perms.can_reopen,
+    )
+    def reopen(self) -> None:
+        self.reopen_count += 1
+
+    @transition(
+        field=stage, source=_CLOSABLE, target=Stage.INVALID, permission=perms.can_invalidate,
+    )
+    def invalidate(self) -> None:
+        """Invalid or withdrawn: closed without counting in KPIs."""
+
+
+class CaseTransition(models.Model):
+    """The transition log: who moved which machine from what to what, when, and why."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="transitions")
+    field = models.CharField(_("machine"), max_length=10)  # "stage" or "tier"
+    name = models.CharField(_("transition"), max_length=40)
+    source = models.CharField(_("from"), max_length=20)
+    target = models.CharField(_("to"), max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    note = models.TextField(_("note"), blank=True)
+    at = models.DateTimeField(_("at"), db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("transition")
+        verbose_name_plural = _("transitions")
+        indexes = [models.Index(fields=["case", "at"], name="transition_case_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.field} {self.source} -> {self.target}"
+
+
+class CaseNote(models.Model):
+    """Internal notes, progress updates, contacts with the customer and customer messages."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(_("kind"), max_length=20, choices=NoteKind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    body = models.TextField(_("text"))
+    visible_to_customer = models.BooleanField(_("visible to customer"), default=False)
+    external_message_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(_("at"))
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        indexes = [models.Index(fields=["case", "created_at"], name="note_case_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.case_id}"
+
+
+class Compensation(models.Model):
+    """Compensation offered to the customer. Above the threshold a supervisor approves it."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="compensations")
+    kind = models.CharField(_("kind"), max_length=20, choices=CompensationKind.choices)
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=CompensationStatus.choices,
+        default=CompensationStatus.PROPOSED,
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("proposed by"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    decision_note = models.CharField(_("decision note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("proposed at"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("compensation")
+        verbose_name_plural = _("compensations")
+        indexes = [models.Index(fields=["status", "created_at"], name="compensation_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"
+
+
+class CaseAttachment(models.Model):
+    """A file sent with a complaint. Stored privately under a random name; served only through
+    an authenticated view as a download, never inline."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(_("file"), upload_to="attachments/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size"))
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.original_name

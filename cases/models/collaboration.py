@@ -1,0 +1,150 @@
+"""Cross-department collaboration requests, shown as cards on the shared board."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from cases import permissions as perms
+
+
+class RequestStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ANSWERED = "answered", _("Plan proposed")
+    ACCEPTED = "accepted", _("Plan accepted")
+    ESCALATED = "escalated", _("Disputed, escalated")
+    DECIDED = "decided", _("Decided")
+    DONE = "done", _("Done")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+OPEN_REQUEST_STATUSES = (
+    RequestStatus.OPEN, RequestStatus.ANSWERED, RequestStatus.ACCEPTED,
+    RequestStatus.ESCALATED, RequestStatus.DECIDED,
+)
+
+
+class CollaborationRequest(FSMModelMixin, models.Model):
+    """An agent asks a department (its one liaison) for help on a case."""
+
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.CASCADE, related_name="collaboration_requests"
+    )
+    department = models.ForeignKey(
+        "cases.Department", verbose_name=_("department"), on_delete=models.PROTECT,
+        related_name="collaboration_requests",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    ask = models.TextField(_("what we need"))
+    status = FSMField(
+        _("status"), max_length=12, choices=RequestStatus.choices, default=RequestStatus.OPEN,
+        protected=True,
+    )
+    plan = models.TextField(_("proposed plan"), blank=True)
+    dispute_reason = models.TextField(_("dispute reason"), blank=True)
+    escalated_to = models.ForeignKey(
+        "cases.Department", verbose_name=_("escalated to"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="escalations",
+    )
+    decision = models.TextField(_("decision"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("requested"))
+    due_at = models.DateTimeField(_("due"))
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["due_at"]
+        verbose_name = _("collaboration request")
+        verbose_name_plural = _("collaboration requests")
+        indexes = [
+            models.Index(fields=["department", "status", "due_at"], name="collab_board_idx"),
+            models.Index(fields=["status", "due_at"], name="collab_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department} / case {self.case_id}"
+
+    def has_plan(self) -> bool:
+        return bool(self.plan.strip())
+
+    def has_decision(self) -> bool:
+        return bool(self.decision.strip())
+
+    @transition(field=status, source=RequestStatus.OPEN, target=RequestStatus.ANSWERED,
+                conditions=[has_plan], permission=perms.can_answer_request)
+    def answer(self) -> None:
+        """The department proposes a plan."""
+
+    @transition(field=status, source=RequestStatus.ANSWERED, target=RequestStatus.ACCEPTED,
+                permission=perms.can_review_request)
+    def accept(self) -> None:
+        """The agent accepts the plan."""
+
+    @transition(field=status, source=RequestStatus.ANSWERED, target=RequestStatus.ESCALATED,
+                permission=perms.can_review_request)
+    def dispute(self) -> None:
+        """The agent disputes the plan: it goes to the common parent's manager."""
+
+    @transition(field=status, source=RequestStatus.ESCALATED, target=RequestStatus.DECIDED,
+                conditions=[has_decision], permission=perms.can_decide_request)
+    def decide(self) -> None:
+        """The manager of the lowest common parent department decides."""
+
+    @transition(field=status, source=[RequestStatus.ACCEPTED, RequestStatus.DECIDED],
+                target=RequestStatus.DONE, permission=perms.can_complete_request)
+    def complete(self) -> None:
+        """The agreed plan was carried out."""
+
+    @transition(field=status, source=[RequestStatus.OPEN, RequestStatus.ANSWERED],
+                target=RequestStatus.WITHDRAWN, permission=perms.can_review_request)
+    def withdraw(self) -> None:
+        """The agent no longer needs the department."""
+
+
+class CollaborationTodo(models.Model):
+    request = models.ForeignKey(CollaborationRequest, on_delete=models.CASCADE,
+                                related_name="todos")
+    title = models.CharField(_("to-do"), max_length=200)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("assignee"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        ordering = ["done_at", "due_at", "id"]
+        verbose_name = _("to-do")
+        verbose_name_plural = _("to-dos")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CollaborationNote(models.Model):
+    request = models.ForeignKey(CollaborationRequest, on_delete=models.CASCADE,
+                                related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                               related_name="+")
+    body = models.TextField(_("progress"))
+    created_at = models.DateTimeField(_("at"))
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("request progress note")
+        verbose_name_plural = _("request progress notes")
+        indexes = [models.Index(fields=["request", "created_at"], name="collab_note_idx")]
+
+    def __str__(self) -> str:
+        return self.body[:40]

@@ -1,0 +1,118 @@
+"""The customer notice outbox, its templates, and satisfaction revisits."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from cases.choices import ContactChannel, RevisitMethod
+
+
+class NoticeKind(models.TextChoices):
+    ACKNOWLEDGEMENT = "acknowledgement", _("Acknowledgement")
+    FEEDBACK = "feedback", _("Result feedback")
+    SURVEY = "survey", _("Survey invitation")
+    FOLLOW_UP = "follow_up", _("Follow-up")
+    STAFF_ALERT = "staff_alert", _("Staff alert")
+
+
+class NoticeStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Notice(models.Model):
+    """An outbox row, written in the same transaction as the change that causes it and sent by
+    a worker. ``idempotency_key`` is unique: the same intent is never queued twice, and the
+    sender checks the row's status under a lock so it is never sent twice."""
+
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=NoticeKind.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=ContactChannel.choices)
+    recipient = models.CharField(_("recipient"), max_length=200)
+    language = models.CharField(_("language"), max_length=10, default="zh-hans")
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("body"))
+    context = models.JSONField(_("context"), default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=NoticeStatus.choices, default=NoticeStatus.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"))
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="notice_status_idx"),
+            models.Index(fields=["case", "created_at"], name="notice_case_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_status_display()})"
+
+
+class NoticeTemplate(models.Model):
+    """Admin-editable text per notice kind x channel x language. ``{reference}``-style fields
+    are filled from the notice context."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=NoticeKind.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=ContactChannel.choices)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("body"))
+
+    class Meta:
+        ordering = ["kind", "channel", "language"]
+        verbose_name = _("notice template")
+        verbose_name_plural = _("notice templates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "channel", "language"], name="notice_template_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} / {self.get_channel_display()} / {self.language}"
+
+
+class Revisit(models.Model):
+    """The satisfaction revisit of one feedback round. Survey and phone call race; the first
+    answer is recorded and the other is refused."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="revisits")
+    round = models.PositiveSmallIntegerField(_("round"), default=1)
+    due_at = models.DateTimeField(_("due"))
+    opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
+    token_nonce = models.CharField(max_length=32, blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    method = models.CharField(_("method"), max_length=10, choices=RevisitMethod.choices,
+                              blank=True)
+    score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["case", "round"]
+        verbose_name = _("revisit")
+        verbose_name_plural = _("revisits")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "round"], name="revisit_once_per_round")
+        ]
+
+    def __str__(self) -> str:
+        return f"revisit {self.round} of case {self.case_id}"

@@ -1,0 +1,144 @@
+"""Who may do what. Each ``can_*`` is a pure predicate ``(obj, user) -> bool`` used as the
+django-fsm ``permission=`` of a transition, by services (which enforce it) and by views (which
+show only what is allowed). Scoping of what a user may *see* lives in ``visible_cases``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cases.choices import Role, Tier
+
+if TYPE_CHECKING:
+    from cases.models import Case, CollaborationRequest, User
+
+
+def _active(user: Any) -> bool:
+    return bool(user is not None and getattr(user, "is_active", False))
+
+
+def is_agent(user: User | None) -> bool:
+    return _active(user) and user.has_role(Role.FRONTLINE, Role.SENIOR, Role.SUPERVISOR)
+
+
+def is_supervisor(user: User | None) -> bool:
+    return _active(user) and user.has_role(Role.SUPERVISOR)
+
+
+def is_liaison(user: User | None) -> bool:
+    return _active(user) and Role.LIAISON in user.role_names
+
+
+def may_handle_tier(user: User, tier: int) -> bool:
+    """Frontline agents handle tier 3, senior agents tier 2; tier 1 is a supervisor-led
+    task force (its members are named on the case)."""
+    if user.has_role(Role.SUPERVISOR):
+        return True
+    if tier == Tier.IMPORTANT:
+        return user.has_role(Role.SENIOR)
+    if tier == Tier.URGENT:
+        return user.has_role(Role.SENIOR, Role.FRONTLINE)  # as a named task-force member
+    return user.has_role(Role.FRONTLINE, Role.SENIOR)
+
+
+def _task_force_ids(case: Case) -> set[int]:
+    # Uses the prefetch cache when the caller prefetched ``task_force``.
+    return {member.pk for member in case.task_force.all()} if case.pk else set()
+
+
+def is_case_team(case: Case, user: User) -> bool:
+    """Owner, handler or task-force member."""
+    return user.pk in (case.owner_id, case.handler_id) or (
+        case.tier == Tier.URGENT and user.pk in _task_force_ids(case)
+    )
+
+
+def can_work(case: Case, user: User | None) -> bool:
+    """Any agent may look at a case and record contacts, notes and revisit answers."""
+    return is_agent(user)
+
+
+def can_triage(case: Case, user: User | None) -> bool:
+    return is_agent(user)
+
+
+def can_retier(case: Case, user: User | None) -> bool:
+    return is_supervisor(user)
+
+
+def can_assign(case: Case, user: User | None) -> bool:
+    """Supervisors assign anything; the first-contact owner assigns tier 2 and 3 cases (to a
+    handler of the right rank, checked by the service)."""
+    if is_supervisor(user):
+        return True
+    return is_agent(user) and case.owner_id == user.pk and case.tier in (
+        Tier.IMPORTANT, Tier.ROUTINE,
+    )
+
+
+def can_handle(case: Case, user: User | None) -> bool:
+    """Handling steps (start, resolve, feedback, follow-up): the case team, at the right rank."""
+    if is_supervisor(user):
+        return True
+    if not is_agent(user):
+        return False
+    return is_case_team(case, user) and may_handle_tier(user, case.tier)
+
+
+def can_reopen(case: Case, user: User | None) -> bool:
+    return is_supervisor(user) or (is_agent(user) and case.owner_id == user.pk)
+
+
+def can_invalidate(case: Case, user: User | None) -> bool:
+    return is_supervisor(user) or (is_agent(user) and case.owner_id == user.pk)
+
+
+def can_transfer_ownership(case: Case, user: User | None) -> bool:
+    return is_supervisor(user)
+
+
+def can_add_note(case: Case, user: User | None) -> bool:
+    return is_agent(user)
+
+
+def can_propose_compensation(case: Case, user: User | None) -> bool:
+    return can_handle(case, user)
+
+
+def can_approve_compensation(case: Case, user: User | None) -> bool:
+    return is_supervisor(user)
+
+
+def can_see_contact_data(user: User | None) -> bool:
+    """Liaisons see customer phone and email masked."""
+    return is_agent(user)
+
+
+# --- collaboration requests -------------------------------------------------------------------
+def is_department_liaison(request: CollaborationRequest, user: User | None) -> bool:
+    return _active(user) and request.department.liaison_id == user.pk
+
+
+def can_answer_request(request: CollaborationRequest, user: User | None) -> bool:
+    return is_department_liaison(request, user) or is_supervisor(user)
+
+
+def can_review_request(request: CollaborationRequest, user: User | None) -> bool:
+    """The requesting agent, the case team, or a supervisor accepts, disputes or withdraws."""
+    if is_supervisor(user):
+        return True
+    return is_agent(user) and (
+        request.requested_by_id == user.pk or is_case_team(request.case, user)
+    )
+
+
+def can_decide_request(request: CollaborationRequest, user: User | None) -> bool:
+    """Only the manager of the department the dispute escalated to (the lowest common
+    parent) decides; a superuser may stand in."""
+    if not _active(user):
+        return False
+    target = request.escalated_to
+    return bool(user.is_superuser or (target is not None and target.manager_id == user.pk))
+
+
+def can_complete_request(request: CollaborationRequest, user: User | None) -> bool:
+    return can_review_request(request, user) or is_department_liaison(request, user)

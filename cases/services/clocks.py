@@ -1,0 +1,136 @@
+"""Deadline clocks. Each clock's due time and stop time are facts on the case (read by the
+KPIs); the matching CaseDeadline row carries the supervision state moved by the sweeps."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from cases.choices import Clock, SlaState, Tier
+from cases.models import Case, CaseDeadline, SlaPolicy
+
+# clock -> (due-time field, stop-time field) on Case.
+# The progress clock has no stop fact: it restarts with every progress note.
+CLOCK_FIELDS: dict[str, tuple[str, str | None]] = {
+    Clock.ASSIGN: ("assign_due_at", "assigned_at"),
+    Clock.RESPONSE: ("response_due_at", "first_responded_at"),
+    Clock.SOLUTION: ("solution_due_at", "resolved_at"),
+    Clock.PROGRESS: ("progress_due_at", None),
+    Clock.FEEDBACK: ("feedback_due_at", "feedback_given_at"),
+    Clock.REVISIT: ("revisit_due_at", "revisit_done_at"),
+    Clock.FOLLOW_UP: ("follow_up_due_at", "follow_up_done_at"),
+}
+
+_DEFAULT_MINUTES = {  # SPEC's numbers; used only if an admin deleted a policy row.
+    Tier.URGENT: {"response": 60, "solution": 1440},
+    Tier.IMPORTANT: {"response": 120, "solution": 2880},
+    Tier.ROUTINE: {"response": 240, "solution": 4320},
+}
+
+
+def policy_for(tier: int) -> SlaPolicy:
+    """The SLA policy of a tier (an untriaged case runs on its suggested tier's policy)."""
+    tier = tier if tier in (Tier.URGENT, Tier.IMPORTANT, Tier.ROUTINE) else Tier.ROUTINE
+    policy = SlaPolicy.objects.filter(tier=tier).first()
+    if policy is None:
+        defaults = _DEFAULT_MINUTES[Tier(tier)]
+        policy = SlaPolicy(
+            tier=tier, response_minutes=defaults["response"],
+            solution_minutes=defaults["solution"],
+        )
+    return policy
+
+
+def effective_tier(case: Case) -> int:
+    return case.tier if case.tier != Tier.UNTRIAGED else case.suggested_tier
+
+
+def _window(policy: SlaPolicy, clock: str, start: datetime) -> tuple[datetime, datetime]:
+    minutes = policy.minutes_for(clock)
+    allowed = timedelta(minutes=minutes)
+    risk = start + allowed * float(policy.at_risk_ratio)
+    return risk, start + allowed
+
+
+def start_clock(case: Case, clock: str, start: datetime, policy: SlaPolicy) -> CaseDeadline:
+    """Start (or restart) a clock. A restarted clock that had breached keeps its breached row
+    for the record and gets a fresh one; otherwise the open row is re-timed in place."""
+    risk_at, due_at = _window(policy, clock, start)
+    if clock in CLOCK_FIELDS:
+        setattr(case, CLOCK_FIELDS[clock][0], due_at)
+    open_row = (
+        CaseDeadline.objects.filter(case=case, clock=clock, stopped_at__isnull=True)
+        .order_by("-started_at")
+        .first()
+    )
+    if open_row is not None and open_row.state != SlaState.BREACHED:
+        open_row.started_at, open_row.risk_at, open_row.due_at = start, risk_at, due_at
+        open_row.state = SlaState.ON_TIME
+        open_row.save(update_fields=["started_at", "risk_at", "due_at", "state"])
+        return open_row
+    if open_row is not None:
+        open_row.stopped_at = start
+        open_row.save(update_fields=["stopped_at"])
+    return CaseDeadline.objects.create(
+        case=case, clock=clock, started_at=start, risk_at=risk_at, due_at=due_at
+    )
+
+
+def stop_clock(case: Case, clock: str, at: datetime) -> None:
+    """Stop a clock. Stopping after the due time counts as a breach even if no sweep ran."""
+    stop_field = CLOCK_FIELDS.get(clock, (None, None))[1]
+    if stop_field is not None:
+        setattr(case, stop_field, at)
+    for row in CaseDeadline.objects.filter(case=case, clock=clock, stopped_at__isnull=True):
+        row.stopped_at = at
+        fields = ["stopped_at"]
+        if at > row.due_at and row.state != SlaState.BREACHED:
+            row.state, row.breached_at = SlaState.BREACHED, row.due_at
+            fields += ["state", "breached_at"]
+            case.ever_breached = True
+            if clock == Clock.RESPONSE:
+                case.response_breached = True
+        row.save(update_fields=fields)
+
+
+def stop_all_clocks(case: Case, at: datetime) -> None:
+    CaseDeadline.objects.filter(case=case, stopped_at__isnull=True).update(stopped_at=at)
+
+
+def retime_open_clocks(case: Case) -> None:
+    """After a tier change: every running clock keeps its start and gets the new tier's
+    allowance (already breached clocks stay breached)."""
+    policy = policy_for(effective_tier(case))
+    for row in CaseDeadline.objects.filter(case=case, stopped_at__isnull=True).exclude(
+        clock=Clock.DEPARTMENT
+    ):
+        if row.state == SlaState.BREACHED:
+            continue
+        row.risk_at, row.due_at = _window(policy, row.clock, row.started_at)
+        row.state = SlaState.ON_TIME
+        row.save(update_fields=["risk_at", "due_at", "state"])
+        if row.clock in CLOCK_FIELDS:
+            setattr(case, CLOCK_FIELDS[row.clock][0], row.due_at)
+
+
+def live_state(row: CaseDeadline, now: datetime) -> str:
+    if row.state == SlaState.BREACHED or now >= row.due_at:
+        return SlaState.BREACHED
+    if now >= row.risk_at:
+        return SlaState.AT_RISK
+    return SlaState.ON_TIME
+
+
+_SEVERITY = {SlaState.ON_TIME: 0, SlaState.AT_RISK: 1, SlaState.BREACHED: 2}
+
+
+def refresh_case_sla(case: Case, now: datetime | None = None) -> None:
+    """Recompute the case's denormalised nearest due time and worst deadline state."""
+    now = now or timezone.now()
+    rows = list(CaseDeadline.objects.filter(case=case, stopped_at__isnull=True))
+    case.next_due_at = min((r.due_at for r in rows), default=None)
+    states = [live_state(r, now) for r in rows]
+    case.sla_state = max(states, key=_SEVERITY.__getitem__, default=SlaState.ON_TIME)
+    if SlaState.BREACHED in states:
+        case.ever_breached = True

@@ -1,0 +1,459 @@
+"""Domain actions of the handling process: one function per user intent. Each runs in one
+transaction, locks the case, checks the actor, runs the django-fsm transition, records it,
+moves the deadline clocks, saves, and queues side effects after commit."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import permissions as perms
+from cases.choices import (
+    HANDLING_STAGES,
+    Clock,
+    CompensationStatus,
+    Difficulty,
+    NoteKind,
+    RevisitMethod,
+    Scope,
+    Stage,
+    Tier,
+    Urgency,
+)
+from cases.models import (
+    Case,
+    CaseNote,
+    Compensation,
+    Department,
+    DeskSettings,
+    Revisit,
+    RootCause,
+    User,
+)
+from cases.models.notices import NoticeKind
+from cases.services import clocks
+from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
+from cases.services.notices import notice_queue
+from cases.services.transitions import (
+    lock_case,
+    log_change,
+    run_case_transition,
+    save_case,
+)
+
+
+def suggest_tier(*, urgency: str, scope: str, difficulty: str) -> int:
+    """SPEC's grading: an emergency (safety or property loss) is tier 1; a group complaint
+    or one needing another department is tier 2; everything else is routine tier 3."""
+    if urgency == Urgency.EMERGENCY:
+        return Tier.URGENT
+    if scope == Scope.GROUP or difficulty == Difficulty.CROSS_DEPARTMENT:
+        return Tier.IMPORTANT
+    return Tier.ROUTINE
+
+
+def _require(text: str, field: str, message: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput(message, field=field)
+    return text
+
+
+def _finish(case: Case) -> Case:
+    clocks.refresh_case_sla(case)
+    save_case(case)
+    return case
+
+
+def _record_first_contact(case: Case, actor: User | None, at: timezone.datetime) -> None:
+    if case.first_responded_at is None:
+        clocks.stop_clock(case, Clock.RESPONSE, at)
+
+
+# --- triage and assignment ---------------------------------------------------------------------
+@transaction.atomic
+def case_triage(
+    *, actor: User, case_id: int, urgency: str, scope: str, difficulty: str, tier: int,
+    note: str = "", expected_version: int | None = None,
+) -> Case:
+    """Record the three grading dimensions and confirm the tier (received -> triaged).
+
+    The agent who triages an unowned case (web, API, email) is its first receiver and so its
+    first-contact owner. Clocks are re-timed when the confirmed tier differs from the
+    suggested one. Confirming a tier is not a re-tier (it does not count against accuracy).
+    """
+    case = lock_case(case_id, expected_version)
+    if urgency not in Urgency.values or scope not in Scope.values or (
+        difficulty not in Difficulty.values
+    ):
+        raise InvalidInput(_("Choose urgency, impact scope and difficulty."))
+    if int(tier) not in (Tier.URGENT, Tier.IMPORTANT, Tier.ROUTINE):
+        raise InvalidInput(_("Choose tier 1, 2 or 3."), field="tier")
+    case.urgency, case.scope, case.difficulty = urgency, scope, difficulty
+    case.suggested_tier = suggest_tier(urgency=urgency, scope=scope, difficulty=difficulty)
+    run_case_transition(case, "confirm_tier", actor, int(tier), note=note)
+    run_case_transition(case, "triage", actor, note=note)
+    if case.owner_id is None:
+        case.owner = actor
+    clocks.retime_open_clocks(case)
+    return _finish(case)
+
+
+def _validate_team(tier: int, handler: User, task_force: list[User]) -> None:
+    if not handler.is_active or not perms.is_agent(handler):
+        raise InvalidInput(_("The handler must be an active agent."), field="handler")
+    if tier != Tier.URGENT and not perms.may_handle_tier(handler, tier):
+        raise InvalidInput(
+            _("A tier %(tier)s case needs a handler of the right rank (tier 2: senior agent).")
+            % {"tier": tier},
+            field="handler",
+        )
+    if tier == Tier.URGENT and not task_force:
+        raise InvalidInput(
+            _("A tier 1 case needs a task force (agent, department and management)."),
+            field="task_force",
+        )
+
+
+@transaction.atomic
+def case_assign(
+    *, actor: User, case_id: int, handler: User, department: Department | None = None,
+    task_force: list[User] | None = None, note: str = "", expected_version: int | None = None,
+) -> Case:
+    """Give the case to a handler (triaged -> assigned). Tier 1 needs a task force; tier 2 a
+    senior handler. Stops the assignment clock and starts the progress-sync clock."""
+    case = lock_case(case_id, expected_version)
+    members = list(task_force or [])
+    _validate_team(case.tier, handler, members)
+    if case.tier == Tier.URGENT and department is None:
+        raise InvalidInput(_("A tier 1 case needs the business department."), field="department")
+    case.handler = handler
+    if department is not None:
+        case.department = department
+    run_case_transition(case, "assign", actor, note=note)
+    now = timezone.now()
+    clocks.stop_clock(case, Clock.ASSIGN, now)
+    clocks.start_clock(case, Clock.PROGRESS, now, clocks.policy_for(case.tier))
+    _finish(case)
+    if members:
+        case.task_force.set({*members, handler})
+    return case
+
+
+@transaction.atomic
+def case_start(
+    *, actor: User, case_id: int, contact_summary: str = "", expected_version: int | None = None
+) -> Case:
+    """The handler takes the case up (assigned -> in progress). If nobody has contacted the
+    customer yet, the contact summary is required and counts as the first response."""
+    case = lock_case(case_id, expected_version)
+    summary = (contact_summary or "").strip()
+    if case.first_responded_at is None and not summary:
+        raise InvalidInput(
+            _("Contact the customer and summarise the call: it is the first response."),
+            field="contact_summary",
+        )
+    run_case_transition(case, "start", actor, note=summary)
+    now = timezone.now()
+    if summary:
+        CaseNote.objects.create(case=case, kind=NoteKind.CONTACT, author=actor, body=summary,
+                                created_at=now)
+        _record_first_contact(case, actor, now)
+    return _finish(case)
+
+
+@transaction.atomic
+def case_record_contact(
+    *, actor: User, case_id: int, summary: str, visible_to_customer: bool = False
+) -> Case:
+    """A human contact with the customer (call, message). The first one is the first response."""
+    case = lock_case(case_id)
+    if not perms.can_work(case, actor):
+        raise ActionForbidden(_("You may not record contacts on this case."))
+    if case.stage in (Stage.CLOSED, Stage.INVALID):
+        raise ActionNotAllowed(_("The case is closed; reopen it first."))
+    body = _require(summary, "summary", _("Summarise the contact."))
+    now = timezone.now()
+    CaseNote.objects.create(case=case, kind=NoteKind.CONTACT, author=actor, body=body,
+                            visible_to_customer=visible_to_customer, created_at=now)
+    _record_first_contact(case, actor, now)
+    return _finish(case)
+
+
+@transaction.atomic
+def case_add_note(
+    *, actor: User, case_id: int, body: str, kind: str = NoteKind.INTERNAL,
+    visible_to_customer: bool = False,
+) -> CaseNote:
+    """An internal note, or a progress update (which restarts the progress-sync clock while
+    the case is being handled). Internal notes are never visible to the customer."""
+    case = lock_case(case_id)
+    if not perms.can_add_note(case, actor):
+        raise ActionForbidden(_("You may not add notes to this case."))
+    if kind not in (NoteKind.INTERNAL, NoteKind.PROGRESS):
+        raise InvalidInput(_("Unknown kind of note."), field="kind")
+    text = _require(body, "body", _("Write the note."))
+    now = timezone.now()
+    note = CaseNote.objects.create(
+        case=case, kind=kind, author=actor, body=text, created_at=now,
+        visible_to_customer=visible_to_customer and kind == NoteKind.PROGRESS,
+    )
+    if kind == NoteKind.PROGRESS:
+        case.last_progress_at = now
+        if case.stage in HANDLING_STAGES and case.assigned_at is not None:
+            clocks.start_clock(case, Clock.PROGRESS, now, clocks.policy_for(case.tier))
+    _finish(case)
+    return note
+
+
+@transaction.atomic
+def case_retier(
+    *, actor: User, case_id: int, tier: int, reason: str, expected_version: int | None = None
+) -> Case:
+    """A supervisor changes a confirmed tier; the reason is required and recorded. Running
+    clocks are re-timed with the new tier's allowances; the case counts as re-tiered."""
+    case = lock_case(case_id, expected_version)
+    text = _require(reason, "reason", _("Give the reason for changing the tier."))
+    if int(tier) == case.tier:
+        raise InvalidInput(_("The case already has this tier."), field="tier")
+    run_case_transition(case, "retier", actor, int(tier), note=text)
+    clocks.retime_open_clocks(case)
+    return _finish(case)
+
+
+@transaction.atomic
+def case_transfer_ownership(*, actor: User, case_id: int, new_owner: User, reason: str) -> Case:
+    """First-contact ownership moves only by a supervisor, with a reason, and is logged."""
+    case = lock_case(case_id)
+    if not perms.can_transfer_ownership(case, actor):
+        raise ActionForbidden(_("Only a supervisor may transfer ownership."))
+    text = _require(reason, "reason", _("Give the reason for the transfer."))
+    if not perms.is_agent(new_owner):
+        raise InvalidInput(_("The new owner must be an active agent."), field="new_owner")
+    if new_owner.pk == case.owner_id:
+        raise InvalidInput(_("This agent already owns the case."), field="new_owner")
+    log_change(case, field="owner", name="transfer_ownership", source=case.owner,
+               target=new_owner, actor=actor, note=text)
+    case.owner = new_owner
+    return _finish(case)
+
+
+# --- handling ----------------------------------------------------------------------------------
+@transaction.atomic
+def case_wait_for_department(*, actor: User | None, case_id: int, note: str = "") -> Case:
+    case = lock_case(case_id)
+    run_case_transition(case, "wait_for_department", actor, note=note)
+    return _finish(case)
+
+
+@transaction.atomic
+def case_resume(*, actor: User | None, case_id: int, note: str = "") -> Case:
+    case = lock_case(case_id)
+    run_case_transition(case, "resume", actor, note=note)
+    return _finish(case)
+
+
+@transaction.atomic
+def case_resolve(
+    *, actor: User, case_id: int, solution: str, root_cause: RootCause | None,
+    expected_version: int | None = None,
+) -> Case:
+    """Record the solution and root cause (in progress -> resolved). Stops the solution and
+    progress clocks and starts the 24-hour feedback clock."""
+    case = lock_case(case_id, expected_version)
+    case.solution = _require(solution, "solution", _("Describe the solution."))
+    if root_cause is None:
+        raise InvalidInput(_("Choose the root cause."), field="root_cause")
+    case.root_cause = root_cause
+    run_case_transition(case, "resolve", actor)
+    now = timezone.now()
+    clocks.stop_clock(case, Clock.SOLUTION, now)
+    clocks.stop_clock(case, Clock.PROGRESS, now)
+    clocks.start_clock(case, Clock.FEEDBACK, now, clocks.policy_for(case.tier))
+    return _finish(case)
+
+
+def _compensation_summary(case: Case) -> str:
+    approved = case.compensations.filter(status=CompensationStatus.APPROVED)
+    return "; ".join(
+        f"{c.get_kind_display()} {c.amount}" + (f" ({c.description})" if c.description else "")
+        for c in approved
+    ) or _("none")
+
+
+@transaction.atomic
+def case_give_feedback(
+    *, actor: User, case_id: int, message: str, preventive_measures: str,
+    expected_version: int | None = None,
+) -> Case:
+    """Tell the customer the result, the approved compensation and the preventive measures
+    (resolved -> feedback given). Refused while a compensation awaits approval. Queues the
+    feedback notice on the customer's preferred channel and sets the 48-hour revisit due."""
+    case = lock_case(case_id, expected_version)
+    case.feedback_message = _require(message, "message", _("Write the message to the customer."))
+    case.preventive_measures = _require(
+        preventive_measures, "preventive_measures",
+        _("Say what was changed so that it does not happen again."),
+    )
+    if case.compensations.filter(status=CompensationStatus.PROPOSED).exists():
+        raise ActionNotAllowed(
+            _("A compensation awaits a supervisor's approval; feedback can name it only "
+              "once it is decided.")
+        )
+    run_case_transition(case, "give_feedback", actor)
+    now = timezone.now()
+    clocks.stop_clock(case, Clock.FEEDBACK, now)
+    revisit_row = clocks.start_clock(case, Clock.REVISIT, now, clocks.policy_for(case.tier))
+    revisit_round = case.revisits.count() + 1
+    Revisit.objects.create(case=case, round=revisit_round, due_at=revisit_row.due_at)
+    CaseNote.objects.create(case=case, kind=NoteKind.CONTACT, author=actor,
+                            body=case.feedback_message, visible_to_customer=True, created_at=now)
+    notice_queue(
+        case=case, kind=NoticeKind.FEEDBACK, key=f"round{revisit_round}",
+        context={"message": case.feedback_message, "measures": case.preventive_measures,
+                 "compensation": _compensation_summary(case)},
+    )
+    return _finish(case)
+
+
+@transaction.atomic
+def case_record_revisit(
+    *, actor: User | None, case_id: int, score: int, comment: str = "",
+    method: str = RevisitMethod.PHONE,
+) -> Case:
+    """Record the satisfaction revisit (phone call by an agent, or the survey with
+    ``actor=None``). The first answer counts; a second is refused. Satisfied (4-5) closes the
+    case; dissatisfied opens the second follow-up, due within 48 hours."""
+    case = lock_case(case_id)
+    if not isinstance(score, int) or not 1 <= score <= 5:
+        raise InvalidInput(_("The score is a whole number from 1 to 5."), field="score")
+    revisit = case.revisits.order_by("-round").first()
+    if revisit is None or revisit.answered_at is not None or case.stage not in (
+        Stage.FEEDBACK_GIVEN, Stage.REVISIT,
+    ):
+        raise ActionNotAllowed(_("This revisit has already been answered. Thank you."))
+    satisfied = score >= 4
+    run_case_transition(case, "record_revisit", actor, satisfied,
+                        note=_("Score %(score)s") % {"score": score})
+    now = timezone.now()
+    revisit.answered_at, revisit.method, revisit.score = now, method, score
+    revisit.comment, revisit.answered_by = (comment or "").strip(), actor
+    revisit.save()
+    case.satisfaction_score, case.satisfied = score, satisfied
+    clocks.stop_clock(case, Clock.REVISIT, now)
+    if satisfied:
+        case.closed_at = now
+        clocks.stop_all_clocks(case, now)
+    else:
+        clocks.start_clock(case, Clock.FOLLOW_UP, now, clocks.policy_for(case.tier))
+    return _finish(case)
+
+
+@transaction.atomic
+def case_complete_follow_up(
+    *, actor: User, case_id: int, message: str, expected_version: int | None = None
+) -> Case:
+    """After a dissatisfied revisit: the extra compensation or adjusted plan was delivered
+    (follow-up -> closed). The customer is told."""
+    case = lock_case(case_id, expected_version)
+    text = _require(message, "message", _("Describe the extra compensation or adjusted plan."))
+    if case.compensations.filter(status=CompensationStatus.PROPOSED).exists():
+        raise ActionNotAllowed(_("A compensation awaits a supervisor's approval."))
+    run_case_transition(case, "complete_follow_up", actor, note=text)
+    now = timezone.now()
+    clocks.stop_clock(case, Clock.FOLLOW_UP, now)
+    case.closed_at = now
+    clocks.stop_all_clocks(case, now)
+    CaseNote.objects.create(case=case, kind=NoteKind.CONTACT, author=actor, body=text,
+                            visible_to_customer=True, created_at=now)
+    notice_queue(case=case, kind=NoticeKind.FOLLOW_UP, key=f"followup{case.revisits.count()}",
+                 context={"message": text})
+    return _finish(case)
+
+
+@transaction.atomic
+def case_reopen(*, actor: User, case_id: int, reason: str) -> Case:
+    """A closed case is handled again (closed -> in progress): new solution and progress
+    clocks from now. Earlier rounds stay in the timeline and revisit history."""
+    case = lock_case(case_id)
+    text = _require(reason, "reason", _("Give the reason for reopening."))
+    run_case_transition(case, "reopen", actor, note=text)
+    now = timezone.now()
+    case.closed_at = None
+    case.resolved_at = case.feedback_given_at = None
+    case.revisit_done_at = case.follow_up_done_at = None
+    case.satisfied = case.satisfaction_score = None
+    policy = clocks.policy_for(case.tier)
+    clocks.start_clock(case, Clock.SOLUTION, now, policy)
+    clocks.start_clock(case, Clock.PROGRESS, now, policy)
+    return _finish(case)
+
+
+@transaction.atomic
+def case_invalidate(*, actor: User, case_id: int, reason: str) -> Case:
+    """Close an invalid or withdrawn case; it is excluded from every KPI."""
+    case = lock_case(case_id)
+    case.closing_reason = _require(reason, "reason", _("Say why the case is invalid or withdrawn."))
+    run_case_transition(case, "invalidate", actor, note=case.closing_reason)
+    now = timezone.now()
+    case.closed_at = now
+    clocks.stop_all_clocks(case, now)
+    return _finish(case)
+
+
+# --- compensation ------------------------------------------------------------------------------
+@transaction.atomic
+def compensation_propose(
+    *, actor: User, case_id: int, kind: str, amount: Decimal, description: str = ""
+) -> Compensation:
+    """Propose compensation. Up to the admin-set threshold it is approved at once; above it a
+    supervisor must approve it before the feedback can name it."""
+    from cases.choices import CompensationKind
+
+    case = lock_case(case_id)
+    if not perms.can_propose_compensation(case, actor):
+        raise ActionForbidden(_("You may not propose compensation on this case."))
+    if case.stage not in (*HANDLING_STAGES, Stage.RESOLVED, Stage.FOLLOW_UP):
+        raise ActionNotAllowed(_("Compensation can be proposed only while the case is open."))
+    if kind not in CompensationKind.values:
+        raise InvalidInput(_("Choose the kind of compensation."), field="kind")
+    try:
+        value = Decimal(str(amount))
+    except ArithmeticError as exc:
+        raise InvalidInput(_("Enter an amount."), field="amount") from exc
+    if not value.is_finite() or value < 0 or value >= Decimal("100000000"):
+        raise InvalidInput(_("Enter an amount between 0 and 99,999,999."), field="amount")
+    threshold = DeskSettings.get().compensation_approval_threshold
+    now = timezone.now()
+    needs_approval = value > threshold and not perms.is_supervisor(actor)
+    compensation = Compensation.objects.create(
+        case=case, kind=kind, amount=value.quantize(Decimal("0.01")),
+        description=(description or "").strip()[:300], proposed_by=actor, created_at=now,
+        status=CompensationStatus.PROPOSED if needs_approval else CompensationStatus.APPROVED,
+        decided_by=None if needs_approval else actor, decided_at=None if needs_approval else now,
+    )
+    _finish(case)
+    return compensation
+
+
+@transaction.atomic
+def compensation_decide(
+    *, actor: User, compensation_id: int, approve: bool, note: str = ""
+) -> Compensation:
+    """A supervisor approves or rejects a compensation above the threshold."""
+    compensation = Compensation.objects.select_related("case").get(pk=compensation_id)
+    case = lock_case(compensation.case_id)
+    compensation = Compensation.objects.select_for_update().get(pk=compensation_id)
+    if not perms.can_approve_compensation(case, actor):
+        raise ActionForbidden(_("Only a supervisor may approve compensation."))
+    if compensation.status != CompensationStatus.PROPOSED:
+        raise ActionNotAllowed(_("This compensation has already been decided."))
+    compensation.status = CompensationStatus.APPROVED if approve else CompensationStatus.REJECTED
+    compensation.decided_by, compensation.decided_at = actor, timezone.now()
+    compensation.decision_note = (note or "").strip()[:300]
+    compensation.save()
+    _finish(case)
+    return compensation

@@ -1,0 +1,61 @@
+"""Queueing customer notices into the outbox (sending lives in ``cases.tasks``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from cases.choices import ContactChannel
+from cases.models import Case, Customer, Notice
+from cases.models.notices import NoticeKind
+from cases.notice_texts import render_notice
+
+
+def delivery_for(customer: Customer) -> tuple[str, str] | None:
+    """(channel, address) for a customer: their preferred channel when it can carry a written
+    notice, else email, else SMS. ``phone`` means they like calls: the notice goes by SMS."""
+    preferred = customer.preferred_channel
+    if preferred == ContactChannel.WECHAT and customer.wechat_openid:
+        return ContactChannel.WECHAT, customer.wechat_openid
+    if preferred in (ContactChannel.SMS, ContactChannel.PHONE) and customer.phone:
+        return ContactChannel.SMS, customer.phone
+    if customer.email:
+        return ContactChannel.EMAIL, customer.email
+    if customer.phone:
+        return ContactChannel.SMS, customer.phone
+    return None
+
+
+def notice_queue(
+    *, case: Case, kind: str, key: str, context: dict[str, Any] | None = None
+) -> Notice | None:
+    """Write one outbox row for ``case``'s customer in the caller's transaction and dispatch
+    it after commit. ``key`` makes the intent unique (a retried action queues nothing new).
+    Returns None when the customer has no address at all (the desk shows that)."""
+    from cases.tasks import send_notice_task
+
+    target = delivery_for(case.customer)
+    if target is None:
+        return None
+    channel, recipient = target
+    idempotency_key = f"{kind}:{case.pk}:{key}"
+    existing = Notice.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    full_context = {"reference": case.reference, "tracking_code": case.tracking_code,
+                    "customer_name": case.customer.name, **(context or {})}
+    language = case.customer.language or "zh-hans"
+    subject, body = render_notice(kind=kind, channel=channel, language=language,
+                                  context=full_context)
+    notice = Notice.objects.create(
+        case=case, kind=kind, channel=channel, recipient=recipient, language=language,
+        subject=subject, body=body, context=full_context, idempotency_key=idempotency_key,
+        created_at=timezone.now(),
+    )
+    transaction.on_commit(lambda: send_notice_task.delay(notice.pk))
+    return notice
+
+
+__all__ = ["NoticeKind", "delivery_for", "notice_queue"]

@@ -1,0 +1,28 @@
+"""Human names of transitions, shared by buttons, errors and the timeline."""
+
+from django.utils.translation import gettext_lazy as _
+
+TRANSITION_LABELS = {
+    "confirm_tier": _("Confirm tier"),
+    "retier": _("Re-tier"),
+    "triage": _("Triage"),
+    "assign": _("Assign"),
+    "start": _("Start handling"),
+    "wait_for_department": _("Wait on department"),
+    "resume": _("Resume"),
+    "resolve": _("Resolve"),
+    "give_feedback": _("Give feedback"),
+    "open_revisit": _("Open revisit"),
+    "record_revisit": _("Record revisit"),
+    "complete_follow_up": _("Complete follow-up"),
+    "reopen": _("Reopen"),
+    "invalidate": _("Close as invalid / withdrawn"),
+    "transfer_ownership": _("Transfer ownership"),
+    "change_handler": _("Change handler"),
+    "answer": _("Propose plan"),
+    "accept": _("Accept plan"),
+    "dispute": _("Dispute plan"),
+    "decide": _("Decide"),
+    "complete": _("Mark done"),
+    "withdraw": _("Withdraw request"),
+}

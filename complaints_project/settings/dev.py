@@ -1,0 +1,7 @@
+"""Local and embedded default: SQLite, no Redis, DEBUG on unless told otherwise."""
+
+from .base import *  # noqa: F403
+from .env import env_bool, env_str
+
+DEBUG = env_bool("DEBUG", True)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")

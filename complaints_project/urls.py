@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from complaints_project import health
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="desk:home", permanent=False)),
+    path("healthz", health.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("desk/", include(("cases.urls_desk", "desk"))),
+    path("board/", include(("cases.urls_board", "board"))),
+    path("survey/", include(("cases.urls_survey", "survey"))),
+    path("reports/", include(("reporting.urls", "reports"))),
+    path("", include(("channels.urls", "channels"))),
+]

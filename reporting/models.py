@@ -1,0 +1,1 @@
+"""Reporting models (KPI targets, weekly review snapshots, improvement actions)."""
