@@ -268,14 +268,19 @@ def _text(data: object) -> str:
 
 
 def _describe(exc: BaseException) -> str:
-    """Exception as "Type: detail", decoding imaplib's bytes arguments."""
+    """A short, readable reason: server text for protocol errors, errno text for sockets."""
     if isinstance(exc, TimeoutError):
         return "timed out"
     if isinstance(exc, UnicodeError):
         # Its args hold the whole offending argument, which may be the password.
         return "a command argument contains characters the server connection cannot encode"
-    detail = _text(list(exc.args)) if exc.args else ""
-    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    if isinstance(exc, imaplib.IMAP4.abort):
+        return f"connection lost ({_text(list(exc.args))})"
+    if isinstance(exc, imaplib.IMAP4.error):
+        return _text(list(exc.args)) or "server error"
+    if isinstance(exc, EOFError):
+        return "connection closed by server"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _message_bytes(data: list[Any]) -> bytes | None:

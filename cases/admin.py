@@ -1,0 +1,336 @@
+"""Django admin for operators. Stage and tier are read-only here: transitions are admin
+actions that go through ``cases.services`` like every other caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+from cases import services
+from cases.choices import Tier
+from cases.models import (
+    Alert,
+    Case,
+    CaseAttachment,
+    CaseDeadline,
+    CaseNote,
+    CaseTransition,
+    CollaborationNote,
+    CollaborationRequest,
+    CollaborationTodo,
+    ComplaintGroup,
+    Compensation,
+    Customer,
+    Department,
+    DeskSettings,
+    Notice,
+    NoticeTemplate,
+    Revisit,
+    RootCause,
+    SlaPolicy,
+    User,
+)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "display_name", "email", "department", "is_active", "is_staff")
+    list_filter = ("groups", "is_active", "is_staff", "department")
+    search_fields = ("username", "display_name", "email", "first_name", "last_name")
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        (_("Desk"), {"fields": ("display_name", "department", "language", "time_zone")}),
+    )
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "name_en", "parent", "manager", "liaison", "is_active")
+    list_filter = ("is_active", "parent")
+    search_fields = ("code", "name", "name_en")
+    autocomplete_fields = ("parent", "manager", "liaison")
+    list_select_related = ("parent", "manager", "liaison")
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("name", "phone", "email", "preferred_channel", "is_key_customer",
+                    "created_at")
+    list_filter = ("is_key_customer", "preferred_channel")
+    search_fields = ("name", "phone", "email")
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = ("tier", "assign_minutes", "response_minutes", "solution_minutes",
+                    "progress_minutes", "feedback_minutes", "revisit_minutes",
+                    "follow_up_minutes", "department_minutes", "at_risk_ratio")
+
+
+@admin.register(DeskSettings)
+class DeskSettingsAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "compensation_approval_threshold", "duplicate_window_hours",
+                    "group_window_hours", "group_threshold")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not DeskSettings.objects.exists()
+
+
+@admin.register(RootCause)
+class RootCauseAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "name_en", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name", "name_en")
+
+
+class CaseTransitionInline(admin.TabularInline):
+    model = CaseTransition
+    extra = 0
+    can_delete = False
+    fields = ("at", "field", "name", "source", "target", "actor", "note")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CaseNoteInline(admin.TabularInline):
+    model = CaseNote
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "kind", "author", "body", "visible_to_customer")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RetierForm(ReasonForm):
+    tier = forms.TypedChoiceField(
+        label=_("New tier"), coerce=int,
+        choices=[c for c in Tier.choices if c[0] != Tier.UNTRIAGED],
+    )
+
+
+class TransferForm(ReasonForm):
+    new_owner = forms.ModelChoiceField(
+        label=_("New owner"), queryset=User.objects.filter(
+            is_active=True, groups__name__in=["frontline_agent", "senior_agent", "supervisor"]
+        ).distinct(),
+    )
+
+
+def _run_with_form(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, *,
+    form_class: type[forms.Form], title: str, action: str, apply: Any,
+) -> HttpResponse | None:
+    """An admin action with an intermediate page asking for what the service needs; each case
+    goes through the service, and refusals are reported per case."""
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            done = 0
+            for case in queryset:
+                try:
+                    apply(case, form.cleaned_data)
+                    done += 1
+                except services.DomainError as exc:
+                    modeladmin.message_user(request, f"{case}: {exc}", messages.ERROR)
+            if done:
+                modeladmin.message_user(
+                    request, _("%(n)d case(s) updated.") % {"n": done}, messages.SUCCESS
+                )
+            return None
+    else:
+        form = form_class()
+    return TemplateResponse(request, "admin/cases/case_action.html", {
+        **modeladmin.admin_site.each_context(request), "title": title, "form": form,
+        "queryset": queryset, "action": action, "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    })
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = ("reference", "subject", "tier", "stage", "channel", "category", "owner",
+                    "sla_state", "next_due_at", "received_at")
+    list_filter = ("stage", "tier", "sla_state", "channel", "category", "urgency", "scope",
+                   "customer__is_key_customer", "department", "retiered")
+    search_fields = ("reference", "subject", "customer__name", "customer__phone",
+                     "customer__email", "order_ref", "external_id")
+    date_hierarchy = "received_at"
+    list_select_related = ("owner", "customer")
+    raw_id_fields = ("customer", "duplicate_of", "group", "source")
+    autocomplete_fields = ("owner", "handler", "department")
+    filter_horizontal = ("task_force",)
+    readonly_fields = (
+        "reference", "tracking_code", "stage", "tier", "retiered", "reopen_count", "owner",
+        "handler", "assign_due_at", "assigned_at", "response_due_at", "first_responded_at",
+        "solution_due_at", "resolved_at", "progress_due_at", "last_progress_at",
+        "feedback_due_at", "feedback_given_at", "revisit_due_at", "revisit_done_at",
+        "follow_up_due_at", "follow_up_done_at", "closed_at", "next_due_at", "sla_state",
+        "ever_breached", "response_breached", "satisfaction_score", "satisfied", "version",
+        "created_at", "updated_at",
+    )
+    inlines = [CaseTransitionInline, CaseNoteInline]
+    actions = ["retier_action", "transfer_action", "invalidate_action"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Cases come in through the intake channels (desk form, web, API, email, import).
+        return False
+
+    @admin.action(description=_("Re-tier selected cases (supervisor)"))
+    def retier_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return _run_with_form(
+            self, request, queryset, form_class=RetierForm, title=_("Re-tier cases"),
+            action="retier_action",
+            apply=lambda case, data: services.case_retier(
+                actor=request.user, case_id=case.pk, tier=data["tier"], reason=data["reason"]
+            ),
+        )
+
+    @admin.action(description=_("Transfer ownership of selected cases (supervisor)"))
+    def transfer_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return _run_with_form(
+            self, request, queryset, form_class=TransferForm, title=_("Transfer ownership"),
+            action="transfer_action",
+            apply=lambda case, data: services.case_transfer_ownership(
+                actor=request.user, case_id=case.pk, new_owner=data["new_owner"],
+                reason=data["reason"],
+            ),
+        )
+
+    @admin.action(description=_("Close selected cases as invalid / withdrawn"))
+    def invalidate_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return _run_with_form(
+            self, request, queryset, form_class=ReasonForm, title=_("Close as invalid"),
+            action="invalidate_action",
+            apply=lambda case, data: services.case_invalidate(
+                actor=request.user, case_id=case.pk, reason=data["reason"]
+            ),
+        )
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Logs and records written by services: viewable, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CaseTransition)
+class CaseTransitionAdmin(_ReadOnlyAdmin):
+    list_display = ("at", "case", "field", "name", "source", "target", "actor")
+    list_filter = ("field", "name")
+    search_fields = ("case__reference", "note")
+    list_select_related = ("case", "actor")
+    date_hierarchy = "at"
+
+
+@admin.register(CaseNote)
+class CaseNoteAdmin(_ReadOnlyAdmin):
+    list_display = ("created_at", "case", "kind", "author", "visible_to_customer")
+    list_filter = ("kind", "visible_to_customer")
+    search_fields = ("case__reference", "body")
+    list_select_related = ("case", "author")
+
+
+@admin.register(Compensation)
+class CompensationAdmin(_ReadOnlyAdmin):
+    list_display = ("case", "kind", "amount", "status", "proposed_by", "decided_by",
+                    "created_at")
+    list_filter = ("status", "kind")
+    search_fields = ("case__reference", "description")
+    list_select_related = ("case", "proposed_by", "decided_by")
+
+
+@admin.register(CaseDeadline)
+class CaseDeadlineAdmin(_ReadOnlyAdmin):
+    list_display = ("case", "clock", "started_at", "due_at", "stopped_at", "state")
+    list_filter = ("clock", "state")
+    search_fields = ("case__reference",)
+    list_select_related = ("case",)
+
+
+@admin.register(Alert)
+class AlertAdmin(_ReadOnlyAdmin):
+    list_display = ("created_at", "recipient", "kind", "case", "read_at")
+    list_filter = ("kind",)
+    list_select_related = ("recipient", "case")
+
+
+@admin.register(CaseAttachment)
+class CaseAttachmentAdmin(_ReadOnlyAdmin):
+    list_display = ("original_name", "case", "content_type", "size", "uploaded_at")
+    search_fields = ("original_name", "case__reference")
+    list_select_related = ("case",)
+
+
+@admin.register(ComplaintGroup)
+class ComplaintGroupAdmin(_ReadOnlyAdmin):
+    list_display = ("matter", "category", "case_count", "first_received_at", "last_received_at")
+    list_filter = ("category",)
+    search_fields = ("matter", "key")
+
+
+@admin.register(Notice)
+class NoticeAdmin(_ReadOnlyAdmin):
+    list_display = ("created_at", "case", "kind", "channel", "status", "attempts", "sent_at")
+    list_filter = ("status", "kind", "channel")
+    search_fields = ("case__reference", "idempotency_key")
+    readonly_fields = ("last_error",)
+    list_select_related = ("case",)
+
+
+@admin.register(NoticeTemplate)
+class NoticeTemplateAdmin(admin.ModelAdmin):
+    list_display = ("kind", "channel", "language", "subject")
+    list_filter = ("kind", "channel", "language")
+    search_fields = ("subject", "body")
+
+
+@admin.register(Revisit)
+class RevisitAdmin(_ReadOnlyAdmin):
+    list_display = ("case", "round", "due_at", "opened_at", "answered_at", "method", "score")
+    list_filter = ("method", "score")
+    search_fields = ("case__reference",)
+    list_select_related = ("case",)
+
+
+class TodoInline(admin.TabularInline):
+    model = CollaborationTodo
+    extra = 0
+
+
+@admin.register(CollaborationRequest)
+class CollaborationRequestAdmin(admin.ModelAdmin):
+    list_display = ("case", "department", "status", "requested_by", "due_at", "created_at")
+    list_filter = ("status", "department")
+    search_fields = ("case__reference", "ask", "plan")
+    readonly_fields = ("status",)
+    raw_id_fields = ("case",)
+    list_select_related = ("case", "department", "requested_by")
+    inlines = [TodoInline]
+
+
+@admin.register(CollaborationNote)
+class CollaborationNoteAdmin(_ReadOnlyAdmin):
+    list_display = ("created_at", "request", "author")
+    list_select_related = ("request", "author")

@@ -1,0 +1,75 @@
+"""Shared fixtures: users per role, and Playwright pointed at Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cases.choices import Role
+from tests.factories import UserFactory
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture
+def frontline(db):
+    return UserFactory(username="agent", role=Role.FRONTLINE)
+
+
+@pytest.fixture
+def frontline2(db):
+    return UserFactory(username="agent2", role=Role.FRONTLINE)
+
+
+@pytest.fixture
+def senior(db):
+    return UserFactory(username="senior", role=Role.SENIOR)
+
+
+@pytest.fixture
+def supervisor(db):
+    return UserFactory(username="boss", role=Role.SUPERVISOR)
+
+
+@pytest.fixture
+def liaison(db):
+    return UserFactory(username="liaison", role=Role.LIAISON)
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="ops", role=Role.ADMIN, is_staff=True, is_superuser=True)
+
+
+# --- browser tests ----------------------------------------------------------------------------
+def chromium_available() -> bool:
+    return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not chromium_available():
+        pytest.skip(f"Chromium not found at {CHROMIUM}: install Debian's chromium package")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"],
+    }
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def browser_env(monkeypatch):
+    """Playwright's sync API runs an event loop; Django must allow sync DB calls beside it."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
