@@ -1,20 +1,143 @@
-"""Pluggable SMS and WeChat backends. The defaults log what they would send (without the
-customer's address: contact data never goes to logs)."""
+"""Delivery backends for outbox notices, one per channel, chosen in settings.
+
+Email goes through Django's mail backends (EMAIL_BACKEND: SMTP in production, a file folder or
+the console by default). SMS and WeChat go through the classes named in COMPLAINTS_SMS_BACKEND
+and COMPLAINTS_WECHAT_BACKEND; a gateway integration is one small class with this interface:
+
+    class MyGateway:
+        def send(self, notice: Notice) -> str:
+            # deliver; pass notice.idempotency_key as the gateway's client message id so the
+            # gateway itself drops a repeat; return the gateway's message id ("" if none).
+        def was_delivered(self, idempotency_key: str) -> bool | None:   # optional
+            # ask the gateway whether a message with this key was accepted; None: unknown.
+
+``send`` raises PermanentDeliveryError for what a retry cannot fix (invalid number, blocked
+recipient) and anything else for transient trouble (timeouts, 5xx), which is retried.
+``was_delivered`` is how the outbox checks the idempotency key at send time: a notice whose
+earlier attempt ended without a recorded outcome (a worker killed mid-send) is asked about
+first, and not sent again if the gateway already has it.
+
+Contact data never goes to logs: the logging backends write the notice id, kind and length only.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
+from pathlib import Path
+from typing import Protocol
 
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from cases.choices import ContactChannel
 from cases.models import Notice
 
 logger = logging.getLogger("cases.notices")
 
 
+class PermanentDeliveryError(Exception):
+    """Delivery can never succeed (bad address, recipient blocked): do not retry."""
+
+
+class NoticeBackend(Protocol):
+    def send(self, notice: Notice) -> str: ...
+
+
+def key_digest(idempotency_key: str) -> str:
+    return hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+
+
+def message_id_for(idempotency_key: str) -> str:
+    """A stable Message-ID per notice: a repeat after a crash carries the same id, which mail
+    servers and clients use to recognise and fold duplicates."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "complaints.local"
+    return f"<notice-{key_digest(idempotency_key)}@{domain}>"
+
+
+class EmailNoticeBackend:
+    """Email through Django's configured mail backend, one message per notice, carrying the
+    idempotency key in the Message-ID and an X-Complaints-Notice-Key header."""
+
+    def send(self, notice: Notice) -> str:
+        from smtplib import SMTPRecipientsRefused
+
+        message_id = message_id_for(notice.idempotency_key)
+        message = EmailMessage(
+            subject=notice.subject or "", body=notice.body,
+            from_email=settings.DEFAULT_FROM_EMAIL, to=[notice.recipient],
+            headers={"Message-ID": message_id, "X-Complaints-Notice-Key": notice.idempotency_key,
+                     "Auto-Submitted": "auto-generated"},
+            connection=get_connection(fail_silently=False),
+        )
+        try:
+            message.send()
+        except SMTPRecipientsRefused as exc:
+            raise PermanentDeliveryError("recipient refused by the mail server") from exc
+        return message_id
+
+
 class LoggingSmsBackend:
-    def send(self, notice: Notice) -> None:
-        logger.info("SMS notice %s (%s, %d chars)", notice.pk, notice.kind, len(notice.body))
+    """Logs that an SMS would be sent (the default until a gateway is configured)."""
+
+    channel = "SMS"
+
+    def send(self, notice: Notice) -> str:
+        logger.info("%s notice %s (%s, %d chars) would be sent", self.channel, notice.pk,
+                    notice.kind, len(notice.body))
+        return ""
 
 
-class LoggingWeChatBackend:
-    def send(self, notice: Notice) -> None:
-        logger.info("WeChat notice %s (%s, %d chars)", notice.pk, notice.kind, len(notice.body))
+class LoggingWeChatBackend(LoggingSmsBackend):
+    channel = "WeChat"
+
+
+class FileSmsBackend:
+    """Writes each message as a JSON file named after its idempotency key into
+    NOTICE_FILE_PATH/<channel>/ (the embedded run's way to see what customers would get).
+
+    Like a gateway with client message ids it answers ``was_delivered``, and a file is written
+    atomically (temp file + rename), so a message is either fully there or not at all."""
+
+    folder_name = "sms"
+
+    def __init__(self) -> None:
+        self.folder = Path(settings.NOTICE_FILE_PATH) / self.folder_name
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, idempotency_key: str) -> Path:
+        return self.folder / f"{key_digest(idempotency_key)}.json"
+
+    def was_delivered(self, idempotency_key: str) -> bool:
+        return self.path_for(idempotency_key).exists()
+
+    def send(self, notice: Notice) -> str:
+        path = self.path_for(notice.idempotency_key)
+        if path.exists():  # the gateway drops a repeated client message id
+            return path.name
+        payload = {"key": notice.idempotency_key, "to": notice.recipient, "kind": notice.kind,
+                   "language": notice.language, "body": notice.body,
+                   "at": timezone.now().isoformat()}
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+        return path.name
+
+
+class FileWeChatBackend(FileSmsBackend):
+    folder_name = "wechat"
+
+
+def backend_for(channel: str) -> NoticeBackend:
+    """The backend instance for a notice channel (phone means SMS: a call cannot be queued)."""
+    if channel == ContactChannel.EMAIL:
+        return EmailNoticeBackend()
+    path = (
+        settings.COMPLAINTS_WECHAT_BACKEND if channel == ContactChannel.WECHAT
+        else settings.COMPLAINTS_SMS_BACKEND
+    )
+    return import_string(path)()

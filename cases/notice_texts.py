@@ -1,19 +1,120 @@
-"""Notice texts: the admin's NoticeTemplate when one exists, else the built-in default."""
+"""Notice texts: the admin's NoticeTemplate for (kind, channel, language) when one exists,
+else the email template of that kind and language, else the built-in default.
+
+Templates use ``{name}`` placeholders. Only plain names listed in PLACEHOLDERS are filled
+(no attribute or index access: a template is admin input, not code); an unknown name renders
+empty, and a template that cannot be parsed falls back to the default text rather than
+failing the action that queues the notice. The admin form validates both up front.
+"""
 
 from __future__ import annotations
 
+import logging
+import string
+from collections.abc import Mapping
 from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from cases.choices import ContactChannel
 from cases.models import NoticeTemplate
 from cases.models.notices import NoticeKind
 
+logger = logging.getLogger(__name__)
 
-class _SafeDict(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
+_COMMON = ("reference", "tracking_code", "customer_name")
+PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    NoticeKind.ACKNOWLEDGEMENT: (*_COMMON, "track_url"),
+    NoticeKind.FEEDBACK: (*_COMMON, "message", "compensation", "measures"),
+    NoticeKind.SURVEY: (*_COMMON, "survey_url", "expires_on"),
+    NoticeKind.FOLLOW_UP: (*_COMMON, "message"),
+    NoticeKind.STAFF_ALERT: ("reference", "recipient_name", "message", "case_url"),
+}
+
+PLACEHOLDER_HELP = {
+    "reference": gettext_lazy("case reference, e.g. TS-2026-000123"),
+    "tracking_code": gettext_lazy("tracking code for the progress page"),
+    "customer_name": gettext_lazy("customer's name"),
+    "track_url": gettext_lazy("link to the progress page"),
+    "message": gettext_lazy("the agent's message (or the alert text)"),
+    "compensation": gettext_lazy("approved compensation"),
+    "measures": gettext_lazy("measures against a repeat"),
+    "survey_url": gettext_lazy("signed single-use survey link"),
+    "expires_on": gettext_lazy("date the survey link expires"),
+    "recipient_name": gettext_lazy("staff member's name"),
+    "case_url": gettext_lazy("link to the case on the desk"),
+}
+
+SAMPLE_CONTEXT: dict[str, str] = {
+    "reference": "TS-2026-000123",
+    "tracking_code": "K7Q2M9XD",
+    "customer_name": "王芳",
+    "track_url": "https://example.com/track/?reference=TS-2026-000123",
+    "message": "已为您补发商品，预计明日送达。",
+    "compensation": "优惠券 50.00",
+    "measures": "更换了该线路的物流服务商。",
+    "survey_url": "https://example.com/survey/abc123/",
+    "expires_on": "2026-12-07",
+    "recipient_name": "李娜",
+    "case_url": "https://example.com/desk/cases/123/",
+}
+
+
+class TemplateSyntaxProblem(ValueError):
+    pass
+
+
+class _PlainFormatter(string.Formatter):
+    """``str.format`` restricted to plain names; missing names render empty."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        if not field_name.isidentifier():
+            raise TemplateSyntaxProblem(field_name)
+        return kwargs.get(field_name, ""), field_name
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        return "" if value is None else str(value)
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        return value
+
+
+_FORMATTER = _PlainFormatter()
+
+
+def placeholders_in(text: str) -> list[str]:
+    """The placeholder names used in ``text``; raises TemplateSyntaxProblem if unparsable."""
+    try:
+        return [name for _lit, name, _spec, _conv in string.Formatter().parse(text)
+                if name is not None]
+    except ValueError as exc:
+        raise TemplateSyntaxProblem(str(exc)) from exc
+
+
+def template_problems(kind: str, *texts: str) -> list[str]:
+    """Human-readable problems of admin-entered template texts (empty list: fine)."""
+    allowed = PLACEHOLDERS.get(kind, ())
+    problems: list[str] = []
+    for text in texts:
+        try:
+            names = placeholders_in(text or "")
+        except TemplateSyntaxProblem:
+            problems.append(_("Unbalanced braces: write {name} for a placeholder and {{ or }} "
+                              "for a literal brace."))
+            continue
+        for name in names:
+            if name not in allowed:
+                problems.append(
+                    _("Unknown placeholder {%(name)s}. Available: %(allowed)s.")
+                    % {"name": name, "allowed": ", ".join("{%s}" % a for a in allowed)}
+                )
+    return problems
+
+
+def fill(text: str, context: Mapping[str, Any]) -> str:
+    return _FORMATTER.vformat(text, (), dict(context))
 
 
 def _defaults(kind: str) -> tuple[str, str]:
@@ -34,24 +135,60 @@ def _defaults(kind: str) -> tuple[str, str]:
         return (
             _("How did we handle your complaint {reference}?"),
             _("Dear {customer_name}, please tell us how satisfied you are with the handling "
-              "of {reference}: {survey_url}"),
+              "of {reference}: {survey_url} (valid until {expires_on})"),
         )
     if kind == NoticeKind.FOLLOW_UP:
         return (
             _("Follow-up on your complaint {reference}"),
             _("Dear {customer_name}, following up on {reference}: {message}"),
         )
-    return (_("Complaint desk alert"), "{message}")
+    return (_("Complaint desk alert: {reference}"), "{message}\n{case_url}")
+
+
+TemplateCache = dict[tuple[str, str, str], NoticeTemplate | None]
+
+
+def _template(
+    kind: str, channel: str, language: str, cache: TemplateCache | None
+) -> NoticeTemplate | None:
+    wanted = [(kind, channel, language)]
+    if channel != ContactChannel.EMAIL:
+        wanted.append((kind, ContactChannel.EMAIL, language))
+    for key in wanted:
+        if cache is not None and key in cache:
+            found = cache[key]
+        else:
+            found = NoticeTemplate.objects.filter(
+                kind=key[0], channel=key[1], language=key[2]
+            ).first()
+            if cache is not None:
+                cache[key] = found
+        if found is not None:
+            return found
+    return None
 
 
 def render_notice(
-    *, kind: str, channel: str, language: str, context: dict[str, Any]
+    *, kind: str, channel: str, language: str, context: Mapping[str, Any],
+    cache: TemplateCache | None = None,
 ) -> tuple[str, str]:
-    """Render (subject, body) in the customer's language."""
-    template = NoticeTemplate.objects.filter(kind=kind, channel=channel, language=language).first()
+    """Render (subject, body) in ``language``. ``cache`` (a dict) lets a sweep that renders
+    thousands of notices read each template once."""
+    template = _template(kind, channel, language, cache)
+    values = {k: "" if v is None else v for k, v in context.items()}
     with translation.override(language):
-        subject, body = (
-            (template.subject, template.body) if template is not None else _defaults(kind)
-        )
-        values = _SafeDict({k: "" if v is None else v for k, v in context.items()})
-        return subject.format_map(values), body.format_map(values)
+        if template is not None:
+            try:
+                return fill(template.subject, values), fill(template.body, values)
+            except (TemplateSyntaxProblem, ValueError, IndexError, KeyError):
+                logger.warning("notice template %s is broken; using the default text",
+                               template.pk)
+        subject, body = _defaults(kind)
+        return fill(subject, values), fill(body, values)
+
+
+def render_preview(template: NoticeTemplate) -> tuple[str, str]:
+    """The template filled with sample values (for the admin's preview)."""
+    values = {name: SAMPLE_CONTEXT.get(name, "") for name in PLACEHOLDERS.get(template.kind, ())}
+    with translation.override(template.language):
+        return fill(template.subject or "", values), fill(template.body or "", values)

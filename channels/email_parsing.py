@@ -685,10 +685,10 @@ def _walk(part: Message, out: _Collected, max_bytes: int, depth: int = 0) -> Non
 
     disposition = _disposition(part)
     filename = _part_filename(part)
+    # A named text part is a file the customer attached (Apple Mail marks those "inline"),
+    # not part of what they wrote.
     is_body = (
-        content_type in {"text/plain", "text/html"}
-        and disposition != "attachment"
-        and not (filename and disposition != "inline")
+        content_type in {"text/plain", "text/html"} and disposition != "attachment" and not filename
     )
     if is_body:
         text = decode_bytes(_part_payload(part), _part_charset(part))

@@ -73,3 +73,16 @@ def artifacts_dir() -> Path:
 def browser_env(monkeypatch):
     """Playwright's sync API runs an event loop; Django must allow sync DB calls beside it."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Transactional tests (real workers, threads, live_server browsers) flush the database
+    afterwards, which would take the roles, SLA policies and channels that migrations created
+    away from every later test. Serialized rollback puts them back."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        transactional = marker is not None and marker.kwargs.get("transaction")
+        if transactional or "live_server" in getattr(item, "fixturenames", ()):
+            kwargs = dict(marker.kwargs) if marker is not None else {}
+            kwargs.update(transaction=True, serialized_rollback=True)
+            item.add_marker(pytest.mark.django_db(**kwargs), append=False)

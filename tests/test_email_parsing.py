@@ -359,7 +359,8 @@ def test_oversized_attachments_are_skipped_with_a_reason() -> None:
 
 def attachment_message(disposition: str, content_type: str = "application/pdf") -> bytes:
     return make(
-        BASE_HEADERS + 'Subject: files\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B"',
+        BASE_HEADERS
+        + 'Subject: files\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B"',
         "--B\nContent-Type: text/plain\n\nSee attached.\n--B\n"
         f"Content-Type: {content_type}\nContent-Disposition: {disposition}\n"
         "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--B--\n",
@@ -396,7 +397,9 @@ def test_empty_attachment_is_recorded_as_skipped() -> None:
     )
     email = parse_email(raw)
     assert email.attachments == []
-    assert email.skipped_attachments == [SkippedAttachment("a.png", "image/png", 0, "empty attachment")]
+    assert email.skipped_attachments == [
+        SkippedAttachment("a.png", "image/png", 0, "empty attachment")
+    ]
 
 
 # --------------------------------------------------------------------------------------
@@ -427,9 +430,7 @@ def test_decode_header_text() -> None:
 
 @pytest.mark.parametrize("codec", ["utf-8", "gbk"])
 def test_raw_8bit_headers_are_decoded(codec: str) -> None:
-    raw = (
-        "From: 张伟 <zw@example.com>\r\nSubject: 订单问题 镕\r\n\r\n内容\r\n".encode(codec)
-    )
+    raw = "From: 张伟 <zw@example.com>\r\nSubject: 订单问题 镕\r\n\r\n内容\r\n".encode(codec)
     email = parse_email(raw)
     assert email.subject == "订单问题 镕"
     assert email.from_name == "张伟"
@@ -515,6 +516,17 @@ def test_plain_parts_around_an_attachment_are_joined() -> None:
     assert [a.filename for a in email.attachments] == ["a.gif"]
 
 
+def test_named_inline_text_part_is_an_attachment_not_body() -> None:
+    raw = make(
+        BASE_HEADERS + 'Subject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B"',
+        "--B\nContent-Type: text/plain\n\nMy complaint.\n--B\nContent-Type: text/plain\n"
+        "Content-Disposition: inline; filename=notes.txt\n\nnotes\n--B--\n",
+    )
+    email = parse_email(raw)
+    assert email.text == "My complaint."
+    assert [(a.filename, a.payload) for a in email.attachments] == [("notes.txt", b"notes")]
+
+
 def test_nul_bytes_are_removed() -> None:
     email = parse_email(b"From: a@example.com\r\nSubject: a\x00b\r\n\r\nte\x00xt")
     assert email.subject == "ab"
@@ -555,7 +567,9 @@ def test_html_part_in_multipart_mixed_without_plain_alternative() -> None:
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw", [b"", b"   \r\n", b"X-Foo: bar\r\n\r\n", b"Subject: only\r\n\r\n  "])
+@pytest.mark.parametrize(
+    "raw", [b"", b"   \r\n", b"X-Foo: bar\r\n\r\n", b"Subject: only\r\n\r\n  "]
+)
 def test_no_from_and_no_body_raises_email_parse_error(raw: bytes) -> None:
     with pytest.raises(EmailParseError, match="no From address and no body"):
         parse_email(raw)
@@ -625,7 +639,7 @@ HEADER_VALUES = st.one_of(
     st.sampled_from(
         [
             "multipart/mixed; boundary=X",
-            "multipart/alternative; boundary=\"X\"",
+            'multipart/alternative; boundary="X"',
             "multipart/report; report-type=delivery-status; boundary=X",
             "text/html; charset=gb2312",
             "text/plain; charset*=utf-8''%E6",

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from cases import permissions as perms
+
+if TYPE_CHECKING:
+    from cases.models import User
 
 
 class RequestStatus(models.TextChoices):
@@ -24,6 +30,19 @@ OPEN_REQUEST_STATUSES = (
     RequestStatus.OPEN, RequestStatus.ANSWERED, RequestStatus.ACCEPTED,
     RequestStatus.ESCALATED, RequestStatus.DECIDED,
 )
+# Until a plan is agreed (accepted by the agent or decided by the manager) the case waits on the
+# department; after that the agent carries on handling while the department works its to-dos.
+WAITING_REQUEST_STATUSES = (RequestStatus.OPEN, RequestStatus.ANSWERED, RequestStatus.ESCALATED)
+
+
+def can_decide_escalation(request: CollaborationRequest, user: User | None) -> bool:
+    """The manager of the lowest common parent decides (``perms.can_decide_request``). When the
+    two departments share no ancestor, or that department has no manager, nobody would be
+    able to decide: a supervisor stands in so that a dispute never gets stuck."""
+    if perms.can_decide_request(request, user):
+        return True
+    target = request.escalated_to
+    return perms.is_supervisor(user) and (target is None or target.manager_id is None)
 
 
 class CollaborationRequest(FSMModelMixin, models.Model):
@@ -40,17 +59,28 @@ class CollaborationRequest(FSMModelMixin, models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT,
         related_name="+",
     )
+    # The asking side of a dispute: the requester's department (customer service), fixed when
+    # the request is made so that later staff moves do not change who escalates to whom.
+    requesting_department = models.ForeignKey(
+        "cases.Department", verbose_name=_("requesting department"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="requests_made",
+    )
     ask = models.TextField(_("what we need"))
     status = FSMField(
         _("status"), max_length=12, choices=RequestStatus.choices, default=RequestStatus.OPEN,
         protected=True,
     )
     plan = models.TextField(_("proposed plan"), blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("plan by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
     dispute_reason = models.TextField(_("dispute reason"), blank=True)
     escalated_to = models.ForeignKey(
         "cases.Department", verbose_name=_("escalated to"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="escalations",
     )
+    escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
     decision = models.TextField(_("decision"), blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
@@ -59,6 +89,8 @@ class CollaborationRequest(FSMModelMixin, models.Model):
     created_at = models.DateTimeField(_("requested"))
     due_at = models.DateTimeField(_("due"))
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    closing_note = models.TextField(_("closing note"), blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     version = models.PositiveIntegerField(default=0)
 
@@ -80,6 +112,15 @@ class CollaborationRequest(FSMModelMixin, models.Model):
     def has_decision(self) -> bool:
         return bool(self.decision.strip())
 
+    @property
+    def is_waiting(self) -> bool:
+        """The case waits on the department until a plan is agreed."""
+        return self.status in WAITING_REQUEST_STATUSES
+
+    def is_overdue(self, now: datetime) -> bool:
+        """Only the department's first answer has a deadline (SLA ``department_minutes``)."""
+        return self.status == RequestStatus.OPEN and now >= self.due_at
+
     @transition(field=status, source=RequestStatus.OPEN, target=RequestStatus.ANSWERED,
                 conditions=[has_plan], permission=perms.can_answer_request)
     def answer(self) -> None:
@@ -96,7 +137,7 @@ class CollaborationRequest(FSMModelMixin, models.Model):
         """The agent disputes the plan: it goes to the common parent's manager."""
 
     @transition(field=status, source=RequestStatus.ESCALATED, target=RequestStatus.DECIDED,
-                conditions=[has_decision], permission=perms.can_decide_request)
+                conditions=[has_decision], permission=can_decide_escalation)
     def decide(self) -> None:
         """The manager of the lowest common parent department decides."""
 
@@ -121,6 +162,14 @@ class CollaborationTodo(models.Model):
     )
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("done by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
     created_at = models.DateTimeField(_("created"))
 
     class Meta:

@@ -46,9 +46,16 @@ def effective_tier(case: Case) -> int:
     return case.tier if case.tier != Tier.UNTRIAGED else case.suggested_tier
 
 
+# The revisit falls due 48 h after feedback (``Case.revisit_due_at``: the sweep opens it
+# then); the supervision deadline gives the survey and the call one more day to get an answer.
+REVISIT_ANSWER_WINDOW = timedelta(hours=24)
+
+
 def _window(policy: SlaPolicy, clock: str, start: datetime) -> tuple[datetime, datetime]:
     minutes = policy.minutes_for(clock)
     allowed = timedelta(minutes=minutes)
+    if clock == Clock.REVISIT:
+        allowed += REVISIT_ANSWER_WINDOW
     risk = start + allowed * float(policy.at_risk_ratio)
     return risk, start + allowed
 
@@ -57,7 +64,9 @@ def start_clock(case: Case, clock: str, start: datetime, policy: SlaPolicy) -> C
     """Start (or restart) a clock. A restarted clock that had breached keeps its breached row
     for the record and gets a fresh one; otherwise the open row is re-timed in place."""
     risk_at, due_at = _window(policy, clock, start)
-    if clock in CLOCK_FIELDS:
+    if clock == Clock.REVISIT:
+        case.revisit_due_at = start + timedelta(minutes=policy.revisit_minutes)
+    elif clock in CLOCK_FIELDS:
         setattr(case, CLOCK_FIELDS[clock][0], due_at)
     open_row = (
         CaseDeadline.objects.filter(case=case, clock=clock, stopped_at__isnull=True)
@@ -110,7 +119,7 @@ def retime_open_clocks(case: Case) -> None:
         row.risk_at, row.due_at = _window(policy, row.clock, row.started_at)
         row.state = SlaState.ON_TIME
         row.save(update_fields=["risk_at", "due_at", "state"])
-        if row.clock in CLOCK_FIELDS:
+        if row.clock in CLOCK_FIELDS and row.clock != Clock.REVISIT:
             setattr(case, CLOCK_FIELDS[row.clock][0], row.due_at)
 
 
@@ -127,8 +136,42 @@ _SEVERITY = {SlaState.ON_TIME: 0, SlaState.AT_RISK: 1, SlaState.BREACHED: 2}
 
 def refresh_case_sla(case: Case, now: datetime | None = None) -> None:
     """Recompute the case's denormalised nearest due time and worst deadline state."""
-    now = now or timezone.now()
     rows = list(CaseDeadline.objects.filter(case=case, stopped_at__isnull=True))
+    _apply_sla(case, rows, now or timezone.now())
+
+
+def start_new_case_clocks(
+    case: Case, clocks: list[str], start: datetime, policy: SlaPolicy, *,
+    stopped: dict[str, datetime] | None = None, now: datetime | None = None,
+) -> list[CaseDeadline]:
+    """The clocks of a case that is being created, built in memory (no query): sets the due
+    and stop facts and the denormalised SLA fields on ``case``, and returns unsaved rows that
+    the caller bulk-inserts once the case has its id. Same rules as ``start_clock`` +
+    ``stop_clock`` + ``refresh_case_sla`` on an empty case, in one INSERT instead of ~8
+    queries (intake is the hot path)."""
+    rows: list[CaseDeadline] = []
+    for clock in clocks:
+        risk_at, due_at = _window(policy, clock, start)
+        if clock in CLOCK_FIELDS:
+            setattr(case, CLOCK_FIELDS[clock][0], due_at)
+        row = CaseDeadline(clock=clock, started_at=start, risk_at=risk_at, due_at=due_at)
+        stop_at = (stopped or {}).get(clock)
+        if stop_at is not None:
+            stop_field = CLOCK_FIELDS.get(clock, (None, None))[1]
+            if stop_field is not None:
+                setattr(case, stop_field, stop_at)
+            row.stopped_at = stop_at
+            if stop_at > row.due_at:
+                row.state, row.breached_at = SlaState.BREACHED, row.due_at
+                case.ever_breached = True
+                if clock == Clock.RESPONSE:
+                    case.response_breached = True
+        rows.append(row)
+    _apply_sla(case, [r for r in rows if r.stopped_at is None], now or timezone.now())
+    return rows
+
+
+def _apply_sla(case: Case, rows: list[CaseDeadline], now: datetime) -> None:
     case.next_due_at = min((r.due_at for r in rows), default=None)
     states = [live_state(r, now) for r in rows]
     case.sla_state = max(states, key=_SEVERITY.__getitem__, default=SlaState.ON_TIME)

@@ -1,69 +1,170 @@
-"""Duplicate and group-complaint detection at intake."""
+"""Duplicate and group-complaint detection at intake.
+
+Detection runs *before* the new case is inserted, with one read of the recent cases on the
+same matter, so intake stays a fixed, small number of queries. The plan it returns is applied
+by ``case_intake`` in the same transaction.
+
+- Duplicate: the same customer, the same category and the same matter (order/product
+  reference, else location, else the same subject) within ``duplicate_window_hours``, while
+  the earlier case is still open: the new case is linked to it (``duplicate_of``).
+- Group complaint 群体性投诉: at least ``group_threshold`` distinct customers complain about
+  the same matter (category + order/product reference or location) within
+  ``group_window_hours``. Every case in the window joins one ComplaintGroup, its impact scope
+  becomes "group" and its suggested tier is raised to at least tier 2; later cases on the
+  matter join the group while it is active.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from cases.choices import OPEN_STAGES, Scope
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
+
+from cases.choices import OPEN_STAGES, Scope, Tier
 from cases.models import Case, ComplaintGroup, DeskSettings
+from cases.services import clocks
+
+# A matter with more recent cases than this is a group already; reading more changes nothing.
+_MAX_MATTER_ROWS = 500
 
 
-def matter_key(case: Case) -> str:
+def matter_key(category: str, order_ref: str, location: str) -> str:
     """The 'same matter': category plus the order/product reference, else the location."""
-    matter = (case.order_ref or case.location).strip().lower()
-    return f"{case.category}:{matter}" if matter else ""
+    matter = (order_ref or location).strip().lower()
+    return f"{category}:{matter}" if matter else ""
 
 
-def link_related(case: Case) -> None:
-    """Link a new case to the customer's open case on the same matter within the duplicate
-    window, and flag a group complaint when enough cases on one matter arrive within the
-    group window (raising the impact scope and the suggested tier of every case in it)."""
-    settings_row = DeskSettings.get()
-    key = matter_key(case)
-    if not key:
-        return
-    dup_since = case.received_at - timedelta(hours=settings_row.duplicate_window_hours)
-    duplicate = (
-        Case.objects.filter(
-            customer_id=case.customer_id, category=case.category, stage__in=OPEN_STAGES,
-            received_at__gte=dup_since, duplicate_of__isnull=True,
-        )
-        .exclude(pk=case.pk)
-        .filter(order_ref=case.order_ref, location=case.location)
-        .order_by("received_at")
-        .first()
+def _matter_filter(order_ref: str, location: str) -> Q | None:
+    if order_ref:
+        return Q(order_ref__iexact=order_ref)
+    if location:
+        return Q(order_ref="", location__iexact=location)
+    return None
+
+
+@dataclass
+class RelatedPlan:
+    """What intake does about related cases (computed before the case exists)."""
+
+    duplicate_of_id: int | None = None
+    group_id: int | None = None  # an active group the new case joins
+    form_group_with: list[int] = field(default_factory=list)  # ids pulled into a new group
+    key: str = ""
+    matter: str = ""
+
+    @property
+    def in_group(self) -> bool:
+        return self.group_id is not None or bool(self.form_group_with)
+
+
+def detect_related(
+    *, customer_id: int, customer_is_new: bool, category: str, order_ref: str, location: str,
+    subject: str, received_at: datetime, settings_row: DeskSettings,
+) -> RelatedPlan:
+    """One query at most. A brand-new customer cannot have a duplicate."""
+    key = matter_key(category, order_ref, location)
+    plan = RelatedPlan(key=key, matter=(order_ref or location).strip()[:150])
+    dup_window = timedelta(hours=settings_row.duplicate_window_hours)
+    group_window = timedelta(hours=settings_row.group_window_hours)
+    matter = _matter_filter(order_ref, location)
+    if matter is None:
+        if not customer_is_new:
+            plan.duplicate_of_id = (
+                Case.objects.filter(
+                    customer_id=customer_id, category=category, order_ref="", location="",
+                    subject__iexact=subject, stage__in=OPEN_STAGES, duplicate_of__isnull=True,
+                    received_at__range=(received_at - dup_window, received_at),
+                )
+                .order_by("received_at")
+                .values_list("pk", flat=True)
+                .first()
+            )
+        return plan
+
+    widest = max(dup_window, group_window)
+    rows = list(
+        Case.objects.filter(matter, category=category)
+        .filter(received_at__range=(received_at - widest, received_at + group_window))
+        .order_by("-received_at")
+        .values_list("pk", "customer_id", "stage", "received_at", "duplicate_of_id", "group_id")[
+            :_MAX_MATTER_ROWS
+        ]
     )
-    if duplicate is not None:
-        case.duplicate_of = duplicate
-    _update_group(case, key, settings_row)
+    for pk, cust, stage, at, dup_of, _group in sorted(rows, key=lambda r: r[3]):
+        if (
+            not customer_is_new and cust == customer_id and stage in OPEN_STAGES
+            and dup_of is None and received_at - dup_window <= at <= received_at
+        ):
+            plan.duplicate_of_id = pk
+            break
+    in_window = [r for r in rows if abs(received_at - r[3]) <= group_window and r[4] is None]
+    existing = next((r[5] for r in in_window if r[5] is not None), None)
+    if existing is None:
+        existing = next((r[5] for r in rows if r[5] is not None and r[0] ==
+                         plan.duplicate_of_id), None)
+    if existing is not None:
+        plan.group_id = existing
+        return plan
+    if plan.duplicate_of_id is not None:
+        return plan  # one person's repeat is a duplicate, not another voice in a group
+    customers = {r[1] for r in in_window} | {customer_id}
+    if len(customers) >= settings_row.group_threshold:
+        plan.form_group_with = [r[0] for r in in_window]
+    return plan
 
 
-def _update_group(case: Case, key: str, settings_row: DeskSettings) -> None:
-    since = case.received_at - timedelta(hours=settings_row.group_window_hours)
-    matter = (case.order_ref or case.location).strip()
-    same_matter = Case.objects.filter(
-        category=case.category, received_at__gte=since, duplicate_of__isnull=True,
-    ).filter(order_ref=case.order_ref, location=case.location)
-    group = ComplaintGroup.objects.filter(key=key, last_received_at__gte=since).first()
-    if group is None:
-        # Distinct customers only: one person's repeats are duplicates, not a group.
-        customers = same_matter.values("customer_id").distinct().count()
-        if customers < settings_row.group_threshold:
-            return
-        group = ComplaintGroup.objects.create(
-            key=key, category=case.category, matter=matter[:150],
-            first_received_at=case.received_at, last_received_at=case.received_at,
-        )
-        same_matter.exclude(pk=case.pk).update(group=group, scope=Scope.GROUP)
-        _raise_suggested(same_matter.exclude(pk=case.pk))
-    case.group = group
+def group_scope_tier(suggested: int) -> int:
+    """A group complaint is at least tier 2 (an emergency stays tier 1)."""
+    return min(suggested, int(Tier.IMPORTANT))
+
+
+def apply_before_insert(plan: RelatedPlan, case: Case) -> ComplaintGroup | None:
+    """Set the links on the unsaved case; create the group when this case completes one."""
+    case.duplicate_of_id = plan.duplicate_of_id
+    if not plan.in_group:
+        return None
     case.scope = Scope.GROUP
-    if case.suggested_tier > 2:
-        case.suggested_tier = 2
-    group.last_received_at = max(group.last_received_at, case.received_at)
-    group.case_count = Case.objects.filter(group=group).exclude(pk=case.pk).count() + 1
-    group.save(update_fields=["last_received_at", "case_count"])
+    case.suggested_tier = group_scope_tier(case.suggested_tier)
+    if plan.group_id is not None:
+        case.group_id = plan.group_id
+        return None
+    group = ComplaintGroup.objects.create(
+        key=plan.key, category=case.category, matter=plan.matter,
+        first_received_at=case.received_at, last_received_at=case.received_at, case_count=0,
+    )
+    case.group = group
+    return group
 
 
-def _raise_suggested(qs: object) -> None:
-    qs.filter(suggested_tier__gt=2).update(suggested_tier=2)  # type: ignore[attr-defined]
+def apply_after_insert(plan: RelatedPlan, case: Case, new_group: ComplaintGroup | None) -> None:
+    """Count the case into its group; a new group pulls in the matter's recent cases."""
+    if plan.group_id is not None:
+        ComplaintGroup.objects.filter(pk=plan.group_id).update(
+            case_count=F("case_count") + 1,
+            last_received_at=Greatest(F("last_received_at"), case.received_at),
+        )
+        return
+    if new_group is None:
+        return
+    members = Case.objects.filter(pk__in=plan.form_group_with)
+    members.update(group=new_group, scope=Scope.GROUP)
+    first = case.received_at
+    for member in members.select_related(None).only("pk", "received_at", "suggested_tier",
+                                                    "tier"):
+        first = min(first, member.received_at)
+    raised = list(members.filter(suggested_tier__gt=Tier.IMPORTANT).values_list("pk", flat=True))
+    if raised:
+        members.filter(pk__in=raised).update(suggested_tier=Tier.IMPORTANT)
+        # Untriaged cases run on their suggested tier's clocks: give them the tighter ones.
+        for member in Case.objects.filter(pk__in=raised, tier=Tier.UNTRIAGED):
+            clocks.retime_open_clocks(member)
+            clocks.refresh_case_sla(member)
+            member.save(update_fields=[
+                "assign_due_at", "response_due_at", "solution_due_at", "next_due_at",
+                "sla_state", "ever_breached",
+            ])
+    ComplaintGroup.objects.filter(pk=new_group.pk).update(
+        case_count=len(plan.form_group_with) + 1, first_received_at=first,
+    )

@@ -306,9 +306,9 @@ def case_give_feedback(
     run_case_transition(case, "give_feedback", actor)
     now = timezone.now()
     clocks.stop_clock(case, Clock.FEEDBACK, now)
-    revisit_row = clocks.start_clock(case, Clock.REVISIT, now, clocks.policy_for(case.tier))
+    clocks.start_clock(case, Clock.REVISIT, now, clocks.policy_for(case.tier))
     revisit_round = case.revisits.count() + 1
-    Revisit.objects.create(case=case, round=revisit_round, due_at=revisit_row.due_at)
+    Revisit.objects.create(case=case, round=revisit_round, due_at=case.revisit_due_at)
     CaseNote.objects.create(case=case, kind=NoteKind.CONTACT, author=actor,
                             body=case.feedback_message, visible_to_customer=True, created_at=now)
     notice_queue(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from cases.choices import ContactChannel
@@ -34,7 +33,7 @@ def notice_queue(
     """Write one outbox row for ``case``'s customer in the caller's transaction and dispatch
     it after commit. ``key`` makes the intent unique (a retried action queues nothing new).
     Returns None when the customer has no address at all (the desk shows that)."""
-    from cases.tasks import send_notice_task
+    from cases.services.outbox import notice_dispatch_on_commit
 
     target = delivery_for(case.customer)
     if target is None:
@@ -54,7 +53,8 @@ def notice_queue(
         subject=subject, body=body, context=full_context, idempotency_key=idempotency_key,
         created_at=timezone.now(),
     )
-    transaction.on_commit(lambda: send_notice_task.delay(notice.pk))
+    # Dispatched after commit; a broker outage is logged, and the outbox sweep sends it later.
+    notice_dispatch_on_commit([notice.pk])
     return notice
 
 

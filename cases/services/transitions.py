@@ -33,7 +33,7 @@ def lock_case(case_id: int, expected_version: int | None = None) -> Case:
     the actor saw: if somebody changed the case since, refuse rather than overwrite."""
     try:
         case = (
-            Case.objects.select_for_update()
+            Case.objects.select_for_update(of=("self",))
             .select_related("customer", "owner", "handler")
             .get(pk=case_id)
         )

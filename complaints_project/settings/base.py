@@ -137,6 +137,9 @@ COMPLAINTS_WECHAT_BACKEND = env_str(
 )
 # Public base URL used in links sent to customers (survey, tracking).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# The department that asks other departments for help when the requesting agent has none on
+# record; disputes escalate to its lowest common parent with the department asked.
+CUSTOMER_SERVICE_DEPARTMENT_CODE = env_str("CUSTOMER_SERVICE_DEPARTMENT_CODE", "cs")
 
 # IMAP mailbox for email intake (the periodic task does nothing when IMAP_HOST is empty).
 IMAP_HOST = env_str("IMAP_HOST")
@@ -173,15 +176,26 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {"visibility_timeout": 3600}
+    # Redis: a message not acknowledged within the visibility timeout is delivered again. Every
+    # countdown we use (notice retry backoff, capped by OUTBOX_BACKOFF_MAX_SECONDS) is shorter,
+    # so no task runs twice because it waited; long waits are due-time columns plus sweeps.
+    else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 )
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
-# Reliability: a task is acknowledged only after it ran, and re-queued if its worker dies.
-# Only idempotent tasks run here (sending checks the outbox row's status under a lock), so a
-# re-run after a crash cannot send twice. One message at a time per process keeps a slow SMTP
-# server from holding a batch of prefetched notices hostage.
+# Reliability (see cases/services/outbox.py for the full argument):
+# - acks_late: a message is acknowledged only after its task ran, so a worker killed mid-task
+#   leaves it on the broker (Redis redelivers it after the visibility timeout).
+# - reject_on_worker_lost: a task whose child process died is re-queued instead of acked.
+#   Both are safe only because every task is idempotent: sending claims the outbox row under a
+#   lock with a lease and checks the notice's idempotency key before delivering; sweeps move
+#   rows with state-conditional updates.
+# - prefetch 1: a worker holds one message at a time, so a slow SMTP or SMS gateway does not
+#   sit on a batch of prefetched notices that other workers could be sending.
+# - time limits: a hung send is killed (hard limit) well before the outbox lease
+#   (OUTBOX_LEASE_SECONDS) expires, so a notice re-claimed after the lease cannot still be in
+#   flight elsewhere. Sweeps get longer limits on their own task options.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -191,9 +205,14 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One static schedule in code; exactly one beat process (never per-case beat rows).
 CELERY_BEAT_SCHEDULE = {
-    "deadline-sweep": {"task": "cases.tasks.deadline_sweep_task", "schedule": 60.0},
-    "revisit-sweep": {"task": "cases.tasks.revisit_sweep_task", "schedule": 60.0},
-    "outbox-redispatch": {"task": "cases.tasks.outbox_redispatch_task", "schedule": 60.0},
+    # A sweep message older than its period is dropped (expires): after an outage the next
+    # run catches up, instead of a backlog of identical sweeps running back to back.
+    "deadline-sweep": {"task": "cases.tasks.deadline_sweep_task", "schedule": 60.0,
+                       "options": {"expires": 55}},
+    "revisit-sweep": {"task": "cases.tasks.revisit_sweep_task", "schedule": 60.0,
+                      "options": {"expires": 55}},
+    "outbox-redispatch": {"task": "cases.tasks.outbox_redispatch_task", "schedule": 60.0,
+                          "options": {"expires": 55}},
     "mailbox-poll": {"task": "channels.tasks.poll_mailbox_task", "schedule": 120.0},
     "weekly-review": {
         "task": "reporting.tasks.weekly_review_task",
@@ -209,3 +228,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Background work: outbox, sweeps, survey (cases/services/outbox.py, sweeps.py, revisits.py)
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# A notice claimed for sending and not finished within the lease is presumed abandoned (worker
+# killed) and may be claimed again. Must exceed the send task's hard time limit (45 s).
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120)
+# Attempts per notice before it is marked failed (the admin can re-send it), and the
+# exponential backoff between attempts: base * 2**(attempt-1), capped, with jitter.
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6)
+OUTBOX_BACKOFF_SECONDS = env_int("OUTBOX_BACKOFF_SECONDS", 30)
+OUTBOX_BACKOFF_MAX_SECONDS = env_int("OUTBOX_BACKOFF_MAX_SECONDS", 1800)
+# A queued notice whose attempt was due this long ago and has not started was lost on the way
+# (broker message dropped, worker killed before claiming): the sweep dispatches it again.
+OUTBOX_REDISPATCH_AFTER_SECONDS = env_int("OUTBOX_REDISPATCH_AFTER_SECONDS", 60)
+# Rows per transaction in the deadline sweep (each batch commits, so locks are short).
+DEADLINE_SWEEP_BATCH = env_int("DEADLINE_SWEEP_BATCH", 5000)
+# Folder of the file SMS / WeChat backends (the embedded run's "what would be sent").
+NOTICE_FILE_PATH = env_str("NOTICE_FILE_PATH", str(VAR_DIR / "outbox-messages"))
+# Satisfaction survey links: signed, single use, valid this long.
+SURVEY_TOKEN_MAX_AGE = env_int("SURVEY_TOKEN_MAX_AGE", 14 * 24 * 3600)

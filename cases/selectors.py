@@ -1,0 +1,470 @@
+"""Read queries for the agent desk and the case workspace (others may add their own below).
+
+Every function here returns data for one page in a constant number of queries, whatever the
+number of rows shown, and every filter and sort it offers is backed by an index on PostgreSQL
+(the composite indexes on ``Case`` plus the ones in migration ``desk_search_indexes``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from cases import permissions as perms
+from cases.choices import (
+    OPEN_STAGES,
+    CompensationStatus,
+    NoteKind,
+    Role,
+    SlaState,
+    Stage,
+    Tier,
+)
+from cases.models import (
+    Alert,
+    Case,
+    CaseDeadline,
+    CaseNote,
+    CaseTransition,
+    CollaborationRequest,
+    Compensation,
+    Customer,
+    Notice,
+    Revisit,
+    User,
+)
+
+# --- queues ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A named, reusable slice of the cases an agent works from.
+
+    ``supervisors_only`` queues (the supervision queue 督办 and compensation approvals) answer
+    403 to anyone else; their cases stay reachable through the ordinary filters.
+    """
+
+    name: str
+    label: Promise
+    help: Promise
+    icon: str
+    supervisors_only: bool = False
+
+
+QUEUES: dict[str, Queue] = {
+    q.name: q
+    for q in (
+        Queue("mine", _("My cases"),
+              _("Open cases I own, handle, or am on the task force of."), "person-workspace"),
+        Queue("team", _("Unassigned / team queue"),
+              _("Open cases nobody handles yet: received (to triage) or triaged (to assign)."),
+              "people"),
+        Queue("fast_lane", _("Fast lane (tier 1)"),
+              _("Every open tier 1 urgent case."), "lightning-charge"),
+        Queue("at_risk", _("At risk"),
+              _("Open cases with a deadline past 75 % of its allowed time."),
+              "hourglass-split", supervisors_only=True),
+        Queue("breached", _("Breached"),
+              _("Open cases with a deadline already missed: the supervision queue."),
+              "exclamation-octagon", supervisors_only=True),
+        Queue("approvals", _("Compensation to approve"),
+              _("Cases with a compensation above the threshold awaiting a supervisor."),
+              "cash-coin", supervisors_only=True),
+        Queue("waiting", _("Waiting on a department"),
+              _("Cases waiting for another department's answer."), "diagram-3"),
+        Queue("revisits", _("Revisits due"),
+              _("Feedback given 48 hours ago or more: call the customer for the "
+                "satisfaction revisit."), "telephone-outbound"),
+        Queue("follow_ups", _("Follow-ups due"),
+              _("Dissatisfied revisits needing a second follow-up."), "arrow-repeat"),
+        Queue("open", _("All open cases"), _("Every case not yet closed."), "inbox"),
+        Queue("all", _("All cases"), _("Every case, closed ones included."), "archive"),
+    )
+}
+# The queues the desk home shows, in order (``open`` and ``all`` are list views only).
+HOME_QUEUES = ("mine", "team", "fast_lane", "at_risk", "breached", "approvals", "waiting",
+               "revisits", "follow_ups")
+
+
+def _breached_q(now: datetime) -> Q:
+    # The sweep marks breaches every minute; ``next_due_at < now`` covers the minute between.
+    return Q(sla_state=SlaState.BREACHED) | Q(next_due_at__lt=now)
+
+
+def deadline_state_q(state: str, now: datetime) -> Q:
+    """The live deadline state of a case: its worst running clock."""
+    if state == SlaState.BREACHED:
+        return _breached_q(now)
+    if state == SlaState.AT_RISK:
+        return Q(sla_state=SlaState.AT_RISK) & ~_breached_q(now)
+    if state == SlaState.ON_TIME:
+        return Q(sla_state=SlaState.ON_TIME) & (
+            Q(next_due_at__isnull=True) | Q(next_due_at__gte=now)
+        )
+    return Q()
+
+
+def task_force_case_ids(user: User) -> list[int]:
+    """Cases whose task force names ``user`` (small: tier 1 cases only). Read as a list so
+    that the "my cases" filter is three index lookups OR-ed together, not a correlated join."""
+    through = Case.task_force.through
+    return list(
+        through.objects.filter(user_id=user.pk, case__stage__in=OPEN_STAGES)
+        .values_list("case_id", flat=True)[:1000]
+    )
+
+
+def queue_q(name: str, user: User, now: datetime | None = None) -> Q:
+    """The filter of one queue. Raises KeyError for an unknown queue."""
+    now = now or timezone.now()
+    is_open = Q(stage__in=OPEN_STAGES)
+    if name == "mine":
+        mine = Q(owner_id=user.pk) | Q(handler_id=user.pk)
+        tf_ids = task_force_case_ids(user)
+        if tf_ids:
+            mine |= Q(pk__in=tf_ids)
+        return is_open & mine
+    if name == "team":
+        return Q(stage__in=[Stage.RECEIVED, Stage.TRIAGED])
+    if name == "fast_lane":
+        return is_open & Q(tier=Tier.URGENT)
+    if name == "at_risk":
+        return is_open & deadline_state_q(SlaState.AT_RISK, now)
+    if name == "breached":
+        return is_open & _breached_q(now)
+    if name == "approvals":
+        return Q(pk__in=Compensation.objects.filter(status=CompensationStatus.PROPOSED)
+                 .values("case_id"))
+    if name == "waiting":
+        return Q(stage=Stage.WAITING_DEPARTMENT)
+    if name == "revisits":
+        return Q(stage=Stage.REVISIT) | Q(stage=Stage.FEEDBACK_GIVEN, revisit_due_at__lte=now)
+    if name == "follow_ups":
+        return Q(stage=Stage.FOLLOW_UP)
+    if name == "open":
+        return is_open
+    if name == "all":
+        return Q()
+    raise KeyError(name)
+
+
+def queues_for(user: User) -> list[Queue]:
+    return [QUEUES[n] for n in HOME_QUEUES
+            if not QUEUES[n].supervisors_only or perms.is_supervisor(user)]
+
+
+def capped_count(qs: QuerySet, cap: int) -> int:
+    """COUNT that stops at ``cap + 1`` rows: ``SELECT COUNT(*) FROM (... LIMIT cap+1)``.
+    A queue of a million rows costs what ``cap`` rows cost."""
+    return qs.order_by().values("pk")[: cap + 1].count()
+
+
+@dataclass
+class QueueCount:
+    queue: Queue
+    count: int
+    capped: bool
+
+
+HOME_COUNT_CAP = 999
+
+
+def desk_queue_counts(user: User, now: datetime | None = None) -> list[QueueCount]:
+    """Counts of the queues ``user`` sees on the desk home: one capped COUNT each."""
+    now = now or timezone.now()
+    counts = []
+    for queue in queues_for(user):
+        n = capped_count(Case.objects.filter(queue_q(queue.name, user, now)), HOME_COUNT_CAP)
+        counts.append(QueueCount(queue, min(n, HOME_COUNT_CAP), n > HOME_COUNT_CAP))
+    return counts
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+# Sort keys offered by the list (all index-backed on PostgreSQL; see desk_search_indexes).
+SORTS: dict[str, tuple[Promise, list[Any]]] = {
+    "due": (_("Nearest due first"), [F("next_due_at").asc(nulls_last=True), "id"]),
+    "-received": (_("Newest first"), ["-received_at", "-id"]),
+    "received": (_("Oldest first"), ["received_at", "id"]),
+    "tier": (_("Tier, then nearest due"), ["tier", F("next_due_at").asc(nulls_last=True), "id"]),
+    "-updated": (_("Recently updated"), ["-updated_at", "-id"]),
+}
+DEFAULT_SORT = "due"
+
+
+def _open_risk_at() -> Subquery:
+    """The at-risk time of the case's nearest open deadline (for the list's countdown colour).
+    A correlated subquery on ``deadline_case_idx``: still one query for the whole page."""
+    return Subquery(
+        CaseDeadline.objects.filter(case_id=OuterRef("pk"), stopped_at__isnull=True)
+        .order_by("due_at").values("risk_at")[:1]
+    )
+
+
+def case_list_for_desk(user: User) -> QuerySet[Case]:
+    """The base queryset of the desk's case list: what ``user`` may see, with what a row shows
+    joined in (customer, owner, handler, department) so a page is one query."""
+    return (
+        Case.objects.for_user(user)
+        .select_related("customer", "owner", "handler", "department")
+        # The long texts are not shown in a list row.
+        .defer("description", "solution", "feedback_message", "preventive_measures",
+               "desired_outcome", "closing_reason")
+        .annotate(next_risk_at=_open_risk_at())
+    )
+
+
+REFERENCE_RE = re.compile(r"^TS-\d{4}-\d{6,}$", re.IGNORECASE)
+CUSTOMER_MATCH_CAP = 1000
+
+
+def search_q(text: str) -> Q:
+    """Text search over reference, subject, description and customer name/phone/email.
+
+    On PostgreSQL every ``icontains`` here is served by a trigram GIN index on
+    ``UPPER(column)`` (migration desk_search_indexes). Matching customers are read first as a
+    list of ids (capped) so the case query is a BitmapOr of index scans, not a join."""
+    text = text.strip()
+    if not text:
+        return Q()
+    if REFERENCE_RE.match(text):
+        return Q(reference=text.upper())
+    customer_ids = list(
+        Customer.objects.filter(
+            Q(name__icontains=text) | Q(phone__icontains=text) | Q(email__icontains=text)
+        ).order_by().values_list("pk", flat=True)[:CUSTOMER_MATCH_CAP]
+    )
+    q = Q(reference__icontains=text) | Q(subject__icontains=text) | Q(
+        description__icontains=text
+    )
+    if customer_ids:
+        q |= Q(customer_id__in=customer_ids)
+    return q
+
+
+def case_by_reference(user: User, reference: str) -> Case | None:
+    return Case.objects.for_user(user).filter(reference=reference.strip().upper()).first()
+
+
+def agents() -> QuerySet[User]:
+    """Active agents (frontline, senior, supervisors) for owner/handler choices."""
+    return (
+        User.objects.filter(
+            is_active=True, groups__name__in=[Role.FRONTLINE, Role.SENIOR, Role.SUPERVISOR]
+        )
+        .distinct()
+        .order_by("display_name", "username")
+    )
+
+
+# --- workspace -------------------------------------------------------------------------------
+
+
+def case_for_workspace(user: User, pk: int) -> Case:
+    """One case as ``user`` may see it, with everything the header and permission checks
+    read. Raises Case.DoesNotExist when it is not visible (the view answers 404)."""
+    return (
+        Case.objects.for_user(user)
+        .select_related("customer", "owner", "handler", "department", "root_cause", "group",
+                        "duplicate_of", "source")
+        .prefetch_related("task_force")
+        .get(pk=pk)
+    )
+
+
+def case_for_action(user: User, pk: int) -> Case:
+    """A case for an action page: enough for the permission predicates (owner, handler,
+    task force, tier, stage) and the form's header."""
+    return (
+        Case.objects.for_user(user)
+        .select_related("customer", "owner", "handler", "department")
+        .prefetch_related("task_force")
+        .get(pk=pk)
+    )
+
+
+def case_open_deadlines(case: Case, now: datetime | None = None) -> list[CaseDeadline]:
+    """The running clocks, nearest first, each with ``live_state`` (on time / at risk /
+    breached as of now, whether or not the sweep has run yet)."""
+    from cases.services.clocks import live_state
+
+    now = now or timezone.now()
+    rows = list(case.deadlines.filter(stopped_at__isnull=True).order_by("due_at"))
+    for row in rows:
+        row.live_state = live_state(row, now)
+    return rows
+
+
+_EXTRA_TRANSITION_LABELS = {
+    "receive": _("Received"),
+}
+
+
+def transition_label(name: str) -> str:
+    from cases.transition_labels import TRANSITION_LABELS
+
+    label = TRANSITION_LABELS.get(name) or _EXTRA_TRANSITION_LABELS.get(name)
+    return str(label) if label else name.replace("_", " ")
+
+
+def state_label(field_name: str, value: str) -> str:
+    """A logged state value as a person reads it (stage and tier names are translated)."""
+    if value in ("", None):
+        return "—"
+    try:
+        if field_name == "stage":
+            return str(Stage(value).label)
+        if field_name == "tier":
+            return str(Tier(int(value)).label)
+    except ValueError:
+        pass
+    return str(value)
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    kind: str  # transition / note / notice / collaboration / compensation / revisit
+    obj: Any
+    css: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _key(entry: TimelineEntry) -> tuple[datetime, int]:
+    return entry.at, getattr(entry.obj, "pk", 0) or 0
+
+
+@dataclass
+class Workspace:
+    """Everything the case page shows, read in a fixed number of queries."""
+
+    case: Case
+    deadlines: list[CaseDeadline]
+    timeline: list[TimelineEntry]
+    compensations: list[Compensation]
+    requests: list[CollaborationRequest]
+    revisits: list[Revisit]
+    other_cases: list[Case]
+    other_cases_more: bool
+    attachments: list[Any]
+
+
+OTHER_CASES_SHOWN = 10
+
+
+def case_workspace(case: Case) -> Workspace:
+    """The timeline (transitions, notes, customer messages, notices, collaboration,
+    compensation, revisits, in time order), the customer's other cases and open clocks."""
+    transitions = list(
+        CaseTransition.objects.filter(case=case).select_related("actor").order_by("at", "id")
+    )
+    notes = list(CaseNote.objects.filter(case=case).select_related("author"))
+    notices = list(Notice.objects.filter(case=case).defer("context").order_by("created_at"))
+    requests = list(
+        CollaborationRequest.objects.filter(case=case)
+        .select_related("department", "requested_by")
+        .order_by("created_at", "id")
+    )
+    compensations = list(
+        Compensation.objects.filter(case=case).select_related("proposed_by", "decided_by")
+    )
+    revisits = list(Revisit.objects.filter(case=case).select_related("answered_by"))
+    timeline: list[TimelineEntry] = []
+    for t in transitions:
+        timeline.append(TimelineEntry(t.at, "transition", t, "kind-transition", {
+            "label": transition_label(t.name),
+            "source": state_label(t.field, t.source),
+            "target": state_label(t.field, t.target),
+        }))
+    for n in notes:
+        css = "kind-customer" if n.kind in (NoteKind.CUSTOMER_MESSAGE, NoteKind.CONTACT) else ""
+        timeline.append(TimelineEntry(n.created_at, "note", n, css))
+    for notice in notices:
+        timeline.append(TimelineEntry(notice.created_at, "notice", notice, "kind-customer"))
+    for r in requests:
+        timeline.append(TimelineEntry(r.created_at, "collaboration", r))
+    for c in compensations:
+        timeline.append(TimelineEntry(c.created_at, "compensation", c))
+        if c.decided_at and c.decided_by_id and c.decided_by_id != c.proposed_by_id:
+            timeline.append(TimelineEntry(c.decided_at, "compensation_decision", c))
+    for rv in revisits:
+        if rv.answered_at:
+            timeline.append(TimelineEntry(rv.answered_at, "revisit", rv, "kind-customer"))
+    timeline.sort(key=_key)
+    others = list(
+        Case.objects.filter(customer_id=case.customer_id)
+        .exclude(pk=case.pk)
+        .only("id", "reference", "subject", "stage", "tier", "received_at", "customer_id")
+        .order_by("-received_at", "-id")[: OTHER_CASES_SHOWN + 1]
+    )
+    return Workspace(
+        case=case,
+        deadlines=case_open_deadlines(case),
+        timeline=timeline,
+        compensations=compensations,
+        requests=requests,
+        revisits=revisits,
+        other_cases=others[:OTHER_CASES_SHOWN],
+        other_cases_more=len(others) > OTHER_CASES_SHOWN,
+        attachments=list(case.attachments.all()),
+    )
+
+
+def pending_compensations(case: Case) -> list[Compensation]:
+    return list(
+        Compensation.objects.filter(case=case, status=CompensationStatus.PROPOSED)
+        .select_related("proposed_by")
+    )
+
+
+def approved_compensations(case: Case) -> list[Compensation]:
+    return list(Compensation.objects.filter(case=case, status=CompensationStatus.APPROVED))
+
+
+# --- alerts ----------------------------------------------------------------------------------
+
+
+def alerts_for(user: User, *, unread_only: bool = False) -> QuerySet[Alert]:
+    qs = Alert.objects.filter(recipient=user).select_related("case").only(
+        "id", "kind", "message", "created_at", "read_at", "case__id", "case__reference",
+        "recipient_id",
+    )
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return qs.order_by("-created_at", "-id")
+
+
+__all__ = [
+    "DEFAULT_SORT",
+    "HOME_QUEUES",
+    "QUEUES",
+    "SORTS",
+    "Queue",
+    "QueueCount",
+    "TimelineEntry",
+    "Workspace",
+    "agents",
+    "alerts_for",
+    "approved_compensations",
+    "capped_count",
+    "case_by_reference",
+    "case_for_action",
+    "case_for_workspace",
+    "case_list_for_desk",
+    "case_open_deadlines",
+    "case_workspace",
+    "deadline_state_q",
+    "desk_queue_counts",
+    "pending_compensations",
+    "queue_q",
+    "queues_for",
+    "search_q",
+]

@@ -1,0 +1,270 @@
+"""The deadline sweep 督办: mark running clocks at risk (75 % of the allowed time, per SLA
+policy) and breached, and tell the people concerned once per state change.
+
+Cost: rows are selected through CaseDeadline's partial indexes (``deadline_risk_open_idx`` on
+risk_at for open on-time rows, ``deadline_due_open_idx`` on due_at for open not-yet-breached
+rows), so a run reads what is due, not every case. Work is done in batches of
+DEADLINE_SWEEP_BATCH rows, each in its own short transaction.
+
+Concurrency: a batch locks its deadline rows with ``FOR UPDATE SKIP LOCKED`` (two sweeps at
+once take disjoint rows) and then the cases with ``SKIP LOCKED``: a case being changed by an
+agent right now is left for the next run rather than waited for. Nothing waits on a lock, so a
+sweep cannot deadlock with a service (services lock the case, then touch its deadline rows).
+Every write is conditional on the state it moves from, alerts have a unique constraint per
+(recipient, deadline, kind), and staff emails have an idempotency key: running twice changes
+nothing the second time.
+
+Recurring clocks (the daily progress note) are re-timed in place when they restart; their alert
+is refreshed (unread again, new text) when the row goes at risk in a new cycle.
+
+The REVISIT clock of a case still in "feedback given" is the 48-hour wait before the revisit
+opens, not a deadline anyone can miss yet: the revisit sweep opens it at its due time and
+restarts the clock for doing the revisit, so this sweep leaves it alone until then.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from cases.choices import Clock, Role, SlaState, Stage
+from cases.models import Alert, Case, CaseDeadline, Notice, User
+from cases.notice_texts import TemplateCache
+from cases.services.outbox import staff_notice_build, staff_notices_queue
+
+logger = logging.getLogger(__name__)
+
+ALERT_AT_RISK = "deadline_at_risk"
+ALERT_BREACHED = "deadline_breached"
+ALERT_REVISIT_CALL = "revisit_call"
+
+
+@dataclass
+class SweepResult:
+    at_risk: int = 0
+    breached: int = 0
+    alerts: int = 0
+    notices: int = 0
+    deferred: int = 0  # rows of cases locked by someone else: the next run takes them
+    notice_ids: list[int] = field(default_factory=list, repr=False)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"at_risk": self.at_risk, "breached": self.breached, "alerts": self.alerts,
+                "notices": self.notices, "deferred": self.deferred}
+
+
+_NOT_YET_OPEN_REVISIT = Q(clock=Clock.REVISIT) & Q(case__stage=Stage.FEEDBACK_GIVEN)
+
+
+def _due_for_breach(now: datetime):
+    # Matches deadline_due_open_idx: stopped_at IS NULL AND NOT state = 'breached'.
+    return (
+        CaseDeadline.objects.filter(stopped_at__isnull=True, due_at__lte=now)
+        .exclude(state=SlaState.BREACHED)
+        .filter(~_NOT_YET_OPEN_REVISIT)
+        .order_by("due_at")
+    )
+
+
+def _due_for_risk(now: datetime):
+    # Matches deadline_risk_open_idx: stopped_at IS NULL AND state = 'on_time'.
+    return (
+        CaseDeadline.objects.filter(
+            stopped_at__isnull=True, state=SlaState.ON_TIME, risk_at__lte=now, due_at__gt=now
+        )
+        .filter(~_NOT_YET_OPEN_REVISIT)
+        .order_by("risk_at")
+    )
+
+
+def deadline_sweep(
+    *, now: datetime | None = None, batch: int | None = None, notify: bool = True
+) -> SweepResult:
+    """Mark due deadlines breached, then reached-risk deadlines at risk, batch by batch.
+
+    Side effects: CaseDeadline.state/breached_at; Case.sla_state, ever_breached,
+    response_breached; one Alert per recipient per state change (owner or handler, the
+    supervisor(s), and for a department deadline the department's liaison); one staff email
+    per alert through the outbox, dispatched after commit. ``notify=False`` marks only (used
+    by the benchmark to time marking separately)."""
+    now = now or timezone.now()
+    size = batch or settings.DEADLINE_SWEEP_BATCH
+    result = SweepResult()
+    cache: TemplateCache = {}
+    for state, selection in ((SlaState.BREACHED, _due_for_breach),
+                             (SlaState.AT_RISK, _due_for_risk)):
+        while True:
+            selected, marked = _sweep_batch(state, selection(now), now, size, result, cache,
+                                            notify)
+            if selected < size or marked == 0:
+                break
+    if result.at_risk or result.breached:
+        logger.info("deadline sweep: %s", result.as_dict())
+    return result
+
+
+@transaction.atomic
+def _sweep_batch(
+    state: str, queryset, now: datetime, size: int, result: SweepResult, cache: TemplateCache,
+    notify: bool,
+) -> tuple[int, int]:
+    rows = list(
+        queryset.select_for_update(skip_locked=True, of=("self",))
+        .values_list("id", "case_id", "clock", "started_at", "due_at", "request_id")[:size]
+    )
+    if not rows:
+        return 0, 0
+    case_ids = {r[1] for r in rows}
+    locked = set(
+        Case.objects.filter(id__in=case_ids).select_for_update(skip_locked=True)
+        .values_list("id", flat=True)
+    )
+    rows_now = [r for r in rows if r[1] in locked]
+    result.deferred += len(rows) - len(rows_now)
+    if not rows_now:
+        return len(rows), 0
+    row_ids = [r[0] for r in rows_now]
+    cases_now = {r[1] for r in rows_now}
+    if state == SlaState.BREACHED:
+        marked = CaseDeadline.objects.filter(id__in=row_ids).exclude(
+            state=SlaState.BREACHED
+        ).update(state=SlaState.BREACHED, breached_at=F("due_at"))
+        Case.objects.filter(id__in=cases_now).update(sla_state=SlaState.BREACHED,
+                                                     ever_breached=True)
+        response_cases = {r[1] for r in rows_now if r[2] == Clock.RESPONSE}
+        if response_cases:
+            Case.objects.filter(id__in=response_cases).update(response_breached=True)
+        result.breached += marked
+    else:
+        marked = CaseDeadline.objects.filter(id__in=row_ids, state=SlaState.ON_TIME).update(
+            state=SlaState.AT_RISK
+        )
+        Case.objects.filter(id__in=cases_now, sla_state=SlaState.ON_TIME).update(
+            sla_state=SlaState.AT_RISK
+        )
+        result.at_risk += marked
+    if notify:
+        _alert(state, rows_now, now, result, cache)
+    return len(rows), marked
+
+
+# --- who is told, and what ---------------------------------------------------------------------
+def supervisors_by_department() -> tuple[list[int], dict[int, int]]:
+    """(all active supervisors, department id -> its manager when that manager is an active
+    supervisor). A case's supervisor is its owner's department manager if there is one,
+    otherwise every supervisor (a small team, or an owner without a department)."""
+    supervisors = list(
+        User.objects.filter(is_active=True, groups__name=Role.SUPERVISOR)
+        .values_list("id", flat=True).distinct()
+    )
+    managers = {
+        dept_id: manager_id
+        for dept_id, manager_id in User.objects.filter(
+            id__in=supervisors, managed_departments__isnull=False
+        ).values_list("managed_departments__id", "id")
+    }
+    return supervisors, managers
+
+
+def _deadline_label(clock: str, language: str) -> str:
+    with translation.override(language):
+        return str(Clock(clock).label)
+
+
+def alert_message(
+    *, kind: str, reference: str, clock: str, due_at: datetime, user: User
+) -> str:
+    """The alert text in the recipient's language and time zone."""
+    language = user.language or settings.LANGUAGE_CODE
+    try:
+        zone = ZoneInfo(user.time_zone or settings.TIME_ZONE)
+    except (ValueError, KeyError):
+        zone = ZoneInfo(settings.TIME_ZONE)
+    due = timezone.localtime(due_at, zone).strftime("%Y-%m-%d %H:%M")
+    with translation.override(language):
+        label = str(Clock(clock).label)
+        if kind == ALERT_BREACHED:
+            text = _("%(reference)s: %(deadline)s deadline missed (was due %(due)s).")
+        else:
+            text = _("%(reference)s: %(deadline)s deadline at risk (due %(due)s).")
+        return (text % {"reference": reference, "deadline": label, "due": due})[:300]
+
+
+def _alert(
+    state: str, rows: list[tuple], now: datetime, result: SweepResult, cache: TemplateCache
+) -> None:
+    kind = ALERT_BREACHED if state == SlaState.BREACHED else ALERT_AT_RISK
+    case_info = {
+        c["id"]: c for c in Case.objects.filter(id__in={r[1] for r in rows}).values(
+            "id", "reference", "owner_id", "handler_id", "owner__department_id"
+        )
+    }
+    request_ids = {r[5] for r in rows if r[5]}
+    liaisons: dict[int, int] = {}
+    if request_ids:
+        from cases.models import CollaborationRequest
+
+        liaisons = {
+            rid: lid for rid, lid in CollaborationRequest.objects.filter(
+                id__in=request_ids, department__liaison__isnull=False
+            ).values_list("id", "department__liaison_id")
+        }
+    supervisors, managers = supervisors_by_department()
+    recipients: dict[int, set[int]] = {}
+    for row_id, case_id, _clock, _started, _due, request_id in rows:
+        info = case_info[case_id]
+        people = set()
+        worker = info["owner_id"] or info["handler_id"]
+        if worker:
+            people.add(worker)
+        manager = managers.get(info["owner__department_id"])
+        people.update([manager] if manager else supervisors)
+        if request_id and request_id in liaisons:
+            people.add(liaisons[request_id])
+        recipients[row_id] = people
+    users = {u.pk: u for u in User.objects.filter(
+        id__in={p for ps in recipients.values() for p in ps}, is_active=True
+    )}
+    existing = defaultdict(dict)
+    for alert in Alert.objects.filter(deadline_id__in=recipients.keys(), kind=kind):
+        existing[alert.deadline_id][alert.recipient_id] = alert
+    fresh: list[Alert] = []
+    refreshed: list[Alert] = []
+    notices: list[Notice | None] = []
+    for row_id, case_id, clock, started_at, due_at, _request in rows:
+        reference = case_info[case_id]["reference"] or f"#{case_id}"
+        for user_id in recipients[row_id]:
+            user = users.get(user_id)
+            if user is None:
+                continue
+            message = alert_message(kind=kind, reference=reference, clock=clock, due_at=due_at,
+                                    user=user)
+            earlier = existing[row_id].get(user_id)
+            if earlier is not None:
+                if earlier.created_at >= started_at:
+                    continue  # already told in this cycle of the clock
+                earlier.message, earlier.created_at, earlier.read_at = message, now, None
+                refreshed.append(earlier)
+            else:
+                fresh.append(Alert(recipient_id=user_id, case_id=case_id, deadline_id=row_id,
+                                   kind=kind, message=message, created_at=now))
+            notices.append(staff_notice_build(
+                case=Case(pk=case_id, reference=reference), user=user, message=message,
+                key=f"deadline:{row_id}:{state}:{int(started_at.timestamp())}", cache=cache,
+            ))
+    Alert.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=2000)
+    if refreshed:
+        Alert.objects.bulk_update(refreshed, ["message", "created_at", "read_at"])
+    ids = staff_notices_queue([n for n in notices if n is not None])
+    result.alerts += len(fresh) + len(refreshed)
+    result.notices += len(ids)
+    result.notice_ids.extend(ids)

@@ -1,0 +1,101 @@
+"""Reads of the intake channels: the customer's progress lookup and the desk's customer
+search. The tracking timeline shows only what is meant for the customer: stages and dates,
+messages marked visible to them and the result we sent; never internal notes or staff names."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from cases.choices import NoteKind, Stage
+from cases.models import Case, Customer
+from cases.services.intake import normalise_phone
+
+# What each stage means to the customer (staff labels talk about the process, not to them).
+PUBLIC_STAGE_LABELS = {
+    Stage.RECEIVED: _("We received your complaint"),
+    Stage.TRIAGED: _("Reviewed and prioritised"),
+    Stage.ASSIGNED: _("Assigned to a specialist"),
+    Stage.IN_PROGRESS: _("Being handled"),
+    Stage.WAITING_DEPARTMENT: _("Being checked with the responsible department"),
+    Stage.RESOLVED: _("A solution has been found"),
+    Stage.FEEDBACK_GIVEN: _("We sent you the result"),
+    Stage.REVISIT: _("Satisfaction survey"),
+    Stage.FOLLOW_UP: _("Follow-up in progress"),
+    Stage.CLOSED: _("Closed"),
+    Stage.INVALID: _("Closed (withdrawn or not a complaint)"),
+}
+
+_DUMMY_CODE = "ZZZZZZZZZZ"
+
+
+def case_for_tracking(*, reference: str, code: str) -> Case | None:
+    """The case if ``code`` is its tracking code or the last four digits of the customer's
+    phone; else None. Both a wrong reference and a wrong code take the same path and the same
+    comparisons, so neither the answer nor its timing tells which one was wrong."""
+    case = (
+        Case.objects.select_related("customer").filter(reference=reference).first()
+        if reference else None
+    )
+    tracking_code = case.tracking_code if case is not None else _DUMMY_CODE
+    phone = normalise_phone(case.customer.phone) if case is not None else ""
+    last_four = phone[-4:] if len(phone) >= 4 else "----"
+    code_ok = secrets.compare_digest(code.encode(), tracking_code.encode())
+    phone_ok = (
+        len(code) == 4 and code.isdigit() and secrets.compare_digest(code.encode(),
+                                                                    last_four.encode())
+    )
+    if case is None or not (code_ok or phone_ok):
+        return None
+    return case
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # "stage", "message", "customer", "result"
+    title: str
+    body: str = ""
+
+
+def tracking_timeline(case: Case) -> list[TimelineEntry]:
+    """Customer-visible history, oldest first (two queries)."""
+    entries = [
+        TimelineEntry(at, "stage", str(PUBLIC_STAGE_LABELS.get(target, target)))
+        for target, at in case.transitions.filter(field="stage").values_list("target", "at")
+    ]
+    for kind, body, at in case.notes.filter(visible_to_customer=True).values_list(
+        "kind", "body", "created_at"
+    ):
+        if kind == NoteKind.CUSTOMER_MESSAGE:
+            entries.append(TimelineEntry(at, "customer", str(_("Your message")), body))
+        else:
+            entries.append(TimelineEntry(at, "message", str(_("Message from us")), body))
+    if case.feedback_given_at and case.feedback_message:
+        body = case.feedback_message
+        if case.preventive_measures:
+            body += "\n\n" + str(_("What we changed so it does not happen again:")) + " " + (
+                case.preventive_measures
+            )
+        entries.append(TimelineEntry(case.feedback_given_at, "result", str(_("Our result")),
+                                     body))
+    entries.sort(key=lambda e: e.at)
+    return entries
+
+
+def customer_search(query: str, limit: int = 10) -> list[Customer]:
+    """Find customers by phone (as typed or without spacing) or email, for the desk."""
+    query = query.strip()
+    if not query:
+        return []
+    phone = normalise_phone(query)
+    lookup = Q(email__iexact=query)
+    if phone:
+        lookup |= Q(phone=phone) | Q(phone=query)
+        if phone.isdigit() and len(phone) >= 4:
+            lookup |= Q(phone__endswith=phone)
+    return list(Customer.objects.filter(lookup).order_by("-created_at")[:limit])

@@ -1,0 +1,86 @@
+"""The intake API's request and response shapes (SPEC "The public contract")."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from cases.choices import Category, ContactChannel, Difficulty, Scope, Stage, Urgency
+
+
+class CustomerSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+    preferred_channel = serializers.ChoiceField(
+        choices=ContactChannel.choices, required=False, default=ContactChannel.SMS
+    )
+    language = serializers.ChoiceField(
+        choices=[("zh-hans", "zh-hans"), ("en", "en")], required=False, default="zh-hans",
+        help_text=_("Language of the customer's notices."),
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if not (attrs.get("phone") or attrs.get("email")):
+            raise serializers.ValidationError(
+                {"phone": [_("Give a phone number or an email address.")]}
+            )
+        return attrs
+
+
+class ComplaintCreateSerializer(serializers.Serializer):
+    external_id = serializers.CharField(
+        max_length=120, required=False, allow_blank=True, default="",
+        help_text=_("Your id for this submission. Sending it again returns the same case."),
+    )
+    customer = CustomerSerializer()
+    category = serializers.ChoiceField(choices=Category.choices)
+    subject = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=20000)
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    order_ref = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    location = serializers.CharField(max_length=100, required=False, allow_blank=True,
+                                     default="")
+    desired_outcome = serializers.CharField(max_length=5000, required=False, allow_blank=True,
+                                            default="")
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False,
+                                      default=Urgency.ROUTINE)
+    scope = serializers.ChoiceField(choices=Scope.choices, required=False,
+                                    default=Scope.INDIVIDUAL)
+    difficulty = serializers.ChoiceField(choices=Difficulty.choices, required=False,
+                                         default=Difficulty.FRONTLINE)
+
+
+class ComplaintCreatedSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    tracking_code = serializers.CharField()
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    suggested_tier = serializers.IntegerField()
+    track_url = serializers.URLField()
+    duplicate_of = serializers.CharField(allow_null=True)
+    group_complaint = serializers.BooleanField()
+
+
+class ComplaintStatusSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    external_id = serializers.CharField()
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    stage_label = serializers.CharField()
+    suggested_tier = serializers.IntegerField()
+    tier = serializers.IntegerField(help_text=_("0 until an agent confirms the tier."))
+    received_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    feedback_given_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    group_complaint = serializers.BooleanField()
+    track_url = serializers.URLField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField(help_text=_("invalid, unauthorized, too_large, "
+                                              "unsupported_media_type, throttled, not_found"))
+    detail = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False,
+        help_text=_("Per-field messages; nested fields are dotted (customer.phone)."),
+    )

@@ -1,0 +1,216 @@
+"""Public pages (complaint form, progress lookup) and the desk's logging page and attachment
+download. Views translate HTTP: a form, a rate limit, one service call, a redirect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from cases.choices import ChannelKind
+from cases.models import Case, CaseAttachment, Customer
+from cases.permissions import is_agent
+from cases.services import CustomerData, IntakeData, InvalidInput
+from channels import throttling
+from channels.attachments import private_storage
+from channels.forms import CustomerLookupForm, DeskComplaintForm, PublicComplaintForm, TrackForm
+from channels.selectors import case_for_tracking, customer_search, tracking_timeline
+from channels.services import channel_for, complaint_submit
+
+# intake error field -> form field
+_FIELD_MAP = {
+    "customer.name": "name", "customer.phone": "phone", "customer.email": "email",
+    "customer.preferred_channel": "preferred_channel",
+}
+_DONE_KEY = "channels_complaint_done"
+
+
+def _put_errors(form: Any, error: InvalidInput) -> None:
+    for field, message in getattr(error, "errors", [(error.field, error.message)]):
+        name = _FIELD_MAP.get(field or "", field)
+        form.add_error(name if name in form.fields else None, message)
+
+
+def _language() -> str:
+    return "en" if (translation.get_language() or "").startswith("en") else "zh-hans"
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def complain(request: HttpRequest) -> HttpResponse:
+    """The public complaint form 官网表单."""
+    if request.method == "GET":
+        return render(request, "channels/complain.html", {"form": PublicComplaintForm()})
+    form = PublicComplaintForm(request.POST, request.FILES)
+    verdict = throttling.hit("complain", throttling.client_ip(request))
+    if not verdict.allowed:
+        form.errors.clear()
+        response = render(request, "channels/complain.html", {
+            "form": PublicComplaintForm(initial=request.POST.dict()),
+            "throttled": True, "retry_minutes": max(1, verdict.retry_after // 60),
+        }, status=429)
+        response["Retry-After"] = str(verdict.retry_after)
+        return response
+    if form.is_spam:
+        # A bot filled the hidden field: it sees a thank-you page, nothing is stored.
+        request.session.pop(_DONE_KEY, None)
+        return redirect("channels:complain_done")
+    if form.is_valid():
+        c = form.cleaned_data
+        data = IntakeData(
+            customer=CustomerData(
+                name=c["name"], phone=c["phone"], email=c["email"],
+                preferred_channel=c["preferred_channel"], language=_language(),
+            ),
+            channel=ChannelKind.WEB, source_id=channel_for("web").pk, category=c["category"],
+            subject=c["subject"], description=c["description"], order_ref=c["order_ref"],
+            occurred_at=c["occurred_at"], desired_outcome=c["desired_outcome"],
+        )
+        try:
+            result = complaint_submit(actor=None, data=data, attachments=c["attachments"])
+        except InvalidInput as exc:
+            _put_errors(form, exc)
+        else:
+            request.session[_DONE_KEY] = {
+                "reference": result.case.reference, "tracking_code": result.case.tracking_code,
+            }
+            return redirect("channels:complain_done")
+    return render(request, "channels/complain.html", {"form": form}, status=400)
+
+
+@never_cache
+@require_GET
+def complain_done(request: HttpRequest) -> HttpResponse:
+    done = request.session.get(_DONE_KEY) or {}
+    return render(request, "channels/complain_done.html", {
+        "reference": done.get("reference"), "tracking_code": done.get("tracking_code"),
+    })
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def track(request: HttpRequest) -> HttpResponse:
+    """Progress lookup 进度查询: reference + tracking code (or the phone's last four digits).
+    A wrong reference and a wrong code get the same answer; lookups are rate limited per
+    address and failed ones per reference, so codes cannot be guessed or cases listed."""
+    if request.method == "GET":
+        form = TrackForm(initial={"reference": request.GET.get("reference", "")[:24]})
+        return render(request, "channels/track.html", {"form": form})
+    form = TrackForm(request.POST)
+    context: dict[str, Any] = {"form": form}
+    verdict = throttling.hit("track", throttling.client_ip(request))
+    if not verdict.allowed:
+        context["throttled"] = True
+        response = render(request, "channels/track.html", context, status=429)
+        response["Retry-After"] = str(verdict.retry_after)
+        return response
+    if not form.is_valid():
+        return render(request, "channels/track.html", context, status=400)
+    reference, code = form.cleaned_data["reference"], form.cleaned_data["code"]
+    if not throttling.peek("track_reference", reference).allowed:
+        context["throttled"] = True
+        return render(request, "channels/track.html", context, status=429)
+    case = case_for_tracking(reference=reference, code=code)
+    if case is None:
+        throttling.hit("track_reference", reference)
+        context["not_found"] = True
+        return render(request, "channels/track.html", context, status=404)
+    context.update(case=case, timeline=tracking_timeline(case), form=TrackForm())
+    return render(request, "channels/track.html", context)
+
+
+def _case_url(case: Case) -> str:
+    for name in ("desk:case_detail", "desk:case"):
+        try:
+            return reverse(name, args=[case.pk])
+        except NoReverseMatch:
+            continue
+    return reverse("channels:log_complaint")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def log_complaint(request: HttpRequest) -> HttpResponse:
+    """The desk's page for hotline calls, store walk-ins and letters: find the customer by
+    phone or email (or enter a new one) and log the complaint; the agent becomes its
+    first-contact owner."""
+    if not is_agent(request.user):
+        raise PermissionDenied
+    lookup = CustomerLookupForm(request.GET or None)
+    matches = customer_search(lookup.cleaned_data["q"]) if lookup.is_valid() else []
+    chosen = None
+    if request.GET.get("customer", "").isdigit():
+        chosen = Customer.objects.filter(pk=request.GET["customer"]).first()
+    if request.method == "POST":
+        form = DeskComplaintForm(request.POST, request.FILES)
+        if form.is_valid():
+            c = form.cleaned_data
+            customer = c.get("customer")
+            data = IntakeData(
+                customer=CustomerData(
+                    name=c["name"], phone=c["phone"] or (customer.phone if customer else ""),
+                    email=c["email"] or (customer.email if customer else ""),
+                    preferred_channel=c["preferred_channel"],
+                    is_key_customer=c["is_key_customer"],
+                    language=customer.language if customer else _language(),
+                ),
+                channel=c["channel"], source_id=channel_for(c["channel"].replace("_", "-")).pk,
+                category=c["category"], subject=c["subject"], description=c["description"],
+                order_ref=c["order_ref"], location=c["location"], occurred_at=c["occurred_at"],
+                desired_outcome=c["desired_outcome"], urgency=c["urgency"], scope=c["scope"],
+                difficulty=c["difficulty"],
+            )
+            try:
+                result = complaint_submit(actor=request.user, data=data,
+                                          attachments=c["attachments"])
+            except InvalidInput as exc:
+                _put_errors(form, exc)
+            else:
+                messages.success(request, _("Complaint %(ref)s logged; you are its first-contact "
+                                            "owner.") % {"ref": result.case.reference})
+                return redirect(_case_url(result.case))
+        status = 400
+    else:
+        initial: dict[str, Any] = {}
+        if chosen is not None:
+            initial = {"customer": chosen.pk, "name": chosen.name, "phone": chosen.phone,
+                       "email": chosen.email, "preferred_channel": chosen.preferred_channel,
+                       "is_key_customer": chosen.is_key_customer}
+        elif lookup.is_valid() and not matches:
+            q = lookup.cleaned_data["q"]
+            initial = {"email": q} if "@" in q else {"phone": q}
+        form = DeskComplaintForm(initial=initial)
+        status = 200
+    return render(request, "channels/log_complaint.html", {
+        "form": form, "lookup": lookup, "matches": matches, "chosen": chosen,
+        "searched": lookup.is_valid() and bool(lookup.cleaned_data["q"]),
+    }, status=status)
+
+
+@login_required
+@require_GET
+def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """A case attachment, for staff who can see the case: always a download, never inline."""
+    visible = Case.objects.for_user(request.user).values("pk")
+    attachment = get_object_or_404(CaseAttachment, pk=pk, case__in=visible)
+    try:
+        handle = private_storage.open(attachment.file.name, "rb")
+    except (FileNotFoundError, OSError) as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.original_name,
+        content_type=attachment.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,482 @@
+"""Every KPI of SPEC's "Reporting" section, defined once.
+
+Each KPI is a ratio ``numerator / denominator`` of two database aggregates (conditional
+``Count``/``Sum`` with ``filter=Q(...)``), so a period, a breakdown or a weekly trend is one
+aggregate query and never a loop over cases in Python. Numerators and denominators are sums,
+so rows grouped finely (by tier, channel, category and department) roll up exactly to any
+coarser grouping.
+
+Common rules (they hold for every KPI below):
+
+* **Excluded:** cases in stage ``invalid`` (invalid or withdrawn: "closed without counting in
+  KPIs"). Duplicates are real cases and count unless a person marked them invalid.
+* **Periods** are half-open ``[start, end)`` intervals of aware datetimes computed in the
+  desk's reporting time zone (``settings.TIME_ZONE``, Asia/Shanghai by default), so a case
+  received at 23:59 Shanghai time on Sunday belongs to that week even though it is 15:59 UTC.
+  Each KPI names the case time its period is taken on (its *anchor*); a case can therefore
+  count in one period for one KPI and in the next period for another (received on Sunday,
+  resolved on Monday).
+* **Known outcomes only:** a case enters a deadline KPI's denominator once its outcome is
+  known at ``now`` (the stop time was recorded, or the due time has passed). A case still
+  within its allowed time is neither on time nor late yet.
+* **Reopened cases** are measured on their latest round: reopening clears the resolution,
+  feedback and revisit facts (``cases.services.case_reopen``) and restarts the solution
+  clock, so the case leaves the feedback, revisit and satisfaction KPIs until it goes through
+  them again, and counts once. The weekly review is a snapshot, so a reopening does not
+  rewrite an earlier week's review.
+* Deadlines are the clocks' due times stored on the case (admin SLA policies: first response
+  1/2/4 h by tier, solution 24/48/72 h, feedback 24 h, department response 24 h).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models.functions import TruncWeek
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from cases.choices import Stage
+from cases.models import Case, CaseTransition, CollaborationRequest, Customer
+from cases.models.collaboration import RequestStatus
+from reporting.models import Direction
+
+PERCENT = "percent"
+HOURS = "hours"
+CASE = "case"
+REQUEST = "request"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open period ``[start, end)`` and the moment the facts are read (``now``)."""
+
+    start: datetime
+    end: datetime
+    now: datetime
+
+
+def _in(window: Window, field: str) -> Q:
+    return Q(**{f"{field}__gte": window.start, f"{field}__lt": window.end})
+
+
+def _known(stop: str, due: str, window: Window) -> Q:
+    """The outcome of a clock is known: it stopped, or its due time has passed."""
+    return Q(**{f"{stop}__isnull": False}) | Q(**{f"{due}__lte": window.now})
+
+
+Measure = Callable[[Window], tuple[Any, Any]]
+
+
+# --- the KPIs: each returns (numerator, denominator) aggregates for a window -------------------
+def first_response_on_time(w: Window) -> tuple[Any, Any]:
+    """First-response on time 响应达标率 (target >= 95 %).
+
+    Period taken on: ``received_at`` (the response clock starts at receipt).
+    Denominator: cases received in the period that have a first-response deadline and whose
+    outcome is known (responded, or the due time has passed).
+    Numerator: of those, cases first responded at or before the due time
+    (``first_responded_at <= response_due_at``). A first response is the first human contact
+    (hotline and walk-in cases are responded at receipt), never the automatic acknowledgement.
+    """
+    den = _in(w, "received_at") & Q(response_due_at__isnull=False) & _known(
+        "first_responded_at", "response_due_at", w
+    )
+    num = den & Q(first_responded_at__lte=F("response_due_at"))
+    return Count("pk", filter=num), Count("pk", filter=den)
+
+
+def _solution_due(w: Window) -> Q:
+    return _in(w, "received_at") & Q(solution_due_at__isnull=False) & _known(
+        "resolved_at", "solution_due_at", w
+    )
+
+
+def handling_complete(w: Window) -> tuple[Any, Any]:
+    """Handling complete 投诉处理完成率 (target >= 95 %).
+
+    Period taken on: ``received_at``.
+    Denominator: cases received in the period whose solution is due by now or that are
+    already resolved (a case still within its solution time is not counted yet).
+    Numerator: of those, cases resolved (solution issued, ``resolved_at`` set), on time or
+    late. A reopened case is unresolved again until it is resolved anew.
+    """
+    den = _solution_due(w)
+    return Count("pk", filter=den & Q(resolved_at__isnull=False)), Count("pk", filter=den)
+
+
+def late_handling(w: Window) -> tuple[Any, Any]:
+    """Late handling 处理不及时发生率 (target <= 8 %).
+
+    Period taken on: ``received_at``.
+    Denominator: as for handling complete (solution due by now, or resolved).
+    Numerator: of those, cases resolved after the solution due time, or still unresolved
+    although the due time has passed.
+    """
+    den = _solution_due(w)
+    late = Q(resolved_at__gt=F("solution_due_at")) | Q(
+        resolved_at__isnull=True, solution_due_at__lte=w.now
+    )
+    return Count("pk", filter=den & late), Count("pk", filter=den)
+
+
+def feedback_on_time(w: Window) -> tuple[Any, Any]:
+    """Feedback given within 24 h 反馈完成率 (target >= 95 %).
+
+    Period taken on: ``resolved_at`` (the feedback clock starts at resolution).
+    Denominator: cases resolved in the period with a feedback deadline whose outcome is known
+    (feedback given, or the due time has passed).
+    Numerator: of those, feedback given at or before the due time (24 h after resolution by
+    default; admins set it per tier).
+    """
+    den = _in(w, "resolved_at") & Q(feedback_due_at__isnull=False) & _known(
+        "feedback_given_at", "feedback_due_at", w
+    )
+    num = den & Q(feedback_given_at__lte=F("feedback_due_at"))
+    return Count("pk", filter=num), Count("pk", filter=den)
+
+
+def revisit_done(w: Window) -> tuple[Any, Any]:
+    """Revisit done 满意度回访率 (target >= 90 %).
+
+    Period taken on: ``revisit_due_at`` (48 h after feedback).
+    Denominator: cases whose feedback was given and whose revisit fell due in the period
+    (due time passed) or was already done.
+    Numerator: of those, cases with a recorded revisit (survey answer or phone call), at any
+    time.
+    """
+    den = (
+        _in(w, "revisit_due_at")
+        & Q(feedback_given_at__isnull=False)
+        & _known("revisit_done_at", "revisit_due_at", w)
+    )
+    return Count("pk", filter=den & Q(revisit_done_at__isnull=False)), Count("pk", filter=den)
+
+
+def satisfaction(w: Window) -> tuple[Any, Any]:
+    """Satisfaction 客户满意度 (target >= 85 %).
+
+    Period taken on: ``revisit_done_at`` (when the customer answered).
+    Denominator: cases whose revisit was recorded in the period with a score.
+    Numerator: of those, scores 4 or 5 (``satisfied``).
+    """
+    den = _in(w, "revisit_done_at") & Q(satisfaction_score__isnull=False)
+    return Count("pk", filter=den & Q(satisfaction_score__gte=4)), Count("pk", filter=den)
+
+
+def tier_accuracy(w: Window) -> tuple[Any, Any]:
+    """Tier accuracy 分级准确率 (target >= 90 %).
+
+    Period taken on: ``received_at``.
+    Denominator: cases received in the period whose tier was confirmed (tier 1-3; untriaged
+    cases are not graded yet).
+    Numerator: of those, cases never re-tiered after confirmation (``retiered`` false).
+    """
+    den = _in(w, "received_at") & Q(tier__gt=0)
+    return Count("pk", filter=den & Q(retiered=False)), Count("pk", filter=den)
+
+
+def _upward_retiers() -> Any:
+    # Tier values are "1".."3" in the log; a smaller number is a more urgent tier.
+    return CaseTransition.objects.filter(
+        field="tier", name="retier", target__lt=F("source")
+    ).values("case_id")
+
+
+def slow_response_escalation(w: Window) -> tuple[Any, Any]:
+    """Escalations caused by slow response 投诉升级率 (target: falling period over period).
+
+    Period taken on: ``received_at``.
+    Denominator: cases received in the period.
+    Numerator: of those, cases whose first response was slow (given after its due time,
+    flagged ``response_breached``, or still missing after the due time) and that then
+    escalated, i.e. at least one of: re-tiered to a more urgent tier by a supervisor (the
+    tier log shows a move to a smaller tier number), a dissatisfied revisit (score 1-3,
+    which opens the second follow-up), or reopened after closing. A slow response followed
+    by none of these did not escalate; an escalation after a timely response is not counted.
+    """
+    den = _in(w, "received_at")
+    slow = (
+        Q(response_breached=True)
+        | Q(first_responded_at__gt=F("response_due_at"))
+        | Q(first_responded_at__isnull=True, response_due_at__lte=w.now)
+    )
+    escalated = (
+        Q(pk__in=_upward_retiers()) | Q(satisfaction_score__lte=3) | Q(reopen_count__gt=0)
+    )
+    return Count("pk", filter=den & slow & escalated), Count(
+        "pk", filter=den
+    )
+
+
+def key_customer_recovery(w: Window) -> tuple[Any, Any]:
+    """Key-customer recovery 核心客户投诉挽回率 (target >= 90 %).
+
+    Period taken on: ``closed_at``.
+    Denominator: cases of key customers (``customer.is_key_customer``) closed in the period
+    (satisfied revisit, or a completed second follow-up).
+    Numerator: of those, cases whose closing revisit was satisfied (score 4-5): the customer
+    was kept. A second follow-up after a dissatisfied revisit closes the loop but is not
+    counted as recovered.
+    """
+    key = Q(customer_id__in=Customer.objects.filter(is_key_customer=True).values("pk"))
+    den = _in(w, "closed_at") & key
+    return Count("pk", filter=den & Q(satisfaction_score__gte=4)), Count("pk", filter=den)
+
+
+def average_handling_cycle(w: Window) -> tuple[Any, Any]:
+    """Average handling cycle 平均处理周期, in hours (target: falling period over period).
+
+    Period taken on: ``resolved_at``.
+    Denominator: cases resolved in the period.
+    Numerator: the sum of their handling times ``resolved_at - received_at``; the KPI is the
+    mean. A reopened and resolved-again case counts from its receipt to its latest resolution.
+    """
+    den = _in(w, "resolved_at")
+    duration = ExpressionWrapper(F("resolved_at") - F("received_at"), output_field=DurationField())
+    return Sum(duration, filter=den), Count("pk", filter=den)
+
+
+def department_response(w: Window) -> tuple[Any, Any]:
+    """Department response within 24 h (target >= 95 %). Measured on collaboration requests.
+
+    Period taken on: the request's ``created_at``.
+    Denominator: requests (of non-invalid cases) created in the period whose outcome is known:
+    answered (a plan proposed), or due time passed. A request withdrawn before its due time
+    without an answer is excluded; one withdrawn later counts as late.
+    Numerator: of those, requests answered at or before the due time (24 h by default).
+    Broken down by the requested department (not the case's responsible department).
+    """
+    withdrawn_early = Q(status=RequestStatus.WITHDRAWN, answered_at__isnull=True) & Q(
+        closed_at__lte=F("due_at")
+    )
+    den = (
+        _in(w, "created_at")
+        & (Q(answered_at__isnull=False) | Q(due_at__lte=w.now))
+        & ~withdrawn_early
+    )
+    return Count("pk", filter=den & Q(answered_at__lte=F("due_at"))), Count("pk", filter=den)
+
+
+@dataclass(frozen=True)
+class Kpi:
+    code: str
+    label: Promise
+    direction: str
+    default_target: Decimal | None
+    unit: str
+    source: str
+    anchor: str
+    measure: Measure
+
+    @property
+    def doc(self) -> str:
+        return (self.measure.__doc__ or "").strip()
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.direction in (Direction.AT_MOST, Direction.FALLING)
+
+
+KPIS: tuple[Kpi, ...] = (
+    Kpi("first_response", _("First response on time"), Direction.AT_LEAST, Decimal(95),
+        PERCENT, CASE, "received_at", first_response_on_time),
+    Kpi("handling_complete", _("Handling complete"), Direction.AT_LEAST, Decimal(95),
+        PERCENT, CASE, "received_at", handling_complete),
+    Kpi("satisfaction", _("Satisfaction (score 4-5)"), Direction.AT_LEAST, Decimal(85),
+        PERCENT, CASE, "revisit_done_at", satisfaction),
+    Kpi("feedback_on_time", _("Feedback within 24 h"), Direction.AT_LEAST, Decimal(95),
+        PERCENT, CASE, "resolved_at", feedback_on_time),
+    Kpi("revisit_done", _("Revisit done"), Direction.AT_LEAST, Decimal(90),
+        PERCENT, CASE, "revisit_due_at", revisit_done),
+    Kpi("tier_accuracy", _("Tier accuracy (never re-tiered)"), Direction.AT_LEAST, Decimal(90),
+        PERCENT, CASE, "received_at", tier_accuracy),
+    Kpi("late_handling", _("Late handling"), Direction.AT_MOST, Decimal(8),
+        PERCENT, CASE, "received_at", late_handling),
+    Kpi("slow_response_escalation", _("Escalations after slow response"), Direction.FALLING,
+        None, PERCENT, CASE, "received_at", slow_response_escalation),
+    Kpi("key_customer_recovery", _("Key-customer recovery"), Direction.AT_LEAST, Decimal(90),
+        PERCENT, CASE, "closed_at", key_customer_recovery),
+    Kpi("department_response", _("Department response within 24 h"), Direction.AT_LEAST,
+        Decimal(95), PERCENT, REQUEST, "created_at", department_response),
+    Kpi("handling_cycle", _("Average handling cycle (hours)"), Direction.FALLING, None,
+        HOURS, CASE, "resolved_at", average_handling_cycle),
+)
+KPI_BY_CODE: dict[str, Kpi] = {k.code: k for k in KPIS}
+CASE_KPIS = tuple(k for k in KPIS if k.source == CASE)
+REQUEST_KPIS = tuple(k for k in KPIS if k.source == REQUEST)
+CASE_ANCHORS = ("received_at", "resolved_at", "revisit_due_at", "revisit_done_at", "closed_at")
+
+# Breakdown dimensions: name -> (case field, request field).
+DIMENSIONS: dict[str, tuple[str, str]] = {
+    "tier": ("tier", "case__tier"),
+    "channel": ("channel", "case__channel"),
+    "category": ("category", "case__category"),
+    "department": ("department_id", "department_id"),
+}
+
+
+def num_key(code: str) -> str:
+    return f"{code}__num"
+
+
+def den_key(code: str) -> str:
+    return f"{code}__den"
+
+
+# --- query builders ----------------------------------------------------------------------------
+def case_base() -> Any:
+    return Case.objects.exclude(stage=Stage.INVALID).order_by()
+
+
+def request_base() -> Any:
+    return CollaborationRequest.objects.exclude(case__stage=Stage.INVALID).order_by()
+
+
+def case_aggregates(w: Window) -> dict[str, Any]:
+    """The aggregate expressions of every case KPI, plus the received volume."""
+    aggs: dict[str, Any] = {"received": Count("pk", filter=_in(w, "received_at"))}
+    for kpi in CASE_KPIS:
+        num, den = kpi.measure(w)
+        aggs[num_key(kpi.code)] = num
+        aggs[den_key(kpi.code)] = den
+    return aggs
+
+
+def request_aggregates(w: Window) -> dict[str, Any]:
+    aggs: dict[str, Any] = {"requests": Count("pk", filter=_in(w, "created_at"))}
+    for kpi in REQUEST_KPIS:
+        num, den = kpi.measure(w)
+        aggs[num_key(kpi.code)] = num
+        aggs[den_key(kpi.code)] = den
+    return aggs
+
+
+def case_in_window(w: Window) -> Q:
+    """Cases that can count in any case KPI of the window (any anchor inside it)."""
+    q = Q()
+    for anchor in CASE_ANCHORS:
+        q |= _in(w, anchor)
+    return q
+
+
+def case_rows(w: Window, group_by: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """One aggregate query: the KPI sums of the window, grouped by ``group_by`` case fields."""
+    fields = list(group_by)
+    qs = case_base().filter(case_in_window(w))
+    if not fields:
+        return [qs.aggregate(**case_aggregates(w))]
+    return list(qs.values(*fields).annotate(**case_aggregates(w)).order_by())
+
+
+def request_rows(w: Window, group_by: Iterable[str] = ()) -> list[dict[str, Any]]:
+    fields = list(group_by)
+    qs = request_base().filter(_in(w, "created_at"))
+    if not fields:
+        return [qs.aggregate(**request_aggregates(w))]
+    return list(qs.values(*fields).annotate(**request_aggregates(w)).order_by())
+
+
+def week_trunc(field: str, tz: Any) -> TruncWeek:
+    return TruncWeek(field, tzinfo=tz)
+
+
+def case_week_rows(w: Window, tz: Any) -> list[dict[str, Any]]:
+    """One aggregate query for weekly trends of every case KPI: rows are grouped by the local
+    week of each anchor, so every KPI's sums can be attributed to the week of its own anchor
+    (see ``rollup_weeks``)."""
+    weeks = {f"wk_{a}": week_trunc(a, tz) for a in CASE_ANCHORS}
+    qs = case_base().filter(case_in_window(w)).annotate(**weeks)
+    return list(qs.values(*weeks).annotate(**case_aggregates(w)).order_by())
+
+
+def request_week_rows(w: Window, tz: Any) -> list[dict[str, Any]]:
+    qs = request_base().filter(_in(w, "created_at")).annotate(wk_created_at=week_trunc(
+        "created_at", tz))
+    return list(qs.values("wk_created_at").annotate(**request_aggregates(w)).order_by())
+
+
+# --- roll-ups and values -----------------------------------------------------------------------
+def _add(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def rollup(rows: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], Any] | None = None,
+           ) -> dict[Any, dict[str, Any]]:
+    """Sum grouped rows by ``key(row)`` (everything into one bucket when ``key`` is None)."""
+    out: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        bucket = out.setdefault(key(row) if key else None, {})
+        for name, value in row.items():
+            if name.endswith(("__num", "__den")) or name in ("received", "requests"):
+                bucket[name] = _add(bucket.get(name), value)
+    return out
+
+
+def _local_date(value: Any, tz: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(tz)
+        return value.date()
+    return value
+
+
+def rollup_weeks(case_rows_: Iterable[dict[str, Any]], request_rows_: Iterable[dict[str, Any]],
+                 tz: Any) -> dict[Any, dict[str, Any]]:
+    """Attribute each KPI's sums to the local week (a Monday date) of the KPI's own anchor."""
+    out: dict[Any, dict[str, Any]] = {}
+
+    def put(week: Any, name: str, value: Any) -> None:
+        if week is None or value is None:
+            return
+        bucket = out.setdefault(week, {})
+        bucket[name] = _add(bucket.get(name), value)
+
+    for row in case_rows_:
+        weeks = {a: _local_date(row[f"wk_{a}"], tz) for a in CASE_ANCHORS}
+        put(weeks["received_at"], "received", row["received"])
+        for kpi in CASE_KPIS:
+            put(weeks[kpi.anchor], num_key(kpi.code), row[num_key(kpi.code)])
+            put(weeks[kpi.anchor], den_key(kpi.code), row[den_key(kpi.code)])
+    for row in request_rows_:
+        week = _local_date(row["wk_created_at"], tz)
+        put(week, "requests", row["requests"])
+        for kpi in REQUEST_KPIS:
+            put(week, num_key(kpi.code), row[num_key(kpi.code)])
+            put(week, den_key(kpi.code), row[den_key(kpi.code)])
+    return out
+
+
+def kpi_value(kpi: Kpi, sums: dict[str, Any]) -> Decimal | None:
+    """The KPI's value from its sums: a percentage (one decimal) or hours (one decimal);
+    None when the denominator is zero (no data is not 0 % and not 100 %)."""
+    num, den = sums.get(num_key(kpi.code)), sums.get(den_key(kpi.code)) or 0
+    if not den:
+        return None
+    if kpi.unit == HOURS:
+        seconds = num.total_seconds() if isinstance(num, timedelta) else float(num or 0) / 1e6
+        value = Decimal(str(seconds)) / Decimal(3600) / Decimal(den)
+    else:
+        value = Decimal(num or 0) * 100 / Decimal(den)
+    return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def kpi_values(sums: dict[str, Any]) -> dict[str, Decimal | None]:
+    return {kpi.code: kpi_value(kpi, sums) for kpi in KPIS}
+
+
+def compute(w: Window) -> dict[str, Decimal | None]:
+    """Every KPI for one window, with no breakdown: two aggregate queries."""
+    sums = {**case_rows(w)[0], **request_rows(w)[0]}
+    return kpi_values(sums)

@@ -1,0 +1,370 @@
+"""Read side of reporting: the dashboard, top root causes, overdue and breached cases for the
+weekly review. Every number comes from aggregate queries (``reporting.kpis``); Python only
+sums the grouped rows and attaches labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Min, Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from cases.choices import OPEN_STAGES, Category, ChannelKind, Clock, SlaState, Stage, Tier
+from cases.models import Case, CaseDeadline, Department, RootCause
+from reporting import kpis as K
+from reporting.models import Direction, ImprovementAction, KpiTarget, WeeklyReview
+from reporting.periods import Period, report_tz
+
+CASE_DIMS = ["tier", "channel", "category", "department_id"]
+REQUEST_DIMS = ["department_id", "case__tier", "case__channel", "case__category"]
+
+
+def localized_name(obj: Any) -> str:
+    """Department and root-cause names: the English name for English readers when set."""
+    english = getattr(obj, "name_en", "")
+    if english and (get_language() or "").startswith("en"):
+        return english
+    return obj.name
+
+
+# --- targets and statuses ----------------------------------------------------------------------
+def kpi_targets() -> dict[str, KpiTarget]:
+    """Targets by KPI code; a KPI without a row (deleted by an admin) uses SPEC's default."""
+    rows = {t.code: t for t in KpiTarget.objects.all()}
+    for kpi in K.KPIS:
+        rows.setdefault(kpi.code, KpiTarget(code=kpi.code, direction=kpi.direction,
+                                            target=kpi.default_target))
+    return rows
+
+
+def kpi_status(kpi: K.Kpi, value: Decimal | None, target: Decimal | None,
+               previous: Decimal | None) -> str:
+    """"met", "missed" or "none" (not enough data to judge)."""
+    if value is None:
+        return "none"
+    if kpi.direction == Direction.FALLING:
+        if previous is None:
+            return "none"
+        return "met" if value < previous or value == previous == 0 else "missed"
+    if target is None:
+        return "none"
+    if kpi.direction == Direction.AT_MOST:
+        return "met" if value <= target else "missed"
+    return "met" if value >= target else "missed"
+
+
+@dataclass
+class KpiLine:
+    kpi: K.Kpi
+    value: Decimal | None
+    previous: Decimal | None
+    target: Decimal | None
+    numerator: Any
+    denominator: int
+    status: str
+
+    @property
+    def change(self) -> Decimal | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+    @property
+    def improved(self) -> bool | None:
+        change = self.change
+        if change is None or change == 0:
+            return None
+        return (change < 0) if self.kpi.lower_is_better else (change > 0)
+
+    @property
+    def numerator_display(self) -> str:
+        if self.kpi.unit == K.HOURS:
+            hours = (self.numerator.total_seconds() / 3600) if self.numerator else 0
+            return f"{hours:.1f}"
+        return str(self.numerator or 0)
+
+
+def kpi_lines(sums: dict[str, Any], previous: dict[str, Any],
+              targets: dict[str, KpiTarget]) -> list[KpiLine]:
+    lines = []
+    for kpi in K.KPIS:
+        value, prev = K.kpi_value(kpi, sums), K.kpi_value(kpi, previous)
+        target = targets[kpi.code].target
+        lines.append(KpiLine(
+            kpi=kpi, value=value, previous=prev, target=target,
+            numerator=sums.get(K.num_key(kpi.code)), denominator=sums.get(
+                K.den_key(kpi.code)) or 0,
+            status=kpi_status(kpi, value, target, prev),
+        ))
+    return lines
+
+
+# --- breakdowns --------------------------------------------------------------------------------
+@dataclass
+class BreakdownRow:
+    key: Any
+    label: str
+    volume: int
+    values: list[Decimal | None]
+
+
+@dataclass
+class Dashboard:
+    period: Period
+    lines: list[KpiLine]
+    volume: int
+    previous_volume: int
+    breakdowns: dict[str, list[BreakdownRow]]
+    weeks: list[dict[str, Any]]
+    root_causes: list[dict[str, Any]]
+    charts: dict[str, Any] = field(default_factory=dict)
+
+
+def _labels(dim: str, keys: set[Any]) -> dict[Any, str]:
+    if dim == "tier":
+        return {k: str(Tier(k).label) if k in Tier.values else str(k) for k in keys}
+    if dim == "channel":
+        return {k: str(ChannelKind(k).label) if k in ChannelKind.values else str(k) for k in keys}
+    if dim == "category":
+        return {k: str(Category(k).label) if k in Category.values else str(k) for k in keys}
+    ids = [k for k in keys if k is not None]
+    names = {d.pk: localized_name(d) for d in Department.objects.filter(pk__in=ids)}
+    return {k: names.get(k, _("No department")) if k is not None else _("No department")
+            for k in keys}
+
+
+def _order(dim: str, keys: list[Any]) -> list[Any]:
+    if dim == "tier":
+        return sorted(keys)
+    choices = {"channel": ChannelKind.values, "category": Category.values}.get(dim)
+    if choices:
+        return sorted(keys, key=lambda k: choices.index(k) if k in choices else 99)
+    return sorted(keys, key=lambda k: (k is None, k or 0))
+
+
+def breakdowns(case_rows: list[dict[str, Any]], request_rows: list[dict[str, Any]],
+               ) -> dict[str, list[BreakdownRow]]:
+    out: dict[str, list[BreakdownRow]] = {}
+    for dim, (case_field, request_field) in K.DIMENSIONS.items():
+        cases = K.rollup(case_rows, key=lambda r, f=case_field: r[f])
+        requests = K.rollup(request_rows, key=lambda r, f=request_field: r[f])
+        keys = set(cases) | set(requests)
+        labels = _labels(dim, keys)
+        rows = []
+        for key in _order(dim, list(keys)):
+            sums = {**cases.get(key, {}), **requests.get(key, {})}
+            values = K.kpi_values(sums)
+            rows.append(BreakdownRow(key=key, label=labels[key],
+                                     volume=sums.get("received") or 0,
+                                     values=[values[k.code] for k in K.KPIS]))
+        out[dim] = rows
+    return out
+
+
+def weekly_trend(window: K.Window) -> list[dict[str, Any]]:
+    """One row per local week of ``window``: the week's received volume and every KPI, each
+    KPI's sums attributed to the week of its own anchor time. Two aggregate queries."""
+    tz = report_tz()
+    buckets = K.rollup_weeks(K.case_week_rows(window, tz), K.request_week_rows(window, tz), tz)
+    first = window.start.astimezone(tz).date()
+    last = window.end.astimezone(tz).date()
+    weeks = []
+    day = first
+    while day < last:
+        sums = buckets.get(day, {})
+        weeks.append({"week": day, "volume": sums.get("received") or 0,
+                      "values": K.kpi_values(sums)})
+        day += timedelta(weeks=1)
+    return weeks
+
+
+def root_cause_top(window: K.Window, previous: K.Window | None = None,
+                   limit: int | None = None) -> list[dict[str, Any]]:
+    """Root causes of the cases resolved in ``window`` (and in ``previous``), most frequent
+    first: one aggregate query."""
+    span_start = previous.start if previous else window.start
+    in_cur = Q(resolved_at__gte=window.start, resolved_at__lt=window.end)
+    counts = (
+        K.case_base()
+        .filter(resolved_at__gte=span_start, resolved_at__lt=window.end,
+                root_cause__isnull=False)
+        .values("root_cause_id")
+        .annotate(
+            count=Count("pk", filter=in_cur),
+            previous=Count("pk", filter=~in_cur),
+        )
+        .order_by()
+    )
+    rows = [r for r in counts if r["count"] or r["previous"]]
+    total = sum(r["count"] for r in rows)
+    causes = RootCause.objects.in_bulk([r["root_cause_id"] for r in rows])
+    out = []
+    for r in sorted(rows, key=lambda r: (-r["count"], -r["previous"])):
+        cause = causes.get(r["root_cause_id"])
+        out.append({
+            "id": r["root_cause_id"], "code": cause.code if cause else "",
+            "label": localized_name(cause) if cause else "?",
+            "count": r["count"], "previous": r["previous"] if previous else None,
+            "share": (Decimal(r["count"] * 100) / total).quantize(Decimal("0.1"))
+            if total else None,
+        })
+    return out[:limit] if limit else out
+
+
+def dashboard(period: Period, now: datetime) -> Dashboard:
+    """Everything the dashboard shows for ``period``: about ten aggregate queries whatever
+    the number of cases."""
+    cur, prev = period.window(now), period.previous_window(now)
+    case_rows = K.case_rows(cur, CASE_DIMS)
+    request_rows = K.request_rows(cur, REQUEST_DIMS)
+    sums = {**K.rollup(case_rows).get(None, {}), **K.rollup(request_rows).get(None, {})}
+    previous = {**K.case_rows(prev)[0], **K.request_rows(prev)[0]}
+    lines = kpi_lines(sums, previous, kpi_targets())
+    board = Dashboard(
+        period=period, lines=lines, volume=sums.get("received") or 0,
+        previous_volume=previous.get("received") or 0,
+        breakdowns=breakdowns(case_rows, request_rows),
+        weeks=weekly_trend(period.trend_window(now)),
+        root_causes=root_cause_top(cur, prev, limit=10),
+    )
+    board.charts = chart_data(board)
+    return board
+
+
+def _num(value: Decimal | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def chart_data(board: Dashboard) -> dict[str, Any]:
+    """The numbers the charts draw (the same numbers are in the tables beside them)."""
+    percent = [k for k in K.KPIS if k.unit == K.PERCENT]
+    index = {k.code: i for i, k in enumerate(K.KPIS)}
+    return {
+        "trend": {
+            "labels": [w["week"].isoformat() for w in board.weeks],
+            "volume": [w["volume"] for w in board.weeks],
+            "volume_label": _("Cases received"),
+            "series": [
+                {"code": k.code, "label": str(k.label),
+                 "data": [_num(w["values"][k.code]) for w in board.weeks],
+                 "hidden": k.code not in ("first_response", "handling_complete", "satisfaction")}
+                for k in percent
+            ],
+            "targets": {line.kpi.code: _num(line.target) for line in board.lines},
+        },
+        "volumes": {
+            dim: {"labels": [r.label for r in rows], "data": [r.volume for r in rows],
+                  "label": _("Cases received")}
+            for dim, rows in board.breakdowns.items()
+        },
+        "root_causes": {
+            "labels": [r["label"] for r in board.root_causes],
+            "data": [r["count"] for r in board.root_causes],
+            "label": _("Cases resolved"),
+        },
+        "kpi_index": index,
+    }
+
+
+# --- weekly review: cases to discuss -----------------------------------------------------------
+def overdue_cases(now: datetime, limit: int = 200) -> tuple[int, list[dict[str, Any]]]:
+    """Open cases with a running deadline past its due time at ``now``, longest overdue
+    first: (total, first ``limit`` rows)."""
+    overdue = Q(deadlines__stopped_at__isnull=True, deadlines__due_at__lte=now)
+    qs = (
+        Case.objects.filter(stage__in=OPEN_STAGES).filter(overdue)
+        .annotate(overdue_since=Min("deadlines__due_at", filter=overdue))
+        .order_by("overdue_since", "pk")
+    )
+    total = qs.values("pk").distinct().count()
+    rows = list(qs.select_related("owner", "department")[:limit])
+    clocks = _clocks_by_case(
+        CaseDeadline.objects.filter(case__in=[c.pk for c in rows], stopped_at__isnull=True,
+                                    due_at__lte=now)
+    )
+    return total, [_case_row(c, clocks.get(c.pk, []), since=c.overdue_since) for c in rows]
+
+
+def breached_cases(window: K.Window, limit: int = 200) -> tuple[int, dict[str, int],
+                                                                list[dict[str, Any]]]:
+    """Cases (not invalid) with a deadline that breached during ``window``: a breach recorded
+    then, or a running clock that fell due then without a sweep noticing yet. Returns the
+    number of cases, breaches per clock, and the first ``limit`` cases."""
+    breach = Q(breached_at__gte=window.start, breached_at__lt=window.end) | Q(
+        stopped_at__isnull=True, due_at__gte=window.start, due_at__lt=window.end,
+        due_at__lte=window.now,
+    ) & ~Q(state=SlaState.BREACHED)
+    deadlines = CaseDeadline.objects.filter(breach).exclude(case__stage=Stage.INVALID)
+    per_clock = {
+        r["clock"]: r["n"] for r in deadlines.values("clock").annotate(n=Count("pk")).order_by()
+    }
+    total = deadlines.values("case_id").distinct().count()
+    case_ids = list(
+        deadlines.values("case_id").annotate(first=Min("due_at")).order_by("first", "case_id")
+        .values_list("case_id", flat=True)[:limit]
+    )
+    cases = Case.objects.select_related("owner", "department").in_bulk(case_ids)
+    clocks = _clocks_by_case(deadlines.filter(case_id__in=case_ids))
+    return total, per_clock, [
+        _case_row(cases[pk], clocks.get(pk, [])) for pk in case_ids if pk in cases
+    ]
+
+
+def _clocks_by_case(deadlines: Any) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for case_id, clock in deadlines.values_list("case_id", "clock").order_by("due_at"):
+        if clock not in out.setdefault(case_id, []):
+            out[case_id].append(clock)
+    return out
+
+
+def _case_row(case: Case, clocks: list[str], since: datetime | None = None) -> dict[str, Any]:
+    return {
+        "id": case.pk, "reference": case.reference, "subject": case.subject,
+        "tier": case.tier, "stage": case.stage, "category": case.category,
+        "owner": str(case.owner) if case.owner_id else "",
+        "department": case.department.name if case.department_id else "",
+        "clocks": clocks, "overdue_since": since.isoformat() if since else None,
+    }
+
+
+def clock_label(code: str) -> str:
+    return str(Clock(code).label) if code in Clock.values else code
+
+
+# --- lists -------------------------------------------------------------------------------------
+def review_list() -> Any:
+    return WeeklyReview.objects.select_related("built_by").annotate(
+        action_count=Count("actions"),
+        open_action_count=Count("actions", filter=Q(actions__status__in=["open",
+                                                                          "in_progress"])),
+    ).order_by("-week_start")
+
+
+def review_actions(review: WeeklyReview) -> Any:
+    return (
+        ImprovementAction.objects.filter(review=review)
+        .select_related("owner", "created_by")
+        .prefetch_related("cases")
+        .order_by("status", "due_date", "pk")
+    )
+
+
+def carried_over_actions(review: WeeklyReview) -> Any:
+    """Actions from earlier reviews that are still open: followed up in every review."""
+    return (
+        ImprovementAction.objects.filter(review__week_start__lt=review.week_start,
+                                         status__in=["open", "in_progress"])
+        .select_related("owner", "review")
+        .prefetch_related("cases")
+        .order_by("due_date", "pk")
+    )
+
+
+def period_of_week(week: date) -> Period:
+    return Period("week", week, week + timedelta(days=6), week - timedelta(weeks=1),
+                  week - timedelta(days=1))
