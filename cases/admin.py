@@ -25,8 +25,8 @@ from cases.models import (
     CollaborationNote,
     CollaborationRequest,
     CollaborationTodo,
-    ComplaintGroup,
     Compensation,
+    ComplaintGroup,
     Customer,
     Department,
     DeskSettings,
@@ -292,18 +292,103 @@ class ComplaintGroupAdmin(_ReadOnlyAdmin):
 
 @admin.register(Notice)
 class NoticeAdmin(_ReadOnlyAdmin):
-    list_display = ("created_at", "case", "kind", "channel", "status", "attempts", "sent_at")
-    list_filter = ("status", "kind", "channel")
+    """The outbox: every customer notice and staff alert email with its delivery state. Rows
+    are written by services and moved by workers; the one operator action is re-sending a
+    notice that failed."""
+
+    list_display = ("created_at", "case", "kind", "channel", "language", "status", "attempts",
+                    "sent_at", "short_error")
+    list_filter = ("status", "kind", "channel", "language")
     search_fields = ("case__reference", "idempotency_key")
-    readonly_fields = ("last_error",)
+    date_hierarchy = "created_at"
     list_select_related = ("case",)
+    actions = ["resend_action"]
+    fields = ("case", "kind", "channel", "recipient", "language", "status", "attempts",
+              "created_at", "next_attempt_at", "sending_started_at", "sent_at", "last_error",
+              "idempotency_key", "subject", "body")
+    readonly_fields = fields
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj: Notice) -> str:
+        return (obj.last_error[:60] + "…") if len(obj.last_error) > 60 else obj.last_error
+
+    @admin.action(description=_("Send selected failed notices again"))
+    def resend_action(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from cases.services.outbox import notice_resend
+
+        done = 0
+        for notice in queryset:
+            try:
+                notice_resend(actor=request.user, notice_id=notice.pk)
+                done += 1
+            except services.DomainError as exc:
+                self.message_user(request, f"{notice.pk}: {exc}", messages.WARNING)
+        if done:
+            self.message_user(request, _("%(n)d notice(s) queued again.") % {"n": done},
+                              messages.SUCCESS)
+
+
+class NoticeTemplateForm(forms.ModelForm):
+    class Meta:
+        model = NoticeTemplate
+        fields = ("kind", "channel", "language", "subject", "body")
+
+    def clean(self) -> dict[str, Any]:
+        from cases.notice_texts import template_problems
+
+        data = super().clean()
+        kind = data.get("kind")
+        if kind:
+            for field in ("subject", "body"):
+                problems = template_problems(kind, data.get(field) or "")
+                if problems:
+                    self.add_error(field, problems)
+        return data
 
 
 @admin.register(NoticeTemplate)
 class NoticeTemplateAdmin(admin.ModelAdmin):
+    """Texts per notice kind x channel x language, with the placeholders each kind offers and
+    a preview filled with sample values (save and continue editing to see a change)."""
+
+    form = NoticeTemplateForm
     list_display = ("kind", "channel", "language", "subject")
     list_filter = ("kind", "channel", "language")
     search_fields = ("subject", "body")
+    fields = ("kind", "channel", "language", "subject", "body", "placeholders", "preview")
+    readonly_fields = ("placeholders", "preview")
+
+    @admin.display(description=_("placeholders"))
+    def placeholders(self, obj: NoticeTemplate | None) -> str:
+        from django.utils.html import format_html_join
+
+        from cases.notice_texts import PLACEHOLDER_HELP, PLACEHOLDERS
+
+        if obj is None or not obj.kind:
+            return _("Save once to see the placeholders of the chosen kind.")
+        return format_html_join(
+            "", "<div><code>{{{}}}</code> {}</div>",
+            ((name, PLACEHOLDER_HELP.get(name, "")) for name in PLACEHOLDERS.get(obj.kind, ())),
+        )
+
+    @admin.display(description=_("preview (sample values)"))
+    def preview(self, obj: NoticeTemplate | None) -> str:
+        from django.utils.html import format_html
+
+        from cases.notice_texts import TemplateSyntaxProblem, render_preview
+
+        if obj is None or not obj.pk:
+            return "-"
+        try:
+            subject, body = render_preview(obj)
+        except (TemplateSyntaxProblem, ValueError) as exc:
+            return format_html('<span class="errornote">{}</span>', str(exc))
+        return format_html(
+            '<div style="max-width:48rem"><strong>{}</strong>'
+            '<pre style="white-space:pre-wrap;font-family:inherit;margin-top:.5rem">{}</pre>'
+            "<small>{}</small></div>",
+            subject, body, _("%(n)d characters") % {"n": len(body)},
+        )
 
 
 @admin.register(Revisit)

@@ -281,7 +281,9 @@ class _Sim:
             case.progress_due_at = assigned + timedelta(minutes=p.progress_minutes)
         if past(Stage.RESOLVED):
             case.resolved_at = resolved
-            case.solution = "已核实情况，补发商品并致歉。" if not english else "Verified; replacement sent."
+            case.solution = (
+                "Verified; replacement sent." if english else "已核实情况，补发商品并致歉。"
+            )
             case.root_cause = rng.choice(root_causes)
             case.feedback_due_at = resolved + timedelta(minutes=p.feedback_minutes)
             case.last_progress_at = resolved - m(30, 600)
@@ -411,7 +413,8 @@ class _Sim:
             amount = Decimal(rng.choice([20, 50, 100, 200, 800]))
             comps.append(Compensation(
                 case_id=case.pk, kind=rng.choice(CompensationKind.values), amount=amount,
-                description="致歉补偿", status=CompensationStatus.APPROVED, proposed_by=case.handler,
+                description="致歉补偿", status=CompensationStatus.APPROVED,
+                proposed_by=case.handler,
                 decided_by=boss if amount > 500 else case.handler, created_at=case.resolved_at,
                 decided_at=case.resolved_at))
         revisits: list[Revisit] = []

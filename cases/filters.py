@@ -44,8 +44,8 @@ class CaseFilter(django_filters.FilterSet):
     queue = django_filters.ChoiceFilter(
         choices=_queue_choices, method="filter_queue", label=_("Queue"), empty_label=None,
     )
-    tier = django_filters.TypedChoiceFilter(
-        choices=Tier.choices, coerce=int, label=_("Tier"), empty_label=_("Any tier"),
+    tier = django_filters.ChoiceFilter(
+        choices=Tier.choices, label=_("Tier"), empty_label=_("Any tier"),
     )
     stage = django_filters.ChoiceFilter(
         choices=Stage.choices, label=_("Stage"), empty_label=_("Any stage"),

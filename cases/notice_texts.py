@@ -108,7 +108,7 @@ def template_problems(kind: str, *texts: str) -> list[str]:
             if name not in allowed:
                 problems.append(
                     _("Unknown placeholder {%(name)s}. Available: %(allowed)s.")
-                    % {"name": name, "allowed": ", ".join("{%s}" % a for a in allowed)}
+                    % {"name": name, "allowed": ", ".join(f"{{{a}}}" for a in allowed)}
                 )
     return problems
 

@@ -6,3 +6,8 @@ class ChannelsConfig(AppConfig):
     name = "channels"
     label = "channels"
     verbose_name = _("Intake channels")
+
+    def ready(self) -> None:
+        from channels import api
+
+        api.connect_signals()

@@ -21,7 +21,6 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.utils import timezone
-from django.utils.functional import LazyObject
 from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseAttachment
@@ -33,15 +32,13 @@ def max_bytes() -> int:
     return int(getattr(settings, "CHANNELS_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024))
 
 
-class _PrivateStorage(LazyObject):
-    def _setup(self) -> None:
-        self._wrapped = FileSystemStorage(
-            location=str(settings.PRIVATE_MEDIA_ROOT), base_url=None,
-            file_permissions_mode=0o640, directory_permissions_mode=0o750,
-        )
+def private_storage() -> FileSystemStorage:
+    """Storage under PRIVATE_MEDIA_ROOT: no base URL, so nothing in it has a public address."""
+    return FileSystemStorage(
+        location=str(settings.PRIVATE_MEDIA_ROOT), base_url=None,
+        file_permissions_mode=0o640, directory_permissions_mode=0o750,
+    )
 
-
-private_storage = _PrivateStorage()
 
 # sniffed type -> stored extension
 ALLOWED_TYPES = {
@@ -169,7 +166,7 @@ def store(case: Case, files: list[CheckedFile]) -> list[CaseAttachment]:
     now = timezone.now()
     for item in files:
         name = f"attachments/{now:%Y/%m}/{uuid.uuid4().hex}{ALLOWED_TYPES[item.content_type]}"
-        saved = private_storage.save(name, ContentFile(item.data))
+        saved = private_storage().save(name, ContentFile(item.data))
         attachment = CaseAttachment(
             case=case, original_name=item.name[:200], content_type=item.content_type,
             size=len(item.data),
@@ -184,6 +181,6 @@ def discard(rows: list[CaseAttachment]) -> None:
     """Remove stored files whose database rows were rolled back."""
     for row in rows:
         try:
-            private_storage.delete(row.file.name)
+            private_storage().delete(row.file.name)
         except OSError:
             pass

@@ -23,7 +23,12 @@ from cases.services import CustomerData, IntakeData, InvalidInput
 from channels import throttling
 from channels.attachments import private_storage
 from channels.forms import CustomerLookupForm, DeskComplaintForm, PublicComplaintForm, TrackForm
-from channels.selectors import case_for_tracking, customer_search, tracking_timeline
+from channels.selectors import (
+    PUBLIC_STAGE_LABELS,
+    case_for_tracking,
+    customer_search,
+    tracking_timeline,
+)
 from channels.services import channel_for, complaint_submit
 
 # intake error field -> form field
@@ -124,7 +129,8 @@ def track(request: HttpRequest) -> HttpResponse:
         throttling.hit("track_reference", reference)
         context["not_found"] = True
         return render(request, "channels/track.html", context, status=404)
-    context.update(case=case, timeline=tracking_timeline(case), form=TrackForm())
+    context.update(case=case, timeline=tracking_timeline(case), form=TrackForm(),
+                   stage_label=PUBLIC_STAGE_LABELS.get(case.stage, case.stage))
     return render(request, "channels/track.html", context)
 
 
@@ -203,7 +209,7 @@ def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
     visible = Case.objects.for_user(request.user).values("pk")
     attachment = get_object_or_404(CaseAttachment, pk=pk, case__in=visible)
     try:
-        handle = private_storage.open(attachment.file.name, "rb")
+        handle = private_storage().open(attachment.file.name, "rb")
     except (FileNotFoundError, OSError) as exc:
         raise Http404 from exc
     response = FileResponse(

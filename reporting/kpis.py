@@ -273,6 +273,7 @@ class Kpi:
     source: str
     anchor: str
     measure: Measure
+    definition: Promise
 
     @property
     def doc(self) -> str:
@@ -285,27 +286,48 @@ class Kpi:
 
 KPIS: tuple[Kpi, ...] = (
     Kpi("first_response", _("First response on time"), Direction.AT_LEAST, Decimal(95),
-        PERCENT, CASE, "received_at", first_response_on_time),
+        PERCENT, CASE, "received_at", first_response_on_time,
+        _("Cases received in the period whose first human contact came by its due time, "
+          "out of those responded or already due.")),
     Kpi("handling_complete", _("Handling complete"), Direction.AT_LEAST, Decimal(95),
-        PERCENT, CASE, "received_at", handling_complete),
+        PERCENT, CASE, "received_at", handling_complete,
+        _("Cases received in the period that are resolved, out of those resolved or past "
+          "their solution due time.")),
     Kpi("satisfaction", _("Satisfaction (score 4-5)"), Direction.AT_LEAST, Decimal(85),
-        PERCENT, CASE, "revisit_done_at", satisfaction),
+        PERCENT, CASE, "revisit_done_at", satisfaction,
+        _("Revisits answered in the period with a score of 4 or 5, out of all revisits "
+          "answered in the period.")),
     Kpi("feedback_on_time", _("Feedback within 24 h"), Direction.AT_LEAST, Decimal(95),
-        PERCENT, CASE, "resolved_at", feedback_on_time),
+        PERCENT, CASE, "resolved_at", feedback_on_time,
+        _("Cases resolved in the period whose result was fed back by the feedback due time "
+          "(24 h), out of those fed back or already due.")),
     Kpi("revisit_done", _("Revisit done"), Direction.AT_LEAST, Decimal(90),
-        PERCENT, CASE, "revisit_due_at", revisit_done),
+        PERCENT, CASE, "revisit_due_at", revisit_done,
+        _("Revisits that fell due in the period and were done, out of all revisits due in "
+          "the period.")),
     Kpi("tier_accuracy", _("Tier accuracy (never re-tiered)"), Direction.AT_LEAST, Decimal(90),
-        PERCENT, CASE, "received_at", tier_accuracy),
+        PERCENT, CASE, "received_at", tier_accuracy,
+        _("Cases received and tiered in the period that were never re-tiered.")),
     Kpi("late_handling", _("Late handling"), Direction.AT_MOST, Decimal(8),
-        PERCENT, CASE, "received_at", late_handling),
+        PERCENT, CASE, "received_at", late_handling,
+        _("Cases received in the period resolved after the solution due time or still open "
+          "past it, out of those resolved or past due.")),
     Kpi("slow_response_escalation", _("Escalations after slow response"), Direction.FALLING,
-        None, PERCENT, CASE, "received_at", slow_response_escalation),
+        None, PERCENT, CASE, "received_at", slow_response_escalation,
+        _("Cases received in the period whose first response was late and that were then "
+          "re-tiered upward, revisited dissatisfied or reopened, out of all cases received.")),
     Kpi("key_customer_recovery", _("Key-customer recovery"), Direction.AT_LEAST, Decimal(90),
-        PERCENT, CASE, "closed_at", key_customer_recovery),
+        PERCENT, CASE, "closed_at", key_customer_recovery,
+        _("Key customers' cases closed in the period with a satisfied revisit (score 4-5), "
+          "out of all their cases closed in the period.")),
     Kpi("department_response", _("Department response within 24 h"), Direction.AT_LEAST,
-        Decimal(95), PERCENT, REQUEST, "created_at", department_response),
+        Decimal(95), PERCENT, REQUEST, "created_at", department_response,
+        _("Collaboration requests sent in the period that the department answered by the due "
+          "time (24 h), out of those answered or already due; early withdrawals excluded.")),
     Kpi("handling_cycle", _("Average handling cycle (hours)"), Direction.FALLING, None,
-        HOURS, CASE, "resolved_at", average_handling_cycle),
+        HOURS, CASE, "resolved_at", average_handling_cycle,
+        _("Mean time from receipt to resolution of the cases resolved in the period, "
+          "in hours.")),
 )
 KPI_BY_CODE: dict[str, Kpi] = {k.code: k for k in KPIS}
 CASE_KPIS = tuple(k for k in KPIS if k.source == CASE)

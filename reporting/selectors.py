@@ -111,6 +111,10 @@ class BreakdownRow:
     volume: int
     values: list[Decimal | None]
 
+    @property
+    def cells(self) -> list[tuple[Decimal | None, str]]:
+        return [(v, k.unit) for v, k in zip(self.values, K.KPIS, strict=True)]
+
 
 @dataclass
 class Dashboard:
@@ -176,8 +180,9 @@ def weekly_trend(window: K.Window) -> list[dict[str, Any]]:
     day = first
     while day < last:
         sums = buckets.get(day, {})
-        weeks.append({"week": day, "volume": sums.get("received") or 0,
-                      "values": K.kpi_values(sums)})
+        values = K.kpi_values(sums)
+        weeks.append({"week": day, "volume": sums.get("received") or 0, "values": values,
+                      "cells": [(values[k.code], k.unit) for k in K.KPIS]})
         day += timedelta(weeks=1)
     return weeks
 
@@ -368,3 +373,27 @@ def carried_over_actions(review: WeeklyReview) -> Any:
 def period_of_week(week: date) -> Period:
     return Period("week", week, week + timedelta(days=6), week - timedelta(weeks=1),
                   week - timedelta(days=1))
+
+
+def root_cause_by_category(window: K.Window) -> dict[str, Any]:
+    """Root cause x category counts of the cases resolved in ``window`` (one query)."""
+    rows = list(
+        K.case_base()
+        .filter(resolved_at__gte=window.start, resolved_at__lt=window.end,
+                root_cause__isnull=False)
+        .values("root_cause_id", "category").annotate(n=Count("pk")).order_by()
+    )
+    categories = [c for c in Category.values if any(r["category"] == c for r in rows)]
+    causes = RootCause.objects.in_bulk({r["root_cause_id"] for r in rows})
+    matrix: dict[int, dict[str, int]] = {}
+    for r in rows:
+        matrix.setdefault(r["root_cause_id"], {})[r["category"]] = r["n"]
+    ordered = sorted(matrix.items(), key=lambda item: -sum(item[1].values()))
+    return {
+        "categories": [str(Category(c).label) for c in categories],
+        "rows": [
+            {"label": localized_name(causes[pk]) if pk in causes else "?",
+             "cells": [counts.get(c, 0) for c in categories], "total": sum(counts.values())}
+            for pk, counts in ordered
+        ],
+    }

@@ -86,3 +86,61 @@ def pytest_collection_modifyitems(config, items):
             kwargs = dict(marker.kwargs) if marker is not None else {}
             kwargs.update(transaction=True, serialized_rollback=True)
             item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
+# --- collaboration and the shared board (issue 5) ---------------------------------------------
+@pytest.fixture
+def dept_tree(db):
+    """hq > {cs, operations > {logistics, sales}, product-center > product}; ``island`` is a
+    root of its own. Liaisons: logistics, sales. Manager of hq: ``gm``; of operations: ``ops-mgr``.
+    """
+    from tests.factories import DepartmentFactory
+
+    gm = UserFactory(username="gm", role=Role.SUPERVISOR, display_name="General manager")
+    ops_mgr = UserFactory(username="ops-mgr", display_name="Operations manager")
+    hq = DepartmentFactory(code="hq", name="HQ", manager=gm)
+    tree = {
+        "hq": hq,
+        "cs": DepartmentFactory(code="cs", name="Customer service", parent=hq),
+        "operations": DepartmentFactory(code="operations", name="Operations", parent=hq,
+                                        manager=ops_mgr),
+        "product-center": DepartmentFactory(code="product-center", name="Product centre",
+                                            parent=hq),
+        "island": DepartmentFactory(code="island", name="Island"),
+    }
+    tree["logistics"] = DepartmentFactory(code="logistics", name="Logistics",
+                                          parent=tree["operations"])
+    tree["sales"] = DepartmentFactory(code="sales", name="Sales", parent=tree["operations"])
+    tree["product"] = DepartmentFactory(code="product", name="Product quality",
+                                        parent=tree["product-center"])
+    for code in ("logistics", "sales", "island"):
+        liaison_user = UserFactory(username=f"{code}-liaison", role=Role.LIAISON,
+                                   display_name=f"{code.title()} liaison")
+        liaison_user.department = tree[code]
+        liaison_user.save(update_fields=["department"])
+        tree[code].liaison = liaison_user
+        tree[code].save(update_fields=["liaison"])
+    tree["gm"], tree["ops_mgr"] = gm, ops_mgr
+    return tree
+
+
+# --- intake channels (issue 3) ----------------------------------------------------------------
+@pytest.fixture
+def intake_env(settings, tmp_path):
+    """Attachments stored in a temporary private folder; fresh rate-limit counters."""
+    from django.core.cache import cache
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    cache.clear()
+    yield tmp_path / "private"
+    cache.clear()
+
+
+@pytest.fixture
+def app_key(db):
+    """(channel, clear key) for the "app" channel."""
+    from channels.models import ApiKey, Channel
+
+    channel = Channel.objects.get(code="app")
+    _key, raw = ApiKey.issue(channel, label="tests")
+    return channel, raw

@@ -166,7 +166,8 @@ def advance(
             services.case_assign(actor=boss, case_id=case.pk, handler=handler, department=dept,
                                  task_force=[handler, boss] if tier == Tier.URGENT else None)
         elif step == Stage.IN_PROGRESS:
-            services.case_start(actor=boss, case_id=case.pk, contact_summary="已致电客户，说明处理流程。")
+            services.case_start(actor=boss, case_id=case.pk,
+                                contact_summary="已致电客户，说明处理流程。")
         elif step == Stage.RESOLVED:
             services.case_add_note(actor=boss, case_id=case.pk, body="联系物流核实。",
                                    kind=NoteKind.PROGRESS)
@@ -176,11 +177,12 @@ def advance(
             services.case_resolve(actor=boss, case_id=case.pk, solution="补发商品并道歉。",
                                   root_cause=root_cause())
         elif step == Stage.FEEDBACK_GIVEN:
-            services.case_give_feedback(actor=boss, case_id=case.pk, message="已补发，预计明日送达。",
+            services.case_give_feedback(actor=boss, case_id=case.pk, message="已补发，明日送达。",
                                         preventive_measures="更换物流服务商。")
         elif step == Stage.REVISIT:
-            from cases.services.transitions import lock_case, run_case_transition, save_case
             from django.db import transaction
+
+            from cases.services.transitions import lock_case, run_case_transition, save_case
 
             with transaction.atomic():
                 locked = lock_case(case.pk)

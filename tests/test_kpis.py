@@ -222,9 +222,10 @@ def test_next_week_sees_what_happened_then(facts):
 def test_outcomes_unknown_at_an_earlier_now_are_left_out(facts):
     early = K.Window(W.start, W.end, at(18, 12))  # Wednesday noon
     sums = K.case_rows(early)[0]
-    # c2 (responded), c1 c8-c9-c15-c16 not yet received or known: c1 c2 c9 answered, c3 due
-    assert sums["first_response__den"] == 4  # c1 c2 c9 responded, c3 due 14:00 on the 18th
-    assert sums["handling_complete__den"] == 1  # only c1 resolved; nothing else due yet
+    # Unresponded c3 (due 14:00 that day), c4, c10 and c13 are not due yet: left out.
+    assert sums["first_response__den"] == 6  # c1 c2 c8 c9 c15 c16 have a response
+    # Only the resolved c1 c2 c8 are known; every other solution is still within its time.
+    assert sums["handling_complete__den"] == 3
 
 
 def test_breakdowns_roll_up_to_the_totals(facts):
@@ -248,7 +249,7 @@ def test_breakdowns_roll_up_to_the_totals(facts):
 def test_weekly_trend_uses_local_weeks_and_each_kpis_anchor(facts):
     from reporting.periods import Period
 
-    period = Period(CUSTOM, at(16).date(), at(22).date(), at(9).date(), at(15).date())
+    period = Period(CUSTOM, at(16).date(), at(29).date(), at(2).date(), at(15).date())
     weeks = {w["week"]: w for w in selectors.weekly_trend(period.trend_window(NOW, 3))}
     assert list(weeks) == [at(9).date(), at(16).date(), at(23).date()]
     assert [w["volume"] for w in weeks.values()] == [4, 10, 1]

@@ -103,8 +103,10 @@ def test_full_happy_path_as_frontline_agent_on_tier3(frontline):
     _triage(case, frontline)
     _assign_self(case, frontline)
     services.case_start(actor=frontline, case_id=case.pk)  # hotline: already responded
-    services.case_add_note(actor=frontline, case_id=case.pk, body="已联系物流", kind=NoteKind.PROGRESS)
-    services.case_resolve(actor=frontline, case_id=case.pk, solution="补发", root_cause=root_cause())
+    services.case_add_note(actor=frontline, case_id=case.pk, body="已联系物流",
+                           kind=NoteKind.PROGRESS)
+    services.case_resolve(actor=frontline, case_id=case.pk, solution="补发",
+                          root_cause=root_cause())
     services.case_give_feedback(actor=frontline, case_id=case.pk, message="已补发",
                                 preventive_measures="更换快递")
     services.case_record_revisit(actor=frontline, case_id=case.pk, score=5)
@@ -279,7 +281,8 @@ def test_reopen_restarts_solution_clock(supervisor):
     assert case.stage == Stage.IN_PROGRESS and case.reopen_count == 1 and case.closed_at is None
     assert case.deadlines.filter(clock="solution", stopped_at__isnull=True).exists()
     # and it can go round again: a second feedback round gets a second revisit
-    services.case_resolve(actor=supervisor, case_id=case.pk, solution="更换", root_cause=root_cause())
+    services.case_resolve(actor=supervisor, case_id=case.pk, solution="更换",
+                          root_cause=root_cause())
     services.case_give_feedback(actor=supervisor, case_id=case.pk, message="已更换",
                                 preventive_measures="加强质检")
     assert list(case.revisits.values_list("round", flat=True)) == [1, 2]

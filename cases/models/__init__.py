@@ -1,6 +1,6 @@
 """Domain models. Split by area; everything is importable from ``cases.models``."""
 
-from .case import Case, CaseAttachment, CaseNote, CaseTransition, ComplaintGroup, Compensation
+from .case import Case, CaseAttachment, CaseNote, CaseTransition, Compensation, ComplaintGroup
 from .collaboration import CollaborationNote, CollaborationRequest, CollaborationTodo
 from .config import DeskSettings, RootCause, SlaPolicy
 from .deadlines import Alert, CaseDeadline

@@ -55,7 +55,10 @@ class Case(FSMModelMixin, models.Model):
     """One complaint. Stage and tier change only through the transitions below, called by
     ``cases.services``; both fields are protected, so assignment raises AttributeError."""
 
-    reference = models.CharField(_("reference"), max_length=24, unique=True, null=True)
+    # NULL only inside the intake transaction: the reference is derived from the primary key.
+    reference = models.CharField(  # noqa: DJ001
+        _("reference"), max_length=24, unique=True, null=True
+    )
     tracking_code = models.CharField(_("tracking code"), max_length=16)
     customer = models.ForeignKey(
         "cases.Customer", verbose_name=_("customer"), on_delete=models.PROTECT,

@@ -54,7 +54,9 @@ class DeskSettings(models.Model):
     duplicate_window_hours = models.PositiveIntegerField(
         _("duplicate window (hours)"), default=72
     )
-    group_window_hours = models.PositiveIntegerField(_("group complaint window (hours)"), default=24)
+    group_window_hours = models.PositiveIntegerField(
+        _("group complaint window (hours)"), default=24
+    )
     group_threshold = models.PositiveIntegerField(
         _("cases on one matter that make a group complaint"), default=5
     )

@@ -45,7 +45,6 @@ logger = logging.getLogger(__name__)
 
 ALERT_AT_RISK = "deadline_at_risk"
 ALERT_BREACHED = "deadline_breached"
-ALERT_REVISIT_CALL = "revisit_call"
 
 
 @dataclass
@@ -93,7 +92,7 @@ def deadline_sweep(
 
     Side effects: CaseDeadline.state/breached_at; Case.sla_state, ever_breached,
     response_breached; one Alert per recipient per state change (owner or handler, the
-    supervisor(s), and for a department deadline the department's liaison); one staff email
+    supervisor(s), and for a department deadline at risk the department's liaison); one staff email
     per alert through the outbox, dispatched after commit. ``notify=False`` marks only (used
     by the benchmark to time marking separately)."""
     now = now or timezone.now()
@@ -175,11 +174,6 @@ def supervisors_by_department() -> tuple[list[int], dict[int, int]]:
     return supervisors, managers
 
 
-def _deadline_label(clock: str, language: str) -> str:
-    with translation.override(language):
-        return str(Clock(clock).label)
-
-
 def alert_message(
     *, kind: str, reference: str, clock: str, due_at: datetime, user: User
 ) -> str:
@@ -228,7 +222,9 @@ def _alert(
             people.add(worker)
         manager = managers.get(info["owner__department_id"])
         people.update([manager] if manager else supervisors)
-        if request_id and request_id in liaisons:
+        if request_id and request_id in liaisons and state == SlaState.AT_RISK:
+            # The liaison must act before the due time; once overdue, the collaboration
+            # sweep (request_overdue_sweep) tells them and logs it on the request.
             people.add(liaisons[request_id])
         recipients[row_id] = people
     users = {u.pk: u for u in User.objects.filter(

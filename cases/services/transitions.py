@@ -77,7 +77,10 @@ def check_transition(obj: Case | CollaborationRequest, name: str, actor: User | 
         raise ActionForbidden(_("You may not do “%(action)s” on this case.") % {"action": label})
     if not can_proceed(method):
         unmet = [c for c in transition.conditions if not c(obj)]
-        messages = [_CONDITION_MESSAGES.get(c.__name__, lambda: c.__name__)() for c in unmet]
+        messages = [
+            _CONDITION_MESSAGES[c.__name__]() if c.__name__ in _CONDITION_MESSAGES else c.__name__
+            for c in unmet
+        ]
         raise ActionNotAllowed(" ".join(messages) or _("This step is not possible now."))
     return method
 

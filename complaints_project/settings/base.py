@@ -149,6 +149,16 @@ IMAP_PASSWORD = env_str("IMAP_PASSWORD")
 IMAP_FOLDER = env_str("IMAP_FOLDER", "INBOX")
 IMAP_USE_SSL = env_bool("IMAP_USE_SSL", True)
 
+# Intake channels: rate limits ("requests/seconds"; see channels/throttling.py for every scope),
+# proxies in front of the app (to read the client address from X-Forwarded-For), upload size.
+CHANNELS_RATE_LIMITS = {
+    "api": env_str("INTAKE_API_RATE", "3000/60"),
+    "complain": env_str("INTAKE_FORM_RATE", "10/3600"),
+    "track": env_str("INTAKE_TRACK_RATE", "20/600"),
+}
+CHANNELS_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+CHANNELS_MAX_ATTACHMENT_BYTES = env_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],

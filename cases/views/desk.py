@@ -1,0 +1,247 @@
+"""The desk home (queues and their counts), the filtered case list with bulk actions for
+supervisors, the user's alerts and preferences."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import InvalidPage, Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views import View
+
+from cases import permissions as perms
+from cases import selectors, services
+from cases.choices import Tier
+from cases.filters import CaseFilter
+from cases.forms import BulkActionForm, PreferencesForm
+from cases.models import Alert, Case
+from cases.services import DomainError
+from cases.views.base import AgentRequiredMixin, is_htmx
+
+PAGE_SIZES = (10, 25, 50, 100)
+DEFAULT_PAGE_SIZE = 25
+LIST_COUNT_CAP = 10_000
+PREVIEW_ROWS = 8
+
+
+class CappedPaginator(Paginator):
+    """Counts at most ``cap`` rows (``SELECT COUNT(*) FROM (... LIMIT cap+1)``), so a page of an
+    unfiltered million-row list does not COUNT the whole table. Past the cap the list says
+    "more than 10,000" and pages stop there: nobody pages through 400 pages; they filter."""
+
+    cap = LIST_COUNT_CAP
+    capped = False
+
+    @cached_property
+    def count(self) -> int:
+        n = selectors.capped_count(self.object_list, self.cap)
+        self.capped = n > self.cap
+        return min(n, self.cap)
+
+
+def _sorted_preview(qs: Any) -> list[Case]:
+    return list(qs.order_by(*selectors.SORTS[selectors.DEFAULT_SORT][1])[:PREVIEW_ROWS])
+
+
+class DeskHomeView(AgentRequiredMixin, View):
+    template_name = "cases/desk/home.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        now = timezone.now()
+        base = selectors.case_list_for_desk(user)
+        context: dict[str, Any] = {
+            "queue_counts": selectors.desk_queue_counts(user, now),
+            "my_cases": _sorted_preview(base.filter(selectors.queue_q("mine", user, now))),
+            "is_supervisor": perms.is_supervisor(user),
+            "alerts": list(selectors.alerts_for(user, unread_only=True)[:5]),
+        }
+        if context["is_supervisor"]:
+            context["supervision"] = _sorted_preview(
+                base.filter(selectors.queue_q("breached", user, now))
+            )
+        return render(request, self.template_name, context)
+
+
+class CaseListView(AgentRequiredMixin, View):
+    """Cases filtered with django-filter, sorted (nearest due first by default), paginated
+    with a capped count. A search that is exactly a reference opens that case."""
+
+    template_name = "cases/desk/case_list.html"
+    table_template = "cases/desk/_case_table.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        data = request.GET.copy()
+        data.setdefault("queue", "open")
+        data.setdefault("sort", selectors.DEFAULT_SORT)
+        queue = selectors.QUEUES.get(data.get("queue", ""))
+        if queue is not None and queue.supervisors_only and not perms.is_supervisor(user):
+            raise PermissionDenied(_("This queue is for supervisors."))
+        text = (data.get("q") or "").strip()
+        if selectors.REFERENCE_RE.match(text):
+            found = selectors.case_by_reference(user, text)
+            if found is not None:
+                return redirect("desk:case", pk=found.pk)
+        filterset = CaseFilter(data, queryset=selectors.case_list_for_desk(user), user=user)
+        per_page = _page_size(request)
+        paginator = CappedPaginator(filterset.qs, per_page)
+        try:
+            page = paginator.page(request.GET.get("page") or 1)
+        except InvalidPage:
+            page = paginator.page(paginator.num_pages or 1)
+        params = data.copy()
+        params.pop("page", None)
+        context = {
+            "filter": filterset,
+            "form": filterset.form,
+            "queue": queue,
+            "page_obj": page,
+            "cases": list(page.object_list),
+            "paginator": paginator,
+            "capped": paginator.capped,
+            "count": paginator.count,
+            "query_string": params.urlencode(),
+            "per_page": per_page,
+            "page_sizes": PAGE_SIZES,
+            "is_supervisor": perms.is_supervisor(user),
+            "bulk_form": BulkActionForm() if perms.is_supervisor(user) else None,
+            "next_url": request.get_full_path(),
+        }
+        template = self.table_template if is_htmx(request) else self.template_name
+        return render(request, template, context)
+
+
+def _page_size(request: HttpRequest) -> int:
+    try:
+        value = int(request.GET.get("per_page", DEFAULT_PAGE_SIZE))
+    except (TypeError, ValueError):
+        return DEFAULT_PAGE_SIZE
+    return value if value in PAGE_SIZES else DEFAULT_PAGE_SIZE
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+class BulkActionView(AgentRequiredMixin, View):
+    """Supervisors assign many triaged cases to one handler, or transfer ownership of many
+    cases, in one go. Each case goes through the same service as a single action; the ones
+    refused are listed with the reason and nothing of theirs changes."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if not perms.is_supervisor(user):
+            raise PermissionDenied(_("Bulk actions are for supervisors."))
+        back = _safe_next(request, reverse("desk:cases"))
+        form = BulkActionForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return HttpResponseRedirect(back)
+        data = form.cleaned_data
+        cases = list(
+            Case.objects.for_user(user).filter(pk__in=data["cases"]).order_by("pk")
+            .only("pk", "reference", "tier", "department_id")
+        )
+        done, failed = [], []
+        for case in cases:
+            try:
+                if data["action"] == "assign":
+                    services.case_assign(
+                        actor=user, case_id=case.pk, handler=data["agent"],
+                        department=data.get("department"),
+                        task_force=[data["agent"], user] if case.tier == Tier.URGENT else None,
+                    )
+                else:
+                    services.case_transfer_ownership(
+                        actor=user, case_id=case.pk, new_owner=data["agent"],
+                        reason=data["reason"],
+                    )
+            except DomainError as exc:
+                failed.append(f"{case.reference}: {exc.message}")
+            else:
+                done.append(case.reference)
+        missing = len(data["cases"]) - len(cases)
+        if done:
+            messages.success(request, _("%(n)d case(s) done: %(refs)s")
+                             % {"n": len(done), "refs": ", ".join(done)})
+        for line in failed:
+            messages.error(request, line)
+        if missing:
+            messages.error(request, _("%(n)d selected case(s) no longer exist.") % {"n": missing})
+        return HttpResponseRedirect(back)
+
+
+class AlertListView(LoginRequiredMixin, View):
+    """The signed-in user's alerts (deadline at risk or breached, approvals, ...), unread
+    first. Any staff member may have alerts, so this page is open to every signed-in user."""
+
+    template_name = "cases/desk/alerts.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        show_all = request.GET.get("show") == "all"
+        qs = selectors.alerts_for(request.user, unread_only=not show_all)
+        paginator = CappedPaginator(qs, 50)
+        try:
+            page = paginator.page(request.GET.get("page") or 1)
+        except InvalidPage:
+            page = paginator.page(1)
+        return render(request, self.template_name, {
+            "page_obj": page, "alerts": list(page.object_list), "show_all": show_all,
+            "paginator": paginator, "query_string": "show=all" if show_all else "",
+        })
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        """Mark one alert (``alert`` = id) or all of them read. Only the recipient's own."""
+        now = timezone.now()
+        mine = Alert.objects.filter(recipient=request.user, read_at__isnull=True)
+        alert_id = request.POST.get("alert")
+        if alert_id:
+            if not alert_id.isdigit():
+                messages.error(request, _("No such alert."))
+                return redirect("desk:alerts")
+            mine = mine.filter(pk=int(alert_id))
+        n = mine.update(read_at=now)
+        if not alert_id:
+            messages.success(request, _("%(n)d alert(s) marked read.") % {"n": n})
+        return HttpResponseRedirect(_safe_next(request, reverse("desk:alerts")))
+
+
+class PreferencesView(LoginRequiredMixin, View):
+    """Language and time zone of the signed-in user (the desk shows dates in that zone)."""
+
+    template_name = "cases/desk/preferences.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = PreferencesForm(instance=request.user)
+        return render(request, self.template_name, {"form": form})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = PreferencesForm(request.POST, instance=request.user)
+        if not form.is_valid():
+            return render(request, self.template_name, {"form": form}, status=400)
+        user = form.save()
+        language = user.language or translation.get_language_from_request(request)
+        translation.activate(language)
+        messages.success(request, _("Preferences saved."))
+        response = redirect("desk:preferences")
+        if user.language:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language,
+                                samesite="Lax")
+        return response

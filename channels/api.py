@@ -1,0 +1,318 @@
+"""The intake API for app feedback, social-media bridges and call-centre systems.
+
+POST /api/v1/complaints with ``Authorization: Bearer <channel key>``; idempotent on the
+channel's ``external_id``. GET /api/v1/complaints/<reference> for the status of a case the
+same channel submitted. Every error is JSON: ``{"error": code, "detail": text, "fields":
+{"customer.phone": ["..."]}}`` with 400, 401, 404, 413, 415 or 429.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cases.models import Case
+from cases.services import CustomerData, IntakeData, InvalidInput
+from cases.services.intake import track_url
+from channels import throttling
+from channels.models import ApiKey, Channel, hash_key
+from channels.serializers import (
+    ComplaintCreatedSerializer,
+    ComplaintCreateSerializer,
+    ComplaintStatusSerializer,
+    ErrorSerializer,
+)
+from channels.services import complaint_submit
+
+MAX_BODY_BYTES = 256 * 1024
+_KEY_CACHE_SECONDS = 30
+_LAST_USED_EVERY = 300
+
+
+# --- authentication ----------------------------------------------------------------------------
+class ChannelKey:
+    """The authenticated caller: one API key of one active channel."""
+
+    def __init__(self, key_id: int, channel_id: int, channel_kind: str, channel_code: str):
+        self.key_id = key_id
+        self.channel_id = channel_id
+        self.channel_kind = channel_kind
+        self.channel_code = channel_code
+
+
+def _cache_key(key_hash: str) -> str:
+    return f"apikey:{key_hash}"
+
+
+def key_lookup(raw: str) -> ChannelKey | None:
+    """The channel key for a raw token. Valid keys are cached briefly (the API's hot path);
+    revoking a key or deactivating a channel drops the cache entry at once."""
+    if not raw or len(raw) > 200:
+        return None
+    digest = hash_key(raw)
+    cached = cache.get(_cache_key(digest))
+    if cached is not None:
+        return ChannelKey(*cached)
+    key = (
+        ApiKey.objects.select_related("channel")
+        .filter(key_hash=digest, revoked_at__isnull=True, channel__is_active=True)
+        .first()
+    )
+    if key is None:
+        return None
+    value = (key.pk, key.channel_id, key.channel.kind, key.channel.code)
+    cache.set(_cache_key(digest), value, _KEY_CACHE_SECONDS)
+    return ChannelKey(*value)
+
+
+def _forget_key(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
+    cache.delete(_cache_key(instance.key_hash))
+
+
+def _forget_channel_keys(sender: Any, instance: Channel, **kwargs: Any) -> None:
+    hashes = ApiKey.objects.filter(channel_id=instance.pk).values_list("key_hash", flat=True)
+    cache.delete_many([_cache_key(h) for h in hashes])
+
+
+def connect_signals() -> None:
+    post_save.connect(_forget_key, sender=ApiKey, dispatch_uid="channels-apikey-save")
+    post_delete.connect(_forget_key, sender=ApiKey, dispatch_uid="channels-apikey-delete")
+    post_save.connect(_forget_channel_keys, sender=Channel, dispatch_uid="channels-chan-save")
+
+
+class ChannelKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[None, ChannelKey] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        scheme, _sep, token = header.partition(" ")
+        ip = throttling.client_ip(request)
+        if not throttling.peek("api_auth_fail", ip).allowed:
+            raise exceptions.Throttled(detail=_("Too many failed attempts. Try again later."))
+        key = key_lookup(token.strip()) if scheme.lower() == "bearer" else None
+        if key is None:
+            throttling.hit("api_auth_fail", ip)
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
+        if cache.add(f"apikey-used:{key.key_id}", 1, _LAST_USED_EVERY):
+            ApiKey.objects.filter(pk=key.key_id).update(last_used_at=timezone.now())
+        return None, key
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="complaints-api"'
+
+
+class ChannelKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "channels.api.ChannelKeyAuthentication"
+    name = "channelKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict:
+        return {"type": "http", "scheme": "bearer",
+                "description": "A channel's API key (`python manage.py channel_key CODE`)."}
+
+
+class HasChannelKey(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.auth, ChannelKey)
+
+
+# --- errors ------------------------------------------------------------------------------------
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body too large."
+    default_code = "too_large"
+
+
+_ERROR_CODES = {
+    400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 406: "not_acceptable", 413: "too_large",
+    415: "unsupported_media_type", 429: "throttled",
+}
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error dict -> {"customer.phone": ["..."]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = prefix if key == "non_field_errors" else (
+                f"{prefix}.{key}" if prefix else str(key))
+            for k, v in _flatten(value, name).items():
+                out.setdefault(k or "non_field_errors", []).extend(v)
+    elif isinstance(detail, list):
+        for item in detail:
+            for k, v in _flatten(item, prefix).items():
+                out.setdefault(k or "non_field_errors", []).extend(v)
+    else:
+        out.setdefault(prefix or "non_field_errors", []).append(str(detail))
+    return out
+
+
+def error_response(status_code: int, detail: str, fields: dict | None = None,
+                   headers: dict | None = None) -> Response:
+    body: dict[str, Any] = {"error": _ERROR_CODES.get(status_code, "error"), "detail": detail}
+    if fields:
+        body["fields"] = fields
+    return Response(body, status=status_code, headers=headers)
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, exceptions.ValidationError):
+        return error_response(400, _("The complaint is not valid."), _flatten(exc.detail))
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        response = error_response(401, str(exc.detail))
+        response["WWW-Authenticate"] = 'Bearer realm="complaints-api"'
+        return response
+    if isinstance(exc, exceptions.Throttled):
+        wait = int(exc.wait or 1)
+        return error_response(429, str(exc.detail), headers={"Retry-After": str(wait)})
+    if isinstance(exc, exceptions.ParseError):
+        return error_response(400, _("The body is not valid JSON."))
+    if isinstance(exc, exceptions.APIException):
+        return error_response(exc.status_code, str(exc.detail))
+    if isinstance(exc, InvalidInput):
+        fields: dict[str, list[str]] = {}
+        for field, message in getattr(exc, "errors", [(exc.field, exc.message)]):
+            fields.setdefault(field or "non_field_errors", []).append(str(message))
+        return error_response(400, _("The complaint is not valid."), fields)
+    return None
+
+
+class IntakeAPIView(APIView):
+    authentication_classes = [ChannelKeyAuthentication]
+    permission_classes = [HasChannelKey]
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+
+    def get_exception_handler(self):
+        return api_exception_handler
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_BODY_BYTES:
+            raise PayloadTooLarge(
+                _("The body is larger than %(kb)d KB.") % {"kb": MAX_BODY_BYTES // 1024}
+            )
+        super().initial(request, *args, **kwargs)
+        verdict = throttling.hit("api", f"key:{request.auth.key_id}")
+        if not verdict.allowed:
+            raise exceptions.Throttled(wait=verdict.retry_after)
+
+
+_ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid: per-field messages."),
+    401: OpenApiResponse(ErrorSerializer, description="Missing, invalid or revoked key."),
+    413: OpenApiResponse(ErrorSerializer, description="Body larger than 256 KB."),
+    415: OpenApiResponse(ErrorSerializer, description="Body is not application/json."),
+    429: OpenApiResponse(ErrorSerializer, description="Throttled; see Retry-After."),
+}
+EXAMPLE_REQUEST = {
+    "external_id": "app-20261123-0001",
+    "customer": {"name": "王芳", "phone": "13800138000", "email": "wang@example.com",
+                 "preferred_channel": "sms"},
+    "category": "delivery",
+    "subject": "订单未按时送达",
+    "description": "下单五天仍未收到货，客服电话无人接听。",
+    "occurred_at": "2026-11-20T10:00:00+08:00",
+    "order_ref": "SO-88812",
+    "urgency": "routine", "scope": "individual", "difficulty": "cross_department",
+}
+EXAMPLE_RESPONSE = {
+    "reference": "TS-2026-000123", "tracking_code": "K7MQ2XH9PA", "stage": "received",
+    "suggested_tier": 2, "track_url": "https://complaints.example.cn/track/?reference=TS-2026-000123",
+    "duplicate_of": None, "group_complaint": False,
+}
+
+
+class ComplaintCreateView(IntakeAPIView):
+    @extend_schema(
+        operation_id="complaints_create",
+        summary="Submit a complaint",
+        description=(
+            "Creates a case (201). Sending the same `external_id` again from the same "
+            "channel returns the first case (200) and creates nothing."
+        ),
+        request=ComplaintCreateSerializer,
+        responses={201: ComplaintCreatedSerializer, 200: ComplaintCreatedSerializer, **_ERRORS},
+        examples=[
+            OpenApiExample("Delivery complaint from the app", value=EXAMPLE_REQUEST,
+                           request_only=True),
+            OpenApiExample("Created", value=EXAMPLE_RESPONSE, response_only=True,
+                           status_codes=["201", "200"]),
+            OpenApiExample("Invalid", response_only=True, status_codes=["400"], value={
+                "error": "invalid", "detail": "The complaint is not valid.",
+                "fields": {"category": ['"parcel" is not a valid choice.'],
+                           "customer.phone": ["Give a phone number or an email address."]},
+            }),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ComplaintCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        v = serializer.validated_data
+        key: ChannelKey = request.auth
+        c = v["customer"]
+        data = IntakeData(
+            customer=CustomerData(name=c["name"], phone=c["phone"], email=c["email"],
+                                  preferred_channel=c["preferred_channel"],
+                                  language=c["language"]),
+            channel=key.channel_kind, source_id=key.channel_id, external_id=v["external_id"],
+            category=v["category"], subject=v["subject"], description=v["description"],
+            occurred_at=v["occurred_at"], order_ref=v["order_ref"], location=v["location"],
+            desired_outcome=v["desired_outcome"], urgency=v["urgency"], scope=v["scope"],
+            difficulty=v["difficulty"],
+        )
+        result = complaint_submit(actor=None, data=data)
+        case = result.case
+        duplicate_ref = None
+        if case.duplicate_of_id:
+            duplicate_ref = (Case.objects.filter(pk=case.duplicate_of_id)
+                             .values_list("reference", flat=True).first())
+        body = {
+            "reference": case.reference, "tracking_code": case.tracking_code,
+            "stage": case.stage, "suggested_tier": case.suggested_tier,
+            "track_url": track_url(case), "duplicate_of": duplicate_ref,
+            "group_complaint": case.group_id is not None,
+        }
+        return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
+
+
+class ComplaintStatusView(IntakeAPIView):
+    @extend_schema(
+        operation_id="complaints_status",
+        summary="Status of a complaint this channel submitted",
+        responses={200: ComplaintStatusSerializer,
+                   404: OpenApiResponse(ErrorSerializer, description="No such case from "
+                                        "this channel."),
+                   401: _ERRORS[401], 429: _ERRORS[429]},
+    )
+    def get(self, request: Request, reference: str) -> Response:
+        key: ChannelKey = request.auth
+        case = Case.objects.filter(reference=reference.upper()[:24],
+                                   source_id=key.channel_id).first()
+        if case is None:
+            return error_response(404, _("No complaint with this reference from your channel."))
+        return Response({
+            "reference": case.reference, "external_id": case.external_id,
+            "stage": case.stage, "stage_label": str(case.get_stage_display()),
+            "suggested_tier": case.suggested_tier, "tier": case.tier,
+            "received_at": case.received_at, "resolved_at": case.resolved_at,
+            "feedback_given_at": case.feedback_given_at, "closed_at": case.closed_at,
+            "group_complaint": case.group_id is not None, "track_url": track_url(case),
+        })

@@ -1,0 +1,136 @@
+"""E-mail intake: one inbound message becomes a new case, or a customer message on the case
+whose reference its subject quotes. Auto-replies and bounces are ignored. Each message is
+processed once: its Message-ID is claimed in the same transaction that stores its effect, so a
+second run (or a second worker) finds it claimed and does nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from cases.choices import Category, ChannelKind, ContactChannel
+from cases.models import Case
+from cases.services import CustomerData, IntakeData, InvalidInput
+from channels import attachments as files
+from channels.email_parsing import EmailParseError, ParsedEmail, parse_email
+from channels.models import InboundMessage
+from channels.services import case_add_customer_message, channel_for, complaint_submit
+
+logger = logging.getLogger(__name__)
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class EmailOutcome:
+    outcome: str  # created / joined / ignored / rejected / duplicate
+    message_id: str
+    case: Case | None = None
+    detail: str = ""
+
+
+def _attachments(parsed: ParsedEmail) -> tuple[list[files.CheckedFile], list[str]]:
+    """Checked attachments, and a note line per attachment we did not keep."""
+    kept, refused = [], []
+    for item in parsed.attachments[: files.MAX_FILES * 2]:
+        try:
+            kept.append(files.check(files.IncomingFile(item.filename, item.payload),
+                                    item.content_type))
+        except files.AttachmentRejected as exc:
+            refused.append(str(exc))
+    for item in parsed.attachments[files.MAX_FILES * 2:]:
+        refused.append(_("“%(name)s” was not kept: too many attachments.")
+                       % {"name": item.filename})
+    for skipped in parsed.skipped_attachments:
+        refused.append(_("“%(name)s” was not kept: %(reason)s")
+                       % {"name": skipped.filename, "reason": skipped.reason})
+    notes = []
+    if refused:
+        notes.append(_("Attachments not kept from the e-mail (ask the customer if needed):")
+                     + "\n" + "\n".join(f"- {line}" for line in refused))
+    return kept, notes
+
+
+def _claim(message_id: str, outcome: str, case: Case | None = None, detail: str = "") -> None:
+    InboundMessage.objects.create(message_id=message_id[:255], outcome=outcome, case=case,
+                                  detail=detail[:300])
+
+
+def _external_id(message_id: str) -> str:
+    if len(message_id) <= 120:
+        return message_id
+    return "sha256:" + hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
+
+
+def _new_case_data(parsed: ParsedEmail) -> IntakeData:
+    name = parsed.from_name or parsed.from_address.split("@", 1)[0]
+    text = parsed.text.strip() or _("(The e-mail has no text; see its attachments.)")
+    subject = parsed.subject.strip() or text.splitlines()[0][:80]
+    language = "zh-hans" if _CJK.search(f"{parsed.subject} {parsed.text[:500]}") else "en"
+    return IntakeData(
+        customer=CustomerData(name=name[:100], email=parsed.from_address,
+                              preferred_channel=ContactChannel.EMAIL, language=language),
+        channel=ChannelKind.EMAIL, source_id=channel_for("email").pk,
+        external_id=_external_id(parsed.message_id), category=Category.OTHER,
+        subject=subject[:200], description=text[:20000],
+    )
+
+
+def ingest_email(raw: bytes) -> EmailOutcome:
+    """Process one raw message (from IMAP or an .eml file). Never raises on bad mail: the
+    outcome says what happened; only database failures propagate (so the caller retries)."""
+    try:
+        parsed = parse_email(raw)
+    except EmailParseError as exc:
+        message_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+        return _record_only(message_id, "rejected", str(exc))
+    if parsed.is_automatic:
+        return _record_only(parsed.message_id, "ignored", _("automatic reply or bounce"))
+    if not parsed.from_address:
+        return _record_only(parsed.message_id, "rejected", _("no sender address"))
+    if InboundMessage.objects.filter(message_id=parsed.message_id[:255]).exists():
+        return EmailOutcome("duplicate", parsed.message_id)
+    kept, notes = _attachments(parsed)
+    reference = parsed.case_reference
+    case = Case.objects.filter(reference=reference).first() if reference else None
+    try:
+        with transaction.atomic():
+            if case is not None:
+                _claim(parsed.message_id, "joined", case)
+                body = parsed.text.strip() or _("(The e-mail has no text; see its attachments.)")
+                sender = f"{parsed.from_name} <{parsed.from_address}>".strip()
+                if parsed.from_address != (case.customer.email or "").lower():
+                    notes = [_("Sent from an address not on file: %(sender)s")
+                             % {"sender": sender}, *notes]
+                case_add_customer_message(case_id=case.pk, body=body,
+                                          message_id=parsed.message_id, attachments=kept,
+                                          notes=notes)
+                return EmailOutcome("joined", parsed.message_id, case)
+            _claim(parsed.message_id, "created")
+            result = complaint_submit(actor=None, data=_new_case_data(parsed), attachments=kept,
+                                      notes=notes)
+            InboundMessage.objects.filter(message_id=parsed.message_id[:255]).update(
+                case=result.case)
+            return EmailOutcome("created", parsed.message_id, result.case)
+    except IntegrityError:
+        # Another run claimed this Message-ID first (or stored the case): nothing to do.
+        return EmailOutcome("duplicate", parsed.message_id)
+    except InvalidInput as exc:
+        detail = "; ".join(f"{f}: {m}" for f, m in getattr(exc, "errors", [(exc.field,
+                                                                             exc.message)]))
+        return _record_only(parsed.message_id, "rejected", detail)
+
+
+def _record_only(message_id: str, outcome: str, detail: str) -> EmailOutcome:
+    try:
+        with transaction.atomic():
+            _claim(message_id, outcome, detail=detail)
+    except IntegrityError:
+        return EmailOutcome("duplicate", message_id, detail=detail)
+    logger.info("inbound e-mail %s: %s", outcome, detail)
+    return EmailOutcome(outcome, message_id, detail=detail)

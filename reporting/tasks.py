@@ -1,0 +1,23 @@
+"""Celery tasks of reporting (beat schedule in settings: Monday 09:00, CELERY_TIMEZONE)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="reporting.tasks.weekly_review_task", acks_late=True)
+def weekly_review_task() -> int:
+    """Build the review of the previous local week. Idempotent: a second run (a retry, a
+    redelivery, two beats) returns the stored snapshot. Returns the review's id."""
+    from django.utils import timezone
+
+    from reporting.services import previous_week, weekly_review_build
+
+    now = timezone.now()
+    review, created = weekly_review_build(week=previous_week(now), now=now)
+    logger.info("weekly review %s %s", review.week_start, "built" if created else "exists")
+    return review.pk

@@ -1,0 +1,235 @@
+"""The intake API through HTTP: create, retry, status, every error status, the schema, the
+query budget, and arbitrary JSON thrown at it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cases.models import Case, CaseDeadline, Customer, Notice
+from channels.models import ApiKey, Channel
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/complaints"
+
+BODY = {
+    "external_id": "app-20261123-0001",
+    "customer": {"name": "王芳", "phone": "13800138000", "email": "wang@example.com",
+                 "preferred_channel": "sms"},
+    "category": "delivery",
+    "subject": "订单未按时送达",
+    "description": "下单五天仍未收到货，客服电话无人接听。",
+    "occurred_at": "2026-01-20T10:00:00+08:00",
+    "order_ref": "SO-88812",
+    "urgency": "routine", "scope": "individual", "difficulty": "cross_department",
+}
+
+
+@pytest.fixture(autouse=True)
+def _env(intake_env):
+    return intake_env
+
+
+def post(client, key, body, **extra):
+    payload = body if isinstance(body, (str, bytes)) else json.dumps(body, ensure_ascii=False)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key else {}
+    headers.update(extra)
+    content_type = headers.pop("content_type", "application/json")
+    return client.post(URL, payload, content_type=content_type, **headers)
+
+
+def test_create_returns_201_with_the_contract_fields(client, app_key):
+    channel, key = app_key
+    response = post(client, key, BODY)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert set(body) >= {"reference", "tracking_code", "stage", "suggested_tier", "track_url"}
+    assert body["stage"] == "received" and body["suggested_tier"] == 2
+    assert body["track_url"].endswith(f"/track/?reference={body['reference']}")
+    case = Case.objects.get(reference=body["reference"])
+    assert case.source == channel and case.channel == "app"
+    assert case.external_id == BODY["external_id"] and case.tracking_code == body["tracking_code"]
+    assert ApiKey.objects.get(channel=channel).last_used_at is not None
+
+
+def test_retry_with_same_external_id_returns_200_and_the_same_case(client, app_key):
+    _channel, key = app_key
+    first = post(client, key, BODY).json()
+    retry = post(client, key, BODY)
+    assert retry.status_code == 200 and retry.json()["reference"] == first["reference"]
+    assert Case.objects.count() == 1 and Notice.objects.count() == 1
+
+
+def test_same_external_id_from_another_channel_is_another_case(client, app_key):
+    _channel, key = app_key
+    _k, wechat_key = ApiKey.issue(Channel.objects.get(code="wechat"))
+    a = post(client, key, BODY).json()
+    b = post(client, wechat_key, BODY)
+    assert b.status_code == 201 and b.json()["reference"] != a["reference"]
+    assert Case.objects.get(reference=b.json()["reference"]).channel == "wechat"
+
+
+def test_invalid_body_is_400_with_per_field_messages(client, app_key):
+    _channel, key = app_key
+    body = {**BODY, "category": "parcel", "customer": {"name": "", "phone": ""}}
+    body.pop("subject")
+    response = post(client, key, body)
+    assert response.status_code == 400
+    errors = response.json()
+    assert errors["error"] == "invalid"
+    assert {"category", "subject", "customer.name"} <= set(errors["fields"])
+    assert not Case.objects.exists()
+
+
+def test_domain_rule_errors_are_400_with_the_field(client, app_key):
+    _channel, key = app_key
+    response = post(client, key, {**BODY, "occurred_at": "2999-01-01T00:00:00Z"})
+    assert response.status_code == 400
+    assert "occurred_at" in response.json()["fields"]
+
+
+@pytest.mark.parametrize("header", [None, "Bearer nope", "Basic abc", "Bearer "])
+def test_missing_or_bad_key_is_401_json(client, app_key, header):
+    extra = {"HTTP_AUTHORIZATION": header} if header is not None else {}
+    response = client.post(URL, json.dumps(BODY), content_type="application/json", **extra)
+    assert response.status_code == 401 and response.json()["error"] == "unauthorized"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_revoked_key_and_inactive_channel_are_refused_at_once(client, app_key):
+    channel, key = app_key
+    assert post(client, key, BODY).status_code == 201  # the key is cached now
+    api_key = ApiKey.objects.get(channel=channel)
+    api_key.revoked_at = timezone.now()
+    api_key.save()
+    assert post(client, key, {**BODY, "external_id": "2"}).status_code == 401
+    _k, fresh = ApiKey.issue(channel)
+    assert post(client, fresh, {**BODY, "external_id": "3"}).status_code == 201
+    channel.is_active = False
+    channel.save()
+    assert post(client, fresh, {**BODY, "external_id": "4"}).status_code == 401
+
+
+def test_not_json_is_415(client, app_key):
+    _channel, key = app_key
+    response = post(client, key, "name=x", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415 and response.json()["error"] == "unsupported_media_type"
+
+
+def test_malformed_json_is_400(client, app_key):
+    _channel, key = app_key
+    response = post(client, key, '{"customer": ')
+    assert response.status_code == 400 and response.json()["error"] == "invalid"
+
+
+def test_too_large_is_413(client, app_key):
+    _channel, key = app_key
+    response = post(client, key, {**BODY, "description": "长" * 100_000})
+    assert response.status_code == 413 and response.json()["error"] == "too_large"
+    assert not Case.objects.exists()
+
+
+def test_throttled_is_429_with_retry_after(client, app_key, settings):
+    settings.CHANNELS_RATE_LIMITS = {"api": "2/60"}
+    _channel, key = app_key
+    assert post(client, key, {**BODY, "external_id": "1"}).status_code == 201
+    assert post(client, key, {**BODY, "external_id": "2"}).status_code == 201
+    third = post(client, key, {**BODY, "external_id": "3"})
+    assert third.status_code == 429 and int(third["Retry-After"]) >= 1
+    assert third.json()["error"] == "throttled" and Case.objects.count() == 2
+
+
+def test_repeated_bad_keys_from_one_address_are_throttled(client, settings):
+    settings.CHANNELS_RATE_LIMITS = {"api_auth_fail": "3/600"}
+    codes = [post(client, f"guess-{i}", BODY).status_code for i in range(5)]
+    assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
+
+
+def test_status_of_own_case_and_404_for_others(client, app_key):
+    _channel, key = app_key
+    reference = post(client, key, BODY).json()["reference"]
+    response = client.get(f"{URL}/{reference}", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["reference"] == reference and body["stage"] == "received"
+    assert body["external_id"] == BODY["external_id"] and body["tier"] == 0
+    _k, other = ApiKey.issue(Channel.objects.get(code="weibo"))
+    assert client.get(f"{URL}/{reference}", HTTP_AUTHORIZATION=f"Bearer {other}"
+                      ).status_code == 404
+    missing = client.get(f"{URL}/TS-2020-999999", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert client.get(f"{URL}/{reference}").status_code == 401
+
+
+def test_schema_and_docs_are_served(client):
+    schema = client.get("/api/v1/schema?format=json")
+    assert schema.status_code == 200
+    spec = json.loads(schema.content)
+    assert "/api/v1/complaints" in spec["paths"]
+    assert "/api/v1/complaints/{reference}" in spec["paths"]
+    assert spec["components"]["securitySchemes"]["channelKey"]["scheme"] == "bearer"
+    post_op = spec["paths"]["/api/v1/complaints"]["post"]
+    assert {"201", "200", "400", "401", "413", "415", "429"} <= set(post_op["responses"])
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200 and b"app-20261123-0001" in docs.content
+
+
+def test_create_over_http_stays_within_twelve_queries(client, app_key):
+    _channel, key = app_key
+    post(client, key, {**BODY, "external_id": "warm-up"})  # key cached, last_used stamped
+    body = {**BODY, "external_id": "counted",
+            "customer": {"name": "新客户", "phone": "13700000009"}}
+    with CaptureQueriesContext(connection) as ctx:
+        response = post(client, key, body)
+    assert response.status_code == 201
+    queries = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(queries) <= 12, "\n".join(queries)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    | st.text(max_size=50),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(
+        st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+field_values = st.one_of(json_values, st.text(max_size=80))
+bodies = st.one_of(
+    json_values,
+    st.fixed_dictionaries({}, optional={
+        "external_id": field_values,
+        "customer": st.one_of(json_values, st.fixed_dictionaries({}, optional={
+            "name": field_values, "phone": field_values, "email": field_values,
+            "preferred_channel": st.sampled_from(["sms", "email", "pigeon"]) | field_values,
+        })),
+        "category": st.sampled_from(["delivery", "billing", "other", "nope"]) | field_values,
+        "subject": field_values, "description": field_values,
+        "occurred_at": st.datetimes().map(lambda d: d.isoformat()) | field_values,
+        "order_ref": field_values,
+        "urgency": st.sampled_from(["routine", "emergency", "x"]),
+    }),
+)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(body=bodies)
+def test_arbitrary_json_never_500_and_never_half_written(client, app_key, body):
+    _channel, key = app_key
+    before = (Case.objects.count(), Customer.objects.count(), CaseDeadline.objects.count())
+    response = post(client, key, body)
+    assert response.status_code in (200, 201, 400), response.content
+    assert response["Content-Type"].startswith("application/json")
+    after = (Case.objects.count(), Customer.objects.count(), CaseDeadline.objects.count())
+    if response.status_code == 400:
+        assert after == before and response.json()["error"] == "invalid"
+    elif response.status_code == 201:
+        case = Case.objects.get(reference=response.json()["reference"])
+        assert case.deadlines.count() == 3 and case.notices.count() <= 1
+        assert after[0] == before[0] + 1

@@ -1,0 +1,183 @@
+"""The desk's case list: every filter, the text search, sorting, pagination and counts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cases.choices import Category, ChannelKind, SlaState, Stage, Tier
+from cases.models import Case, ComplaintGroup, Customer
+from cases.views import desk as desk_views
+from tests.factories import CaseFactory, DepartmentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _pks(client, **params):
+    params.setdefault("queue", "all")
+    response = client.get(reverse("desk:cases"), params)
+    assert response.status_code == 200, response.content[:500]
+    return [c.pk for c in response.context["cases"]]
+
+
+@pytest.fixture
+def agent_client(client, frontline):
+    client.force_login(frontline)
+    return client
+
+
+def test_filter_by_tier_and_stage(agent_client):
+    urgent = CaseFactory(stage=Stage.ASSIGNED, tier=Tier.URGENT)
+    routine = CaseFactory(stage=Stage.ASSIGNED, tier=Tier.ROUTINE)
+    received = CaseFactory()
+    assert _pks(agent_client, tier=1) == [urgent.pk]
+    assert set(_pks(agent_client, stage=Stage.ASSIGNED)) == {urgent.pk, routine.pk}
+    assert _pks(agent_client, stage=Stage.RECEIVED) == [received.pk]
+
+
+def test_filter_by_channel_and_category(agent_client, frontline):
+    hotline = CaseFactory(channel_kind=ChannelKind.HOTLINE, actor=frontline,
+                          category=Category.BILLING)
+    web = CaseFactory(channel_kind=ChannelKind.WEB, category=Category.DELIVERY)
+    assert _pks(agent_client, channel=ChannelKind.HOTLINE) == [hotline.pk]
+    assert _pks(agent_client, category=Category.DELIVERY) == [web.pk]
+
+
+def test_filter_by_department_and_owner(agent_client, frontline, frontline2):
+    dept = DepartmentFactory(code="logistics")
+    in_dept = CaseFactory(stage=Stage.ASSIGNED, tier=Tier.URGENT)  # the factory's department
+    Case.objects.filter(pk=in_dept.pk).update(department=dept)
+    owned = CaseFactory(actor=frontline2, channel_kind=ChannelKind.HOTLINE)
+    CaseFactory(actor=frontline, channel_kind=ChannelKind.HOTLINE)
+    assert _pks(agent_client, department=dept.pk) == [in_dept.pk]
+    assert _pks(agent_client, owner=frontline2.pk) == [owned.pk]
+
+
+def test_filter_by_deadline_state(agent_client):
+    now = timezone.now()
+    breached, at_risk, on_time = (CaseFactory(stage=Stage.IN_PROGRESS) for _ in range(3))
+    Case.objects.filter(pk=breached.pk).update(sla_state=SlaState.BREACHED)
+    Case.objects.filter(pk=at_risk.pk).update(sla_state=SlaState.AT_RISK,
+                                              next_due_at=now + timedelta(hours=2))
+    Case.objects.filter(pk=on_time.pk).update(next_due_at=now + timedelta(hours=5))
+    assert _pks(agent_client, deadline=SlaState.BREACHED) == [breached.pk]
+    assert _pks(agent_client, deadline=SlaState.AT_RISK) == [at_risk.pk]
+    assert _pks(agent_client, deadline=SlaState.ON_TIME) == [on_time.pk]
+
+
+def test_filter_by_received_date_range_in_the_users_time_zone(agent_client, frontline):
+    frontline.time_zone = "Asia/Shanghai"
+    frontline.save()
+    old, new = CaseFactory(), CaseFactory()
+    # 2026-03-01 23:30 in Shanghai is 15:30 UTC the same day.
+    shanghai_late = datetime(2026, 3, 1, 15, 30, tzinfo=dt_timezone.utc)
+    Case.objects.filter(pk=old.pk).update(received_at=shanghai_late)
+    Case.objects.filter(pk=new.pk).update(received_at=shanghai_late + timedelta(days=10))
+    assert _pks(agent_client, received_after="2026-03-01", received_before="2026-03-01") == [
+        old.pk]
+    assert _pks(agent_client, received_after="2026-03-02") == [new.pk]
+
+
+def test_filter_key_customers_and_group_complaints(agent_client):
+    key = CaseFactory(key_customer=True)
+    grouped = CaseFactory()
+    plain = CaseFactory()
+    group = ComplaintGroup.objects.create(key="delivery:so-1", category=Category.DELIVERY,
+                                          matter="so-1", first_received_at=timezone.now(),
+                                          last_received_at=timezone.now(), case_count=5)
+    Case.objects.filter(pk=grouped.pk).update(group=group)
+    assert _pks(agent_client, key_customer="true") == [key.pk]
+    assert plain.pk in _pks(agent_client, key_customer="false")
+    assert _pks(agent_client, group="true") == [grouped.pk]
+    assert grouped.pk not in _pks(agent_client, group="false")
+
+
+@pytest.mark.parametrize("field", ["reference", "subject", "description", "name", "phone",
+                                   "email"])
+def test_text_search_covers_reference_subject_description_and_customer(agent_client, field):
+    target = CaseFactory(subject="屏幕出现裂痕", description="收到的手机屏幕有一道裂痕。",
+                         customer_name="欧阳娜娜", phone="13912345678",
+                         email="ouyang@example.org")
+    CaseFactory(subject="发票抬头错误", description="开具的发票抬头写错了。")
+    query = {
+        "reference": target.reference[3:], "subject": "出现裂痕", "description": "一道裂痕",
+        "name": "欧阳娜", "phone": "12345678", "email": "OUYANG@example",
+    }[field]
+    assert _pks(agent_client, q=query) == [target.pk]
+
+
+def test_searching_an_exact_reference_opens_the_case(agent_client):
+    case = CaseFactory()
+    response = agent_client.get(reverse("desk:cases"), {"q": case.reference.lower()})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("desk:case", args=[case.pk])
+
+
+def test_default_sort_is_nearest_due_first_with_no_deadline_last(agent_client):
+    now = timezone.now()
+    later, sooner, none = (CaseFactory() for _ in range(3))
+    Case.objects.filter(pk=later.pk).update(next_due_at=now + timedelta(hours=5))
+    Case.objects.filter(pk=sooner.pk).update(next_due_at=now + timedelta(hours=1))
+    Case.objects.filter(pk=none.pk).update(next_due_at=None)
+    assert _pks(agent_client) == [sooner.pk, later.pk, none.pk]
+
+
+def test_other_sorts(agent_client):
+    a, b = CaseFactory(), CaseFactory()
+    Case.objects.filter(pk=a.pk).update(received_at=timezone.now() - timedelta(days=2))
+    assert _pks(agent_client, sort="-received") == [b.pk, a.pk]
+    assert _pks(agent_client, sort="received") == [a.pk, b.pk]
+    assert len(_pks(agent_client, sort="tier")) == 2
+    assert len(_pks(agent_client, sort="-updated")) == 2
+
+
+def test_pagination_and_count(agent_client):
+    for _ in range(12):
+        CaseFactory()
+    response = agent_client.get(reverse("desk:cases"), {"per_page": 10, "page": 2})
+    assert response.context["count"] == 12
+    assert len(response.context["cases"]) == 2
+    assert "12 cases" in response.content.decode()
+
+
+def test_a_count_past_the_cap_says_more_than(agent_client, monkeypatch):
+    monkeypatch.setattr(desk_views.CappedPaginator, "cap", 3)
+    for _ in range(5):
+        CaseFactory()
+    response = agent_client.get(reverse("desk:cases"), {"per_page": 10})
+    assert response.context["capped"] is True
+    assert "More than 3 cases" in response.content.decode()
+
+
+def test_bad_filter_values_are_ignored_with_a_note_not_an_error(agent_client):
+    CaseFactory()
+    response = agent_client.get(reverse("desk:cases"), {
+        "tier": "9", "received_after": "not-a-date", "page": "x", "per_page": "7",
+        "sort": "nonsense",
+    })
+    assert response.status_code == 200
+    assert "Some filters were not understood" in response.content.decode()
+
+
+def test_unknown_queue_is_reported_not_a_server_error(agent_client):
+    response = agent_client.get(reverse("desk:cases"), {"queue": "nope"})
+    assert response.status_code == 200
+
+
+def test_customer_filter_lists_their_cases(agent_client):
+    first = CaseFactory(phone="13700000001")
+    second = CaseFactory(phone="13700000001")
+    CaseFactory(phone="13700000002")
+    customer = Customer.objects.get(phone="13700000001")
+    assert set(_pks(agent_client, customer=customer.pk)) == {first.pk, second.pk}
+
+
+def test_htmx_request_gets_only_the_table(agent_client):
+    CaseFactory()
+    response = agent_client.get(reverse("desk:cases"), HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert 'data-testid="case-table"' in html and "<html" not in html

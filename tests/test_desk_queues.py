@@ -1,0 +1,160 @@
+"""Desk home and queues: what each queue holds, who sees it, and its count."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cases import selectors
+from cases.choices import SlaState, Stage, Tier
+from cases.models import Case
+from tests.factories import CaseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _queue(name, user):
+    return set(Case.objects.filter(selectors.queue_q(name, user)).values_list("pk", flat=True))
+
+
+def _listed(client, queue):
+    response = client.get(reverse("desk:cases"), {"queue": queue})
+    assert response.status_code == 200
+    return {c.pk for c in response.context["cases"]}
+
+
+def test_my_cases_are_open_cases_i_own_handle_or_am_on_the_task_force_of(frontline, frontline2):
+    owned = CaseFactory(actor=frontline, channel_kind="hotline")
+    handled = CaseFactory(stage=Stage.IN_PROGRESS, handler=frontline)
+    task_force = CaseFactory(stage=Stage.ASSIGNED, tier=Tier.URGENT, handler=frontline)
+    someone_elses = CaseFactory(stage=Stage.IN_PROGRESS, handler=frontline2)
+    closed = CaseFactory(stage=Stage.CLOSED, handler=frontline)
+    mine = _queue("mine", frontline)
+    assert {owned.pk, handled.pk, task_force.pk} <= mine
+    assert someone_elses.pk not in mine and closed.pk not in mine
+
+
+def test_team_queue_holds_received_and_triaged_cases_only(frontline):
+    received = CaseFactory()
+    triaged = CaseFactory(stage=Stage.TRIAGED)
+    assigned = CaseFactory(stage=Stage.ASSIGNED)
+    team = _queue("team", frontline)
+    assert {received.pk, triaged.pk} <= team and assigned.pk not in team
+
+
+def test_fast_lane_is_every_open_tier_1_case(frontline):
+    urgent = CaseFactory(stage=Stage.ASSIGNED, tier=Tier.URGENT)
+    routine = CaseFactory(stage=Stage.ASSIGNED, tier=Tier.ROUTINE)
+    closed_urgent = CaseFactory(stage=Stage.CLOSED, tier=Tier.URGENT)
+    lane = _queue("fast_lane", frontline)
+    assert urgent.pk in lane and routine.pk not in lane and closed_urgent.pk not in lane
+
+
+def test_at_risk_and_breached_follow_the_deadline_state_even_before_the_sweep(supervisor):
+    now = timezone.now()
+    at_risk, breached, past_due, fine = (CaseFactory(stage=Stage.IN_PROGRESS) for _ in range(4))
+    Case.objects.filter(pk=at_risk.pk).update(sla_state=SlaState.AT_RISK,
+                                              next_due_at=now + timedelta(hours=1))
+    Case.objects.filter(pk=breached.pk).update(sla_state=SlaState.BREACHED,
+                                               next_due_at=now - timedelta(hours=1))
+    # Past due but the sweep has not marked it yet: breached all the same.
+    Case.objects.filter(pk=past_due.pk).update(sla_state=SlaState.ON_TIME,
+                                               next_due_at=now - timedelta(minutes=1))
+    Case.objects.filter(pk=fine.pk).update(sla_state=SlaState.ON_TIME,
+                                           next_due_at=now + timedelta(days=1))
+    assert _queue("at_risk", supervisor) & {at_risk.pk, breached.pk, past_due.pk, fine.pk} == {
+        at_risk.pk}
+    assert _queue("breached", supervisor) & {at_risk.pk, breached.pk, past_due.pk, fine.pk} == {
+        breached.pk, past_due.pk}
+
+
+def test_waiting_revisits_and_follow_ups(frontline):
+    waiting = CaseFactory(stage=Stage.WAITING_DEPARTMENT)
+    feedback_new = CaseFactory(stage=Stage.FEEDBACK_GIVEN)
+    feedback_due = CaseFactory(stage=Stage.FEEDBACK_GIVEN)
+    Case.objects.filter(pk=feedback_due.pk).update(
+        revisit_due_at=timezone.now() - timedelta(minutes=5))
+    revisit = CaseFactory(stage=Stage.REVISIT)
+    follow_up = CaseFactory(stage=Stage.FOLLOW_UP)
+    assert waiting.pk in _queue("waiting", frontline)
+    revisits = _queue("revisits", frontline)
+    assert {feedback_due.pk, revisit.pk} <= revisits and feedback_new.pk not in revisits
+    assert _queue("follow_ups", frontline) == {follow_up.pk}
+
+
+def test_approvals_queue_holds_cases_with_compensation_awaiting_a_supervisor(supervisor):
+    pending = CaseFactory(stage=Stage.RESOLVED, compensation=Decimal("900"))
+    # The factory's actor is a supervisor: their own proposal is approved at once.
+    assert pending.pk not in _queue("approvals", supervisor)
+    from cases import services
+    from tests.factories import UserFactory
+
+    agent = UserFactory(username="comp-agent", role="frontline_agent")
+    case = CaseFactory(stage=Stage.IN_PROGRESS, handler=agent)
+    services.compensation_propose(actor=agent, case_id=case.pk, kind="refund",
+                                  amount=Decimal("800"))
+    assert case.pk in _queue("approvals", supervisor)
+
+
+def test_desk_home_shows_queue_counts(client, frontline):
+    CaseFactory(actor=frontline, channel_kind="hotline")
+    CaseFactory(stage=Stage.TRIAGED)
+    client.force_login(frontline)
+    response = client.get(reverse("desk:home"))
+    assert response.status_code == 200
+    counts = {qc.queue.name: qc.count for qc in response.context["queue_counts"]}
+    assert counts["mine"] == 1
+    assert counts["team"] == 2
+    html = response.content.decode()
+    assert 'data-queue="mine"' in html and reverse("channels:log_complaint") in html
+
+
+def test_supervision_queues_are_on_the_home_only_for_supervisors(client, frontline, supervisor):
+    client.force_login(frontline)
+    names = {qc.queue.name for qc in client.get(reverse("desk:home")).context["queue_counts"]}
+    assert not names & {"at_risk", "breached", "approvals"}
+    client.force_login(supervisor)
+    response = client.get(reverse("desk:home"))
+    names = {qc.queue.name for qc in response.context["queue_counts"]}
+    assert {"at_risk", "breached", "approvals"} <= names
+    assert "supervision" in response.context
+
+
+@pytest.mark.parametrize("queue", ["at_risk", "breached", "approvals"])
+def test_a_frontline_agent_cannot_open_a_supervision_queue(client, frontline, queue):
+    client.force_login(frontline)
+    assert client.get(reverse("desk:cases"), {"queue": queue}).status_code == 403
+
+
+def test_queue_lists_match_the_queue_definitions(client, frontline):
+    mine = CaseFactory(actor=frontline, channel_kind="hotline")
+    other = CaseFactory(stage=Stage.ASSIGNED)
+    client.force_login(frontline)
+    assert _listed(client, "mine") == {mine.pk}
+    assert other.pk in _listed(client, "open") and mine.pk in _listed(client, "team")
+
+
+def test_home_counts_are_capped(client, frontline, monkeypatch):
+    monkeypatch.setattr(selectors, "HOME_COUNT_CAP", 2)
+    for _ in range(3):
+        CaseFactory()
+    client.force_login(frontline)
+    response = client.get(reverse("desk:home"))
+    team = next(qc for qc in response.context["queue_counts"] if qc.queue.name == "team")
+    assert (team.count, team.capped) == (2, True)
+    assert 'data-count="2">2+' in response.content.decode()
+
+
+@pytest.mark.parametrize("url_name", ["desk:home", "desk:cases"])
+def test_a_liaison_cannot_open_the_desk(client, liaison, url_name):
+    client.force_login(liaison)
+    assert client.get(reverse(url_name)).status_code == 403
+
+
+def test_anonymous_users_are_sent_to_the_login_page(client):
+    response = client.get(reverse("desk:cases"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]

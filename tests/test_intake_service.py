@@ -1,0 +1,214 @@
+"""The one intake path (cases.services.case_intake): customer reuse, tier suggestion,
+idempotency, duplicates, group complaints, the acknowledgement, and its query budget."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cases.choices import (
+    Category,
+    ChannelKind,
+    Clock,
+    ContactChannel,
+    Difficulty,
+    Scope,
+    Stage,
+    Tier,
+    Urgency,
+)
+from cases.models import Case, CaseDeadline, ComplaintGroup, Customer, DeskSettings, Notice
+from cases.services import CustomerData, IntakeData, InvalidInput, case_intake
+from channels.models import Channel
+
+pytestmark = pytest.mark.django_db
+
+
+def data(**overrides) -> IntakeData:
+    customer = overrides.pop("customer", None) or CustomerData(
+        name="王芳", phone="13800138000", email="wang@example.com",
+        preferred_channel=ContactChannel.EMAIL,
+    )
+    base = dict(customer=customer, channel=ChannelKind.APP, category=Category.DELIVERY,
+                subject="订单未按时送达", description="下单五天仍未收到货。", order_ref="SO-88812")
+    base.update(overrides)
+    return IntakeData(**base)
+
+
+def data_queries(ctx: CaptureQueriesContext) -> list[str]:
+    """SQL sent for the work itself: test-transaction savepoints are not part of a create."""
+    return [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+
+def test_creates_case_with_reference_tracking_code_clocks_and_acknowledgement(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        result = case_intake(actor=None, data=data())
+    case = result.case
+    case.refresh_from_db()
+    assert result.created and case.stage == Stage.RECEIVED
+    assert case.reference == f"TS-{timezone.localtime(case.received_at).year}-{case.pk:06d}"
+    assert len(case.tracking_code) == 10
+    assert set(case.deadlines.values_list("clock", flat=True)) == {
+        Clock.ASSIGN, Clock.RESPONSE, Clock.SOLUTION}
+    assert case.next_due_at == min(case.assign_due_at, case.response_due_at)
+    notice = Notice.objects.get(case=case, kind="acknowledgement")
+    assert case.reference in notice.body and case.tracking_code in notice.body
+    assert "/track/" in notice.body and len(callbacks) == 1
+    assert case.transitions.get().name == "receive"
+
+
+@pytest.mark.parametrize(("urgency", "scope", "difficulty", "tier"), [
+    (Urgency.EMERGENCY, Scope.INDIVIDUAL, Difficulty.FRONTLINE, Tier.URGENT),
+    (Urgency.ROUTINE, Scope.GROUP, Difficulty.FRONTLINE, Tier.IMPORTANT),
+    (Urgency.ROUTINE, Scope.INDIVIDUAL, Difficulty.CROSS_DEPARTMENT, Tier.IMPORTANT),
+    (Urgency.ROUTINE, Scope.INDIVIDUAL, Difficulty.FRONTLINE, Tier.ROUTINE),
+])
+def test_suggests_tier_from_the_three_dimensions_and_times_clocks_by_it(
+    urgency, scope, difficulty, tier
+):
+    case = case_intake(actor=None, data=data(urgency=urgency, scope=scope,
+                                             difficulty=difficulty)).case
+    assert case.suggested_tier == tier and case.tier == Tier.UNTRIAGED
+    minutes = {Tier.URGENT: 60, Tier.IMPORTANT: 120, Tier.ROUTINE: 240}[tier]
+    assert case.response_due_at - case.received_at == timedelta(minutes=minutes)
+
+
+def test_reuses_customer_by_phone_then_email_and_fills_missing_contact():
+    first = case_intake(actor=None, data=data(customer=CustomerData(
+        name="王芳", phone="138 0013 8000"))).case
+    second = case_intake(actor=None, data=data(order_ref="X-2", customer=CustomerData(
+        name="Wang", phone="13800138000", email="Wang@Example.com"))).case
+    third = case_intake(actor=None, data=data(order_ref="X-3", customer=CustomerData(
+        name="W", email="wang@example.com"))).case
+    assert first.customer_id == second.customer_id == third.customer_id
+    customer = Customer.objects.get()
+    assert customer.phone == "13800138000" and customer.email == "wang@example.com"
+
+
+def test_same_external_id_returns_the_same_case_and_writes_nothing():
+    app = Channel.objects.get(code="app")
+    first = case_intake(actor=None, data=data(source_id=app.pk, external_id="a-1"))
+    counts = (Case.objects.count(), Customer.objects.count(), Notice.objects.count())
+    again = case_intake(actor=None, data=data(source_id=app.pk, external_id="a-1"))
+    assert first.created and not again.created and again.case.pk == first.case.pk
+    assert (Case.objects.count(), Customer.objects.count(), Notice.objects.count()) == counts
+
+
+def test_invalid_data_raises_with_every_field_and_writes_nothing():
+    bad = data(category="parcel", subject=" ", customer=CustomerData(name="", phone="abc"))
+    with pytest.raises(InvalidInput) as info:
+        case_intake(actor=None, data=bad)
+    fields = {f for f, _m in info.value.errors}
+    assert {"category", "subject", "customer.name", "customer.phone"} <= fields
+    assert not Case.objects.exists() and not Customer.objects.exists()
+
+
+def test_agent_logged_hotline_case_is_owned_and_first_response_is_recorded(frontline):
+    case = case_intake(actor=frontline, data=data(channel=ChannelKind.HOTLINE)).case
+    assert case.owner == frontline and case.first_responded_at == case.received_at
+    assert case.deadlines.get(clock=Clock.RESPONSE).stopped_at is not None
+    assert case.next_due_at == case.assign_due_at
+
+
+def test_duplicate_from_same_customer_on_same_matter_links_to_the_open_case():
+    first = case_intake(actor=None, data=data()).case
+    second = case_intake(actor=None, data=data(subject="还是没到")).case
+    assert second.duplicate_of_id == first.pk
+    other_matter = case_intake(actor=None, data=data(order_ref="SO-1")).case
+    assert other_matter.duplicate_of_id is None
+
+
+def test_duplicate_without_order_uses_the_subject_and_respects_the_window():
+    DeskSettings.objects.filter(pk=1).update(duplicate_window_hours=2)
+    old = timezone.now() - timedelta(hours=3)
+    case_intake(actor=None, data=data(order_ref="", received_at=old))
+    late = case_intake(actor=None, data=data(order_ref="")).case
+    assert late.duplicate_of_id is None  # outside the 2 h window
+    again = case_intake(actor=None, data=data(order_ref="")).case
+    assert again.duplicate_of_id == late.pk
+
+
+def _voice(n: int, **kw) -> Case:
+    return case_intake(actor=None, data=data(customer=CustomerData(
+        name=f"客户{n}", phone=f"1390000{n:04d}"), order_ref="BATCH-7", **kw)).case
+
+
+def test_group_complaint_is_flagged_on_every_case_and_raises_scope_and_tier():
+    DeskSettings.objects.filter(pk=1).update(group_threshold=3, group_window_hours=24)
+    early = [_voice(1), _voice(2)]
+    assert all(c.group_id is None for c in early)
+    third = _voice(3)
+    group = ComplaintGroup.objects.get()
+    assert third.group_id == group.pk and third.scope == Scope.GROUP
+    assert third.suggested_tier == Tier.IMPORTANT
+    fourth = _voice(4)
+    group.refresh_from_db()
+    assert fourth.group_id == group.pk and group.case_count == 4
+    for case in Case.objects.all():
+        assert case.group_id == group.pk and case.scope == Scope.GROUP
+        assert case.suggested_tier == Tier.IMPORTANT
+        # untriaged members now run on the tier-2 clocks
+        assert case.response_due_at - case.received_at == timedelta(minutes=120)
+        assert case.deadlines.get(clock=Clock.RESPONSE).due_at == case.response_due_at
+
+
+def test_one_customer_repeating_is_not_a_group():
+    DeskSettings.objects.filter(pk=1).update(group_threshold=2)
+    case_intake(actor=None, data=data())
+    case_intake(actor=None, data=data())
+    assert not ComplaintGroup.objects.exists()
+
+
+def test_create_stays_within_twelve_queries_even_when_joining_a_group():
+    DeskSettings.objects.filter(pk=1).update(group_threshold=2)
+    _voice(1)
+    _voice(2)
+    app = Channel.objects.get(code="app")
+    with CaptureQueriesContext(connection) as ctx:
+        case = case_intake(actor=None, data=data(
+            source_id=app.pk, external_id="q-1", order_ref="BATCH-7",
+            customer=CustomerData(name="新客户", phone="13700000001"))).case
+    assert case.group_id is not None
+    assert len(data_queries(ctx)) <= 12, "\n".join(data_queries(ctx))
+
+
+def test_deadline_rows_match_the_case_facts():
+    case = case_intake(actor=None, data=data(urgency=Urgency.EMERGENCY)).case
+    rows = {r.clock: r for r in CaseDeadline.objects.filter(case=case)}
+    assert rows[Clock.SOLUTION].due_at == case.solution_due_at
+    assert rows[Clock.ASSIGN].due_at == case.assign_due_at
+    assert all(r.risk_at < r.due_at and r.stopped_at is None for r in rows.values())
+
+
+text = st.text(st.characters(codec="utf-8"), max_size=300)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(name=text, phone=text, email=text, subject=text, description=text, order_ref=text,
+       category=st.sampled_from([*Category.values, "x"]), external_id=text)
+def test_arbitrary_intake_data_creates_a_whole_case_or_nothing(
+    name, phone, email, subject, description, order_ref, category, external_id
+):
+    before = (Case.objects.count(), Customer.objects.count(), CaseDeadline.objects.count())
+    try:
+        result = case_intake(actor=None, data=data(
+            customer=CustomerData(name=name, phone=phone, email=email), subject=subject,
+            description=description, order_ref=order_ref, category=category,
+            external_id=external_id, source_id=Channel.objects.get(code="app").pk))
+    except InvalidInput as exc:
+        assert exc.errors
+        assert (Case.objects.count(), Customer.objects.count(),
+                CaseDeadline.objects.count()) == before
+        return
+    case = Case.objects.get(pk=result.case.pk)
+    assert case.reference and "\x00" not in case.description
+    assert case.deadlines.count() == 3 and case.transitions.count() == 1
