@@ -69,7 +69,7 @@ class CaseFilter(django_filters.FilterSet):
     )
     received = django_filters.DateFromToRangeFilter(
         field_name="received_at", label=_("Received between"),
-        widget=django_filters.widgets.RangeWidget(attrs={"type": "date"}),
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
     )
     key_customer = django_filters.BooleanFilter(
         field_name="customer__is_key_customer", label=_("Key customer"), widget=YesNoWidget,

@@ -20,7 +20,7 @@ import django_filters
 from django import forms
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +28,7 @@ from cases import permissions as perms
 from cases.choices import Clock, Tier
 from cases.masking import contact_for
 from cases.models import (
+    Alert,
     Case,
     CaseDeadline,
     CollaborationNote,
@@ -79,11 +80,15 @@ _STYLES = {"accept": "success", "answer": "primary", "decide": "primary", "compl
            "dispute": "outline-danger", "withdraw": "outline-secondary"}
 
 
-def available_actions(req: CollaborationRequest, user: User) -> list[Action]:
+def available_actions(
+    req: CollaborationRequest, user: User, *, open_todos: int = 0
+) -> list[Action]:
     """The transitions ``user`` may run on ``req`` now (no queries when the caller loaded the
-    department, escalation target and case team)."""
+    department, escalation target and case team). "Mark done" waits for the open to-dos."""
     out = []
     for name, (field_name, field_label, required) in ACTIONS.items():
+        if name == "complete" and open_todos:
+            continue
         meta = getattr(req, name)._django_fsm  # noqa: SLF001 (django-fsm's metadata)
         transition = meta.get_transition(req.status)
         if transition is not None and transition.has_perm(req, user):
@@ -227,11 +232,41 @@ def board_for_user(*, user: User, params: Any, now: datetime | None = None) -> B
         overdue = req.is_overdue(now)
         overdue_count += overdue
         columns[req.status].cards.append(Card(
-            req=req, overdue=overdue, actions=available_actions(req, user),
+            req=req, overdue=overdue,
+            actions=available_actions(req, user, open_todos=req.open_todo_count),
             latest_author=req.latest_note_author or req.latest_note_username or "",
         ))
     return Board(columns=list(columns.values()), filter=filterset, department=own,
                  total=len(rows), truncated=truncated, overdue_count=overdue_count)
+
+
+# --- alerts about requests ---------------------------------------------------------------------
+@dataclass
+class BoardAlert:
+    pk: int
+    message: str
+    created_at: datetime
+    url: str
+
+
+def board_alerts(*, user: User, limit: int = 5) -> tuple[list[BoardAlert], int]:
+    """The user's unread alerts about requests (new, answered, escalated, overdue, ...), each
+    linked to the request page rather than the desk (which liaisons cannot open)."""
+    unread = Alert.objects.filter(recipient=user, read_at__isnull=True,
+                                  kind__startswith="request_")
+    # Always the same three queries, so pages with and without alerts cost the same.
+    rows = list(unread.select_related("deadline").order_by("-created_at", "-id")[:limit])
+    total = unread.count()
+    by_case = dict(
+        requests_visible_to(user).filter(case_id__in={a.case_id for a in rows})
+        .order_by("created_at").values_list("case_id", "pk")
+    )
+    out = []
+    for a in rows:
+        request_id = (a.deadline.request_id if a.deadline else None) or by_case.get(a.case_id)
+        url = reverse("board:request", args=[request_id]) if request_id else ""
+        out.append(BoardAlert(a.pk, a.message, a.created_at, url))
+    return out, total
 
 
 # --- the request page ---------------------------------------------------------------------------
@@ -265,12 +300,7 @@ class CaseBrief:
 def case_brief(case: Case, user: User) -> CaseBrief:
     customer = case.customer
     phone, email = contact_for(user, phone=customer.phone, email=customer.email)
-    desk_url = ""
-    if perms.is_agent(user):
-        try:
-            desk_url = reverse("desk:case", args=[case.pk])
-        except NoReverseMatch:  # the desk names its pages; the link is a convenience
-            desk_url = ""
+    desk_url = reverse("desk:case", args=[case.pk]) if perms.is_agent(user) else ""
     return CaseBrief(
         pk=case.pk, reference=case.reference or "", tier=case.tier,
         tier_label=str(case.get_tier_display()), stage_label=str(case.get_stage_display()),
@@ -313,7 +343,7 @@ def request_for_user(*, user: User, pk: int) -> CollaborationRequest:
         .select_related(
             "case__customer", "case__owner", "case__handler", "department__liaison",
             "requested_by", "requesting_department", "escalated_to__manager", "answered_by",
-            "decided_by",
+            "decided_by", "accepted_by", "disputed_by", "closed_by",
         )
         .prefetch_related("case__task_force")
         .filter(pk=pk)
@@ -329,16 +359,20 @@ def _history(req: CollaborationRequest) -> list[HistoryItem]:
     if req.answered_at:
         items.append(HistoryItem(req.answered_at, str(_("Plan proposed")),
                                  str(req.answered_by or ""), req.plan))
+    if req.accepted_at:
+        items.append(HistoryItem(req.accepted_at, str(_("Plan accepted")),
+                                 str(req.accepted_by or ""), ""))
     if req.escalated_at:
         to = req.escalated_to or _("the supervisors")
         items.append(HistoryItem(req.escalated_at, str(_("Disputed, escalated to %(to)s")
-                                                       % {"to": to}), "", req.dispute_reason))
+                                                       % {"to": to}), str(req.disputed_by or ""),
+                                 req.dispute_reason))
     if req.decided_at:
         items.append(HistoryItem(req.decided_at, str(_("Decided")), str(req.decided_by or ""),
                                  req.decision))
     if req.closed_at:
-        items.append(HistoryItem(req.closed_at, str(req.get_status_display()), "",
-                                 req.closing_note))
+        items.append(HistoryItem(req.closed_at, str(req.get_status_display()),
+                                 str(req.closed_by or ""), req.closing_note))
     return items
 
 
@@ -353,11 +387,12 @@ def request_detail_for(*, user: User, pk: int, now: datetime | None = None) -> R
             CollaborationRequest.objects.filter(case_id=req.case_id).exclude(pk=req.pk)
             .select_related("department").order_by("created_at")
         )
+    todos = list(req.todos.select_related("assignee", "done_by").order_by(
+        "done_at", "due_at", "id"))
     return RequestDetail(
         req=req, case=case_brief(req.case, user), overdue=req.is_overdue(now),
-        actions=available_actions(req, user), can_collaborate=collaborate,
-        todos=list(req.todos.select_related("assignee", "done_by").order_by(
-            "done_at", "due_at", "id")),
+        actions=available_actions(req, user, open_todos=sum(t.done_at is None for t in todos)),
+        can_collaborate=collaborate, todos=todos,
         notes=list(req.notes.select_related("author").order_by("-created_at", "-id")),
         history=_history(req),
         assignees=todo_assignees(req) if collaborate else [],

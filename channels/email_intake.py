@@ -61,6 +61,14 @@ def _claim(message_id: str, outcome: str, case: Case | None = None, detail: str 
                                   detail=detail[:300])
 
 
+def _language(text: str) -> str:
+    """Chinese unless the mail is mostly Latin letters (a Chinese line in an English mail, or
+    an English word in a Chinese one, does not decide it)."""
+    cjk = len(_CJK.findall(text))
+    latin = len(re.findall(r"[A-Za-z]", text))
+    return "en" if latin > 4 * cjk else "zh-hans"
+
+
 def _external_id(message_id: str) -> str:
     if len(message_id) <= 120:
         return message_id
@@ -71,7 +79,7 @@ def _new_case_data(parsed: ParsedEmail) -> IntakeData:
     name = parsed.from_name or parsed.from_address.split("@", 1)[0]
     text = parsed.text.strip() or _("(The e-mail has no text; see its attachments.)")
     subject = parsed.subject.strip() or text.splitlines()[0][:80]
-    language = "zh-hans" if _CJK.search(f"{parsed.subject} {parsed.text[:500]}") else "en"
+    language = _language(f"{parsed.subject}\n{parsed.text[:2000]}")
     return IntakeData(
         customer=CustomerData(name=name[:100], email=parsed.from_address,
                               preferred_channel=ContactChannel.EMAIL, language=language),

@@ -68,21 +68,26 @@ def tracking_timeline(case: Case) -> list[TimelineEntry]:
         TimelineEntry(at, "stage", str(PUBLIC_STAGE_LABELS.get(target, target)))
         for target, at in case.transitions.filter(field="stage").values_list("target", "at")
     ]
+    result_shown = False
+    measures = ""
+    if case.preventive_measures:
+        measures = "\n\n" + str(_("What we changed so it does not happen again:")) + " " + (
+            case.preventive_measures
+        )
     for kind, body, at in case.notes.filter(visible_to_customer=True).values_list(
         "kind", "body", "created_at"
     ):
         if kind == NoteKind.CUSTOMER_MESSAGE:
             entries.append(TimelineEntry(at, "customer", str(_("Your message")), body))
+        elif case.feedback_message and body == case.feedback_message and not result_shown:
+            # The feedback is recorded as a contact note: show it once, as the result.
+            entries.append(TimelineEntry(at, "result", str(_("Our result")), body + measures))
+            result_shown = True
         else:
             entries.append(TimelineEntry(at, "message", str(_("Message from us")), body))
-    if case.feedback_given_at and case.feedback_message:
-        body = case.feedback_message
-        if case.preventive_measures:
-            body += "\n\n" + str(_("What we changed so it does not happen again:")) + " " + (
-                case.preventive_measures
-            )
+    if case.feedback_given_at and case.feedback_message and not result_shown:
         entries.append(TimelineEntry(case.feedback_given_at, "result", str(_("Our result")),
-                                     body))
+                                     case.feedback_message + measures))
     entries.sort(key=lambda e: e.at)
     return entries
 

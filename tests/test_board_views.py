@@ -262,3 +262,45 @@ def test_request_page_is_a_fixed_number_of_queries(client, world, django_assert_
     client.force_login(liaison)
     with django_assert_max_num_queries(20):
         assert client.get(reverse("board:request", args=[req.pk])).status_code == 200
+
+
+# --- the case workspace's panel -----------------------------------------------------------------
+def test_workspace_panel_shows_the_wait_and_the_request_button(client, world):
+    html = get(client, world["agent"],
+               reverse("desk:case", args=[world["case_a"].pk])).content.decode()
+    assert 'id="collaboration"' in html
+    assert reverse("board:new", args=[world["case_a"].pk]) in html
+    assert "Waiting on" in html and "Logistics" in html
+    assert reverse("board:request", args=[world["req_a"].pk]) in html
+
+
+def test_a_manager_without_a_desk_role_decides_an_escalation_from_the_board(client, world):
+    # Sales' request: customer service and sales meet at hq... make operations the meeting
+    # point instead by asking from a logistics supervisor.
+    asker = UserFactory(username="log-sup", role=Role.SUPERVISOR)
+    asker.department = world["logistics"]
+    asker.save(update_fields=["department"])
+    case = CaseFactory(stage=Stage.IN_PROGRESS, handler=world["agent"])
+    req = collab.request_create(actor=asker, case_id=case.pk, department=world["sales"],
+                                ask="促销价差额退还")
+    collab.request_answer(actor=world["liaison_b"], request_id=req.pk, plan="不予退还")
+    collab.request_dispute(actor=asker, request_id=req.pk, reason="页面承诺保价")
+    manager = world["ops_mgr"]  # manages operations, has no desk role
+
+    html = get(client, manager, reverse("board:index")).content.decode()
+    assert "促销价差额退还" in html and "核实物流轨迹 A" not in html
+    assert "not the liaison" not in html
+    response = client.post(reverse("board:action", args=[req.pk, "decide"]),
+                           {"decision": "按保价承诺退还差额"})
+    assert response.status_code == 302
+    req.refresh_from_db()
+    assert (req.status, req.decided_by) == (RequestStatus.DECIDED, manager)
+    assert get(client, manager, reverse("board:request", args=[world["req_a"].pk])
+               ).status_code == 404
+
+
+def test_the_liaison_sees_request_alerts_on_the_board(client, world):
+    html = get(client, world["liaison_a"], reverse("board:index")).content.decode()
+    assert 'id="board-alerts"' in html
+    assert reverse("board:request", args=[world["req_a"].pk]) in html
+    assert world["case_a"].reference in html

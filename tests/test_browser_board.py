@@ -16,6 +16,16 @@ from tests.factories import CaseFactory, UserFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _async_unsafe_for_the_module():
+    """``browser_env`` is function-scoped and undone before pytest-django flushes the database
+    of a transactional test, which then fails inside Playwright's running loop; keep the
+    variable set until the module is done."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
 @pytest.fixture
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "en-US", "viewport": {"width": 1680, "height": 1000}}

@@ -346,3 +346,19 @@ def test_a_late_answer_without_a_sweep_still_counts_as_breached(case, agent, dep
         collab.request_answer(actor=dept_tree["logistics"].liaison, request_id=req.pk, plan="p")
     row = CaseDeadline.objects.get(request=req)
     assert row.state == SlaState.BREACHED and row.breached_at == req.due_at
+
+
+def test_the_periodic_deadline_sweep_runs_the_request_sweep(case, agent, dept_tree):
+    from cases.tasks import deadline_sweep_task
+
+    req = ask(case, agent, dept_tree["logistics"])
+    later = req.due_at + timedelta(minutes=5)
+    with time_machine.travel(later, tick=False):
+        first = deadline_sweep_task()
+        deadline_sweep_task()
+    assert first["requests_overdue"] == 1
+    overdue = Alert.objects.filter(kind=collab.ALERT_OVERDUE)
+    assert {a.recipient_id for a in overdue} == {agent.pk, dept_tree["logistics"].liaison_id}
+    assert overdue.count() == 2
+    case.refresh_from_db()
+    assert case.sla_state == SlaState.BREACHED

@@ -43,9 +43,8 @@ def _case_with_running(clock: str, owner: User) -> tuple[Case, CaseDeadline]:
     }[clock]
     case = CaseFactory(actor=owner)
     case = advance(case, stage)
-    if clock == Clock.REVISIT:  # the revisit deadline runs from when the revisit opens
-        row = _open_row(case, clock)
-        with time_machine.travel(row.due_at, tick=False):
+    if clock == Clock.REVISIT:  # opened at 48 h; the deadline runs on from the feedback
+        with time_machine.travel(case.revisit_due_at, tick=False):
             assert revisit_open(case_id=case.pk)
     if clock == Clock.DEPARTMENT:
         clocks.start_clock(case, Clock.DEPARTMENT, timezone.now(), clocks.policy_for(case.tier))
@@ -82,7 +81,8 @@ def test_every_deadline_goes_at_risk_at_75_percent_then_breached(clock, frontlin
     case.refresh_from_db()
     assert row.state == SlaState.BREACHED and row.breached_at == row.due_at
     assert case.sla_state == SlaState.BREACHED and case.ever_breached
-    assert case.response_breached == (clock == Clock.RESPONSE)
+    if clock in (Clock.RESPONSE, Clock.ASSIGN):  # the response is due after assignment
+        assert case.response_breached == (clock == Clock.RESPONSE)
     assert _alerted(row, ALERT_BREACHED) == everyone
 
 
@@ -144,6 +144,7 @@ def test_a_recurring_progress_clock_alerts_again_in_its_next_cycle(frontline, su
     with time_machine.travel(row.risk_at + SECOND, tick=False):
         deadline_sweep()
         Alert.objects.filter(deadline=row).update(read_at=timezone.now())
+    with time_machine.travel(row.risk_at + timedelta(minutes=30), tick=False):
         services.case_add_note(actor=frontline, case_id=case.pk, body="已联系物流。",
                                kind=NoteKind.PROGRESS)  # the clock restarts, same row
     row.refresh_from_db()
@@ -156,14 +157,19 @@ def test_a_recurring_progress_clock_alerts_again_in_its_next_cycle(frontline, su
                                  idempotency_key__contains=f"deadline:{row.pk}:at_risk").count() == 2
 
 
-def test_a_revisit_not_yet_open_is_not_a_missed_deadline(frontline, supervisor):
+def test_an_unanswered_revisit_is_missed_a_day_after_it_opened(frontline, supervisor):
     case = advance(CaseFactory(actor=frontline), Stage.FEEDBACK_GIVEN)
     row = _open_row(case, Clock.REVISIT)
-    with time_machine.travel(row.due_at + SECOND, tick=False):
+    assert row.due_at == case.revisit_due_at + timedelta(hours=24)
+    with time_machine.travel(case.revisit_due_at, tick=False):
+        revisit_open(case_id=case.pk)
         deadline_sweep()
     row.refresh_from_db()
     assert row.state == SlaState.ON_TIME
-    assert not Alert.objects.filter(deadline=row).exists()
+    with time_machine.travel(row.due_at + SECOND, tick=False):
+        deadline_sweep()
+    row.refresh_from_db()
+    assert row.state == SlaState.BREACHED
 
 
 def test_a_stopped_clock_is_never_swept(frontline, supervisor):

@@ -75,7 +75,16 @@ class CollaborationRequest(FSMModelMixin, models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("plan by"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
     )
+    accepted_at = models.DateTimeField(_("plan accepted"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("plan accepted by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
     dispute_reason = models.TextField(_("dispute reason"), blank=True)
+    disputed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("disputed by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
     escalated_to = models.ForeignKey(
         "cases.Department", verbose_name=_("escalated to"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="escalations",
@@ -91,6 +100,10 @@ class CollaborationRequest(FSMModelMixin, models.Model):
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     closing_note = models.TextField(_("closing note"), blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("closed by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     version = models.PositiveIntegerField(default=0)
 

@@ -317,6 +317,7 @@ def request_accept(
     req = _lock_request(request_id, expected_version)
     text = _text(note, "note", "", required=False)
     source = _run(req, "accept", actor)
+    req.accepted_at, req.accepted_by = timezone.now(), actor
     _save(req)
     _log(req, name="accept", source=source, actor=actor, text=text)
     _alert([req.department.liaison], case=req.case, kind=ALERT_CLOSED, now=timezone.now(),
@@ -338,7 +339,7 @@ def request_dispute(
     source = _run(req, "dispute", actor)
     now = timezone.now()
     req.escalated_to = lowest_common_parent(req.requesting_department, req.department)
-    req.escalated_at = now
+    req.escalated_at, req.disputed_by = now, actor
     _save(req)
     deciders = _deciders(req)
     if req.escalated_to is not None and req.escalated_to.manager_id is not None:
@@ -389,7 +390,7 @@ def request_complete(
         raise ActionNotAllowed(_("Tick off or remove the open to-dos first."))
     source = _run(req, "complete", actor)
     now = timezone.now()
-    req.closed_at, req.closing_note = now, text
+    req.closed_at, req.closed_by, req.closing_note = now, actor, text
     _save(req)
     _log(req, name="complete", source=source, actor=actor, text=text)
     _alert([req.department.liaison, *_requesting_side(req)], case=req.case, kind=ALERT_CLOSED,
@@ -410,7 +411,7 @@ def request_withdraw(
     text = _text(reason, "reason", _("Say why the request is withdrawn."))
     source = _run(req, "withdraw", actor)
     now = timezone.now()
-    req.closed_at, req.closing_note = now, text
+    req.closed_at, req.closed_by, req.closing_note = now, actor, text
     _stop_department_clock(req, now)
     _save(req)
     _log(req, name="withdraw", source=source, actor=actor, text=text)

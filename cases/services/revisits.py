@@ -2,10 +2,12 @@
 
 When feedback is given, ``case_give_feedback`` stores the revisit's due time (a Revisit row and
 the REVISIT clock); nothing waits on the broker. ``revisit_open_due`` (run every minute by
-beat) opens the revisits that fell due: the case moves to "revisit", the customer gets a survey
-link (signed, single use, expiring), the owner gets a phone-call task (an alert), and the
-REVISIT clock restarts as the deadline for getting the answer. The survey and the phone call
-race; ``case_record_revisit`` takes the first answer and refuses the second politely.
+beat) opens the revisits that fell due (``Case.revisit_due_at``): the case moves to "revisit",
+the customer gets a survey link (signed, single use, expiring) and the owner a phone-call task
+(an alert and an email). The REVISIT clock, started at feedback, keeps running: it gives the
+survey and the call a further day (clocks.REVISIT_ANSWER_WINDOW) before the revisit counts as
+missed. The survey and the phone call race; ``case_record_revisit`` takes the first answer
+and refuses the second politely.
 
 Survey links carry ``<revisit id>.<nonce>`` signed with a timestamp (django.core.signing): a
 changed character fails the signature, an old link fails the age check, and the nonce ties the
@@ -26,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from cases.choices import Clock, RevisitMethod, SlaState, Stage
+from cases.choices import Clock, RevisitMethod, Stage
 from cases.models import Alert, Case, CaseDeadline, Revisit, User
 from cases.models.notices import NoticeKind
 from cases.services import clocks
@@ -127,20 +129,17 @@ class RevisitSweepResult:
 
 
 def revisit_open_due(*, now: datetime | None = None, limit: int = 500) -> RevisitSweepResult:
-    """Open every revisit that fell due. Selected through the open REVISIT clock rows
-    (``deadline_due_open_idx``), so a run costs what is due. Each case is opened in its own
-    transaction under the case lock; a case already opened (another sweep, or answered by
-    phone before its time) is skipped, so concurrent runs are safe."""
+    """Open every revisit that fell due. Cases are selected by stage and due time (the stage
+    index keeps the cost to cases waiting for their revisit, not the whole history). Each case
+    is opened in its own transaction under the case lock; a case already opened (another
+    sweep) or answered by phone before its time is skipped, so concurrent runs are safe."""
     now = now or timezone.now()
     case_ids = list(
-        CaseDeadline.objects.filter(
-            clock=Clock.REVISIT, stopped_at__isnull=True, due_at__lte=now,
-            case__stage=Stage.FEEDBACK_GIVEN,
-        ).exclude(state=SlaState.BREACHED).order_by("due_at")
-        .values_list("case_id", flat=True)[:limit]
+        Case.objects.filter(stage=Stage.FEEDBACK_GIVEN, revisit_due_at__lte=now)
+        .order_by("revisit_due_at").values_list("id", flat=True)[:limit]
     )
     result = RevisitSweepResult()
-    for case_id in dict.fromkeys(case_ids):
+    for case_id in case_ids:
         if revisit_open(case_id=case_id, now=now):
             result.opened += 1
         else:
@@ -155,7 +154,7 @@ def revisit_open(*, case_id: int, now: datetime | None = None) -> bool:
     """Open one case's due revisit (feedback given -> revisit) as the system.
 
     Side effects: survey notice to the customer (after commit), phone-call alert and email to
-    the owner, REVISIT clock restarted from now. Returns False when there is nothing to open."""
+    the owner. Returns False when there is nothing to open."""
     now = now or timezone.now()
     case = lock_case(case_id)
     if case.stage != Stage.FEEDBACK_GIVEN:
@@ -170,7 +169,8 @@ def revisit_open(*, case_id: int, now: datetime | None = None) -> bool:
     revisit.opened_at = now
     revisit.token_nonce = secrets.token_urlsafe(12)
     revisit.save(update_fields=["opened_at", "token_nonce"])
-    row = clocks.start_clock(case, Clock.REVISIT, now, clocks.policy_for(case.tier))
+    row = CaseDeadline.objects.filter(case=case, clock=Clock.REVISIT,
+                                      stopped_at__isnull=True).order_by("-started_at").first()
     expires = timezone.localtime(now + timedelta(seconds=settings.SURVEY_TOKEN_MAX_AGE))
     notice_queue(
         case=case, kind=NoticeKind.SURVEY, key=f"round{revisit.round}",

@@ -16,10 +16,6 @@ nothing the second time.
 
 Recurring clocks (the daily progress note) are re-timed in place when they restart; their alert
 is refreshed (unread again, new text) when the row goes at risk in a new cycle.
-
-The REVISIT clock of a case still in "feedback given" is the 48-hour wait before the revisit
-opens, not a deadline anyone can miss yet: the revisit sweep opens it at its due time and
-restarts the clock for doing the revisit, so this sweep leaves it alone until then.
 """
 
 from __future__ import annotations
@@ -32,11 +28,11 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from cases.choices import Clock, Role, SlaState, Stage
+from cases.choices import Clock, Role, SlaState
 from cases.models import Alert, Case, CaseDeadline, Notice, User
 from cases.notice_texts import TemplateCache
 from cases.services.outbox import staff_notice_build, staff_notices_queue
@@ -61,15 +57,11 @@ class SweepResult:
                 "notices": self.notices, "deferred": self.deferred}
 
 
-_NOT_YET_OPEN_REVISIT = Q(clock=Clock.REVISIT) & Q(case__stage=Stage.FEEDBACK_GIVEN)
-
-
 def _due_for_breach(now: datetime):
     # Matches deadline_due_open_idx: stopped_at IS NULL AND NOT state = 'breached'.
     return (
         CaseDeadline.objects.filter(stopped_at__isnull=True, due_at__lte=now)
         .exclude(state=SlaState.BREACHED)
-        .filter(~_NOT_YET_OPEN_REVISIT)
         .order_by("due_at")
     )
 
@@ -80,7 +72,6 @@ def _due_for_risk(now: datetime):
         CaseDeadline.objects.filter(
             stopped_at__isnull=True, state=SlaState.ON_TIME, risk_at__lte=now, due_at__gt=now
         )
-        .filter(~_NOT_YET_OPEN_REVISIT)
         .order_by("risk_at")
     )
 

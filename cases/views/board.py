@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cases import permissions as perms
 from cases import selectors_board as board
 from cases.models import Department, User
 from cases.services import collaboration as collab
@@ -92,9 +93,11 @@ def _form_error(form: forms.Form) -> str:
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     data = board.board_for_user(user=request.user, params=request.GET)
-    no_department = board.is_department_only(request.user) and data.department is None
+    no_department = perms.is_liaison(request.user) and data.department is None
+    alerts, unread = board.board_alerts(user=request.user)
     return render(request, "cases/board/index.html", {
-        "board": data, "no_department": no_department, "now": timezone.now(),
+        "board": data, "no_department": no_department, "alerts": alerts,
+        "unread_alerts": unread,
     })
 
 
@@ -201,6 +204,9 @@ def request_new(request: HttpRequest, case_id: int) -> HttpResponse:
     case = board.case_for_new_request(user=request.user, case_id=case_id)
     if not collab.can_request_help(case, request.user):
         raise PermissionDenied(_("Only the case team or a supervisor may ask a department."))
+    if case.stage not in collab.REQUESTABLE_STAGES:
+        messages.error(request, _("Help can be requested only while the case is being handled."))
+        return redirect("desk:case", pk=case.pk)
     form = NewRequestForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,0 +1,190 @@
+"""Measure the deadline sweep over a large case base on PostgreSQL.
+
+Seeds N cases (default 1,000,000), each with one running deadline, of which 1 % are due:
+half past their risk point (-> at risk) and half past their due time (-> breached). Then times
+  1. the sweep's selection and marking alone (``deadline_sweep(notify=False)``),
+  2. the same with alerts and staff-email outbox rows written (dispatch to workers excluded),
+  3. a sweep when nothing is due (the steady state, every minute),
+and prints the query plans to show the partial indexes at work. Prints figures; asserts nothing.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cd_background \\
+        python bench/bench_sweep.py [--cases 1000000] [--due-percent 1] [--reseed]
+
+The database named in DATABASE_URL is created if missing and its case tables are REPLACED.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from unittest import mock
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "complaints_project.settings.base")
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = url.replace(f"/{name}", "/postgres", 1)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_database where datname=%s", [name]).fetchone():
+            conn.execute(f'create database "{name}"')
+
+
+def seed(total: int, due_percent: float) -> None:
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    from cases.choices import Role
+    from cases.models import Customer, Department, User
+
+    started = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute("TRUNCATE cases_case, cases_customer, cases_alert, cases_notice, "
+                    "cases_casedeadline RESTART IDENTITY CASCADE")
+    User.objects.filter(username__startswith="bench-").delete()
+    Department.objects.filter(code__startswith="bench-").delete()
+    customer = Customer.objects.create(name="基准客户", email="bench@example.com")
+    supervisors = Group.objects.get(name=Role.SUPERVISOR)
+    agents = Group.objects.get(name=Role.FRONTLINE)
+    owners = []
+    for d in range(5):
+        boss = User.objects.create(username=f"bench-boss{d}", email=f"boss{d}@example.com")
+        boss.groups.add(supervisors)
+        dept = Department.objects.create(code=f"bench-cs{d}", name=f"客服{d}组", manager=boss)
+        for a in range(10):
+            agent = User.objects.create(username=f"bench-agent{d}-{a}", department=dept,
+                                        email=f"agent{d}{a}@example.com")
+            agent.groups.add(agents)
+            owners.append(agent.pk)
+    owner_array = "ARRAY[" + ",".join(map(str, owners)) + "]::bigint[]"
+    due_every = max(1, round(100 / due_percent))  # every n-th case is due
+    with connection.cursor() as cur:
+        cur.execute("SET synchronous_commit = off")
+        cur.execute(f"""
+            INSERT INTO cases_case (tracking_code, channel, external_id, received_at, category,
+                subject, description, order_ref, location, desired_outcome, urgency, scope,
+                difficulty, suggested_tier, tier, stage, retiered, reopen_count, sla_state,
+                ever_breached, response_breached, solution, feedback_message,
+                preventive_measures, closing_reason, version, created_at, updated_at,
+                customer_id, owner_id, reference)
+            SELECT 'BENCH' || g, 'web', '', now() - interval '1 hour', 'delivery',
+                '订单未按时送达', '基准数据', '', '', '', 'routine', 'individual', 'frontline',
+                3, 3, 'in_progress', false, 0, 'on_time', false, false, '', '', '', '', 0,
+                now(), now(), {customer.pk}, ({owner_array})[1 + g % {len(owners)}],
+                'TS-B-' || lpad(g::text, 8, '0')
+            FROM generate_series(1, {total}) AS g
+        """)
+        # One running deadline per case. Not due: risk point hours ahead. Due cases alternate
+        # between past the risk point (-> at risk) and past the due time (-> breached).
+        cur.execute(f"""
+            INSERT INTO cases_casedeadline (case_id, clock, started_at, risk_at, due_at, state)
+            SELECT c.id,
+                (ARRAY['assign','response','solution','progress','feedback','follow_up'])
+                    [1 + c.id % 6],
+                CASE WHEN c.id % {due_every} = 0 AND c.id % {2 * due_every} = 0
+                          THEN now() - interval '5 hours'
+                     WHEN c.id % {due_every} = 0 THEN now() - interval '3 hours 10 minutes'
+                     ELSE now() - interval '1 hour' END AS started,
+                CASE WHEN c.id % {due_every} = 0 AND c.id % {2 * due_every} = 0
+                          THEN now() - interval '2 hours'
+                     WHEN c.id % {due_every} = 0 THEN now() - interval '10 minutes'
+                     ELSE now() + interval '2 hours' END,
+                CASE WHEN c.id % {due_every} = 0 AND c.id % {2 * due_every} = 0
+                          THEN now() - interval '1 hour'
+                     WHEN c.id % {due_every} = 0 THEN now() + interval '50 minutes'
+                     ELSE now() + interval '3 hours' END,
+                'on_time'
+            FROM cases_case c
+        """)
+        cur.execute("ANALYZE cases_case")
+        cur.execute("ANALYZE cases_casedeadline")
+    print(f"seeded {total:,} cases and deadlines in {time.perf_counter() - started:.1f} s")
+
+
+def explain(label: str, queryset) -> None:
+    plan = queryset.explain()
+    uses = [line.strip() for line in plan.splitlines() if "Index" in line or "Scan" in line]
+    print(f"  plan of {label}: " + " | ".join(uses[:3]))
+
+
+def reset_due(snapshot: list[tuple[int, str]]) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("UPDATE cases_casedeadline SET state='on_time', breached_at=NULL "
+                    "WHERE state <> 'on_time'")
+        cur.execute("UPDATE cases_case SET sla_state='on_time', ever_breached=false, "
+                    "response_breached=false WHERE sla_state <> 'on_time'")
+        cur.execute("TRUNCATE cases_alert, cases_notice")
+        cur.execute("VACUUM ANALYZE cases_casedeadline")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--due-percent", type=float, default=1.0)
+    parser.add_argument("--reseed", action="store_true", help="seed even if the data exists")
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("Set DATABASE_URL=postgres://... (this benchmark measures PostgreSQL).")
+    ensure_database(url)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from cases.models import Case, CaseDeadline
+    from cases.services import sweeps
+
+    call_command("migrate", verbosity=0)
+    if args.reseed or Case.objects.filter(tracking_code__startswith="BENCH").count() != args.cases:
+        seed(args.cases, args.due_percent)
+    else:
+        reset_due([])
+    now = timezone.now()
+    open_rows = CaseDeadline.objects.filter(stopped_at__isnull=True).count()
+    print(f"{Case.objects.count():,} cases, {open_rows:,} running deadlines")
+    explain("breach selection", sweeps._due_for_breach(now).values_list("id")[:5000])
+    explain("risk selection", sweeps._due_for_risk(now).values_list("id")[:5000])
+
+    # 1. selection + marking only
+    with mock.patch("cases.services.sweeps.logger"):
+        started = time.perf_counter()
+        marked = sweeps.deadline_sweep(now=now, notify=False)
+        mark_seconds = time.perf_counter() - started
+    print(f"1. selection + marking: {marked.breached:,} breached, {marked.at_risk:,} at risk "
+          f"in {mark_seconds:.3f} s")
+
+    # 2. the full sweep with alerts and staff-email rows, dispatch to workers excluded
+    reset_due([])
+    with mock.patch("cases.services.outbox.notice_dispatch_on_commit"):
+        started = time.perf_counter()
+        full = sweeps.deadline_sweep(now=now)
+        full_seconds = time.perf_counter() - started
+    print(f"2. marking + {full.alerts:,} alerts + {full.notices:,} staff emails queued "
+          f"in {full_seconds:.3f} s")
+
+    # 3. the steady state: nothing new is due
+    queries_before = len(connection.queries)
+    started = time.perf_counter()
+    idle = sweeps.deadline_sweep(now=now)
+    idle_seconds = time.perf_counter() - started
+    print(f"3. sweep with nothing due: {idle.as_dict()} in {idle_seconds * 1000:.1f} ms "
+          f"({len(connection.queries) - queries_before} queries logged)")
+
+
+if __name__ == "__main__":
+    main()

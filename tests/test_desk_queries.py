@@ -1,0 +1,109 @@
+"""The desk's pages run a fixed number of SQL queries, however many rows they show."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from cases.choices import Category, ChannelKind, NoteKind, Role, SlaState, Stage, Tier
+from cases.models import Case, CaseDeadline, CaseNote, Customer
+from tests.factories import CaseFactory, DepartmentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+MAX_QUERIES = 15
+
+
+def _many_cases(n: int, owner) -> list[Case]:
+    """``n`` open cases with distinct customers, owners, handlers and departments, written in
+    bulk (walking each through the services would be slow and tells nothing more here)."""
+    now = timezone.now()
+    start = Case.objects.count()
+    agents = [owner] + [UserFactory(username=f"qa{i}", role=Role.FRONTLINE) for i in range(3)]
+    depts = [DepartmentFactory(code=f"qd{i}") for i in range(3)]
+    customers = Customer.objects.bulk_create(
+        [Customer(name=f"客户{start + i}", phone=f"150{start + i:08d}") for i in range(n)]
+    )
+    cases = Case.objects.bulk_create([
+        Case(reference=f"TS-2026-9{start + i:05d}", tracking_code="QCOUNT", customer=c,
+             channel=ChannelKind.HOTLINE, received_at=now - timedelta(hours=i),
+             category=Category.DELIVERY, subject=f"订单未送达 {i}", description="物流延误。",
+             owner=owner, handler=agents[i % 4], department=depts[i % 3],
+             tier=Tier.ROUTINE, stage=Stage.IN_PROGRESS, sla_state=SlaState.ON_TIME,
+             next_due_at=now + timedelta(hours=i + 1))
+        for i, c in enumerate(customers)
+    ])
+    CaseDeadline.objects.bulk_create([
+        CaseDeadline(case=case, clock="solution", started_at=now,
+                     risk_at=now + timedelta(minutes=30 + i), due_at=now + timedelta(hours=i + 1))
+        for i, case in enumerate(cases)
+    ])
+    return cases
+
+
+def _count(client, url, params=None) -> tuple[int, object]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, params or {})
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response
+
+
+@pytest.fixture
+def boss_client(client, supervisor):
+    client.force_login(supervisor)
+    return client
+
+
+@pytest.mark.parametrize("params", [
+    {},
+    {"queue": "mine"},
+    {"q": "订单"},
+    {"tier": "3", "channel": "hotline", "category": "delivery", "deadline": "on_time",
+     "key_customer": "false", "group": "false", "sort": "-received"},
+])
+def test_list_page_runs_the_same_queries_for_10_and_100_rows(boss_client, supervisor, params):
+    _many_cases(10, supervisor)
+    small, response = _count(boss_client, reverse("desk:cases"), {**params, "per_page": 100})
+    assert len(response.context["cases"]) == 10
+    _many_cases(90, supervisor)
+    large, response = _count(boss_client, reverse("desk:cases"), {**params, "per_page": 100})
+    assert len(response.context["cases"]) == 100
+    assert small == large
+    assert large <= MAX_QUERIES
+
+
+def test_home_page_queries_do_not_grow_with_cases(boss_client, supervisor):
+    _many_cases(5, supervisor)
+    small, _response = _count(boss_client, reverse("desk:home"))
+    _many_cases(60, supervisor)
+    large, response = _count(boss_client, reverse("desk:home"))
+    assert len(response.context["my_cases"]) == 8
+    assert small == large
+    assert large <= MAX_QUERIES + 2  # one COUNT per queue (nine for a supervisor)
+
+
+def test_case_page_queries_do_not_grow_with_the_timeline(boss_client, supervisor):
+    case = CaseFactory(stage=Stage.IN_PROGRESS, tier=Tier.URGENT, handler=supervisor)
+    small, _response = _count(boss_client, reverse("desk:case", args=[case.pk]))
+    now = timezone.now()
+    CaseNote.objects.bulk_create([
+        CaseNote(case=case, kind=NoteKind.PROGRESS, author=UserFactory(username=f"n{i}"),
+                 body=f"进展 {i}", created_at=now) for i in range(30)
+    ])
+    for _ in range(5):
+        CaseFactory(phone=case.customer.phone)  # the customer's other cases
+    large, response = _count(boss_client, reverse("desk:case", args=[case.pk]))
+    assert len(response.context["ws"].timeline) > 30
+    assert small == large
+    assert large <= MAX_QUERIES
+
+
+def test_action_form_queries_are_bounded(boss_client, supervisor):
+    case = CaseFactory(stage=Stage.TRIAGED, tier=Tier.URGENT)
+    count, _response = _count(boss_client, reverse("desk:case_action", args=[case.pk, "assign"]))
+    assert count <= MAX_QUERIES

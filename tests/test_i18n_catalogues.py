@@ -1,0 +1,150 @@
+"""The Simplified Chinese and English catalogues are complete, not fuzzy, compiled, and hold
+every translatable string of the project.
+
+The .po and .mo files are committed, so a fresh machine runs translated without gettext. The
+comparison with the source (``makemessages`` into a temporary copy) needs GNU gettext's
+xgettext; it is skipped with a reason where that is missing (CI installs gettext).
+To bring the catalogues up to date: ``python scripts/i18n_update.py`` (see its docstring).
+"""
+
+from __future__ import annotations
+
+import gettext
+import os
+import re
+import shutil
+from pathlib import Path
+
+import polib
+import pytest
+from django.core.management import call_command
+from django.test.utils import override_settings
+from django.utils import translation
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOCALE_DIR = BASE_DIR / "locale"
+LOCALES = ("zh_Hans", "en")
+# Top-level folders that hold no user-facing strings (kept in step with scripts/i18n_update.py).
+NOT_SOURCE = {"tests", "bench", "scripts", "var", "static", "locale", "test-artifacts",
+              "node_modules", "htmlcov"}
+PLACEHOLDER = re.compile(r"%\([a-zA-Z_][a-zA-Z0-9_]*\)[sd]|\{[a-z_]+\}")
+
+
+def _po(locale: str) -> polib.POFile:
+    return polib.pofile(str(LOCALE_DIR / locale / "LC_MESSAGES" / "django.po"))
+
+
+def _key(entry: polib.POEntry) -> str:
+    return f"{entry.msgctxt}\x04{entry.msgid}" if entry.msgctxt else entry.msgid
+
+
+def _live(po: polib.POFile) -> list[polib.POEntry]:
+    return [e for e in po if not e.obsolete and e.msgid]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_catalogue_and_compiled_file_exist(locale):
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    assert (folder / "django.po").is_file(), f"missing {folder / 'django.po'}"
+    assert (folder / "django.mo").is_file(), f"missing {folder / 'django.mo'}: run scripts/i18n_update.py --compile"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_entry_is_translated_and_none_is_fuzzy(locale):
+    untranslated, fuzzy = [], []
+    for entry in _live(_po(locale)):
+        if "fuzzy" in entry.flags:
+            fuzzy.append(entry.msgid)
+        done = (all(v.strip() for v in entry.msgstr_plural.values()) and entry.msgstr_plural
+                if entry.msgid_plural else entry.msgstr.strip())
+        if not done:
+            untranslated.append(entry.msgid)
+    assert not fuzzy, f"{len(fuzzy)} fuzzy entries in {locale}, e.g. {fuzzy[:5]}"
+    assert not untranslated, (
+        f"{len(untranslated)} untranslated entries in {locale}, e.g. {untranslated[:10]}; "
+        "run scripts/i18n_update.py --untranslated"
+    )
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_placeholders_survive_translation(locale):
+    broken = []
+    for entry in _live(_po(locale)):
+        wanted = sorted(PLACEHOLDER.findall(entry.msgid))
+        targets = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
+        for target in targets:
+            if target and sorted(PLACEHOLDER.findall(target)) != wanted:
+                broken.append((entry.msgid, target))
+    assert not broken, f"placeholders differ: {broken[:5]}"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_compiled_catalogue_matches_the_po_file(locale):
+    """Compared by content, not by file time (a git checkout does not keep mtimes)."""
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    with open(folder / "django.mo", "rb") as handle:
+        compiled = gettext.GNUTranslations(handle)._catalog  # noqa: SLF001
+    expected: dict[object, str] = {}
+    for entry in _live(_po(locale)):
+        if entry.msgid_plural:
+            for index, text in entry.msgstr_plural.items():
+                expected[(_key(entry), int(index))] = text
+        elif entry.msgstr:
+            expected[_key(entry)] = entry.msgstr
+    compiled = {k: v for k, v in compiled.items() if k != ""}  # "" is the header
+    missing = [k for k in expected if k not in compiled]
+    different = [k for k in expected if k in compiled and compiled[k] != expected[k]]
+    extra = [k for k in compiled if k not in expected]
+    assert not (missing or different or extra), (
+        f"{locale} .mo is stale ({len(missing)} missing, {len(different)} different, "
+        f"{len(extra)} extra, e.g. {(missing + different + extra)[:5]}): "
+        "run scripts/i18n_update.py --compile"
+    )
+
+
+def test_the_desk_speaks_chinese():
+    with translation.override("zh-hans"):
+        assert translation.gettext("My cases") == "我的投诉"
+        assert translation.gettext("Supervision") == "督办"
+    with translation.override("en"):
+        assert translation.gettext("My cases") == "My cases"
+
+
+def _copy_sources(target: Path) -> None:
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        return {n for n in names if n == "__pycache__" or n.startswith(".")}
+
+    for child in BASE_DIR.iterdir():
+        if child.is_dir() and not child.name.startswith(".") and child.name not in NOT_SOURCE:
+            shutil.copytree(child, target / child.name, ignore=ignore)
+
+
+@pytest.mark.skipif(shutil.which("xgettext") is None or shutil.which("msguniq") is None,
+                    reason="GNU gettext (xgettext) is not installed: cannot extract the "
+                           "project's strings to compare (apt-get install gettext)")
+def test_catalogues_hold_every_translatable_string_of_the_project(tmp_path):
+    """makemessages over a copy of the sources, into a temporary locale folder, then compare
+    the msgids with the committed catalogues: none missing, none left over."""
+    _copy_sources(tmp_path)
+    (tmp_path / "locale").mkdir()
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        with override_settings(LOCALE_PATHS=[str(tmp_path / "locale")]):
+            call_command("makemessages", locale=["zh_Hans"], verbosity=0, no_obsolete=True)
+    finally:
+        os.chdir(cwd)
+    fresh = {_key(e) for e in _live(polib.pofile(
+        str(tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po")))}
+    assert fresh, "makemessages found no strings at all"
+    for locale in LOCALES:
+        committed = {_key(e) for e in _live(_po(locale))}
+        missing, leftover = sorted(fresh - committed), sorted(committed - fresh)
+        assert not missing, (
+            f"{len(missing)} strings missing from the {locale} catalogue, e.g. {missing[:10]}; "
+            "run scripts/i18n_update.py and translate them"
+        )
+        assert not leftover, (
+            f"{len(leftover)} strings in the {locale} catalogue no longer exist in the source, "
+            f"e.g. {leftover[:10]}; run scripts/i18n_update.py"
+        )

@@ -1,0 +1,113 @@
+"""The customer's progress lookup (/track/): what it shows, what it never shows, and that it
+cannot be used to guess codes or list cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from cases import services
+from cases.choices import NoteKind, Stage
+from cases.models import CaseNote
+from tests.factories import CaseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _env(intake_env):
+    return intake_env
+
+
+def lookup(client, reference, code, **extra):
+    return client.post("/track/", {"reference": reference, "code": code}, **extra)
+
+
+def test_tracking_code_shows_customer_timeline(client):
+    case = CaseFactory(stage=Stage.FEEDBACK_GIVEN, phone="13955556666")
+    response = lookup(client, case.reference, case.tracking_code)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert case.reference in html and "We sent you the result" in html
+    assert html.count(case.feedback_message) == 1  # the result meant for the customer
+    assert case.preventive_measures in html
+
+
+def test_phone_last_four_digits_work_too_and_input_is_forgiving(client):
+    case = CaseFactory(phone="13955556666")
+    response = lookup(client, case.reference.lower(), " 6666 ")
+    assert response.status_code == 200 and case.subject in response.content.decode()
+
+
+def test_internal_notes_and_staff_names_are_never_shown(client, supervisor):
+    case = CaseFactory(stage=Stage.IN_PROGRESS)
+    services.case_add_note(actor=supervisor, case_id=case.pk, body="客户难缠，内部备注",
+                           kind=NoteKind.INTERNAL)
+    CaseNote.objects.create(case=case, kind=NoteKind.PROGRESS, body="我们已联系仓库。",
+                            visible_to_customer=True, author=supervisor,
+                            created_at=case.received_at)
+    html = lookup(client, case.reference, case.tracking_code).content.decode()
+    assert "我们已联系仓库。" in html
+    assert "内部备注" not in html and "联系物流核实" not in html
+    assert "已致电客户" not in html  # the contact summary is internal
+    for name in (str(supervisor), supervisor.username, "factory-supervisor"):
+        assert name not in html
+    assert case.customer.phone not in html
+
+
+def test_wrong_reference_and_wrong_code_get_the_same_answer(client):
+    case = CaseFactory()
+    wrong_code = lookup(client, case.reference, "AAAAAAAAAA")
+    wrong_ref = lookup(client, "TS-2026-999999", case.tracking_code)
+    assert wrong_code.status_code == wrong_ref.status_code == 404
+
+    def main(response):
+        html = response.content.decode()
+        return html[html.index("<main"):].replace(case.reference, "").replace(
+            "TS-2026-999999", "").replace("AAAAAAAAAA", "").replace(case.tracking_code, "")
+
+    import re
+
+    def strip_csrf(html):
+        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+
+    assert strip_csrf(main(wrong_code)) == strip_csrf(main(wrong_ref))
+
+
+def test_failed_lookups_for_one_reference_are_limited(client, settings):
+    settings.CHANNELS_RATE_LIMITS = {"track_reference": "3/3600", "track": "100/600"}
+    case = CaseFactory()
+    for i in range(3):
+        assert lookup(client, case.reference, f"{i:04d}", REMOTE_ADDR=f"10.0.0.{i}"
+                      ).status_code == 404
+    blocked = lookup(client, case.reference, case.tracking_code, REMOTE_ADDR="10.0.0.99")
+    assert blocked.status_code == 429 and case.subject not in blocked.content.decode()
+
+
+def test_lookups_per_address_are_limited(client, settings):
+    settings.CHANNELS_RATE_LIMITS = {"track": "2/600"}
+    case = CaseFactory()
+    lookup(client, "TS-2026-000001", "X")
+    lookup(client, "TS-2026-000002", "X")
+    assert lookup(client, case.reference, case.tracking_code).status_code == 429
+
+
+def test_get_prefills_reference_and_shows_no_case(client):
+    case = CaseFactory()
+    response = client.get("/track/", {"reference": case.reference})
+    assert response.status_code == 200 and case.reference in response.content.decode()
+    assert case.subject not in response.content.decode()
+
+
+def test_customer_reply_shows_as_their_message(client):
+    from channels.services import case_add_customer_message
+
+    case = CaseFactory(stage=Stage.IN_PROGRESS)
+    case_add_customer_message(case_id=case.pk, body="请尽快处理", message_id="m-1")
+    html = lookup(client, case.reference, case.tracking_code).content.decode()
+    assert "Your message" in html and "请尽快处理" in html
+
+
+def test_lookup_is_a_fixed_number_of_queries(client, django_assert_max_num_queries):
+    case = CaseFactory(stage=Stage.FEEDBACK_GIVEN)
+    with django_assert_max_num_queries(6):
+        assert lookup(client, case.reference, case.tracking_code).status_code == 200
