@@ -19,6 +19,7 @@ import argparse
 import os
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 from unittest import mock
 
@@ -28,8 +29,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "complaints_project.settings.bas
 
 
 def ensure_database(url: str) -> None:
-    import psycopg
     from urllib.parse import urlparse
+
+    import psycopg
 
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
@@ -110,6 +112,32 @@ def seed(total: int, due_percent: float) -> None:
     print(f"seeded {total:,} cases and deadlines in {time.perf_counter() - started:.1f} s")
 
 
+class PhaseTimer:
+    """Adds each SQL statement's time to a phase named after what it does."""
+
+    def __init__(self, phases: dict[str, float]) -> None:
+        self.phases = phases
+
+    def __call__(self, execute, sql, params, many, context):  # noqa: ANN001 - Django's hook
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.phases[self.name(sql)] += time.perf_counter() - started
+
+    @staticmethod
+    def name(sql: str) -> str:
+        head = sql.lstrip()[:60].upper()
+        if head.startswith("SELECT") and "FOR UPDATE" in sql.upper()[-80:]:
+            table = "cases_case" if '"cases_case"."id" AS' in sql[:60] else "cases_casedeadline"
+            return f"select + lock ({table})"
+        for verb in ("UPDATE", "INSERT", "SELECT", "DELETE"):
+            if head.startswith(verb):
+                table = sql.split('"')[1] if '"' in sql else "?"
+                return f"{verb.lower()} {table}"
+        return head.split()[0].lower() if head else "other"
+
+
 def explain(label: str, queryset) -> None:
     plan = queryset.explain()
     uses = [line.strip() for line in plan.splitlines() if "Index" in line or "Scan" in line]
@@ -161,21 +189,30 @@ def main() -> None:
     explain("risk selection", sweeps._due_for_risk(now).values_list("id")[:5000])
 
     # 1. selection + marking only
-    with mock.patch("cases.services.sweeps.logger"):
+    phases: dict[str, float] = defaultdict(float)
+    with mock.patch("cases.services.sweeps.logger"), connection.execute_wrapper(
+        PhaseTimer(phases)
+    ):
         started = time.perf_counter()
         marked = sweeps.deadline_sweep(now=now, notify=False)
         mark_seconds = time.perf_counter() - started
     print(f"1. selection + marking: {marked.breached:,} breached, {marked.at_risk:,} at risk "
           f"in {mark_seconds:.3f} s")
+    for phase, seconds in sorted(phases.items(), key=lambda kv: -kv[1]):
+        print(f"     {phase:<40} {seconds:.3f} s")
 
     # 2. the full sweep with alerts and staff-email rows, dispatch to workers excluded
     reset_due([])
-    with mock.patch("cases.services.outbox.notice_dispatch_on_commit"):
+    phases.clear()
+    with mock.patch("cases.services.outbox.notice_dispatch_on_commit"), \
+            connection.execute_wrapper(PhaseTimer(phases)):
         started = time.perf_counter()
         full = sweeps.deadline_sweep(now=now)
         full_seconds = time.perf_counter() - started
     print(f"2. marking + {full.alerts:,} alerts + {full.notices:,} staff emails queued "
-          f"in {full_seconds:.3f} s")
+          f"in {full_seconds:.3f} s (of which SQL {sum(phases.values()):.3f} s)")
+    for phase, seconds in sorted(phases.items(), key=lambda kv: -kv[1])[:6]:
+        print(f"     {phase:<40} {seconds:.3f} s")
 
     # 3. the steady state: nothing new is due
     queries_before = len(connection.queries)

@@ -159,7 +159,7 @@ class CaseFilterFormHelper(FormHelper):
                 css_class="g-2",
             ),
             Row(
-                Column("received", css_class="col-lg-4 col-md-6"),
+                Column("received", css_class="col-lg-4 col-md-6 date-range"),
                 "customer",
                 css_class="g-2 align-items-end",
             ),

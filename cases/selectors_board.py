@@ -333,6 +333,7 @@ class RequestDetail:
     history: list[HistoryItem]
     assignees: list[User]
     other_requests: list[CollaborationRequest]
+    attachments: list[Any]
 
 
 def request_for_user(*, user: User, pk: int) -> CollaborationRequest:
@@ -397,6 +398,9 @@ def request_detail_for(*, user: User, pk: int, now: datetime | None = None) -> R
         history=_history(req),
         assignees=todo_assignees(req) if collaborate else [],
         other_requests=others,
+        # Photos and receipts help the department; the download view lets anyone who can
+        # see the case (Case.objects.for_user: liaisons of its requests) fetch them.
+        attachments=list(req.case.attachments.order_by("uploaded_at", "id")),
     )
 
 

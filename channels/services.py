@@ -31,13 +31,16 @@ def complaint_submit(
     InvalidInput (nothing written) when the complaint is not acceptable. A retry of an
     existing ``external_id`` stores nothing new. ``notes`` are internal notes for the desk
     (e.g. attachments we refused), written only when the case is created."""
+    if notes:
+        data.extra_notes = [*data.extra_notes, *notes]
+    if not attachments:
+        # case_intake is atomic itself: no outer transaction (and no savepoint) needed.
+        return case_intake(actor=actor, data=data)
     stored: list[CaseAttachment] = []
     try:
         with transaction.atomic():
-            if notes:
-                data.extra_notes = [*data.extra_notes, *notes]
             result = case_intake(actor=actor, data=data)
-            if result.created and attachments:
+            if result.created:
                 stored = files.store(result.case, attachments)
     except BaseException:
         files.discard(stored)

@@ -23,6 +23,7 @@ from django.db.models import QuerySet
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -213,8 +214,8 @@ def kpi_sheets(board: Any) -> list[Sheet]:
         [period_label, board.volume] + [line.value for line in board.lines],
         [_("Previous period") + f" ({prev_label})", board.previous_volume]
         + [line.previous for line in board.lines],
-        [_("Change"), board.volume - board.previous_volume] + [line.change
-                                                               for line in board.lines],
+        [pgettext("period over period", "Change"), board.volume - board.previous_volume]
+        + [line.change for line in board.lines],
         [_("Target"), None] + [
             f"{'≥' if line.kpi.direction == 'at_least' else '≤'} {line.target}"
             if line.target is not None else _("falling") for line in board.lines

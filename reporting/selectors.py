@@ -169,17 +169,25 @@ def breakdowns(case_rows: list[dict[str, Any]], request_rows: list[dict[str, Any
     return out
 
 
-def weekly_trend(window: K.Window) -> list[dict[str, Any]]:
-    """One row per local week of ``window``: the week's received volume and every KPI, each
-    KPI's sums attributed to the week of its own anchor time. Two aggregate queries."""
+def daily_sums(window: K.Window) -> dict[date, dict[str, Any]]:
+    """KPI sums per local day of ``window`` (two aggregate queries, one pass each)."""
     tz = report_tz()
-    buckets = K.rollup_weeks(K.case_week_rows(window, tz), K.request_week_rows(window, tz), tz)
+    return K.rollup_days(K.case_day_rows(window, tz), K.request_day_rows(window, tz))
+
+
+def weekly_trend(window: K.Window, days: dict[date, dict[str, Any]] | None = None,
+                 ) -> list[dict[str, Any]]:
+    """One row per local week of ``window`` (whole weeks): the week's received volume and
+    every KPI, each KPI's sums taken from the days of its own anchor time."""
+    tz = report_tz()
+    if days is None:
+        days = daily_sums(window)
     first = window.start.astimezone(tz).date()
     last = window.end.astimezone(tz).date()
     weeks = []
     day = first
     while day < last:
-        sums = buckets.get(day, {})
+        sums = K.sum_days(days, day, day + timedelta(days=6))
         values = K.kpi_values(sums)
         weeks.append({"week": day, "volume": sums.get("received") or 0, "values": values,
                       "cells": [(values[k.code], k.unit) for k in K.KPIS]})
@@ -224,17 +232,23 @@ def dashboard(period: Period, now: datetime) -> Dashboard:
     """Everything the dashboard shows for ``period``: about ten aggregate queries whatever
     the number of cases."""
     cur, prev = period.window(now), period.previous_window(now)
-    case_rows = K.case_rows(cur, CASE_DIMS)
-    request_rows = K.request_rows(cur, REQUEST_DIMS)
+    trend = period.trend_window(now)
+    # One pass over the days of the previous period, the trend weeks and the period gives
+    # the previous totals and the trend; a second pass over the period gives breakdowns.
+    span = K.Window(min(prev.start, trend.start), max(cur.end, trend.end), now)
+    with K.aggregate_session():
+        case_rows = K.case_rows(cur, CASE_DIMS)
+        request_rows = K.request_rows(cur, REQUEST_DIMS)
+        days = daily_sums(span)
+        causes = root_cause_top(cur, prev, limit=10)
+    previous = K.sum_days(days, period.previous_first, period.previous_last)
+    weeks = weekly_trend(trend, days)
     sums = {**K.rollup(case_rows).get(None, {}), **K.rollup(request_rows).get(None, {})}
-    previous = {**K.case_rows(prev)[0], **K.request_rows(prev)[0]}
     lines = kpi_lines(sums, previous, kpi_targets())
     board = Dashboard(
         period=period, lines=lines, volume=sums.get("received") or 0,
         previous_volume=previous.get("received") or 0,
-        breakdowns=breakdowns(case_rows, request_rows),
-        weeks=weekly_trend(period.trend_window(now)),
-        root_causes=root_cause_top(cur, prev, limit=10),
+        breakdowns=breakdowns(case_rows, request_rows), weeks=weeks, root_causes=causes,
     )
     board.charts = chart_data(board)
     return board

@@ -107,7 +107,8 @@ def weekly_review_build(*, week: date, actor: User | None = None,
     existing = WeeklyReview.objects.filter(week_start=week).first()
     if existing is not None:
         return existing, False
-    data = review_snapshot(week, now)
+    with K.aggregate_session():
+        data = review_snapshot(week, now)
     try:
         with transaction.atomic():
             review = WeeklyReview.objects.create(

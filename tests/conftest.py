@@ -144,3 +144,23 @@ def app_key(db):
     channel = Channel.objects.get(code="app")
     _key, raw = ApiKey.issue(channel, label="tests")
     return channel, raw
+
+
+# --- agent desk (issue 4): serialized rollback across Playwright's event loop ------------------
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """Once Playwright's sync API runs (its event loop lives for the session), Django's
+    ``connections`` hands out per-context connection objects that lack the
+    ``_test_serialized_contents`` captured at database creation; a transactional test after
+    the first browser test then flushes the roles, SLA policies and channels and nothing puts
+    them back. Keeping the serialized contents on the connection class makes every connection
+    object see them, so serialized rollback restores the migration data after every browser
+    test too."""
+    from django.db import connections
+
+    for alias in connections:
+        connection = connections[alias]
+        contents = getattr(connection, "_test_serialized_contents", None)
+        if contents is not None:
+            type(connection)._test_serialized_contents = contents
+    yield

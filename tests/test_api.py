@@ -233,3 +233,36 @@ def test_arbitrary_json_never_500_and_never_half_written(client, app_key, body):
         case = Case.objects.get(reference=response.json()["reference"])
         assert case.deadlines.count() == 3 and case.notices.count() <= 1
         assert after[0] == before[0] + 1
+
+
+def test_channel_key_command_creates_rotates_and_prints_once(client, capsys):
+    from django.core.management import call_command
+
+    call_command("channel_key", "wechat")
+    first = capsys.readouterr().out.strip()
+    assert first.startswith("cd_") and post(client, first, BODY).status_code == 201
+    call_command("channel_key", "wechat", "--label", "rotation")
+    second = capsys.readouterr().out.strip()
+    assert second != first
+    assert post(client, first, {**BODY, "external_id": "x2"}).status_code == 401
+    assert post(client, second, {**BODY, "external_id": "x2"}).status_code == 201
+    keys = ApiKey.objects.filter(channel__code="wechat")
+    assert keys.count() == 2 and keys.filter(revoked_at__isnull=True).count() == 1
+    assert not keys.filter(key_hash__contains=second).exists()  # only the hash is stored
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="No channel"):
+        call_command("channel_key", "fax")
+
+
+def test_admin_issues_and_revokes_keys(client, admin_user, app_key):
+    channel, key = app_key
+    client.force_login(admin_user)
+    response = client.post("/admin/channels/channel/", {
+        "action": "issue_key", "_selected_action": [channel.pk]}, follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("cd_" in m for m in shown)
+    ids = list(ApiKey.objects.filter(channel=channel).values_list("pk", flat=True))
+    client.post("/admin/channels/apikey/", {"action": "revoke", "_selected_action": ids})
+    client.logout()
+    assert post(client, key, BODY).status_code == 401

@@ -21,7 +21,8 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
 FORM = {
     "name": "李雷", "phone": "13912345678", "email": "", "preferred_channel": "sms",
     "category": "product_quality", "subject": "Kettle leaks", "order_ref": "SO-1001",
-    "description": "The kettle leaks boiling water from the base.", "occurred_at": "2026-01-05T09:30",
+    "description": "The kettle leaks boiling water from the base.",
+    "occurred_at": "2026-01-05T09:30",
     "desired_outcome": "Replacement", "website": "",
 }
 
@@ -35,7 +36,8 @@ def test_form_page_renders_with_honeypot_hidden(client):
     response = client.get("/complain/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'name="website"' in html and 'class="visually-hidden" aria-hidden="true"' in html
+    assert 'name="website"' in html
+    assert 'class="visually-hidden" aria-hidden="true" id="hp-field"' in html
     assert 'enctype="multipart/form-data"' in html
 
 

@@ -262,7 +262,7 @@ def test_dashboard_change_from_previous_period(facts, django_assert_max_num_quer
     from reporting.periods import Period
 
     period = Period(CUSTOM, at(16).date(), at(22).date(), at(9).date(), at(15).date())
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(20):
         board = selectors.dashboard(period, NOW)
     lines = {line.kpi.code: line for line in board.lines}
     assert board.volume == 10 and board.previous_volume == 4

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases.choices import Role, Stage
-from cases.models import Case
 from reporting.models import ImprovementAction, KpiTarget, WeeklyReview
 from reporting.services import previous_week, weekly_review_build
 from tests.factories import CaseFactory, UserFactory

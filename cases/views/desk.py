@@ -83,7 +83,9 @@ class CaseListView(AgentRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         data = request.GET.copy()
-        data.setdefault("queue", "open")
+        # A search looks through every case (a caller asks about last year's complaint too);
+        # otherwise the list starts with the open ones.
+        data.setdefault("queue", "all" if (data.get("q") or "").strip() else "open")
         data.setdefault("sort", selectors.DEFAULT_SORT)
         queue = selectors.QUEUES.get(data.get("queue", ""))
         if queue is not None and queue.supervisors_only and not perms.is_supervisor(user):
