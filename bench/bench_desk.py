@@ -214,7 +214,8 @@ def seed(n_cases: int, seed_value: int = 11) -> None:
                     n_customers),
                 "channel": rnd.choice(CHANNELS), "received_at": received,
                 "category": rnd.choice(CATEGORIES), "subject": subject,
-                "description": f"{rnd.choice(DETAILS)}{rnd.choice(DETAILS)}订单号 SO-{i % 999983:06d}。",
+                "description": (f"{rnd.choice(DETAILS)}{rnd.choice(DETAILS)}"
+                                f"订单号 SO-{i % 999983:06d}。"),
                 "order_ref": f"SO-{i % 999983:06d}", "tier": tier, "suggested_tier": tier or 3,
                 "stage": stage, "sla_state": state, "next_due_at": due,
                 "owner_id": rnd.choice(agent_ids) if tier or rnd.random() < 0.3 else None,

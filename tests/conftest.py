@@ -69,10 +69,15 @@ def artifacts_dir() -> Path:
     return ARTIFACTS
 
 
+# Playwright's sync API runs an event loop in the test thread; Django must allow sync database
+# calls beside it, including in pytest-django's flush after a transactional test (which runs
+# after function fixtures are torn down), so this is set for the whole session.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
 @pytest.fixture
-def browser_env(monkeypatch):
-    """Playwright's sync API runs an event loop; Django must allow sync DB calls beside it."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def browser_env():
+    """Kept for the browser tests that ask for it; the variable is set session-wide above."""
 
 
 def pytest_collection_modifyitems(config, items):

@@ -97,7 +97,8 @@ def test_agent_and_supervisor_walk_a_case_through_the_desk(
         _act(agent_page, "triage")
         agent_page.select_option("#id_tier", str(Tier.URGENT))
         _submit(agent_page)
-        assert STAGE_WORDS[language]["triaged"] in agent_page.inner_text("[data-testid=case-header]")
+        header = agent_page.inner_text("[data-testid=case-header]")
+        assert STAGE_WORDS[language]["triaged"] in header
         # A tier 1 case is assigned by a supervisor: the agent has no "assign" button.
         assert agent_page.locator("[data-action=assign]").count() == 0
 
@@ -159,6 +160,15 @@ def test_agent_and_supervisor_walk_a_case_through_the_desk(
         boss_page.goto(f"{base}/desk/")
         assert boss_page.locator("[data-queue=breached]").count() == 1
         shot(boss_page, "08_supervisor_home")
+
+        # On a tablet (portrait iPad Air) the pages fit the width: nothing scrolls sideways.
+        agent_page.set_viewport_size({"width": 820, "height": 1180})
+        for url, name in ((case_url, "09_tablet_case"), (f"{base}/desk/cases/", "10_tablet_list"),
+                          (f"{base}/desk/", "11_tablet_home")):
+            agent_page.goto(url)
+            width = agent_page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 820, f"{name} is {width} px wide"
+            shot(agent_page, name)
     finally:
         agent_ctx.close()
         boss_ctx.close()

@@ -200,7 +200,8 @@ def test_a_stale_form_is_refused_as_a_conflict(client, frontline):
     case = CaseFactory(stage=Stage.IN_PROGRESS, handler=frontline)
     client.force_login(frontline)
     stale_version = case.version
-    services.case_add_note(actor=frontline, case_id=case.pk, body="同事刚更新", kind=NoteKind.INTERNAL)
+    services.case_add_note(actor=frontline, case_id=case.pk, body="同事刚更新",
+                           kind=NoteKind.INTERNAL)
     response = client.post(reverse("desk:case_action", args=[case.pk, "resolve"]), {
         "version": stale_version, "solution": "x", "root_cause": root_cause().pk})
     assert response.status_code == 302
@@ -380,3 +381,28 @@ def test_senior_and_liaison_roles(client):
     case = CaseFactory(stage=Stage.TRIAGED, tier=Tier.IMPORTANT)
     client.force_login(senior)
     assert client.get(reverse("desk:case", args=[case.pk])).status_code == 200
+
+
+def test_dates_are_shown_in_the_users_time_zone(client, frontline):
+    from datetime import UTC, datetime
+
+    case = CaseFactory()
+    Case.objects.filter(pk=case.pk).update(received_at=datetime(2026, 3, 1, 15, 30, tzinfo=UTC))
+    frontline.time_zone = "Asia/Tokyo"
+    frontline.save()
+    client.force_login(frontline)
+    page = client.get(reverse("desk:case", args=[case.pk])).content.decode()
+    assert "2026-03-02 00:30" in page  # 15:30 UTC is 00:30 the next day in Tokyo
+    frontline.time_zone = "Europe/London"
+    frontline.save()
+    page = client.get(reverse("desk:case", args=[case.pk])).content.decode()
+    assert "2026-03-01 15:30" in page
+
+
+def test_the_language_switcher_changes_the_desk_language(client, frontline):
+    frontline.language = ""
+    frontline.save()
+    client.force_login(frontline)
+    assert "My cases" in client.get(reverse("desk:home")).content.decode()
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/desk/"})
+    assert "我的投诉" in client.get(reverse("desk:home")).content.decode()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -74,7 +73,7 @@ def test_filter_by_received_date_range_in_the_users_time_zone(agent_client, fron
     frontline.save()
     old, new = CaseFactory(), CaseFactory()
     # 2026-03-01 23:30 in Shanghai is 15:30 UTC the same day.
-    shanghai_late = datetime(2026, 3, 1, 15, 30, tzinfo=dt_timezone.utc)
+    shanghai_late = datetime(2026, 3, 1, 15, 30, tzinfo=UTC)
     Case.objects.filter(pk=old.pk).update(received_at=shanghai_late)
     Case.objects.filter(pk=new.pk).update(received_at=shanghai_late + timedelta(days=10))
     assert _pks(agent_client, received_after="2026-03-01", received_before="2026-03-01") == [

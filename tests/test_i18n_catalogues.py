@@ -46,7 +46,8 @@ def _live(po: polib.POFile) -> list[polib.POEntry]:
 def test_catalogue_and_compiled_file_exist(locale):
     folder = LOCALE_DIR / locale / "LC_MESSAGES"
     assert (folder / "django.po").is_file(), f"missing {folder / 'django.po'}"
-    assert (folder / "django.mo").is_file(), f"missing {folder / 'django.mo'}: run scripts/i18n_update.py --compile"
+    assert (folder / "django.mo").is_file(), (
+        f"missing {folder / 'django.mo'}: run scripts/i18n_update.py --compile")
 
 
 @pytest.mark.parametrize("locale", LOCALES)

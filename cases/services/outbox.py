@@ -49,7 +49,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.choices import ContactChannel
-from cases.models import Case, Notice, User
+from cases.models import Notice, User
 from cases.models.notices import NoticeKind, NoticeStatus
 from cases.notice_backends import PermanentDeliveryError, backend_for
 from cases.notice_texts import TemplateCache, render_notice
@@ -255,30 +255,30 @@ def staff_language(user: User) -> str:
     return user.language or settings.LANGUAGE_CODE
 
 
-def case_desk_url(case: Case | None) -> str:
-    if case is None:
-        return settings.PUBLIC_BASE_URL.rstrip("/") + "/desk/"
-    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/desk/cases/{case.pk}/"
+def case_desk_url(case_id: int | None) -> str:
+    base = settings.PUBLIC_BASE_URL.rstrip("/")
+    return f"{base}/desk/cases/{case_id}/" if case_id else f"{base}/desk/"
 
 
 def staff_notice_build(
-    *, case: Case | None, user: User, key: str, message: str,
-    cache: TemplateCache | None = None,
+    *, case_id: int | None, reference: str, user: User, key: str, message: str,
+    cache: TemplateCache | None = None, now: datetime | None = None,
 ) -> Notice | None:
     """An unsaved staff-alert email for ``user`` (None when they have no email address).
-    ``key`` makes the intent unique, e.g. ``deadline:<row>:breached``."""
+    ``key`` makes the intent unique, e.g. ``deadline:<row>:breached``. Takes the case's id and
+    reference rather than the case, so a sweep can build thousands without loading cases."""
     if not user.email:
         return None
     language = staff_language(user)
-    context = {"reference": case.reference if case else "", "message": message,
-               "recipient_name": str(user), "case_url": case_desk_url(case)}
+    context = {"reference": reference, "message": message, "recipient_name": str(user),
+               "case_url": case_desk_url(case_id)}
     subject, body = render_notice(kind=NoticeKind.STAFF_ALERT, channel=ContactChannel.EMAIL,
                                   language=language, context=context, cache=cache)
     return Notice(
-        case=case, kind=NoticeKind.STAFF_ALERT, channel=ContactChannel.EMAIL,
+        case_id=case_id, kind=NoticeKind.STAFF_ALERT, channel=ContactChannel.EMAIL,
         recipient=user.email, language=language, subject=subject[:200], body=body,
         context=context, idempotency_key=f"{NoticeKind.STAFF_ALERT}:{user.pk}:{key}"[:120],
-        created_at=timezone.now(),
+        created_at=now or timezone.now(),
     )
 
 

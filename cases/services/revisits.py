@@ -203,7 +203,8 @@ def _tell_owner(
                created_at=now)],
         ignore_conflicts=True,
     )
-    staff_notices_queue([staff_notice_build(case=case, user=user, key=key, message=message)])
+    staff_notices_queue([staff_notice_build(case_id=case.pk, reference=case.reference,
+                                            user=user, key=key, message=message)])
 
 
 # --- answering by survey -----------------------------------------------------------------------

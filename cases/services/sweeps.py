@@ -28,7 +28,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case as DbCase
+from django.db.models import F, Q, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -128,11 +129,18 @@ def _sweep_batch(
         marked = CaseDeadline.objects.filter(id__in=row_ids).exclude(
             state=SlaState.BREACHED
         ).update(state=SlaState.BREACHED, breached_at=F("due_at"))
-        Case.objects.filter(id__in=cases_now).update(sla_state=SlaState.BREACHED,
-                                                     ever_breached=True)
+        # One statement per batch: each case row is rewritten once (a case row update is the
+        # costliest write here: the case table carries many indexes).
         response_cases = {r[1] for r in rows_now if r[2] == Clock.RESPONSE}
+        unchanged = Q(sla_state=SlaState.BREACHED, ever_breached=True)
         if response_cases:
-            Case.objects.filter(id__in=response_cases).update(response_breached=True)
+            unchanged &= ~Q(id__in=response_cases) | Q(response_breached=True)
+        Case.objects.filter(id__in=cases_now).exclude(unchanged).update(
+            sla_state=SlaState.BREACHED, ever_breached=True,
+            response_breached=DbCase(When(id__in=response_cases, then=Value(True)),
+                                     default=F("response_breached"))
+            if response_cases else F("response_breached"),
+        )
         result.breached += marked
     else:
         marked = CaseDeadline.objects.filter(id__in=row_ids, state=SlaState.ON_TIME).update(
@@ -245,7 +253,7 @@ def _alert(
                 fresh.append(Alert(recipient_id=user_id, case_id=case_id, deadline_id=row_id,
                                    kind=kind, message=message, created_at=now))
             notices.append(staff_notice_build(
-                case=Case(pk=case_id, reference=reference), user=user, message=message,
+                case_id=case_id, reference=reference, user=user, message=message, now=now,
                 key=f"deadline:{row_id}:{state}:{int(started_at.timestamp())}", cache=cache,
             ))
     Alert.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=2000)
