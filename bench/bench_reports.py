@@ -194,6 +194,19 @@ def seed(n_cases: int, seed_value: int = 7) -> None:
           f"rest + VACUUM ANALYZE {t2 - t1:.1f} s, total {t2 - t0:.1f} s")
 
 
+def backend_cpu_seconds() -> float | None:
+    """CPU seconds used so far by this connection's PostgreSQL backend (same machine only):
+    on a busy machine wall time mostly measures the queue for the CPU, this does not."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(fn, repeat: int) -> tuple[float, list[float], int]:
     times, queries = [], 0
     for _ in range(repeat):
@@ -236,6 +249,21 @@ def main() -> None:
         median, times, queries = timed(page, args.repeat)
         print(f"{label:9} whole page: median {median:.0f} ms "
               f"(runs: {', '.join(f'{t:.0f}' for t in times)}), {queries} queries")
+        # Serial database CPU time of the selector (parallel workers off, so one process
+        # does all the work): what the queries cost an idle machine's single core.
+        with connection.cursor() as cursor:
+            cursor.execute("SET max_parallel_workers_per_gather = 0")
+        before = backend_cpu_seconds()
+        wall = time.perf_counter()
+        selectors.dashboard(period, now)
+        wall = time.perf_counter() - wall
+        after = backend_cpu_seconds()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET max_parallel_workers_per_gather")
+        if before is not None and after is not None:
+            print(f"{label:9} database CPU, serial: {(after - before) * 1000:.0f} ms "
+                  f"(wall {wall * 1000:.0f} ms)")
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

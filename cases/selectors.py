@@ -115,11 +115,16 @@ def deadline_state_q(state: str, now: datetime) -> Q:
 def task_force_case_ids(user: User) -> list[int]:
     """Cases whose task force names ``user`` (small: tier 1 cases only). Read as a list so
     that the "my cases" filter is three index lookups OR-ed together, not a correlated join."""
+    cached = getattr(user, "_desk_task_force_case_ids", None)
+    if cached is not None:  # read once per request (the user object lives for one request)
+        return cached
     through = Case.task_force.through
-    return list(
+    ids = list(
         through.objects.filter(user_id=user.pk, case__stage__in=OPEN_STAGES)
         .values_list("case_id", flat=True)[:1000]
     )
+    user._desk_task_force_case_ids = ids
+    return ids
 
 
 def queue_q(name: str, user: User, now: datetime | None = None) -> Q:

@@ -45,11 +45,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from cases.models import Case, User
 from cases.services import CustomerData, IntakeData, InvalidInput
-from cases.services.intake import clean_text, validate_intake
+from cases.services.intake import clean_text, settings_read_once, validate_intake
 from channels.models import Channel
 from channels.services import complaint_submit
 
@@ -370,6 +371,7 @@ def _import_batch(
         Case.objects.filter(source=channel, external_id__in=[d.external_id for _l, d in prepared])
         .values_list("external_id", flat=True)
     )
+    todo = []
     for line, data in prepared:
         if data.external_id in existing or data.external_id in seen_in_batch:
             report.existing += 1
@@ -378,18 +380,30 @@ def _import_batch(
         if dry_run:
             report.created += 1
             continue
-        try:
-            result = complaint_submit(actor=actor, data=data)
-        except InvalidInput as exc:
-            for name, message in getattr(exc, "errors", [(exc.field, exc.message)]):
-                _fail(report, line, data.external_id, name or "row", str(message), count=False)
-            report.failed += 1
-            continue
-        if result.created:
-            report.created += 1
-            report.references.append(result.case.reference)
-        else:
-            report.existing += 1
+        todo.append((line, data))
+    if not todo:
+        return
+    # One transaction per batch (each row in its own savepoint inside case_intake): a commit
+    # per row would cost more than the row itself. A failing row rolls back only its savepoint.
+    with transaction.atomic(), settings_read_once():
+        for line, data in todo:
+            try:
+                result = complaint_submit(actor=actor, data=data)
+            except InvalidInput as exc:
+                for name, message in getattr(exc, "errors", [(exc.field, exc.message)]):
+                    _fail(report, line, data.external_id, name or "row", str(message),
+                          count=False)
+                report.failed += 1
+                continue
+            except DatabaseError as exc:
+                _fail(report, line, data.external_id, "row",
+                      f"the database refused the row: {str(exc).splitlines()[0][:200]}")
+                continue
+            if result.created:
+                report.created += 1
+                report.references.append(result.case.reference)
+            else:
+                report.existing += 1
 
 
 def _fail(report: ImportReport, line: int, external_id: str, field_name: str, message: str,

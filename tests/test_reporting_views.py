@@ -39,7 +39,7 @@ def test_anonymous_is_sent_to_login(client, db):
     ("frontline", 200), ("senior", 200), ("supervisor", 200), ("admin_user", 200),
     ("liaison", 403),
 ])
-def test_dashboard_access_by_role(client, request, who, status):
+def test_dashboard_access_by_role(client, db, request, who, status):
     client.force_login(request.getfixturevalue(who))
     assert client.get(reverse(DASHBOARD)).status_code == status
 
