@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 
 from cases.choices import (
     Category,
@@ -451,10 +452,11 @@ def seed_cases(count: int, *, seed: int = 7, days: int = 90, batch: int = 5000,
     first_customer = (Customer.objects.order_by("-pk").values_list("pk", flat=True).first()
                       or 0) + 1
     for start, size in _batches(customers_needed, batch):
-        Customer.objects.bulk_create(
-            [_customer(rng, first_customer + start + i) for i in range(size)], batch_size=batch)
-    customer_ids = list(Customer.objects.filter(pk__gte=first_customer)
-                        .values_list("pk", flat=True))
+        customers = [_customer(rng, first_customer + start + i) for i in range(size)]
+        for offset, customer in enumerate(customers):
+            customer.pk = first_customer + start + offset
+        bulk_insert(Customer, customers, batch)
+    customer_ids = range(first_customer, first_customer + customers_needed)
     next_pk = (Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
     created = 0
     for start, size in _batches(count, batch):
@@ -469,12 +471,10 @@ def seed_cases(count: int, *, seed: int = 7, days: int = 90, batch: int = 5000,
                 notes += n
                 comps += cp
                 revisits += r
-            Case.objects.bulk_create(cases, batch_size=batch)
-            CaseDeadline.objects.bulk_create(deadlines, batch_size=batch)
-            CaseTransition.objects.bulk_create(transitions, batch_size=batch)
-            CaseNote.objects.bulk_create(notes, batch_size=batch)
-            Compensation.objects.bulk_create(comps, batch_size=batch)
-            Revisit.objects.bulk_create(revisits, batch_size=batch)
+            for model, rows in ((Case, cases), (CaseDeadline, deadlines),
+                                (CaseTransition, transitions), (CaseNote, notes),
+                                (Compensation, comps), (Revisit, revisits)):
+                bulk_insert(model, rows, batch)
         created += size
         if progress:
             progress(created)
@@ -482,9 +482,32 @@ def seed_cases(count: int, *, seed: int = 7, days: int = 90, batch: int = 5000,
     return created
 
 
+def bulk_insert(model: type, objs: list, batch: int) -> None:
+    """Insert model instances fast: COPY on PostgreSQL (several times quicker than INSERT for
+    a million rows), bulk_create elsewhere. Primary keys left unset are filled by the
+    database."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=batch)
+        return
+    fields = [f for f in model._meta.concrete_fields
+              if not (f.primary_key and getattr(objs[0], f.attname) is None)]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for obj in objs:
+            # pre_save fills auto_now(_add) fields as bulk_create would.
+            copy.write_row([_plain(f.pre_save(obj, True)) for f in fields])
+
+
+def _plain(value: object) -> object:
+    return str(value) if isinstance(value, Promise) else value
+
+
 def _reset_sequences() -> None:
     """Explicit primary keys were inserted: move the database sequences past them."""
-    statements = connection.ops.sequence_reset_sql(no_style(), [Case])
+    statements = connection.ops.sequence_reset_sql(no_style(), [Case, Customer])
     if statements:
         with connection.cursor() as cursor:
             for sql in statements:
