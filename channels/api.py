@@ -8,6 +8,7 @@ same channel submitted. Every error is JSON: ``{"error": code, "detail": text, "
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.core.cache import cache
@@ -94,6 +95,19 @@ def connect_signals() -> None:
     post_save.connect(_forget_channel_keys, sender=Channel, dispatch_uid="channels-chan-save")
 
 
+_touched: dict[int, float] = {}
+
+
+def _touch(key_id: int) -> None:
+    """Record that a key is in use, at most every few minutes per key (not per request)."""
+    now = time.monotonic()
+    if now - _touched.get(key_id, -_LAST_USED_EVERY) < _LAST_USED_EVERY / 5:
+        return  # this process checked a moment ago
+    _touched[key_id] = now
+    if cache.add(f"apikey-used:{key_id}", 1, _LAST_USED_EVERY):
+        ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+
+
 class ChannelKeyAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[None, ChannelKey] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -107,8 +121,7 @@ class ChannelKeyAuthentication(BaseAuthentication):
         if key is None:
             throttling.hit("api_auth_fail", ip)
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
-        if cache.add(f"apikey-used:{key.key_id}", 1, _LAST_USED_EVERY):
-            ApiKey.objects.filter(pk=key.key_id).update(last_used_at=timezone.now())
+        _touch(key.key_id)
         return None, key
 
     def authenticate_header(self, request: Request) -> str:

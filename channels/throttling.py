@@ -72,14 +72,13 @@ def hit(scope: str, who: str, *, cost: int = 1) -> Verdict:
     window = int(now // seconds)
     key = _key(scope, who, window)
     timeout = seconds + 1
-    if cache.add(key, cost, timeout):
-        count = cost
-    else:
-        try:
-            count = cache.incr(key, cost)
-        except ValueError:  # expired between add and incr
-            cache.set(key, cost, timeout)
+    try:
+        count = cache.incr(key, cost)  # the common case: one round trip
+    except ValueError:  # first request of the window
+        if cache.add(key, cost, timeout):
             count = cost
+        else:  # another process started the window meanwhile
+            count = cache.incr(key, cost)
     if count > limit:
         return Verdict(False, max(1, int((window + 1) * seconds - now)))
     return Verdict(True, 0)

@@ -135,8 +135,11 @@ def intake_env(settings, tmp_path):
     """Attachments stored in a temporary private folder; fresh rate-limit counters."""
     from django.core.cache import cache
 
+    from channels import api
+
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     cache.clear()
+    api._touched.clear()
     yield tmp_path / "private"
     cache.clear()
 
