@@ -95,6 +95,39 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not start")
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """user+system CPU time of processes (Linux /proc), for the cost per request."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _postgres_pids() -> list[int]:
+    """The PostgreSQL backends serving this benchmark's database (gunicorn's connections)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid()")
+        return [row[0] for row in cursor.fetchall()]
+
+
 def load(port: int, key: str, total: int, concurrency: int, run: str) -> dict:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -158,13 +191,18 @@ def main() -> None:
     if connection.vendor != "postgresql":
         raise SystemExit("Point DATABASE_URL at PostgreSQL (see the docstring).")
     call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:  # fresh planner statistics, as autovacuum keeps them
+        cursor.execute("ANALYZE")
     channel = Channel.objects.get(code="app")
     _key, raw = ApiKey.issue(channel, label="bench")
     run = f"bench{int(time.time())}"
     proc = start_gunicorn(args.port, args.workers)
     try:
         load(args.port, raw, 200, args.concurrency, run + "-warm")  # warm both workers
+        workers, backends = _children(proc.pid), _postgres_pids()
+        cpu_before = _cpu_seconds(workers), _cpu_seconds(backends)
         result = load(args.port, raw, args.requests, args.concurrency, run)
+        cpu_after = _cpu_seconds(workers), _cpu_seconds(backends)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
@@ -182,6 +220,12 @@ def main() -> None:
           f"answered {answered} ({answered / result['wall']:.0f} req/s incl. retries)")
     print(f"latency ms p50 {pct(0.5):.1f}  p90 {pct(0.9):.1f}  p99 {pct(0.99):.1f}  "
           f"mean {statistics.mean(lat) * 1000:.1f}")
+    n = len(lat)
+    app_ms = (cpu_after[0] - cpu_before[0]) / n * 1000
+    pg_ms = (cpu_after[1] - cpu_before[1]) / n * 1000
+    print(f"CPU per request: gunicorn workers {app_ms:.1f} ms, their PostgreSQL backends "
+          f"{pg_ms:.1f} ms -> ceiling on 2 dedicated cores ~"
+          f"{2000 / max(app_ms + pg_ms, 0.1):.0f} req/s")
     counts = queries_per_create(raw, run)
     print(f"SQL queries per create (in-process, same view, PostgreSQL): "
           f"min {min(counts)} max {max(counts)} mean {statistics.mean(counts):.1f}")

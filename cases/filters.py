@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
 from django.db.models import QuerySet
 from django.forms.utils import flatatt
@@ -122,7 +122,7 @@ class CaseFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.user = user
         self.now = timezone.now()
-        self.form.helper = CaseFilterFormHelper()
+        style_filter_form(self.form)
 
     # Each method returns the queryset filtered; ordering is applied last in ``qs``.
     def filter_text(self, queryset: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
@@ -139,12 +139,23 @@ class CaseFilter(django_filters.FilterSet):
     def filter_sort(self, queryset: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
         return queryset  # applied in ``qs`` after every filter
 
+    search_capped = False
+
     @property
-    def qs(self) -> QuerySet[Case]:
+    def qs(self) -> Any:
+        """The filtered, sorted cases: a QuerySet, or for a text search a ``SearchResults``
+        sequence (see there)."""
+        if hasattr(self, "_sorted_qs"):
+            return self._sorted_qs
         queryset = super().qs
         self.form.is_valid()  # an invalid field is ignored; the valid ones still apply
-        sort = self.form.cleaned_data.get("sort")
-        return queryset.order_by(*selectors.SORTS[sort or selectors.DEFAULT_SORT][1])
+        sort = self.form.cleaned_data.get("sort") or selectors.DEFAULT_SORT
+        if (self.form.cleaned_data.get("q") or "").strip():
+            self._sorted_qs = SearchResults(self.queryset, queryset, sort)
+            self.search_capped = self._sorted_qs.capped
+        else:
+            self._sorted_qs = queryset.order_by(*selectors.SORTS[sort][1])
+        return self._sorted_qs
 
     @property
     def active_filter_count(self) -> int:
@@ -162,36 +173,73 @@ class CaseFilter(django_filters.FilterSet):
         return count
 
 
-class CaseFilterFormHelper(FormHelper):
-    form_method = "get"
-    form_tag = False
-    disable_csrf = True
+_NO_DUE = (True, datetime.max.replace(tzinfo=UTC))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.layout = Layout(
-            Row(
-                Column("q", css_class="col-lg-4 col-md-6"),
-                Column("queue", css_class="col-lg-2 col-md-3"),
-                Column("sort", css_class="col-lg-2 col-md-3"),
-                Column("deadline", css_class="col-lg-2 col-md-3"),
-                Column("tier", css_class="col-lg-2 col-md-3"),
-                css_class="g-2",
-            ),
-            Row(
-                Column("stage", css_class="col-lg-2 col-md-3"),
-                Column("channel", css_class="col-lg-2 col-md-3"),
-                Column("category", css_class="col-lg-2 col-md-3"),
-                Column("department", css_class="col-lg-2 col-md-3"),
-                Column("owner", css_class="col-lg-2 col-md-3"),
-                Column("key_customer", css_class="col-lg-1 col-md-3"),
-                Column("group", css_class="col-lg-1 col-md-3"),
-                css_class="g-2",
-            ),
-            Row(
-                Column("received", css_class="col-lg-4 col-md-6 date-range"),
-                "customer",
-                css_class="g-2 align-items-end",
-            ),
-        )
-        self.add_input(Submit("apply", _("Apply filters"), css_class="btn-primary"))
+
+def _due_key(row: tuple) -> tuple:
+    return (False, row[1]) if row[1] is not None else _NO_DUE
+
+
+# Python sort keys of a search's matches (pk, next_due_at, received_at, tier, updated_at),
+# the same orders as selectors.SORTS: (key, reverse).
+_SEARCH_SORTS: dict[str, tuple[Any, bool]] = {
+    "due": (lambda r: (*_due_key(r), r[0]), False),
+    "-received": (lambda r: (r[2], r[0]), True),
+    "received": (lambda r: (r[2], r[0]), False),
+    "tier": (lambda r: (r[3], *_due_key(r), r[0]), False),
+    "-updated": (lambda r: (r[4], r[0]), True),
+}
+
+
+class SearchResults(Sequence):
+    """The matches of a text search, sorted, as a sequence the paginator slices.
+
+    A search first collects at most SEARCH_CAP matches with their sort keys and *no* ORDER BY,
+    so PostgreSQL answers from the text indexes (with an ORDER BY ... LIMIT it may walk the
+    sort index instead, hoping to meet matches early, and read a million rows when they are
+    rare). The matches are sorted here; a page then loads its rows by primary key. Two
+    queries, whatever the number of matches."""
+
+    def __init__(self, base: QuerySet[Case], matches: QuerySet[Case], sort: str) -> None:
+        rows = list(matches.order_by().values_list(
+            "pk", "next_due_at", "received_at", "tier", "updated_at",
+        )[: selectors.SEARCH_CAP + 1])
+        self.capped = len(rows) > selectors.SEARCH_CAP
+        key, reverse = _SEARCH_SORTS.get(sort, _SEARCH_SORTS[selectors.DEFAULT_SORT])
+        rows = sorted(rows[: selectors.SEARCH_CAP], key=key, reverse=reverse)
+        self.ids = [row[0] for row in rows]
+        self.base = base
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            ids = self.ids[index]
+            by_id = {case.pk: case for case in self.base.filter(pk__in=ids)}
+            return [by_id[pk] for pk in ids if pk in by_id]
+        return self[index:index + 1][0]
+
+
+# The filter bar's rows (rendered by templates/cases/desk/_filter_bar.html with Bootstrap
+# classes set on the widgets; the bar is read on every list request, so it skips crispy's
+# per-field template machinery, which cost more than the page's queries).
+FILTER_ROWS = [
+    [("q", "col-lg-4 col-md-6"), ("queue", "col-lg-2 col-md-3"), ("sort", "col-lg-2 col-md-3"),
+     ("deadline", "col-lg-2 col-md-3"), ("tier", "col-lg-2 col-md-3")],
+    [("stage", "col-lg-2 col-md-3"), ("channel", "col-lg-2 col-md-3"),
+     ("category", "col-lg-2 col-md-3"), ("department", "col-lg-2 col-md-3"),
+     ("owner", "col-lg-2 col-md-3"), ("key_customer", "col-lg-1 col-md-3"),
+     ("group", "col-lg-1 col-md-3")],
+    [("received", "col-lg-4 col-md-6 date-range")],
+]
+
+
+def style_filter_form(form: forms.Form) -> None:
+    for field in form.fields.values():
+        widgets = getattr(field.widget, "widgets", [field.widget])
+        for widget in widgets:
+            css = "form-select form-select-sm" if isinstance(widget, forms.Select) else (
+                "form-control form-control-sm")
+            if not isinstance(widget, forms.HiddenInput):
+                widget.attrs["class"] = css

@@ -38,7 +38,9 @@ def matter_key(category: str, order_ref: str, location: str) -> str:
 
 def _matter_filter(order_ref: str, location: str) -> Q | None:
     if order_ref:
-        return Q(order_ref__iexact=order_ref)
+        # Exact spellings (not iexact: UPPER() would bypass the order_ref index and scan every
+        # recent case of the category on each intake); references differ in case, not letters.
+        return Q(order_ref__in={order_ref, order_ref.upper(), order_ref.lower()})
     if location:
         return Q(order_ref="", location__iexact=location)
     return None

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +23,7 @@ from django.views import View
 from cases import permissions as perms
 from cases import selectors, services
 from cases.choices import Tier
-from cases.filters import CaseFilter
+from cases.filters import FILTER_ROWS, CaseFilter
 from cases.forms import BulkActionForm, PreferencesForm
 from cases.models import Alert, Case
 from cases.services import DomainError
@@ -44,6 +45,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
+        if not isinstance(self.object_list, QuerySet):  # a search's sorted matches
+            return len(self.object_list)
         n = selectors.capped_count(self.object_list, self.cap)
         self.capped = n > self.cap
         return min(n, self.cap)
@@ -107,11 +110,15 @@ class CaseListView(AgentRequiredMixin, View):
         context = {
             "filter": filterset,
             "form": filterset.form,
+            "filter_rows": [[(filterset.form[name], css) for name, css in row]
+                            for row in FILTER_ROWS],
             "queue": queue,
             "page_obj": page,
             "cases": list(page.object_list),
             "paginator": paginator,
             "capped": paginator.capped,
+            "search_capped": filterset.search_capped,
+            "search_cap": selectors.SEARCH_CAP,
             "count": paginator.count,
             "query_string": params.urlencode(),
             "per_page": per_page,
