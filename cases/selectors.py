@@ -260,15 +260,21 @@ def _contains_or_prefix(field: str, text: str) -> Q:
 def _text_q(text: str) -> Q:
     """Subject and description. On PostgreSQL: Chinese through the bigram full-text index,
     other words of three or more characters through the trigram indexes, all AND-ed."""
-    if connection.vendor != "postgresql":
-        return Q(subject__icontains=text) | Q(description__icontains=text)
     parts: list[Q] = []
+    if connection.vendor != "postgresql":  # every word, anywhere (fine at SQLite's scale)
+        for word in text.split():
+            parts.append(Q(subject__icontains=word) | Q(description__icontains=word))
+        return _all(parts)
     tsquery = cjk_tsquery(text)
     if tsquery:
         parts.append(Q(RawSQL(CJK_FTS_SQL, [tsquery], output_field=BooleanField())))
     for word in NON_CJK_WORD.findall(text):
         if len(word) >= 3:
             parts.append(Q(subject__icontains=word) | Q(description__icontains=word))
+    return _all(parts)
+
+
+def _all(parts: list[Q]) -> Q:
     if not parts:
         return Q(pk__in=[])
     combined = parts[0]

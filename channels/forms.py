@@ -92,6 +92,10 @@ class PublicComplaintForm(ComplaintFieldsMixin):
         label=_("How should we contact you?"), choices=ContactChannel.choices,
         initial=ContactChannel.SMS,
     )
+    # A random id per rendered form: a double click or a browser re-post is the same
+    # submission (idempotent like the API's external_id), not a second case.
+    submission_id = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False,
+                                     widget=forms.HiddenInput)
     website = forms.CharField(
         label=_("Leave this field empty"), required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),

@@ -3,6 +3,7 @@ download. Views translate HTTP: a form, a rate limit, one service call, a redire
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -54,17 +55,17 @@ def _language() -> str:
 def complain(request: HttpRequest) -> HttpResponse:
     """The public complaint form 官网表单."""
     if request.method == "GET":
-        return render(request, "channels/complain.html", {"form": PublicComplaintForm()})
-    form = PublicComplaintForm(request.POST, request.FILES)
+        form = PublicComplaintForm(initial={"submission_id": uuid.uuid4().hex})
+        return render(request, "channels/complain.html", {"form": form})
     verdict = throttling.hit("complain", throttling.client_ip(request))
     if not verdict.allowed:
-        form.errors.clear()
         response = render(request, "channels/complain.html", {
             "form": PublicComplaintForm(initial=request.POST.dict()),
             "throttled": True, "retry_minutes": max(1, verdict.retry_after // 60),
         }, status=429)
         response["Retry-After"] = str(verdict.retry_after)
         return response
+    form = PublicComplaintForm(request.POST, request.FILES)
     if form.is_spam:
         # A bot filled the hidden field: it sees a thank-you page, nothing is stored.
         request.session.pop(_DONE_KEY, None)
@@ -76,7 +77,9 @@ def complain(request: HttpRequest) -> HttpResponse:
                 name=c["name"], phone=c["phone"], email=c["email"],
                 preferred_channel=c["preferred_channel"], language=_language(),
             ),
-            channel=ChannelKind.WEB, source_id=channel_for("web").pk, category=c["category"],
+            channel=ChannelKind.WEB, source_id=channel_for("web").pk,
+            external_id=f"web-{c['submission_id']}" if c["submission_id"] else "",
+            category=c["category"],
             subject=c["subject"], description=c["description"], order_ref=c["order_ref"],
             occurred_at=c["occurred_at"], desired_outcome=c["desired_outcome"],
         )

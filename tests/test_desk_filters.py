@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from cases import selectors
 from cases.choices import Category, ChannelKind, SlaState, Stage, Tier
 from cases.models import Case, ComplaintGroup, Customer
 from cases.views import desk as desk_views
@@ -180,3 +181,35 @@ def test_htmx_request_gets_only_the_table(agent_client):
     response = agent_client.get(reverse("desk:cases"), HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert 'data-testid="case-table"' in html and "<html" not in html
+
+
+def test_two_character_chinese_words_and_mixed_queries(agent_client):
+    target = CaseFactory(subject="屏幕出现裂痕", description="订单 SO-778899 的手机屏幕有裂痕。")
+    other = CaseFactory(subject="发票抬头错误", description="开具的发票抬头写错了。")
+    assert _pks(agent_client, q="裂痕") == [target.pk]
+    assert _pks(agent_client, q="屏幕 SO-778899") == [target.pk]
+    assert _pks(agent_client, q="发票") == [other.pk]
+    assert _pks(agent_client, q="抬头裂痕") == []
+
+
+def test_search_results_are_sorted_paged_and_capped(agent_client, monkeypatch):
+    now = timezone.now()
+    cases = [CaseFactory(subject=f"快递延误 {i}") for i in range(3)]
+    for hours, case in zip((5, 1, 3), cases, strict=True):
+        Case.objects.filter(pk=case.pk).update(next_due_at=now + timedelta(hours=hours),
+                                               received_at=now - timedelta(hours=hours))
+    by_due = [cases[1].pk, cases[2].pk, cases[0].pk]
+    assert _pks(agent_client, q="快递延误") == by_due
+    assert _pks(agent_client, q="快递延误", sort="-received") == by_due
+    assert _pks(agent_client, q="快递延误", per_page=10, page=1)[:1] == [cases[1].pk]
+    monkeypatch.setattr(selectors, "SEARCH_CAP", 2)
+    response = agent_client.get(reverse("desk:cases"), {"q": "快递延误"})
+    assert response.context["search_capped"] is True
+    assert len(response.context["cases"]) == 2
+    assert "More than 2 cases match" in response.content.decode()
+
+
+def test_chinese_query_becomes_a_bigram_phrase():
+    assert selectors.cjk_tsquery("未按时") == "(未按 <-> 按时)"
+    assert selectors.cjk_tsquery("退款 SO-1 物流") == "(退款) & (物流)"
+    assert selectors.cjk_tsquery("王") == ""

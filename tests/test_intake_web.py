@@ -56,6 +56,15 @@ def test_submit_creates_web_case_and_shows_reference_and_tracking_code(client):
         ("photo.png", "image/png"), ("receipt.pdf", "application/pdf")]
 
 
+def test_a_double_submit_of_one_form_is_one_case(client):
+    form_id = client.get("/complain/").context["form"].initial["submission_id"]
+    first = client.post("/complain/", {**FORM, "submission_id": form_id}, follow=True)
+    again = client.post("/complain/", {**FORM, "submission_id": form_id}, follow=True)
+    case = Case.objects.get()
+    assert case.reference in first.content.decode() and case.reference in again.content.decode()
+    assert case.external_id == f"web-{form_id}"
+
+
 def test_attachments_are_stored_privately_under_random_names(client, intake_env):
     client.post("/complain/", {**FORM, "attachments": [
         SimpleUploadedFile("../../evil name.png", PNG, "image/png")]})

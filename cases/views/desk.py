@@ -31,14 +31,14 @@ from cases.views.base import AgentRequiredMixin, is_htmx
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
-LIST_COUNT_CAP = 10_000
+LIST_COUNT_CAP = 5_000
 PREVIEW_ROWS = 8
 
 
 class CappedPaginator(Paginator):
     """Counts at most ``cap`` rows (``SELECT COUNT(*) FROM (... LIMIT cap+1)``), so a page of an
     unfiltered million-row list does not COUNT the whole table. Past the cap the list says
-    "more than 10,000" and pages stop there: nobody pages through 400 pages; they filter."""
+    "more than 5,000" and pages stop there: nobody pages through 400 pages; they filter."""
 
     cap = LIST_COUNT_CAP
     capped = False
