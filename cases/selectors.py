@@ -229,6 +229,20 @@ def case_list_for_desk(user: User) -> QuerySet[Case]:
     )
 
 
+def label_rows(cases: list[Case]) -> list[Case]:
+    """Give each listed case its tier, stage, channel and category labels, read from one dict
+    per field (``get_FOO_display`` rebuilds a choices dict on every call, 100 times a page)."""
+    maps = {
+        name: {value: str(label) for value, label in Case._meta.get_field(name).flatchoices}
+        for name in ("tier", "stage", "channel", "category")
+    }
+    for case in cases:
+        for name, labels in maps.items():
+            value = getattr(case, name)
+            setattr(case, f"{name}_label", labels.get(value, value))
+    return cases
+
+
 REFERENCE_RE = re.compile(r"^TS-\d{4}-\d{6,}$", re.IGNORECASE)
 CUSTOMER_MATCH_CAP = 1000
 # Searches keep at most this many matching cases (then sorted and paged); past it the list

@@ -9,6 +9,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from kombu import Connection
 
 
 def _check_database() -> tuple[bool, str]:
@@ -26,9 +27,9 @@ def _check_broker() -> tuple[bool, str]:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return True, "eager"
     try:
-        from complaints_project.celery import app
-
-        with app.connection_for_write() as conn:
+        # A fresh connection, not the app's pool: a pooled connection can hide an outage.
+        with Connection(url, connect_timeout=2,
+                        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return True, url.split("://", 1)[0]
     except Exception as exc:  # noqa: BLE001

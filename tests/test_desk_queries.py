@@ -107,3 +107,14 @@ def test_action_form_queries_are_bounded(boss_client, supervisor):
     case = CaseFactory(stage=Stage.TRIAGED, tier=Tier.URGENT)
     count, _response = _count(boss_client, reverse("desk:case_action", args=[case.pk, "assign"]))
     assert count <= MAX_QUERIES
+
+
+def test_open_cases_partial_index_lists_exactly_the_open_stages():
+    """Migration 0009's partial index serves lists of open cases only while its stage list
+    matches cases.choices.OPEN_STAGES."""
+    import importlib
+
+    from cases.choices import OPEN_STAGES
+
+    migration = importlib.import_module("cases.migrations.0009_desk_list_indexes")
+    assert set(migration.OPEN) == set(OPEN_STAGES)

@@ -91,14 +91,9 @@ def test_healthz_ok(client):
 @pytest.mark.django_db
 def test_healthz_503_when_broker_unreachable(client, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    from complaints_project.celery import app
-
-    old = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
-        response = client.get("/healthz")
-    finally:
-        app.conf.broker_url = old
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["broker"]["ok"] is False
 
@@ -122,3 +117,14 @@ def test_production_refuses_default_secret_key():
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.django_db
+def test_healthz_checks_a_real_broker_when_not_eager(client, settings, tmp_path):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path)}
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["broker"] == {"ok": True, "detail": "filesystem"}

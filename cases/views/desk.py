@@ -114,7 +114,7 @@ class CaseListView(AgentRequiredMixin, View):
                             for row in FILTER_ROWS],
             "queue": queue,
             "page_obj": page,
-            "cases": list(page.object_list),
+            "cases": selectors.label_rows(list(page.object_list)),
             "paginator": paginator,
             "capped": paginator.capped,
             "search_capped": filterset.search_capped,

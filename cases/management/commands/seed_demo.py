@@ -43,6 +43,6 @@ class Command(BaseCommand):
                              progress=progress if count >= 20000 else None)
         elapsed = time.monotonic() - started
         self.stdout.write(self.style.SUCCESS(f"Seeded {created:,} cases in {elapsed:.1f} s."))
-        self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, display, role, _dept in DEMO_USERS:
             self.stdout.write(f"  {username:<12} {role:<20} {display}")
