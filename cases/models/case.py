@@ -62,7 +62,7 @@ class Case(FSMModelMixin, models.Model):
     tracking_code = models.CharField(_("tracking code"), max_length=16)
     customer = models.ForeignKey(
         "cases.Customer", verbose_name=_("customer"), on_delete=models.PROTECT,
-        related_name="cases",
+        related_name="cases", db_index=False,  # case_customer_idx leads with it
     )
     channel = models.CharField(_("channel"), max_length=20, choices=ChannelKind.choices)
     source = models.ForeignKey(
@@ -102,10 +102,12 @@ class Case(FSMModelMixin, models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("first-contact owner"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="owned_cases",
+        db_index=False,  # case_owner_due_idx leads with it
     )
     handler = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("handler"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="handled_cases",
+        db_index=False,  # case_handler_idx leads with it
     )
     task_force = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("task force"), blank=True,
@@ -114,6 +116,7 @@ class Case(FSMModelMixin, models.Model):
     department = models.ForeignKey(
         "cases.Department", verbose_name=_("responsible department"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="cases",
+        db_index=False,  # case_department_idx leads with it
     )
     duplicate_of = models.ForeignKey(
         "self", verbose_name=_("duplicate of"), null=True, blank=True,
