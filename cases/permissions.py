@@ -114,6 +114,13 @@ def can_see_contact_data(user: User | None) -> bool:
 
 
 # --- collaboration requests -------------------------------------------------------------------
+def can_request_help(case: Case, user: User | None) -> bool:
+    """The case team (owner, handler, task force) or a supervisor asks departments for help."""
+    if is_supervisor(user):
+        return True
+    return is_agent(user) and is_case_team(case, user)
+
+
 def is_department_liaison(request: CollaborationRequest, user: User | None) -> bool:
     return _active(user) and request.department.liaison_id == user.pk
 

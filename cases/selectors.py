@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import BooleanField, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -42,6 +43,8 @@ from cases.models import (
     Revisit,
     User,
 )
+from cases.models.collaboration import RequestStatus
+from cases.services.collaboration import TIMELINE_FIELD as REQUEST_FIELD
 
 # --- queues ----------------------------------------------------------------------------------
 
@@ -387,7 +390,8 @@ def transition_label(name: str) -> str:
 
 
 def state_label(field_name: str, value: str) -> str:
-    """A logged state value as a person reads it (stage and tier names are translated)."""
+    """A logged state value as a person reads it (stage, tier and department-request status
+    names are translated)."""
     if value in ("", None):
         return "—"
     try:
@@ -395,9 +399,32 @@ def state_label(field_name: str, value: str) -> str:
             return str(Stage(value).label)
         if field_name == "tier":
             return str(Tier(int(value)).label)
+        if field_name == REQUEST_FIELD:
+            return str(RequestStatus(value).label)
     except ValueError:
         pass
     return str(value)
+
+
+def _request_for_row(
+    row: CaseTransition, requests: list[CollaborationRequest]
+) -> CollaborationRequest | None:
+    """The department request a ``field="request"`` timeline row is about. The collaboration
+    service writes the note as "<department>: <text>" (or just the department), and a case has
+    at most one waiting request per department, so it is the latest request to that
+    department created by the row's time."""
+    found = None
+    for req in requests:  # oldest first
+        if req.created_at > row.at:
+            break
+        dept = str(req.department)
+        if row.note == dept or row.note.startswith(f"{dept}: "):
+            found = req
+    return found
+
+
+def _request_url(req: CollaborationRequest) -> str:
+    return reverse("board:request", args=[req.pk])
 
 
 @dataclass
@@ -431,37 +458,60 @@ class Workspace:
 OTHER_CASES_SHOWN = 10
 
 
-def case_workspace(case: Case) -> Workspace:
+def case_workspace(
+    case: Case, *, requests: list[CollaborationRequest] | None = None
+) -> Workspace:
     """The timeline (transitions, notes, customer messages, notices, collaboration,
-    compensation, revisits, in time order), the customer's other cases and open clocks."""
+    compensation, revisits, in time order), the customer's other cases and open clocks.
+
+    ``requests``: the case's department requests when the caller already read them (with
+    their department), to save a query.
+
+    Department requests appear through their ``field="request"`` transition rows (the record),
+    each linked to its request page; a request without a ``request_help`` row (written before
+    the board logged its steps) still shows as a ``collaboration`` entry."""
     transitions = list(
         CaseTransition.objects.filter(case=case).select_related("actor").order_by("at", "id")
     )
     notes = list(CaseNote.objects.filter(case=case).select_related("author"))
     notices = list(Notice.objects.filter(case=case).defer("context").order_by("created_at"))
-    requests = list(
-        CollaborationRequest.objects.filter(case=case)
-        .select_related("department", "requested_by")
-        .order_by("created_at", "id")
-    )
+    if requests is None:
+        requests = list(
+            CollaborationRequest.objects.filter(case=case)
+            .select_related("department", "requested_by")
+            .order_by("created_at", "id")
+        )
+    else:
+        requests = sorted(requests, key=lambda r: (r.created_at, r.pk))
     compensations = list(
         Compensation.objects.filter(case=case).select_related("proposed_by", "decided_by")
     )
     revisits = list(Revisit.objects.filter(case=case).select_related("answered_by"))
     timeline: list[TimelineEntry] = []
+    logged_requests: set[int] = set()
     for t in transitions:
-        timeline.append(TimelineEntry(t.at, "transition", t, "kind-transition", {
+        extra = {
             "label": transition_label(t.name),
             "source": state_label(t.field, t.source),
             "target": state_label(t.field, t.target),
-        }))
+        }
+        if t.field == REQUEST_FIELD:
+            req = _request_for_row(t, requests)
+            if req is not None:
+                extra["request"] = req
+                extra["request_url"] = _request_url(req)
+                if t.name == "request_help":
+                    logged_requests.add(req.pk)
+        timeline.append(TimelineEntry(t.at, "transition", t, "kind-transition", extra))
     for n in notes:
         css = "kind-customer" if n.kind in (NoteKind.CUSTOMER_MESSAGE, NoteKind.CONTACT) else ""
         timeline.append(TimelineEntry(n.created_at, "note", n, css))
     for notice in notices:
         timeline.append(TimelineEntry(notice.created_at, "notice", notice, "kind-customer"))
     for r in requests:
-        timeline.append(TimelineEntry(r.created_at, "collaboration", r))
+        if r.pk not in logged_requests:
+            timeline.append(TimelineEntry(r.created_at, "collaboration", r, "",
+                                          {"request_url": _request_url(r)}))
     for c in compensations:
         timeline.append(TimelineEntry(c.created_at, "compensation", c))
         if c.decided_at and c.decided_by_id and c.decided_by_id != c.proposed_by_id:
@@ -504,13 +554,41 @@ def approved_compensations(case: Case) -> list[Compensation]:
 
 
 def alerts_for(user: User, *, unread_only: bool = False) -> QuerySet[Alert]:
-    qs = Alert.objects.filter(recipient=user).select_related("case").only(
-        "id", "kind", "message", "created_at", "read_at", "case__id", "case__reference",
-        "recipient_id",
+    qs = (
+        Alert.objects.filter(recipient=user).select_related("case")
+        .only("id", "kind", "message", "created_at", "read_at", "case__id", "case__reference",
+              "recipient_id")
+        .annotate(request_id=F("deadline__request_id"))
     )
     if unread_only:
         qs = qs.filter(read_at__isnull=True)
     return qs.order_by("-created_at", "-id")
+
+
+def alert_links(user: User, alerts: list[Alert]) -> list[Alert]:
+    """Give each alert (read by ``alerts_for``) the ``url`` its case link opens: the case
+    workspace for agents; for anyone else (a department liaison, a manager) the page of their
+    department's request on that case -- or the board -- since the desk is 403 for them.
+    At most one query, whatever the number of alerts."""
+    if perms.is_agent(user):
+        for alert in alerts:
+            alert.url = reverse("desk:case", args=[alert.case_id]) if alert.case_id else ""
+        return alerts
+    from cases.selectors_board import requests_visible_to
+
+    missing = {a.case_id for a in alerts if a.case_id and not a.request_id}
+    by_case: dict[int, int] = {}
+    if missing:
+        # The latest request the user may see on each case.
+        by_case = dict(
+            requests_visible_to(user).filter(case_id__in=missing)
+            .order_by("created_at", "id").values_list("case_id", "pk")
+        )
+    for alert in alerts:
+        request_id = alert.request_id or by_case.get(alert.case_id)
+        alert.url = (reverse("board:request", args=[request_id]) if request_id
+                     else reverse("board:index"))
+    return alerts
 
 
 __all__ = [
@@ -523,6 +601,7 @@ __all__ = [
     "TimelineEntry",
     "Workspace",
     "agents",
+    "alert_links",
     "alerts_for",
     "approved_compensations",
     "capped_count",

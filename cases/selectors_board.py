@@ -41,7 +41,6 @@ from cases.models.collaboration import OPEN_REQUEST_STATUSES, RequestStatus
 from cases.services.collaboration import (
     REQUESTABLE_STAGES,
     can_collaborate,
-    can_request_help,
     todo_assignees,
 )
 from cases.transition_labels import TRANSITION_LABELS
@@ -427,7 +426,7 @@ def case_collaboration(*, case: Case, user: User) -> CaseCollaboration:
         .order_by("-created_at")
     )
     waiting = list(dict.fromkeys(str(r.department) for r in reqs if r.is_waiting))
-    may = can_request_help(case, user) and case.stage in REQUESTABLE_STAGES
+    may = perms.can_request_help(case, user) and case.stage in REQUESTABLE_STAGES
     return CaseCollaboration(
         requests=reqs, waiting_on=waiting, can_request=may,
         new_url=reverse("board:new", args=[case.pk]),

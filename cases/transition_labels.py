@@ -25,4 +25,8 @@ TRANSITION_LABELS = {
     "decide": _("Decide"),
     "complete": _("Mark done"),
     "withdraw": _("Withdraw request"),
+    # Timeline rows of department requests that are not request transitions.
+    "request_help": _("Help requested from a department"),
+    "request_note": _("Department request progress"),
+    "request_overdue": _("Department request overdue"),
 }

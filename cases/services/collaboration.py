@@ -50,6 +50,7 @@ from cases.models.collaboration import (
     RequestStatus,
     can_decide_escalation,
 )
+from cases.permissions import can_request_help
 from cases.services import clocks
 from cases.services.errors import ActionForbidden, ActionNotAllowed, ConflictError, InvalidInput
 from cases.services.transitions import (
@@ -75,13 +76,6 @@ _MAX_TEXT = 4000
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def can_request_help(case: Case, user: User | None) -> bool:
-    """The case team (owner, handler, task force) or a supervisor asks departments for help."""
-    if perms.is_supervisor(user):
-        return True
-    return perms.is_agent(user) and perms.is_case_team(case, user)
-
-
 def can_collaborate(request: CollaborationRequest, user: User | None) -> bool:
     """Everyone with a part in the request may add to-dos and progress notes: the department's
     liaison, the requesting side (requester, case team, supervisors) and the deciding manager."""

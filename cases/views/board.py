@@ -202,7 +202,7 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
 def request_new(request: HttpRequest, case_id: int) -> HttpResponse:
     """Ask a department for help on a case (agents only; others get a 404)."""
     case = board.case_for_new_request(user=request.user, case_id=case_id)
-    if not collab.can_request_help(case, request.user):
+    if not perms.can_request_help(case, request.user):
         raise PermissionDenied(_("Only the case team or a supervisor may ask a department."))
     if case.stage not in collab.REQUESTABLE_STAGES:
         messages.error(request, _("Help can be requested only while the case is being handled."))

@@ -67,7 +67,8 @@ class DeskHomeView(AgentRequiredMixin, View):
             "queue_counts": selectors.desk_queue_counts(user, now),
             "my_cases": _sorted_preview(base.filter(selectors.queue_q("mine", user, now))),
             "is_supervisor": perms.is_supervisor(user),
-            "alerts": list(selectors.alerts_for(user, unread_only=True)[:5]),
+            "alerts": selectors.alert_links(
+                user, list(selectors.alerts_for(user, unread_only=True)[:5])),
         }
         if context["is_supervisor"]:
             context["supervision"] = _sorted_preview(
@@ -212,7 +213,8 @@ class AlertListView(LoginRequiredMixin, View):
         except InvalidPage:
             page = paginator.page(1)
         return render(request, self.template_name, {
-            "page_obj": page, "alerts": list(page.object_list), "show_all": show_all,
+            "page_obj": page, "show_all": show_all,
+            "alerts": selectors.alert_links(request.user, list(page.object_list)),
             "paginator": paginator, "query_string": "show=all" if show_all else "",
         })
 

@@ -11,7 +11,7 @@ from django.views import View
 
 from cases import forms as desk_forms
 from cases import permissions as perms
-from cases import selectors, services
+from cases import selectors, selectors_board, services
 from cases.choices import CompensationStatus, NoteKind
 from cases.services import ActionNotAllowed, InvalidInput
 from cases.views.actions import actions_for, case_url
@@ -28,7 +28,10 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
     @staticmethod
     def context(request: HttpRequest, case, note_form=None) -> dict:
         user = request.user
-        workspace = selectors.case_workspace(case)
+        # The board's panel (requests with open to-dos and latest progress, and the real
+        # "may ask a department" rule); its requests also feed the timeline.
+        collaboration = selectors_board.case_collaboration(case=case, user=user)
+        workspace = selectors.case_workspace(case, requests=collaboration.requests)
         actions = actions_for(case, user)
         can_note = perms.can_add_note(case, user)
         return {
@@ -41,6 +44,7 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
             "pending_compensations": [c for c in workspace.compensations
                                       if c.status == CompensationStatus.PROPOSED],
             "task_force": list(case.task_force.all()),
+            "collaboration": collaboration,
         }
 
 

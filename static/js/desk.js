@@ -4,8 +4,11 @@
   function fmt(ms) {
     var neg = ms < 0, s = Math.abs(ms) / 1000, d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600),
         m = Math.floor(s % 3600 / 60);
-    var txt = (d ? d + "d " : "") + (d || h ? h + "h " : "") + m + "m";
-    return neg ? "-" + txt : txt;
+    // Units follow the page language: <html lang="zh-hans"> gets 天/小时/分 and "超时" when late.
+    var zh = /^zh/i.test(document.documentElement.lang || ""),
+        u = zh ? ["天", "小时", "分", "超时 "] : ["d ", "h ", "m", "-"];
+    var txt = (d ? d + u[0] : "") + (d || h ? h + u[1] : "") + m + u[2];
+    return neg ? u[3] + txt : txt;
   }
   function tick() {
     var now = Date.now();
