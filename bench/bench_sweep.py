@@ -11,6 +11,8 @@ and prints the query plans to show the partial indexes at work. Prints figures; 
         python bench/bench_sweep.py [--cases 1000000] [--due-percent 1] [--reseed]
 
 The database named in DATABASE_URL is created if missing and its case tables are REPLACED.
+A database seeded before migration 0011 (cases_case fillfactor) has full pages, so the case
+updates cannot be HOT there: pass --reseed once.
 """
 
 from __future__ import annotations
