@@ -56,14 +56,22 @@ REQUEST = "request"
 
 @dataclass(frozen=True)
 class Window:
-    """A half-open period ``[start, end)`` and the moment the facts are read (``now``)."""
+    """A half-open period ``[start, end)`` and the moment the facts are read (``now``).
+    ``start`` and ``end`` None is all time: ``reporting.summaries`` measures each case once
+    that way and files every KPI's counts under the local day of the KPI's own anchor."""
 
-    start: datetime
-    end: datetime
+    start: datetime | None
+    end: datetime | None
     now: datetime
 
 
+def all_time(now: datetime) -> Window:
+    return Window(None, None, now)
+
+
 def _in(window: Window, field: str) -> Q:
+    if window.start is None or window.end is None:
+        return Q(**{f"{field}__isnull": False})
     return Q(**{f"{field}__gte": window.start, f"{field}__lt": window.end})
 
 
@@ -482,6 +490,26 @@ def rollup_days(case_rows_: Iterable[dict[str, Any]], request_rows_: Iterable[di
         for kpi in REQUEST_KPIS:
             put(day, num_key(kpi.code), row[num_key(kpi.code)])
             put(day, den_key(kpi.code), row[den_key(kpi.code)])
+    return out
+
+
+def sums_by_dimension(case_rows_: Iterable[dict[str, Any]],
+                      ) -> dict[str, dict[Any, dict[str, Any]]]:
+    """Case KPI sums per dimension and value, rolled up from rows grouped by every
+    dimension's case field."""
+    rows = list(case_rows_)
+    return {dim: rollup(rows, key=lambda r, f=fields[0]: r[f])
+            for dim, fields in DIMENSIONS.items()}
+
+
+def merge_days(*parts: dict[Any, dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """Day sums of several sources (cases, requests) in one mapping."""
+    out: dict[Any, dict[str, Any]] = {}
+    for part in parts:
+        for day, sums in part.items():
+            bucket = out.setdefault(day, {})
+            for name, value in sums.items():
+                bucket[name] = _add(bucket.get(name), value)
     return out
 
 

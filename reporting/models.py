@@ -114,3 +114,103 @@ class ImprovementAction(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_ACTION_STATUSES
+
+
+# --- the dashboard's read model (reporting.summaries keeps it; nothing else writes it) ---------
+class KpiDaySum(models.Model):
+    """The KPI counts of one local day for one value of one breakdown dimension (``dim``
+    tier, channel, category or department; ``key`` the value, "" for no department). Each
+    KPI's numerator and denominator are filed under the day of the KPI's own anchor time, so
+    any period made of whole days is a sum of rows; the totals are the sum of the tier rows.
+    ``handling_cycle_num`` is in microseconds."""
+
+    day = models.DateField()
+    dim = models.CharField(max_length=12)
+    key = models.CharField(max_length=40, blank=True)
+    received = models.BigIntegerField(default=0)
+    first_response_num = models.BigIntegerField(default=0)
+    first_response_den = models.BigIntegerField(default=0)
+    handling_complete_num = models.BigIntegerField(default=0)
+    handling_complete_den = models.BigIntegerField(default=0)
+    satisfaction_num = models.BigIntegerField(default=0)
+    satisfaction_den = models.BigIntegerField(default=0)
+    feedback_on_time_num = models.BigIntegerField(default=0)
+    feedback_on_time_den = models.BigIntegerField(default=0)
+    revisit_done_num = models.BigIntegerField(default=0)
+    revisit_done_den = models.BigIntegerField(default=0)
+    tier_accuracy_num = models.BigIntegerField(default=0)
+    tier_accuracy_den = models.BigIntegerField(default=0)
+    late_handling_num = models.BigIntegerField(default=0)
+    late_handling_den = models.BigIntegerField(default=0)
+    slow_response_escalation_num = models.BigIntegerField(default=0)
+    slow_response_escalation_den = models.BigIntegerField(default=0)
+    key_customer_recovery_num = models.BigIntegerField(default=0)
+    key_customer_recovery_den = models.BigIntegerField(default=0)
+    handling_cycle_num = models.BigIntegerField(default=0)
+    handling_cycle_den = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "dim", "key"], name="kpi_day_sum_unique"),
+        ]
+        indexes = [models.Index(fields=["dim", "day"], name="kpi_day_sum_dim_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dim}={self.key}"
+
+
+class RootCauseDaySum(models.Model):
+    """Cases resolved on one local day with one root cause in one category."""
+
+    day = models.DateField()
+    root_cause_id = models.BigIntegerField()
+    category = models.CharField(max_length=30)
+    cases = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "root_cause_id", "category"],
+                                    name="root_cause_day_sum_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.root_cause_id}/{self.category}"
+
+
+class CaseKpiFact(models.Model):
+    """What one case currently adds to the day sums (``data``), so that a change to the case
+    can be applied as the difference. ``case_id`` is no foreign key: the row outlives a
+    deleted case until the refresh takes its counts back out. ``next_flip_at`` is the
+    earliest due time of a clock still running when the fact was computed: from then on the
+    case counts differently (its outcome becomes known), so it is computed again."""
+
+    case_id = models.BigIntegerField(primary_key=True)
+    data = models.JSONField(default=dict)
+    next_flip_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"case {self.case_id}"
+
+
+class KpiQueue(models.Model):
+    """Cases whose KPI facts may have changed, written by database triggers on the cases
+    tables (see reporting.summaries.TRIGGERS) in the same transaction as the change."""
+
+    id = models.BigAutoField(primary_key=True)
+    case_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"case {self.case_id}"
+
+
+class KpiSummaryState(models.Model):
+    """One row: when the day sums were last brought up to date, and in which time zone and
+    definition version they were built (a change of either rebuilds them)."""
+
+    as_of = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    version = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"KPI summaries as of {self.as_of}"

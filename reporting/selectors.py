@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from cases.choices import OPEN_STAGES, Category, ChannelKind, Clock, SlaState, Stage, Tier
 from cases.models import Case, CaseDeadline, Department, RootCause
 from reporting import kpis as K
+from reporting import summaries
 from reporting.models import Direction, ImprovementAction, KpiTarget, WeeklyReview
 from reporting.periods import Period, report_tz
 
@@ -150,11 +151,11 @@ def _order(dim: str, keys: list[Any]) -> list[Any]:
     return sorted(keys, key=lambda k: (k is None, k or 0))
 
 
-def breakdowns(case_rows: list[dict[str, Any]], request_rows: list[dict[str, Any]],
-               ) -> dict[str, list[BreakdownRow]]:
+def breakdowns(case_by_dim: dict[str, dict[Any, dict[str, Any]]],
+               request_rows: list[dict[str, Any]]) -> dict[str, list[BreakdownRow]]:
     out: dict[str, list[BreakdownRow]] = {}
-    for dim, (case_field, request_field) in K.DIMENSIONS.items():
-        cases = K.rollup(case_rows, key=lambda r, f=case_field: r[f])
+    for dim, (_case_field, request_field) in K.DIMENSIONS.items():
+        cases = case_by_dim.get(dim, {})
         requests = K.rollup(request_rows, key=lambda r, f=request_field: r[f])
         keys = set(cases) | set(requests)
         labels = _labels(dim, keys)
@@ -195,13 +196,21 @@ def weekly_trend(window: K.Window, days: dict[date, dict[str, Any]] | None = Non
     return weeks
 
 
-def root_cause_top(window: K.Window, previous: K.Window | None = None,
-                   limit: int | None = None) -> list[dict[str, Any]]:
-    """Root causes of the cases resolved in ``window`` (and in ``previous``), most frequent
-    first: one aggregate query."""
+def _summed(window: K.Window, summed: bool | None) -> bool:
+    return summaries.catch_up(window.now) if summed is None else summed
+
+
+def root_cause_counts(window: K.Window, previous: K.Window | None = None,
+                      summed: bool | None = None) -> list[dict[str, Any]]:
+    """Cases resolved per root cause in ``window`` and in ``previous``: one aggregate query
+    (over the day sums when they are current, else over the cases). ``summed``: whether the
+    caller already brought the sums up to date (None: find out)."""
+    cur_days, prev_days = summaries.day_span(window), previous and summaries.day_span(previous)
+    if cur_days and (previous is None or prev_days) and _summed(window, summed):
+        return summaries.root_cause_counts(*cur_days, prev_days[0] if prev_days else None)
     span_start = previous.start if previous else window.start
     in_cur = Q(resolved_at__gte=window.start, resolved_at__lt=window.end)
-    counts = (
+    return list(
         K.case_base()
         .filter(resolved_at__gte=span_start, resolved_at__lt=window.end,
                 root_cause__isnull=False)
@@ -212,11 +221,18 @@ def root_cause_top(window: K.Window, previous: K.Window | None = None,
         )
         .order_by()
     )
-    rows = [r for r in counts if r["count"] or r["previous"]]
+
+
+def root_cause_top(window: K.Window, previous: K.Window | None = None,
+                   limit: int | None = None, summed: bool | None = None) -> list[dict[str, Any]]:
+    """Root causes of the cases resolved in ``window`` (and in ``previous``), most frequent
+    first."""
+    rows = [r for r in root_cause_counts(window, previous, summed)
+            if r["count"] or r["previous"]]
     total = sum(r["count"] for r in rows)
     causes = RootCause.objects.in_bulk([r["root_cause_id"] for r in rows])
     out = []
-    for r in sorted(rows, key=lambda r: (-r["count"], -r["previous"])):
+    for r in sorted(rows, key=lambda r: (-r["count"], -r["previous"], r["root_cause_id"])):
         cause = causes.get(r["root_cause_id"])
         out.append({
             "id": r["root_cause_id"], "code": cause.code if cause else "",
@@ -228,27 +244,52 @@ def root_cause_top(window: K.Window, previous: K.Window | None = None,
     return out[:limit] if limit else out
 
 
+def root_cause_report(window: K.Window, previous: K.Window,
+                      ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The root-cause page: the ranking against the previous period, and cause x category."""
+    summed = summaries.catch_up(window.now)
+    return (root_cause_top(window, previous, summed=summed),
+            root_cause_by_category(window, summed=summed))
+
+
+def _case_sums(cur: K.Window, span: K.Window, summed: bool,
+               ) -> tuple[dict[str, dict[Any, dict[str, Any]]], dict[date, dict[str, Any]]]:
+    """Case KPI sums of ``cur`` per dimension, and per local day of ``span``: from the day
+    sums when they are current (two small queries), else from the cases (two scans)."""
+    cur_days, span_days = summaries.day_span(cur), summaries.day_span(span)
+    if summed and cur_days and span_days:
+        return summaries.by_dimension(*cur_days), summaries.by_day(*span_days)
+    tz = report_tz()
+    return (K.sums_by_dimension(K.case_rows(cur, CASE_DIMS)),
+            K.rollup_days(K.case_day_rows(span, tz), []))
+
+
 def dashboard(period: Period, now: datetime) -> Dashboard:
-    """Everything the dashboard shows for ``period``: about ten aggregate queries whatever
-    the number of cases."""
+    """Everything the dashboard shows for ``period``: a handful of queries on the day sums
+    (``reporting.summaries``) plus the collaboration requests, whatever the number of cases.
+    The sums are brought up to date first; while they cannot be (a long backlog) the same
+    numbers come from aggregates over the cases."""
     cur, prev = period.window(now), period.previous_window(now)
     trend = period.trend_window(now)
     # One pass over the days of the previous period, the trend weeks and the period gives
-    # the previous totals and the trend; a second pass over the period gives breakdowns.
+    # the previous totals and the trend; breakdowns come from the period's rows.
     span = K.Window(min(prev.start, trend.start), max(cur.end, trend.end), now)
+    summed = summaries.catch_up(now)
     with K.aggregate_session():
-        case_rows = K.case_rows(cur, CASE_DIMS)
+        case_by_dim, case_days = _case_sums(cur, span, summed)
         request_rows = K.request_rows(cur, REQUEST_DIMS)
-        days = daily_sums(span)
-        causes = root_cause_top(cur, prev, limit=10)
+        request_days = K.rollup_days([], K.request_day_rows(span, report_tz()))
+        causes = root_cause_top(cur, prev, limit=10, summed=summed)
+    days = K.merge_days(case_days, request_days)
     previous = K.sum_days(days, period.previous_first, period.previous_last)
     weeks = weekly_trend(trend, days)
-    sums = {**K.rollup(case_rows).get(None, {}), **K.rollup(request_rows).get(None, {})}
+    sums = {**K.rollup(case_by_dim["tier"].values()).get(None, {}),
+            **K.rollup(request_rows).get(None, {})}
     lines = kpi_lines(sums, previous, kpi_targets())
     board = Dashboard(
         period=period, lines=lines, volume=sums.get("received") or 0,
         previous_volume=previous.get("received") or 0,
-        breakdowns=breakdowns(case_rows, request_rows), weeks=weeks, root_causes=causes,
+        breakdowns=breakdowns(case_by_dim, request_rows), weeks=weeks, root_causes=causes,
     )
     board.charts = chart_data(board)
     return board
@@ -389,14 +430,18 @@ def period_of_week(week: date) -> Period:
                   week - timedelta(days=1))
 
 
-def root_cause_by_category(window: K.Window) -> dict[str, Any]:
+def root_cause_by_category(window: K.Window, summed: bool | None = None) -> dict[str, Any]:
     """Root cause x category counts of the cases resolved in ``window`` (one query)."""
-    rows = list(
-        K.case_base()
-        .filter(resolved_at__gte=window.start, resolved_at__lt=window.end,
-                root_cause__isnull=False)
-        .values("root_cause_id", "category").annotate(n=Count("pk")).order_by()
-    )
+    days = summaries.day_span(window)
+    if days and _summed(window, summed):
+        rows = summaries.root_cause_matrix(*days)
+    else:
+        rows = list(
+            K.case_base()
+            .filter(resolved_at__gte=window.start, resolved_at__lt=window.end,
+                    root_cause__isnull=False)
+            .values("root_cause_id", "category").annotate(n=Count("pk")).order_by()
+        )
     categories = [c for c in Category.values if any(r["category"] == c for r in rows)]
     causes = RootCause.objects.in_bulk({r["root_cause_id"] for r in rows})
     matrix: dict[int, dict[str, int]] = {}

@@ -21,3 +21,17 @@ def weekly_review_task() -> int:
     review, created = weekly_review_build(week=previous_week(now), now=now)
     logger.info("weekly review %s %s", review.week_start, "built" if created else "exists")
     return review.pk
+
+
+@shared_task(name="reporting.tasks.kpi_summaries_task", acks_late=True)
+def kpi_summaries_task() -> int:
+    """Bring the dashboard's KPI day sums up to date (every minute by beat). Idempotent and
+    serialised by a row lock, so a redelivery or an overlap changes nothing. Returns the
+    number of cases computed."""
+    from reporting.summaries import refresh
+
+    result = refresh()
+    if result.cases:
+        logger.info("KPI day sums: %s cases in %s batches%s", result.cases, result.batches,
+                    " (rebuilt)" if result.rebuilt else "")
+    return result.cases

@@ -82,8 +82,7 @@ def root_causes(request: HttpRequest) -> HttpResponse:
     form, period = _period(request)
     now = timezone.now()
     cur, prev = period.window(now), period.previous_window(now)
-    rows = selectors.root_cause_top(cur, prev)
-    by_category = selectors.root_cause_by_category(cur)
+    rows, by_category = selectors.root_cause_report(cur, prev)
     return render(request, "reporting/root_causes.html", {
         "form": form, "period": period, "rows": rows, "query": _query(request),
         "by_category": by_category,

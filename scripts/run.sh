@@ -10,6 +10,7 @@ export EMAIL_BACKEND="${EMAIL_BACKEND:-django.core.mail.backends.filebased.Email
 mkdir -p var/broker/out var/broker/processed var/outbox-mail
 python manage.py migrate --noinput
 python manage.py seed_demo --if-empty
+python manage.py kpi_summaries
 port="${PORT:-8000}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:$port}"
 celery -A complaints_project worker --beat --pool=threads --concurrency=2 \

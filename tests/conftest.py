@@ -11,6 +11,9 @@ import pytest
 from cases.choices import Role
 from tests.factories import UserFactory
 
+# The hand-computed KPI fixture set (``facts``), shared by the reporting tests.
+pytest_plugins = ["tests.kpi_facts"]
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

@@ -225,6 +225,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-redispatch": {"task": "cases.tasks.outbox_redispatch_task", "schedule": 60.0,
                           "options": {"expires": 55}},
     "mailbox-poll": {"task": "channels.tasks.poll_mailbox_task", "schedule": 120.0},
+    "kpi-summaries": {"task": "reporting.tasks.kpi_summaries_task", "schedule": 60.0,
+                      "options": {"expires": 55}},
     "weekly-review": {
         "task": "reporting.tasks.weekly_review_task",
         "schedule": crontab(minute=0, hour=9, day_of_week="mon"),
