@@ -6,8 +6,10 @@
 
 Migrates the database, seeds it with COPY (cases spread over two years, customers, key
 customers, departments, collaboration requests, re-tier log rows) unless it already holds
-that many cases (``--reseed`` forces it), then times the dashboard's selector and the whole
-page (request, queries, template) for last month and the last 12 months. Prints figures;
+that many cases (``--reseed`` forces it), builds the KPI day sums from scratch
+(``reporting.summaries``) and times that and an incremental refresh, then times the
+dashboard's selector and the whole page (request, queries, template) for last month and the
+last 12 months (``--live``: also without the day sums, aggregating over the cases). Prints figures;
 asserts nothing (see bench/ in STYLE.md).
 """
 
@@ -45,7 +47,8 @@ from cases.models import (  # noqa: E402
     RootCause,
     User,
 )
-from reporting import selectors  # noqa: E402
+from reporting import selectors, summaries  # noqa: E402
+from reporting.models import KpiDaySum, RootCauseDaySum  # noqa: E402
 from reporting.periods import LAST_12_MONTHS, LAST_MONTH, resolve, today_local  # noqa: E402
 
 H = timedelta(hours=1)
@@ -223,6 +226,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--live", action="store_true",
+                        help="also time the dashboard computed over the cases (no day sums)")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("Set DATABASE_URL to a PostgreSQL database (see the docstring).")
@@ -233,6 +238,30 @@ def main() -> None:
         print(f"reusing {args.cases:,} seeded cases")
     now = timezone.now()
     today = today_local(now)
+    # The day sums: a full build (what a first deployment or a time-zone change costs, done
+    # by the beat task), then the incremental refresh a page does after 200 changed cases.
+    t = time.perf_counter()
+    built = summaries.rebuild(now=now)
+    print(f"KPI day sums built from scratch: {built.cases:,} cases in {built.batches} batches, "
+          f"{time.perf_counter() - t:.1f} s; {KpiDaySum.objects.count():,} day rows, "
+          f"{RootCauseDaySum.objects.count():,} root-cause rows")
+    sample = list(Case.objects.filter(received_at__gte=now - timedelta(days=20))
+                  .values_list("pk", flat=True)[:200])
+    for pk in sample:
+        Case.objects.filter(pk=pk).update(category=random.choice(Category.values))
+    t = time.perf_counter()
+    current = summaries.catch_up(now)
+    print(f"refresh after {len(sample)} changed cases: {(time.perf_counter() - t) * 1000:.0f} ms"
+          f" (current: {current})")
+    if args.live:
+        real = summaries.catch_up
+        summaries.catch_up = lambda now: False  # type: ignore[assignment]
+        for label, kind in (("one month", LAST_MONTH), ("one year", LAST_12_MONTHS)):
+            period = resolve(kind, today=today)
+            median, times, queries = timed(lambda p=period: selectors.dashboard(p, now), 3)
+            print(f"{label:9} selector without the day sums (live aggregates): median "
+                  f"{median:.0f} ms (runs: {', '.join(f'{t:.0f}' for t in times)})")
+        summaries.catch_up = real  # type: ignore[assignment]
     client = Client()
     client.force_login(User.objects.get(username="bench-boss"))
     for label, kind in (("one month", LAST_MONTH), ("one year", LAST_12_MONTHS)):

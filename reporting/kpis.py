@@ -365,11 +365,16 @@ def den_key(code: str) -> str:
 def aggregate_session() -> Iterator[None]:
     """Run the report's aggregate queries in one read transaction with PostgreSQL's JIT off.
     JIT compiles every large conditional aggregate anew; in the million-case benchmark that
-    took 2.1 s of a 4.7 s query (more than it saved). Other databases: just the transaction.
-    """
+    took 2.1 s of a 4.7 s query (more than it saved). On PostgreSQL the transaction is
+    REPEATABLE READ when it is the outermost one, so the breakdowns, the days and the root
+    causes of one page come from one snapshot even while the day sums are being refreshed.
+    Other databases: just the transaction."""
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
+                if outermost:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 cursor.execute("SET LOCAL jit = off")
         yield
 
@@ -494,12 +499,19 @@ def rollup_days(case_rows_: Iterable[dict[str, Any]], request_rows_: Iterable[di
 
 
 def sums_by_dimension(case_rows_: Iterable[dict[str, Any]],
+                      request_rows_: Iterable[dict[str, Any]] = (),
                       ) -> dict[str, dict[Any, dict[str, Any]]]:
-    """Case KPI sums per dimension and value, rolled up from rows grouped by every
-    dimension's case field."""
-    rows = list(case_rows_)
-    return {dim: rollup(rows, key=lambda r, f=fields[0]: r[f])
-            for dim, fields in DIMENSIONS.items()}
+    """KPI sums per dimension and value, rolled up from case rows grouped by every
+    dimension's case field and request rows grouped by every dimension's request field
+    (a request counts under its own department and its case's tier, channel, category)."""
+    cases, requests = list(case_rows_), list(request_rows_)
+    out: dict[str, dict[Any, dict[str, Any]]] = {}
+    for dim, (case_field, request_field) in DIMENSIONS.items():
+        by_case = rollup(cases, key=lambda r, f=case_field: r[f])
+        by_request = rollup(requests, key=lambda r, f=request_field: r[f])
+        out[dim] = {key: {**by_case.get(key, {}), **by_request.get(key, {})}
+                    for key in set(by_case) | set(by_request)}
+    return out
 
 
 def merge_days(*parts: dict[Any, dict[str, Any]]) -> dict[Any, dict[str, Any]]:

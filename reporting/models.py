@@ -122,7 +122,8 @@ class KpiDaySum(models.Model):
     tier, channel, category or department; ``key`` the value, "" for no department). Each
     KPI's numerator and denominator are filed under the day of the KPI's own anchor time, so
     any period made of whole days is a sum of rows; the totals are the sum of the tier rows.
-    ``handling_cycle_num`` is in microseconds."""
+    Collaboration requests count under their own department and their case's tier, channel
+    and category, as in the live breakdowns. ``handling_cycle_num`` is in microseconds."""
 
     day = models.DateField()
     dim = models.CharField(max_length=12)
@@ -148,6 +149,9 @@ class KpiDaySum(models.Model):
     key_customer_recovery_den = models.BigIntegerField(default=0)
     handling_cycle_num = models.BigIntegerField(default=0)
     handling_cycle_den = models.BigIntegerField(default=0)
+    requests = models.BigIntegerField(default=0)
+    department_response_num = models.BigIntegerField(default=0)
+    department_response_den = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -178,11 +182,12 @@ class RootCauseDaySum(models.Model):
 
 
 class CaseKpiFact(models.Model):
-    """What one case currently adds to the day sums (``data``), so that a change to the case
-    can be applied as the difference. ``case_id`` is no foreign key: the row outlives a
-    deleted case until the refresh takes its counts back out. ``next_flip_at`` is the
-    earliest due time of a clock still running when the fact was computed: from then on the
-    case counts differently (its outcome becomes known), so it is computed again."""
+    """What one case and its collaboration requests currently add to the day sums
+    (``data``), so that a change can be applied as the difference. ``case_id`` is no
+    foreign key: the row outlives a deleted case until the refresh takes its counts back
+    out. ``next_flip_at`` is the earliest due time of a clock (or a request) still running
+    when the fact was computed: from then on the case counts differently (its outcome
+    becomes known), so it is computed again."""
 
     case_id = models.BigIntegerField(primary_key=True)
     data = models.JSONField(default=dict)
@@ -194,8 +199,9 @@ class CaseKpiFact(models.Model):
 
 
 class KpiQueue(models.Model):
-    """Cases whose KPI facts may have changed, written by database triggers on the cases
-    tables (see reporting.summaries.TRIGGERS) in the same transaction as the change."""
+    """Cases whose KPI facts may have changed (the case, its customer's key flag or one of
+    its collaboration requests), written by database triggers on the cases tables (see
+    reporting.summaries.TRIGGERS) in the same transaction as the change."""
 
     id = models.BigAutoField(primary_key=True)
     case_id = models.BigIntegerField()

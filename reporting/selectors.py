@@ -151,17 +151,16 @@ def _order(dim: str, keys: list[Any]) -> list[Any]:
     return sorted(keys, key=lambda k: (k is None, k or 0))
 
 
-def breakdowns(case_by_dim: dict[str, dict[Any, dict[str, Any]]],
-               request_rows: list[dict[str, Any]]) -> dict[str, list[BreakdownRow]]:
+def breakdowns(by_dim: dict[str, dict[Any, dict[str, Any]]]) -> dict[str, list[BreakdownRow]]:
+    """One table per dimension: each value's volume and KPIs (``K.sums_by_dimension`` or
+    the day sums' ``by_dimension``)."""
     out: dict[str, list[BreakdownRow]] = {}
-    for dim, (_case_field, request_field) in K.DIMENSIONS.items():
-        cases = case_by_dim.get(dim, {})
-        requests = K.rollup(request_rows, key=lambda r, f=request_field: r[f])
-        keys = set(cases) | set(requests)
-        labels = _labels(dim, keys)
+    for dim in K.DIMENSIONS:
+        sums_of = by_dim.get(dim, {})
+        labels = _labels(dim, set(sums_of))
         rows = []
-        for key in _order(dim, list(keys)):
-            sums = {**cases.get(key, {}), **requests.get(key, {})}
+        for key in _order(dim, list(sums_of)):
+            sums = sums_of[key]
             values = K.kpi_values(sums)
             rows.append(BreakdownRow(key=key, label=labels[key],
                                      volume=sums.get("received") or 0,
@@ -252,16 +251,19 @@ def root_cause_report(window: K.Window, previous: K.Window,
             root_cause_by_category(window, summed=summed))
 
 
-def _case_sums(cur: K.Window, span: K.Window, summed: bool,
-               ) -> tuple[dict[str, dict[Any, dict[str, Any]]], dict[date, dict[str, Any]]]:
-    """Case KPI sums of ``cur`` per dimension, and per local day of ``span``: from the day
-    sums when they are current (two small queries), else from the cases (two scans)."""
+def _period_sums(cur: K.Window, span: K.Window, summed: bool,
+                 ) -> tuple[dict[str, dict[Any, dict[str, Any]]], dict[date, dict[str, Any]]]:
+    """KPI sums of ``cur`` per dimension and value, and per local day of ``span``: from the
+    day sums when they are current (two small queries), else aggregated over the cases and
+    requests (four scans)."""
     cur_days, span_days = summaries.day_span(cur), summaries.day_span(span)
     if summed and cur_days and span_days:
         return summaries.by_dimension(*cur_days), summaries.by_day(*span_days)
     tz = report_tz()
-    return (K.sums_by_dimension(K.case_rows(cur, CASE_DIMS)),
-            K.rollup_days(K.case_day_rows(span, tz), []))
+    by_dim = K.sums_by_dimension(K.case_rows(cur, CASE_DIMS),
+                                 K.request_rows(cur, REQUEST_DIMS))
+    days = K.rollup_days(K.case_day_rows(span, tz), K.request_day_rows(span, tz))
+    return by_dim, days
 
 
 def dashboard(period: Period, now: datetime) -> Dashboard:
@@ -276,20 +278,17 @@ def dashboard(period: Period, now: datetime) -> Dashboard:
     span = K.Window(min(prev.start, trend.start), max(cur.end, trend.end), now)
     summed = summaries.catch_up(now)
     with K.aggregate_session():
-        case_by_dim, case_days = _case_sums(cur, span, summed)
-        request_rows = K.request_rows(cur, REQUEST_DIMS)
-        request_days = K.rollup_days([], K.request_day_rows(span, report_tz()))
+        by_dim, days = _period_sums(cur, span, summed)
         causes = root_cause_top(cur, prev, limit=10, summed=summed)
-    days = K.merge_days(case_days, request_days)
     previous = K.sum_days(days, period.previous_first, period.previous_last)
     weeks = weekly_trend(trend, days)
-    sums = {**K.rollup(case_by_dim["tier"].values()).get(None, {}),
-            **K.rollup(request_rows).get(None, {})}
+    # Every case and request has exactly one tier: the tier rows add up to the totals.
+    sums = K.rollup(by_dim["tier"].values()).get(None, {})
     lines = kpi_lines(sums, previous, kpi_targets())
     board = Dashboard(
         period=period, lines=lines, volume=sums.get("received") or 0,
         previous_volume=previous.get("received") or 0,
-        breakdowns=breakdowns(case_by_dim, request_rows), weeks=weeks, root_causes=causes,
+        breakdowns=breakdowns(by_dim), weeks=weeks, root_causes=causes,
     )
     board.charts = chart_data(board)
     return board

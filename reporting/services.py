@@ -39,7 +39,7 @@ def review_snapshot(week: date, now: datetime) -> dict[str, Any]:
     sums = {**K.rollup(case_rows).get(None, {}), **K.rollup(request_rows).get(None, {})}
     previous = {**K.case_rows(prev)[0], **K.request_rows(prev)[0]}
     lines = selectors.kpi_lines(sums, previous, selectors.kpi_targets())
-    tables = selectors.breakdowns(K.sums_by_dimension(case_rows), request_rows)
+    tables = selectors.breakdowns(K.sums_by_dimension(case_rows, request_rows))
     overdue_total, overdue = selectors.overdue_cases(now)
     breached_total, per_clock, breached = selectors.breached_cases(cur)
     categories = sorted((r for r in tables["category"] if r.volume), key=lambda r: -r.volume)

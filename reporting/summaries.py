@@ -28,6 +28,7 @@ has caught up, so its numbers are exact either way.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -69,25 +70,38 @@ WATCHED = (
     "first_responded_at", "solution_due_at", "resolved_at", "feedback_due_at",
     "feedback_given_at", "revisit_due_at", "revisit_done_at", "closed_at", "satisfaction_score",
 )
-# Summary columns: received, then each case KPI's numerator and denominator.
-COLUMNS = ["received"] + [f"{k.code}_{part}" for k in K.CASE_KPIS for part in ("num", "den")]
-_SUM_KEY = {"received": "received"} | {
+# The collaboration-request columns whose change queues the request's case.
+REQUEST_WATCHED = ("case_id", "department_id", "created_at", "answered_at", "due_at", "status",
+                   "closed_at")
+REQUEST_DIMS: dict[str, str] = {dim: fields[1] for dim, fields in K.DIMENSIONS.items()}
+# Summary columns: the volumes, then each KPI's numerator and denominator.
+CASE_COLUMNS = ["received"] + [f"{k.code}_{p}" for k in K.CASE_KPIS for p in ("num", "den")]
+REQUEST_COLUMNS = ["requests"] + [f"{k.code}_{p}" for k in K.REQUEST_KPIS
+                                  for p in ("num", "den")]
+COLUMNS = CASE_COLUMNS + REQUEST_COLUMNS
+_SUM_KEY = {"received": "received", "requests": "requests"} | {
     f"{k.code}_{part}": (K.num_key if part == "num" else K.den_key)(k.code)
-    for k in K.CASE_KPIS for part in ("num", "den")
+    for k in K.KPIS for part in ("num", "den")
 }
 _DURATION_COLUMNS = {f"{k.code}_num" for k in K.CASE_KPIS if k.unit == K.HOURS}
 
 
 # --- triggers ----------------------------------------------------------------------------------
+REQUESTS_TABLE = "cases_collaborationrequest"
 TRIGGERS = {
     "reporting_kpi_case_insert": "cases_case", "reporting_kpi_case_delete": "cases_case",
     "reporting_kpi_case_update": "cases_case", "reporting_kpi_customer_update": "cases_customer",
+    "reporting_kpi_request_insert": REQUESTS_TABLE,
+    "reporting_kpi_request_delete": REQUESTS_TABLE,
+    "reporting_kpi_request_update": REQUESTS_TABLE,
 }
 
 
 def _pg_triggers() -> list[str]:
     old = ", ".join(f"OLD.{c}" for c in WATCHED)
     new = ", ".join(f"NEW.{c}" for c in WATCHED)
+    old_request = ", ".join(f"OLD.{c}" for c in REQUEST_WATCHED)
+    new_request = ", ".join(f"NEW.{c}" for c in REQUEST_WATCHED)
     drops = [f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, table in TRIGGERS.items()]
     return drops + [
         """CREATE OR REPLACE FUNCTION reporting_kpi_queue_rows() RETURNS trigger
@@ -103,6 +117,25 @@ def _pg_triggers() -> list[str]:
         """CREATE OR REPLACE FUNCTION reporting_kpi_queue_case() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN INSERT INTO reporting_kpiqueue (case_id) VALUES (NEW.id); RETURN NULL; END $$""",
+        """CREATE OR REPLACE FUNCTION reporting_kpi_queue_request_rows() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF TG_OP = 'DELETE' THEN
+               INSERT INTO reporting_kpiqueue (case_id) SELECT case_id FROM old_rows;
+             ELSE
+               INSERT INTO reporting_kpiqueue (case_id) SELECT case_id FROM new_rows;
+             END IF;
+             RETURN NULL;
+           END $$""",
+        """CREATE OR REPLACE FUNCTION reporting_kpi_queue_request() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             INSERT INTO reporting_kpiqueue (case_id) VALUES (NEW.case_id);
+             IF OLD.case_id <> NEW.case_id THEN
+               INSERT INTO reporting_kpiqueue (case_id) VALUES (OLD.case_id);
+             END IF;
+             RETURN NULL;
+           END $$""",
         """CREATE OR REPLACE FUNCTION reporting_kpi_queue_customer() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN
@@ -126,11 +159,21 @@ def _pg_triggers() -> list[str]:
            AFTER UPDATE OF is_key_customer ON cases_customer
            FOR EACH ROW WHEN (OLD.is_key_customer IS DISTINCT FROM NEW.is_key_customer)
            EXECUTE FUNCTION reporting_kpi_queue_customer()""",
+        f"""CREATE TRIGGER reporting_kpi_request_insert AFTER INSERT ON {REQUESTS_TABLE}
+           REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+           EXECUTE FUNCTION reporting_kpi_queue_request_rows()""",
+        f"""CREATE TRIGGER reporting_kpi_request_delete AFTER DELETE ON {REQUESTS_TABLE}
+           REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+           EXECUTE FUNCTION reporting_kpi_queue_request_rows()""",
+        f"""CREATE TRIGGER reporting_kpi_request_update AFTER UPDATE ON {REQUESTS_TABLE}
+           FOR EACH ROW WHEN (({old_request}) IS DISTINCT FROM ({new_request}))
+           EXECUTE FUNCTION reporting_kpi_queue_request()""",
     ]
 
 
 def _sqlite_triggers() -> list[str]:
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in WATCHED)
+    request_changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in REQUEST_WATCHED)
     return [f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGERS] + [
         """CREATE TRIGGER reporting_kpi_case_insert AFTER INSERT ON cases_case
            BEGIN INSERT INTO reporting_kpiqueue (case_id) VALUES (NEW.id); END""",
@@ -144,6 +187,15 @@ def _sqlite_triggers() -> list[str]:
            WHEN OLD.is_key_customer IS NOT NEW.is_key_customer
            BEGIN INSERT INTO reporting_kpiqueue (case_id)
                  SELECT id FROM cases_case WHERE customer_id = NEW.id; END""",
+        f"""CREATE TRIGGER reporting_kpi_request_insert AFTER INSERT ON {REQUESTS_TABLE}
+           BEGIN INSERT INTO reporting_kpiqueue (case_id) VALUES (NEW.case_id); END""",
+        f"""CREATE TRIGGER reporting_kpi_request_delete AFTER DELETE ON {REQUESTS_TABLE}
+           BEGIN INSERT INTO reporting_kpiqueue (case_id) VALUES (OLD.case_id); END""",
+        f"""CREATE TRIGGER reporting_kpi_request_update AFTER UPDATE ON {REQUESTS_TABLE}
+           WHEN {request_changed}
+           BEGIN INSERT INTO reporting_kpiqueue (case_id) VALUES (NEW.case_id);
+                 INSERT INTO reporting_kpiqueue (case_id) SELECT OLD.case_id
+                 WHERE OLD.case_id IS NOT NEW.case_id; END""",
     ]
 
 
@@ -159,7 +211,7 @@ def install_triggers(using: str = "default") -> None:
                        conn.vendor)
         return
     tables = set(conn.introspection.table_names())
-    if not {"cases_case", "cases_customer", KpiQueue._meta.db_table} <= tables:
+    if not {"cases_case", "cases_customer", REQUESTS_TABLE, KpiQueue._meta.db_table} <= tables:
         return  # migrated only part of the way: the next full migrate installs them
     with transaction.atomic(using=using), conn.cursor() as cursor:
         for sql in statements():
@@ -184,19 +236,52 @@ def _filed(row: dict[str, Any]) -> Iterable[tuple[date | None, str, int]]:
         yield day, f"{kpi.code}_den", _micro(row[K.den_key(kpi.code)])
 
 
+def _request_facts(case_ids: list[int], now: datetime) -> dict[int, list[dict[str, Any]]]:
+    """What each case's collaboration requests add: one aggregate query, grouped by request,
+    each under its creation day, its own department and its case's tier, channel, category.
+    Also the earliest due time of a request still unanswered (when it flips to late)."""
+    tz = report_tz()
+    rows = (
+        K.request_base().filter(case_id__in=case_ids)
+        .annotate(d_created_at=TruncDate("created_at", tzinfo=tz))
+        .values("pk", "case_id", *REQUEST_DIMS.values(), "d_created_at", "answered_at",
+                "due_at")
+        .annotate(**K.request_aggregates(K.all_time(now)))
+        .order_by()
+    )
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        counts = {"requests": row["requests"]}
+        for kpi in K.REQUEST_KPIS:
+            counts[f"{kpi.code}_num"] = row[K.num_key(kpi.code)]
+            counts[f"{kpi.code}_den"] = row[K.den_key(kpi.code)]
+        flip = row["due_at"] if row["answered_at"] is None and row["due_at"] > now else None
+        out[row["case_id"]].append({
+            "k": {dim: "" if row[field] is None else str(row[field])
+                  for dim, field in REQUEST_DIMS.items()},
+            "day": row["d_created_at"].isoformat(),
+            "c": {c: v for c, v in counts.items() if v},
+            "flip": flip.isoformat() if flip else None,
+        })
+    return out
+
+
 def measure(case_ids: Iterable[int], now: datetime) -> dict[int, tuple[dict[str, Any],
                                                                         datetime | None]]:
     """The fact of each given case at ``now`` (invalid and missing cases have none): one
-    aggregate query using the KPI definitions, grouped by case."""
+    aggregate query over the cases and one over their requests, both using the KPI
+    definitions, grouped by case and by request."""
+    ids = list(case_ids)
     tz = report_tz()
     days = {f"d_{a}": TruncDate(a, tzinfo=tz) for a in K.CASE_ANCHORS}
     clock_fields = [f for pair in CLOCKS for f in pair]
     rows = (
-        K.case_base().filter(pk__in=list(case_ids)).annotate(**days)
+        K.case_base().filter(pk__in=ids).annotate(**days)
         .values("pk", *DIMS.values(), "root_cause_id", *days, *clock_fields)
         .annotate(**K.case_aggregates(K.all_time(now)))
         .order_by()
     )
+    requests = _request_facts(ids, now)
     out: dict[int, tuple[dict[str, Any], datetime | None]] = {}
     for row in rows:
         counts: dict[str, dict[str, int]] = defaultdict(dict)
@@ -208,9 +293,13 @@ def measure(case_ids: Iterable[int], now: datetime) -> dict[int, tuple[dict[str,
         cause = None
         if row["root_cause_id"] is not None and row["d_resolved_at"] is not None:
             cause = [row["d_resolved_at"].isoformat(), row["root_cause_id"], row["category"]]
+        own = requests.pop(row["pk"], [])
         pending = [row[due] for stop, due in CLOCKS
                    if row[stop] is None and row[due] is not None and row[due] > now]
-        out[row["pk"]] = ({"k": keys, "d": dict(counts), "rc": cause},
+        pending += [datetime.fromisoformat(r["flip"]) for r in own if r["flip"]]
+        for r in own:
+            del r["flip"]
+        out[row["pk"]] = ({"k": keys, "d": dict(counts), "rc": cause, "r": own},
                           min(pending) if pending else None)
     return out
 
@@ -226,6 +315,11 @@ def _spread(data: dict[str, Any], sign: int, sums: dict[tuple[str, str, str], Co
     if data.get("rc"):
         day, cause, category = data["rc"]
         causes[(day, cause, category)] += sign
+    for request in data.get("r", ()):
+        for dim, key in request["k"].items():
+            bucket = sums[(request["day"], dim, key)]
+            for column, value in request["c"].items():
+                bucket[column] += sign * value
 
 
 def _upsert(table: str, keys: list[str], columns: list[str], rows: list[list[Any]]) -> None:
@@ -310,9 +404,15 @@ def _is_built_for_now(state: KpiSummaryState) -> bool:
 def _reset(state: KpiSummaryState) -> None:
     """Start over (first run, time zone or definitions changed): empty sums, every case
     queued."""
-    for model in (KpiDaySum, RootCauseDaySum, CaseKpiFact, KpiQueue):
-        model.objects.all().delete()
+    models = (KpiDaySum, RootCauseDaySum, CaseKpiFact, KpiQueue)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # TRUNCATE leaves no million dead rows behind; writers' triggers wait for the
+            # commit (seconds) and then queue into the new queue.
+            cursor.execute("TRUNCATE " + ", ".join(m._meta.db_table for m in models))
+        else:
+            for model in models:
+                model.objects.all().delete()
         cursor.execute("INSERT INTO reporting_kpiqueue (case_id) SELECT id FROM cases_case")
     state.time_zone, state.version, state.as_of = settings.TIME_ZONE, SUMMARY_VERSION, None
     state.save()
@@ -342,11 +442,13 @@ def pending(now: datetime, limit: int) -> int:
 
 
 def refresh(*, now: datetime | None = None, max_cases: int | None = None,
-            batch: int = BATCH) -> RefreshResult:
+            max_seconds: float | None = None, batch: int = BATCH) -> RefreshResult:
     """Bring the sums up to date at ``now``, one transaction per batch of cases (the state
     row's lock keeps two refreshes from applying the same difference twice). Stops after
-    ``max_cases`` when given; ``current`` tells whether nothing is left."""
+    ``max_cases`` cases or ``max_seconds`` when given (what is done stays done; the next
+    refresh goes on); ``current`` tells whether nothing is left."""
     now = now or timezone.now()
+    started = time.monotonic()
     result = RefreshResult()
     while True:
         with transaction.atomic():
@@ -368,6 +470,8 @@ def refresh(*, now: datetime | None = None, max_cases: int | None = None,
             result.batches += 1
         if max_cases is not None and result.cases >= max_cases:
             return result
+        if max_seconds is not None and time.monotonic() - started >= max_seconds:
+            return result
 
 
 def rebuild(*, now: datetime | None = None, batch: int = 10_000) -> RefreshResult:
@@ -376,7 +480,19 @@ def rebuild(*, now: datetime | None = None, batch: int = 10_000) -> RefreshResul
         _reset(_locked_state())
     result = refresh(now=now, batch=batch)
     result.rebuilt = True
+    _analyze()
     return result
+
+
+def _analyze() -> None:
+    """Fresh planner statistics after a bulk change (PostgreSQL; VACUUM only outside a
+    transaction): with stale ones a flip lookup scanned the million facts (250 ms)."""
+    if connection.vendor != "postgresql":
+        return
+    verb = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
+    with connection.cursor() as cursor:
+        for model in (KpiDaySum, RootCauseDaySum, CaseKpiFact, KpiQueue):
+            cursor.execute(f"{verb} {model._meta.db_table}")
 
 
 def catch_up(now: datetime) -> bool:
@@ -485,8 +601,8 @@ def _norm(sums: dict[str, Any]) -> dict[str, int]:
 
 
 def compare(first: date, last: date, now: datetime) -> list[str]:
-    """Differences between the sums and the live aggregates over the cases for the days
-    ``first`` .. ``last`` (per dimension value, per day, per root cause). Empty when they
+    """Differences between the sums and the live aggregates over the cases and requests for
+    the days ``first`` .. ``last`` (per dimension value, per day, per root cause). Empty when they
     agree, as they must; run after ``refresh(now=now)``."""
     window = K.Window(local_midnight(first), local_midnight(last + timedelta(days=1)), now)
     diffs: list[str] = []
@@ -498,11 +614,13 @@ def compare(first: date, last: date, now: datetime) -> list[str]:
             if a != b:
                 diffs.append(f"{what} {key}: live {a} != summed {b}")
 
-    live_dims = K.sums_by_dimension(K.case_rows(window, list(DIMS.values())))
+    live_dims = K.sums_by_dimension(K.case_rows(window, list(DIMS.values())),
+                                    K.request_rows(window, list(REQUEST_DIMS.values())))
     summed_dims = by_dimension(first, last)
     for dim in DIMS:
         check(dim, live_dims[dim], summed_dims[dim])
-    live_days = K.rollup_days(K.case_day_rows(window, report_tz()), [])
+    tz = report_tz()
+    live_days = K.rollup_days(K.case_day_rows(window, tz), K.request_day_rows(window, tz))
     check("day", {d: s for d, s in live_days.items() if first <= d <= last}, by_day(first, last))
     live_causes = {
         (r["root_cause_id"], r["category"]): {"cases": r["n"]}

@@ -23,14 +23,16 @@ def weekly_review_task() -> int:
     return review.pk
 
 
-@shared_task(name="reporting.tasks.kpi_summaries_task", acks_late=True)
+@shared_task(name="reporting.tasks.kpi_summaries_task", acks_late=True, soft_time_limit=60,
+             time_limit=90)
 def kpi_summaries_task() -> int:
     """Bring the dashboard's KPI day sums up to date (every minute by beat). Idempotent and
-    serialised by a row lock, so a redelivery or an overlap changes nothing. Returns the
-    number of cases computed."""
+    serialised by a row lock, so a redelivery or an overlap changes nothing. A long backlog
+    (a first build, a bulk import) is worked off 45 s at a time, each batch committed.
+    Returns the number of cases computed."""
     from reporting.summaries import refresh
 
-    result = refresh()
+    result = refresh(max_seconds=45)
     if result.cases:
         logger.info("KPI day sums: %s cases in %s batches%s", result.cases, result.batches,
                     " (rebuilt)" if result.rebuilt else "")

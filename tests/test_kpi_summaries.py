@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from cases import services
 from cases.choices import Stage, Tier
-from cases.models import Case, Customer
+from cases.models import Case, CollaborationRequest, Customer
 from reporting import kpis as K
 from reporting import selectors, summaries
 from reporting.models import CaseKpiFact, KpiDaySum, KpiQueue
@@ -58,8 +58,8 @@ def test_sums_match_live_aggregates_per_day_dimension_and_root_cause(facts):
     assert agree() == []
     assert KpiDaySum.objects.filter(dim="tier").exists()
     # The breakdowns equal those of the live path, value by value.
-    live = selectors.breakdowns(K.sums_by_dimension(K.case_rows(W, selectors.CASE_DIMS)),
-                                K.request_rows(W, selectors.REQUEST_DIMS))
+    live = selectors.breakdowns(K.sums_by_dimension(K.case_rows(W, selectors.CASE_DIMS),
+                                                    K.request_rows(W, selectors.REQUEST_DIMS)))
     summed = selectors.dashboard(WEEK, NOW).breakdowns
     assert {d: [(r.key, r.volume, r.values) for r in rows] for d, rows in summed.items()} == {
         d: [(r.key, r.volume, r.values) for r in rows] for d, rows in live.items()}
@@ -100,6 +100,15 @@ def test_every_kind_of_change_reaches_the_sums(facts):
     Case.objects.filter(pk=c["c2"].pk).update(stage=Stage.INVALID)
     Case.objects.filter(pk=c["c16"].pk).delete()
     Customer.objects.filter(pk=c["c12"].customer_id).update(is_key_customer=True)
+    assert agree() == []
+    # collaboration requests: answered and moved, created, deleted
+    request = CollaborationRequest.objects.filter(case=c["c8"], answered_at__isnull=True).first()
+    CollaborationRequest.objects.filter(pk=request.pk).update(answered_at=at(19, 13),
+                                                              department=facts["d2"])
+    CollaborationRequest.objects.create(
+        case=c["c4"], department=facts["d2"], requested_by=request.requested_by, ask="?",
+        created_at=at(21, 10), due_at=at(22, 10))
+    CollaborationRequest.objects.filter(case=c["c3"]).delete()
     assert agree() == []
     # new cases, one at a time and in bulk
     make(CustomerFactory(), received_at=at(21, 9), first_responded_at=at(21, 10))

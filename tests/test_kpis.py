@@ -96,7 +96,7 @@ def test_breakdowns_roll_up_to_the_totals(facts):
     totals = {**K.case_rows(W)[0], **K.request_rows(W)[0]}
     rolled = {**K.rollup(case_rows)[None], **K.rollup(request_rows)[None]}
     assert {k: v for k, v in rolled.items() if v} == {k: v for k, v in totals.items() if v}
-    tables = selectors.breakdowns(K.sums_by_dimension(case_rows), request_rows)
+    tables = selectors.breakdowns(K.sums_by_dimension(case_rows, request_rows))
     fr = [k.code for k in K.KPIS].index("first_response")
     dr = [k.code for k in K.KPIS].index("department_response")
     by_channel = {r.key: r for r in tables["channel"]}

@@ -17,7 +17,7 @@ from cases.services.errors import ActionForbidden, InvalidInput
 from reporting.models import ImprovementAction, WeeklyReview
 from reporting.services import weekly_review_build
 from reporting.tasks import weekly_review_task
-from tests.test_kpis import at, facts  # noqa: F401  (the hand-computed fixture set)
+from tests.kpi_facts import at  # the hand-computed set: the ``facts`` fixture
 
 SH = ZoneInfo("Asia/Shanghai")
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=SH)  # the beat fires: review week of the 16th
