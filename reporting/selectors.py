@@ -396,6 +396,15 @@ def clock_label(code: str) -> str:
 
 
 # --- lists -------------------------------------------------------------------------------------
+def exportable_cases(user: Any) -> Any:
+    """The cases a user's export may contain: what their desk shows them, and every case
+    for an admin (who sees all of them in the Django admin anyway)."""
+    from reporting.permissions import is_admin
+
+    return Case.objects.all() if is_admin(user) else Case.objects.for_user(user)
+
+
+
 def review_list() -> Any:
     return WeeklyReview.objects.select_related("built_by").annotate(
         action_count=Count("actions"),

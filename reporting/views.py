@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases.choices import Category, ChannelKind, Stage, Tier
-from cases.models import Case
 from cases.services.errors import DomainError, InvalidInput
 from reporting import exports, selectors
 from reporting import kpis as K
@@ -124,7 +123,7 @@ def export_cases(request: HttpRequest, fmt: str) -> Any:
     data = request.GET.copy()
     data.setdefault("queue", "open")
     data.setdefault("sort", case_selectors.DEFAULT_SORT)
-    filterset = CaseFilter(data, queryset=Case.objects.for_user(request.user),
+    filterset = CaseFilter(data, queryset=selectors.exportable_cases(request.user),
                            user=request.user)
     if not filterset.is_valid():
         errors = "; ".join(f"{name}: {' '.join(map(str, errs))}"
