@@ -27,18 +27,20 @@ has caught up, so its numbers are exact either way.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Case as DbCase
+from django.db.models import Count, DateTimeField, F, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, Least, TruncDate
 from django.utils import timezone
 
 from reporting import kpis as K
@@ -236,6 +238,19 @@ def _filed(row: dict[str, Any]) -> Iterable[tuple[date | None, str, int]]:
         yield day, f"{kpi.code}_den", _micro(row[K.den_key(kpi.code)])
 
 
+# "No clock left to fall due" in the flip expression (LEAST ignores no NULL on SQLite).
+NEVER = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _next_flip(clocks: Iterable[tuple[str, str]], now: datetime) -> Least:
+    """The earliest due time after ``now`` of a clock that has not stopped, else NEVER."""
+    return Least(*[
+        Coalesce(DbCase(When(Q(**{f"{stop}__isnull": True, f"{due}__gt": now}), then=F(due)),
+                        output_field=DateTimeField()), Value(NEVER))
+        for stop, due in clocks
+    ], Value(NEVER))
+
+
 def _request_facts(case_ids: list[int], now: datetime) -> dict[int, list[dict[str, Any]]]:
     """What each case's collaboration requests add: one aggregate query, grouped by request,
     each under its creation day, its own department and its case's tier, channel, category.
@@ -243,9 +258,9 @@ def _request_facts(case_ids: list[int], now: datetime) -> dict[int, list[dict[st
     tz = report_tz()
     rows = (
         K.request_base().filter(case_id__in=case_ids)
-        .annotate(d_created_at=TruncDate("created_at", tzinfo=tz))
-        .values("pk", "case_id", *REQUEST_DIMS.values(), "d_created_at", "answered_at",
-                "due_at")
+        .annotate(d_created_at=TruncDate("created_at", tzinfo=tz),
+                  flip=_next_flip([("answered_at", "due_at")], now))
+        .values("pk", "case_id", *REQUEST_DIMS.values(), "d_created_at", "flip")
         .annotate(**K.request_aggregates(K.all_time(now)))
         .order_by()
     )
@@ -255,7 +270,7 @@ def _request_facts(case_ids: list[int], now: datetime) -> dict[int, list[dict[st
         for kpi in K.REQUEST_KPIS:
             counts[f"{kpi.code}_num"] = row[K.num_key(kpi.code)]
             counts[f"{kpi.code}_den"] = row[K.den_key(kpi.code)]
-        flip = row["due_at"] if row["answered_at"] is None and row["due_at"] > now else None
+        flip = row["flip"] if row["flip"] < NEVER else None
         out[row["case_id"]].append({
             "k": {dim: "" if row[field] is None else str(row[field])
                   for dim, field in REQUEST_DIMS.items()},
@@ -274,10 +289,9 @@ def measure(case_ids: Iterable[int], now: datetime) -> dict[int, tuple[dict[str,
     ids = list(case_ids)
     tz = report_tz()
     days = {f"d_{a}": TruncDate(a, tzinfo=tz) for a in K.CASE_ANCHORS}
-    clock_fields = [f for pair in CLOCKS for f in pair]
     rows = (
-        K.case_base().filter(pk__in=ids).annotate(**days)
-        .values("pk", *DIMS.values(), "root_cause_id", *days, *clock_fields)
+        K.case_base().filter(pk__in=ids).annotate(**days, flip=_next_flip(CLOCKS, now))
+        .values("pk", *DIMS.values(), "root_cause_id", *days, "flip")
         .annotate(**K.case_aggregates(K.all_time(now)))
         .order_by()
     )
@@ -294,9 +308,9 @@ def measure(case_ids: Iterable[int], now: datetime) -> dict[int, tuple[dict[str,
         if row["root_cause_id"] is not None and row["d_resolved_at"] is not None:
             cause = [row["d_resolved_at"].isoformat(), row["root_cause_id"], row["category"]]
         own = requests.pop(row["pk"], [])
-        pending = [row[due] for stop, due in CLOCKS
-                   if row[stop] is None and row[due] is not None and row[due] > now]
-        pending += [datetime.fromisoformat(r["flip"]) for r in own if r["flip"]]
+        pending = [datetime.fromisoformat(r["flip"]) for r in own if r["flip"]]
+        if row["flip"] < NEVER:
+            pending.append(row["flip"])
         for r in own:
             del r["flip"]
         out[row["pk"]] = ({"k": keys, "d": dict(counts), "rc": cause, "r": own},
@@ -305,13 +319,15 @@ def measure(case_ids: Iterable[int], now: datetime) -> dict[int, tuple[dict[str,
 
 
 # --- applying differences ----------------------------------------------------------------------
-def _spread(data: dict[str, Any], sign: int, sums: dict[tuple[str, str, str], Counter],
+def _spread(data: dict[str, Any], sign: int, sums: dict[tuple[str, str, str], dict[str, int]],
             causes: Counter) -> None:
+    keys = data["k"].items()
     for day, counts in data["d"].items():
-        for dim, key in data["k"].items():
+        items = counts.items()
+        for dim, key in keys:
             bucket = sums[(day, dim, key)]
-            for column, value in counts.items():
-                bucket[column] += sign * value
+            for column, value in items:
+                bucket[column] = bucket.get(column, 0) + sign * value
     if data.get("rc"):
         day, cause, category = data["rc"]
         causes[(day, cause, category)] += sign
@@ -319,7 +335,7 @@ def _spread(data: dict[str, Any], sign: int, sums: dict[tuple[str, str, str], Co
         for dim, key in request["k"].items():
             bucket = sums[(request["day"], dim, key)]
             for column, value in request["c"].items():
-                bucket[column] += sign * value
+                bucket[column] = bucket.get(column, 0) + sign * value
 
 
 def _upsert(table: str, keys: list[str], columns: list[str], rows: list[list[Any]]) -> None:
@@ -339,12 +355,40 @@ def _upsert(table: str, keys: list[str], columns: list[str], rows: list[list[Any
         cursor.executemany(sql, rows)
 
 
+def _write_facts(old: dict[int, Any], new: dict[int, tuple[dict[str, Any], datetime | None]],
+                 now: datetime) -> None:
+    """Replace the facts of the cases in ``old`` and ``new``. PostgreSQL: DELETE and COPY
+    (bulk_create's parameter binding took 4 of 7.5 s for 10,000 facts)."""
+    if connection.vendor != "postgresql":
+        gone = [case_id for case_id in old if case_id not in new]
+        if gone:
+            CaseKpiFact.objects.filter(case_id__in=gone).delete()
+        if new:
+            CaseKpiFact.objects.bulk_create(
+                [CaseKpiFact(case_id=case_id, data=data, next_flip_at=flip, computed_at=now)
+                 for case_id, (data, flip) in new.items()],
+                update_conflicts=True, unique_fields=["case_id"],
+                update_fields=["data", "next_flip_at", "computed_at"],
+            )
+        return
+    table = CaseKpiFact._meta.db_table
+    with connection.cursor() as cursor:
+        if old:
+            cursor.execute(f"DELETE FROM {table} WHERE case_id = ANY(%s)", [list(old)])
+        if new:
+            sql = f"COPY {table} (case_id, data, next_flip_at, computed_at) FROM STDIN"
+            with cursor.cursor.copy(sql) as copy:
+                for case_id, (data, flip) in new.items():
+                    copy.write_row((case_id, json.dumps(data, separators=(",", ":")), flip,
+                                    now))
+
+
 def _apply(case_ids: set[int], now: datetime) -> int:
     """Recompute the facts of ``case_ids`` and add new minus old to the sums. Returns the
     number of cases whose counts changed."""
     old = dict(CaseKpiFact.objects.filter(case_id__in=case_ids).values_list("case_id", "data"))
     new = measure(case_ids, now)
-    sums: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
+    sums: dict[tuple[str, str, str], dict[str, int]] = defaultdict(dict)
     causes: Counter = Counter()
     changed = 0
     for case_id in case_ids:
@@ -358,7 +402,7 @@ def _apply(case_ids: set[int], now: datetime) -> int:
             _spread(after, 1, sums, causes)
     _upsert(
         KpiDaySum._meta.db_table, ["day", "dim", "key"], COLUMNS,
-        [[date.fromisoformat(day), dim, key, *(bucket[c] for c in COLUMNS)]
+        [[date.fromisoformat(day), dim, key, *(bucket.get(c, 0) for c in COLUMNS)]
          for (day, dim, key), bucket in sums.items() if any(bucket.values())],
     )
     _upsert(
@@ -366,16 +410,7 @@ def _apply(case_ids: set[int], now: datetime) -> int:
         [[date.fromisoformat(day), cause, category, n]
          for (day, cause, category), n in causes.items() if n],
     )
-    gone = [case_id for case_id in old if case_id not in new]
-    if gone:
-        CaseKpiFact.objects.filter(case_id__in=gone).delete()
-    if new:
-        CaseKpiFact.objects.bulk_create(
-            [CaseKpiFact(case_id=case_id, data=data, next_flip_at=flip, computed_at=now)
-             for case_id, (data, flip) in new.items()],
-            update_conflicts=True, unique_fields=["case_id"],
-            update_fields=["data", "next_flip_at", "computed_at"],
-        )
+    _write_facts(old, new, now)
     return changed
 
 
