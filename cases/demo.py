@@ -37,6 +37,7 @@ from cases.models import (
     CaseDeadline,
     CaseNote,
     CaseTransition,
+    CollaborationRequest,
     Compensation,
     Customer,
     Department,
@@ -45,6 +46,7 @@ from cases.models import (
     SlaPolicy,
     User,
 )
+from cases.models.collaboration import RequestStatus
 from cases.services.clocks import REVISIT_ANSWER_WINDOW, policy_for
 from cases.services.lifecycle import suggest_tier
 
@@ -308,10 +310,11 @@ class _Sim:
             and stage != Stage.INVALID)
 
         deadlines = self._deadlines(case, p, now)
-        transitions, notes, comps, revisits = [], [], [], []
+        transitions, notes, comps, revisits, requests = [], [], [], [], []
         if self.rich:
             transitions, notes, comps, revisits = self._history(case, at, stage, staff, score)
-        return case, deadlines, transitions, notes, comps, revisits
+            requests = self._requests(case, at, p, staff)
+        return case, deadlines, transitions, notes, comps, revisits, requests
 
     rich = True
 
@@ -355,6 +358,67 @@ class _Sim:
         case.ever_breached = worst == SlaState.BREACHED or case.response_breached or any(
             done and due and done > due for done, due in late)
         return rows
+
+    def _requests(self, case: Case, at: dict, p: SlaPolicy, staff: dict[str, User],
+                  ) -> list[tuple[CollaborationRequest, CaseDeadline | None]]:
+        """A collaboration request for a cross-department case that got to handling, in the
+        state its stage implies: open or answered while the case waits on the department,
+        accepted while it is handled, done once it is resolved. Open ones get their running
+        department clock (the board shows it), and the case's next due time includes it."""
+        dept = case.department
+        if dept is None or case.stage in (Stage.RECEIVED, Stage.TRIAGED, Stage.ASSIGNED,
+                                          Stage.INVALID):
+            return []
+        rng, now, m = self.rng, self.now, self.minutes
+        started = at[Stage.IN_PROGRESS]
+        created = started + m(10, 180)
+        if case.resolved_at:
+            created = min(created, case.resolved_at - m(60, 120))
+        if created > now:
+            if case.stage != Stage.WAITING_DEPARTMENT:
+                return []
+            created = started + (now - started) / 2  # a waiting case always has its request
+        allowed = timedelta(minutes=p.department_minutes)
+        answered = created + m(20, p.department_minutes * 1.3)
+        if case.resolved_at:
+            answered = min(answered, created + (case.resolved_at - created) * 0.6)
+        status = RequestStatus.DONE if case.resolved_at else RequestStatus.ACCEPTED
+        if case.stage == Stage.WAITING_DEPARTMENT:
+            status = RequestStatus.ANSWERED if answered <= now and rng.random() < 0.4 else (
+                RequestStatus.OPEN)
+        answered_at = answered if status != RequestStatus.OPEN else None
+        accepted = (answered + m(5, 90)) if status in (RequestStatus.ACCEPTED,
+                                                       RequestStatus.DONE) else None
+        if accepted and case.resolved_at:
+            accepted = min(accepted, case.resolved_at)
+        requester = case.handler or case.owner or staff["supervisor"]
+        request = CollaborationRequest(
+            case_id=case.pk, department=dept, requested_by=requester,
+            ask=rng.choice(["请核实物流轨迹并给出补发方案。", "请确认退款进度并回复处理方案。",
+                            "请检测退回商品并说明质量问题原因。", "请核对账单并说明多收费用。"]),
+            status=status, created_at=created, due_at=created + allowed,
+            plan="已核实，安排补发并承担运费。" if answered_at else "",
+            answered_by=dept.liaison if answered_at else None, answered_at=answered_at,
+            accepted_at=accepted, accepted_by=requester if accepted else None,
+            closing_note="已完成。" if status == RequestStatus.DONE else "",
+            closed_by=requester if status == RequestStatus.DONE else None,
+            closed_at=(case.resolved_at if status == RequestStatus.DONE else None),
+        )
+        clock = None
+        if status == RequestStatus.OPEN:
+            risk = created + allowed * float(p.at_risk_ratio)
+            state = (SlaState.BREACHED if now >= request.due_at else
+                     SlaState.AT_RISK if now >= risk else SlaState.ON_TIME)
+            clock = CaseDeadline(case_id=case.pk, clock=Clock.DEPARTMENT, started_at=created,
+                                 risk_at=risk, due_at=request.due_at, state=state,
+                                 breached_at=request.due_at if state == SlaState.BREACHED
+                                 else None)
+            case.next_due_at = min(filter(None, [case.next_due_at, request.due_at]))
+            if state == SlaState.BREACHED or (state == SlaState.AT_RISK
+                                              and case.sla_state == SlaState.ON_TIME):
+                case.sla_state = state
+            case.ever_breached = case.ever_breached or state == SlaState.BREACHED
+        return [(request, clock)]
 
     def _history(self, case: Case, at: dict, stage: str, staff: dict[str, User],
                  score: int) -> tuple[list, list, list, list]:
@@ -462,19 +526,27 @@ def seed_cases(count: int, *, seed: int = 7, days: int = 90, batch: int = 5000,
     for start, size in _batches(count, batch):
         with transaction.atomic():
             cases, deadlines, transitions, notes, comps, revisits = [], [], [], [], [], []
+            requests: list[tuple[CollaborationRequest, CaseDeadline | None]] = []
             for i in range(size):
-                c, d, t, n, cp, r = sim.case(next_pk + start + i, rng.choice(customer_ids),
-                                             staff, depts, root_causes)
+                c, d, t, n, cp, r, rq = sim.case(next_pk + start + i, rng.choice(customer_ids),
+                                                 staff, depts, root_causes)
                 cases.append(c)
                 deadlines += d
                 transitions += t
                 notes += n
                 comps += cp
                 revisits += r
+                requests += rq
             for model, rows in ((Case, cases), (CaseDeadline, deadlines),
                                 (CaseTransition, transitions), (CaseNote, notes),
                                 (Compensation, comps), (Revisit, revisits)):
                 bulk_insert(model, rows, batch)
+            # bulk_create gives the requests their keys, which their clocks refer to.
+            CollaborationRequest.objects.bulk_create([r for r, _ in requests], batch_size=batch)
+            for request, clock in requests:
+                if clock is not None:
+                    clock.request_id = request.pk
+            bulk_insert(CaseDeadline, [c for _, c in requests if c is not None], batch)
         created += size
         if progress:
             progress(created)

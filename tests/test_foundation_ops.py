@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
+from django.utils import timezone
 
 from cases.choices import Category, ChannelKind, Role, Stage
 from cases.models import Case, CaseDeadline, Department, User
@@ -54,6 +55,43 @@ def test_seed_demo_creates_users_departments_and_consistent_cases(capsys):
     case = Case.objects.filter(stage=Stage.IN_PROGRESS).first()
     services.case_add_note(actor=User.objects.get(username="supervisor"), case_id=case.pk,
                            body="继续跟进", kind="progress")
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_the_board_and_its_kpi_requests_in_every_state(capsys, client):
+    from cases.models import CollaborationRequest
+    from cases.models.collaboration import RequestStatus
+    from reporting import summaries
+    from reporting.periods import LAST_12_MONTHS, resolve, today_local
+    from reporting.selectors import dashboard
+
+    call_command("seed_demo", "--cases", "1000")
+    requests = CollaborationRequest.objects.select_related("case")
+    assert {RequestStatus.ACCEPTED, RequestStatus.DONE} <= set(
+        requests.values_list("status", flat=True))
+    waiting = Case.objects.filter(stage=Stage.WAITING_DEPARTMENT)
+    assert waiting.exists()
+    for case in waiting:
+        assert case.collaboration_requests.filter(
+            status__in=[RequestStatus.OPEN, RequestStatus.ANSWERED]).exists()
+    for r in requests:
+        assert r.case.department_id == r.department_id and r.created_at <= r.due_at
+        if r.answered_at:
+            assert r.created_at <= r.answered_at
+        if r.case.resolved_at:
+            assert r.status == RequestStatus.DONE and r.closed_at <= r.case.resolved_at
+        if r.status == RequestStatus.OPEN:
+            assert r.case.stage == Stage.WAITING_DEPARTMENT
+            assert CaseDeadline.objects.filter(request=r, stopped_at__isnull=True).exists()
+    # a liaison sees their department's cards on the board
+    liaison = User.objects.get(username="logistics")
+    client.force_login(liaison)
+    assert client.get("/board/").status_code == 200
+    # and the department KPI has data
+    summaries.refresh()
+    board = dashboard(resolve(LAST_12_MONTHS, today=today_local()), timezone.now())
+    line = next(x for x in board.lines if x.kpi.code == "department_response")
+    assert line.denominator > 0
 
 
 @pytest.mark.django_db
