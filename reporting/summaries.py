@@ -99,6 +99,20 @@ TRIGGERS = {
 }
 
 
+def _pg_rows_function(name: str, case_column: str) -> str:
+    """A statement-level trigger function queueing the ``case_column`` of every inserted or
+    deleted row (the transition tables new_rows / old_rows)."""
+    return f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN
+             IF TG_OP = 'DELETE' THEN
+               INSERT INTO reporting_kpiqueue (case_id) SELECT {case_column} FROM old_rows;
+             ELSE
+               INSERT INTO reporting_kpiqueue (case_id) SELECT {case_column} FROM new_rows;
+             END IF;
+             RETURN NULL;
+           END $$"""
+
+
 def _pg_triggers() -> list[str]:
     old = ", ".join(f"OLD.{c}" for c in WATCHED)
     new = ", ".join(f"NEW.{c}" for c in WATCHED)
@@ -106,29 +120,11 @@ def _pg_triggers() -> list[str]:
     new_request = ", ".join(f"NEW.{c}" for c in REQUEST_WATCHED)
     drops = [f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, table in TRIGGERS.items()]
     return drops + [
-        """CREATE OR REPLACE FUNCTION reporting_kpi_queue_rows() RETURNS trigger
-           LANGUAGE plpgsql AS $$
-           BEGIN
-             IF TG_OP = 'DELETE' THEN
-               INSERT INTO reporting_kpiqueue (case_id) SELECT id FROM old_rows;
-             ELSE
-               INSERT INTO reporting_kpiqueue (case_id) SELECT id FROM new_rows;
-             END IF;
-             RETURN NULL;
-           END $$""",
+        _pg_rows_function("reporting_kpi_queue_rows", "id"),
         """CREATE OR REPLACE FUNCTION reporting_kpi_queue_case() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN INSERT INTO reporting_kpiqueue (case_id) VALUES (NEW.id); RETURN NULL; END $$""",
-        """CREATE OR REPLACE FUNCTION reporting_kpi_queue_request_rows() RETURNS trigger
-           LANGUAGE plpgsql AS $$
-           BEGIN
-             IF TG_OP = 'DELETE' THEN
-               INSERT INTO reporting_kpiqueue (case_id) SELECT case_id FROM old_rows;
-             ELSE
-               INSERT INTO reporting_kpiqueue (case_id) SELECT case_id FROM new_rows;
-             END IF;
-             RETURN NULL;
-           END $$""",
+        _pg_rows_function("reporting_kpi_queue_request_rows", "case_id"),
         """CREATE OR REPLACE FUNCTION reporting_kpi_queue_request() RETURNS trigger
            LANGUAGE plpgsql AS $$
            BEGIN

@@ -258,3 +258,23 @@ def test_concurrent_refreshes_count_each_change_once():
     assert errors == []
     assert summaries.compare(MONTH_FIRST, MONTH_LAST, NOW) == []
     assert sum(KpiDaySum.objects.filter(dim="tier").values_list("received", flat=True)) == 40
+
+
+def installed_triggers() -> set[str]:
+    sql = ("SELECT tgname FROM pg_trigger" if connection.vendor == "postgresql"
+           else "SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_migrate_installs_every_trigger_and_reinstalls_a_dropped_one(db):
+    assert set(summaries.TRIGGERS) <= installed_triggers()
+    # SQLite drops a table's triggers when a migration rebuilds the table; migrate's
+    # post_migrate handler puts them back.
+    with connection.cursor() as cursor:
+        table = "ON cases_case" if connection.vendor == "postgresql" else ""
+        cursor.execute(f"DROP TRIGGER reporting_kpi_case_update {table}")
+    assert "reporting_kpi_case_update" not in installed_triggers()
+    call_command("migrate", verbosity=0)
+    assert set(summaries.TRIGGERS) <= installed_triggers()
