@@ -197,8 +197,10 @@ def seed(n_cases: int, seed_value: int = 11) -> None:
                 stage = rnd.choice(stages)
                 received = now - timedelta(minutes=rnd.randint(10, 7 * 24 * 60))
                 due = now + timedelta(minutes=rnd.randint(-8 * 60, 48 * 60))
+                # What the sweep leaves: at risk from 75 % of the allowed time.
                 state = (SlaState.BREACHED if due < now else
-                         SlaState.AT_RISK if rnd.random() < 0.15 else SlaState.ON_TIME)
+                         SlaState.AT_RISK if due - (due - received) / 4 <= now
+                         else SlaState.ON_TIME)
             else:
                 stage = Stage.INVALID if rnd.random() < 0.01 else Stage.CLOSED
                 received = now - timedelta(minutes=rnd.randint(7 * 24 * 60, 730 * 24 * 60))

@@ -243,3 +243,15 @@ def style_filter_form(form: forms.Form) -> None:
                 "form-control form-control-sm")
             if not isinstance(widget, forms.HiddenInput):
                 widget.attrs["class"] = css
+
+
+def list_params() -> tuple[str, ...]:
+    """The query parameters of the list's filter set (what a saved filter keeps): every
+    filter's own parameter, a date range's ``_after``/``_before`` pair, and the page size."""
+    names: list[str] = []
+    for name, flt in CaseFilter.base_filters.items():
+        if isinstance(flt, django_filters.DateFromToRangeFilter):
+            names += [f"{name}_after", f"{name}_before"]
+        else:
+            names.append(name)
+    return (*names, "per_page")

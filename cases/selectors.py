@@ -41,6 +41,7 @@ from cases.models import (
     Customer,
     Notice,
     Revisit,
+    SavedFilter,
     User,
 )
 from cases.models.collaboration import RequestStatus
@@ -99,22 +100,59 @@ HOME_QUEUES = ("mine", "team", "fast_lane", "at_risk", "breached", "approvals", 
                "revisits", "follow_ups")
 
 
-def _breached_q(now: datetime) -> Q:
-    # The sweep marks breaches every minute; ``next_due_at < now`` covers the minute between.
-    return Q(sla_state=SlaState.BREACHED) | Q(next_due_at__lt=now)
+# The deadline state of a case is the worst state of its running clocks (CaseDeadline rows
+# with no stop time; a case's clocks all stop when it is closed or invalidated). It is read
+# from CaseDeadline, not from ``Case.sla_state``: that column stays unindexed so the sweep's
+# updates of the case table are HOT (migration 0011), and a filter on it reads table rows.
+# Each clause below matches one partial index (migration 0014 and CaseDeadline.Meta), so the
+# case ids of a state are an index-only scan of the few thousand flagged clocks. The live
+# times (``due_at <= now``, ``risk_at <= now``) cover the minute between two sweeps.
+
+
+def breached_deadlines(now: datetime) -> QuerySet[CaseDeadline]:
+    """Running clocks past due (marked by the sweep, or due since its last run)."""
+    return CaseDeadline.objects.filter(
+        Q(stopped_at__isnull=True)
+        & (Q(state=SlaState.BREACHED) | (~Q(state=SlaState.BREACHED) & Q(due_at__lte=now)))
+    )
+
+
+def at_risk_deadlines(now: datetime) -> QuerySet[CaseDeadline]:
+    """Running clocks past 75 % of their allowed time and not yet due."""
+    return CaseDeadline.objects.filter(
+        Q(stopped_at__isnull=True, due_at__gt=now)
+        & (Q(state=SlaState.AT_RISK) | Q(state=SlaState.ON_TIME, risk_at__lte=now))
+    )
+
+
+def _breached_case_ids(now: datetime) -> QuerySet:
+    return breached_deadlines(now).order_by().values("case_id")
+
+
+def _at_risk_case_ids(now: datetime) -> QuerySet:
+    return (at_risk_deadlines(now).exclude(case_id__in=_breached_case_ids(now))
+            .order_by().values("case_id"))
 
 
 def deadline_state_q(state: str, now: datetime) -> Q:
-    """The live deadline state of a case: its worst running clock."""
+    """Cases by live deadline state: breached (a running clock past due), at risk (one past
+    75 % and none past due) or on time (neither; every case without a running clock)."""
     if state == SlaState.BREACHED:
-        return _breached_q(now)
+        return Q(pk__in=_breached_case_ids(now))
     if state == SlaState.AT_RISK:
-        return Q(sla_state=SlaState.AT_RISK) & ~_breached_q(now)
+        return Q(pk__in=_at_risk_case_ids(now))
     if state == SlaState.ON_TIME:
-        return Q(sla_state=SlaState.ON_TIME) & (
-            Q(next_due_at__isnull=True) | Q(next_due_at__gte=now)
-        )
+        return ~Q(pk__in=_breached_case_ids(now)) & ~Q(pk__in=_at_risk_case_ids(now))
     return Q()
+
+
+def supervision_counts(now: datetime) -> dict[str, int]:
+    """Exact numbers of cases at risk and breached, counted on CaseDeadline's partial indexes
+    alone (no case row is read): two index-only scans of the flagged clocks."""
+    return {
+        "breached": _breached_case_ids(now).distinct().count(),
+        "at_risk": _at_risk_case_ids(now).distinct().count(),
+    }
 
 
 def task_force_case_ids(user: User) -> list[int]:
@@ -149,7 +187,7 @@ def queue_q(name: str, user: User, now: datetime | None = None) -> Q:
     if name == "at_risk":
         return is_open & deadline_state_q(SlaState.AT_RISK, now)
     if name == "breached":
-        return is_open & _breached_q(now)
+        return is_open & deadline_state_q(SlaState.BREACHED, now)
     if name == "approvals":
         return Q(pk__in=Compensation.objects.filter(status=CompensationStatus.PROPOSED)
                  .values("case_id"))
@@ -184,17 +222,38 @@ class QueueCount:
     capped: bool
 
 
-HOME_COUNT_CAP = 999
+# Home counts are exact below this (every queue of open cases is far smaller at a million
+# cases); the cap only bounds the cost of a pathological queue.
+HOME_COUNT_CAP = 99_999
+
+
+def _queue_count_qs(name: str, user: User, now: datetime) -> QuerySet:
+    """The rows to count for one queue: the supervision queues count distinct cases on
+    CaseDeadline's partial indexes (no case row is read), the others the case indexes."""
+    if name == "breached":
+        return _breached_case_ids(now).distinct()
+    if name == "at_risk":
+        return _at_risk_case_ids(now).distinct()
+    return Case.objects.filter(queue_q(name, user, now)).order_by().values("pk")
 
 
 def desk_queue_counts(user: User, now: datetime | None = None) -> list[QueueCount]:
-    """Counts of the queues ``user`` sees on the desk home: one capped COUNT each."""
+    """Counts of the queues ``user`` sees on the desk home, in ONE query: a scalar
+    subquery per queue (``SELECT (SELECT COUNT(*) FROM (... LIMIT cap+1)), ...``), each
+    served by its own index, so the home costs one round trip however many queues."""
     now = now or timezone.now()
-    counts = []
-    for queue in queues_for(user):
-        n = capped_count(Case.objects.filter(queue_q(queue.name, user, now)), HOME_COUNT_CAP)
-        counts.append(QueueCount(queue, min(n, HOME_COUNT_CAP), n > HOME_COUNT_CAP))
-    return counts
+    queues = queues_for(user)
+    parts, params = [], []
+    for i, queue in enumerate(queues):
+        capped = _queue_count_qs(queue.name, user, now)[: HOME_COUNT_CAP + 1]
+        sql, qparams = capped.query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS q{i})")
+        params.extend(qparams)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return [QueueCount(queue, min(n, HOME_COUNT_CAP), n > HOME_COUNT_CAP)
+            for queue, n in zip(queues, row, strict=True)]
 
 
 # --- lists -----------------------------------------------------------------------------------
@@ -550,6 +609,22 @@ def approved_compensations(case: Case) -> list[Compensation]:
     return list(Compensation.objects.filter(case=case, status=CompensationStatus.APPROVED))
 
 
+# --- saved filters ---------------------------------------------------------------------------
+
+
+def saved_filters_for(user: User) -> list[SavedFilter]:
+    """The user's saved filters by name (at most MAX_SAVED_FILTERS rows: one query)."""
+    return list(
+        SavedFilter.objects.filter(owner_id=user.pk).only("id", "name", "query", "owner_id")
+        .order_by("name", "id")
+    )
+
+
+def saved_filter_for(user: User, pk: int) -> SavedFilter:
+    """One of the user's saved filters; SavedFilter.DoesNotExist for anybody else's."""
+    return SavedFilter.objects.get(owner_id=user.pk, pk=pk)
+
+
 # --- alerts ----------------------------------------------------------------------------------
 
 
@@ -616,5 +691,7 @@ __all__ = [
     "pending_compensations",
     "queue_q",
     "queues_for",
+    "saved_filter_for",
+    "saved_filters_for",
     "search_q",
 ]

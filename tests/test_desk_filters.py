@@ -12,7 +12,7 @@ from cases import selectors
 from cases.choices import Category, ChannelKind, SlaState, Stage, Tier
 from cases.models import Case, ComplaintGroup, Customer
 from cases.views import desk as desk_views
-from tests.factories import CaseFactory, DepartmentFactory
+from tests.factories import CaseFactory, DepartmentFactory, set_clocks
 
 pytestmark = pytest.mark.django_db
 
@@ -58,15 +58,26 @@ def test_filter_by_department_and_owner(agent_client, frontline, frontline2):
 
 
 def test_filter_by_deadline_state(agent_client):
-    now = timezone.now()
     breached, at_risk, on_time = (CaseFactory(stage=Stage.IN_PROGRESS) for _ in range(3))
-    Case.objects.filter(pk=breached.pk).update(sla_state=SlaState.BREACHED)
-    Case.objects.filter(pk=at_risk.pk).update(sla_state=SlaState.AT_RISK,
-                                              next_due_at=now + timedelta(hours=2))
-    Case.objects.filter(pk=on_time.pk).update(next_due_at=now + timedelta(hours=5))
+    set_clocks(breached, state=SlaState.BREACHED, due_in=timedelta(hours=-1))
+    set_clocks(at_risk, state=SlaState.AT_RISK, risk_in=timedelta(hours=-1),
+               due_in=timedelta(hours=2))
+    set_clocks(on_time, due_in=timedelta(hours=5))
+    closed = CaseFactory(stage=Stage.CLOSED)  # no running clock: on time
     assert _pks(agent_client, deadline=SlaState.BREACHED) == [breached.pk]
     assert _pks(agent_client, deadline=SlaState.AT_RISK) == [at_risk.pk]
-    assert _pks(agent_client, deadline=SlaState.ON_TIME) == [on_time.pk]
+    assert set(_pks(agent_client, deadline=SlaState.ON_TIME)) == {on_time.pk, closed.pk}
+
+
+def test_deadline_state_is_read_from_the_running_clocks_not_the_case_row(agent_client):
+    """``Case.sla_state`` is unindexed (HOT sweep updates); the filter reads CaseDeadline."""
+    case = CaseFactory(stage=Stage.IN_PROGRESS)
+    set_clocks(case, state=SlaState.BREACHED, due_in=timedelta(hours=-1))
+    Case.objects.filter(pk=case.pk).update(sla_state=SlaState.ON_TIME)
+    assert _pks(agent_client, deadline=SlaState.BREACHED) == [case.pk]
+    case.deadlines.update(stopped_at=timezone.now())  # every clock stopped: nothing running
+    Case.objects.filter(pk=case.pk).update(sla_state=SlaState.BREACHED)
+    assert _pks(agent_client, deadline=SlaState.BREACHED) == []
 
 
 def test_filter_by_received_date_range_in_the_users_time_zone(agent_client, frontline):

@@ -23,10 +23,11 @@ from django.views import View
 from cases import permissions as perms
 from cases import selectors, services
 from cases.choices import Tier
-from cases.filters import FILTER_ROWS, CaseFilter
+from cases.filters import FILTER_ROWS, CaseFilter, list_params
 from cases.forms import BulkActionForm, PreferencesForm
 from cases.models import Alert, Case
 from cases.services import DomainError
+from cases.services.saved_filters import saved_filter_query
 from cases.views.base import AgentRequiredMixin, is_htmx
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -69,6 +70,7 @@ class DeskHomeView(AgentRequiredMixin, View):
             "is_supervisor": perms.is_supervisor(user),
             "alerts": selectors.alert_links(
                 user, list(selectors.alerts_for(user, unread_only=True)[:5])),
+            "saved_filters": selectors.saved_filters_for(user),
         }
         if context["is_supervisor"]:
             context["supervision"] = _sorted_preview(
@@ -127,6 +129,9 @@ class CaseListView(AgentRequiredMixin, View):
             "is_supervisor": perms.is_supervisor(user),
             "bulk_form": BulkActionForm() if perms.is_supervisor(user) else None,
             "next_url": request.get_full_path(),
+            "saved_filters": selectors.saved_filters_for(user),
+            "current_query": saved_filter_query(data, list_params()),
+            "save_form": True,
         }
         template = self.table_template if is_htmx(request) else self.template_name
         return render(request, template, context)
