@@ -221,4 +221,14 @@ def set_clocks(case: Case, *, state: str = SlaState.ON_TIME, risk_in: timedelta 
     due = now + (due_in if due_in is not None else timedelta(days=1))
     risk = now + (risk_in if risk_in is not None else (due - now) * 3 / 4)
     case.deadlines.filter(stopped_at__isnull=True).update(state=state, risk_at=risk, due_at=due)
-    Case.objects.filter(pk=case.pk).update(sla_state=state, next_due_at=due)
+    sync_case_clocks(case)
+
+
+def sync_case_clocks(case: Case) -> None:
+    """Recompute the case's nearest due time and deadline state from its running clocks, as
+    every service does after touching them."""
+    from cases.services.clocks import refresh_case_sla
+
+    refresh_case_sla(case)
+    Case.objects.filter(pk=case.pk).update(sla_state=case.sla_state,
+                                           next_due_at=case.next_due_at)

@@ -12,7 +12,7 @@ from cases import selectors
 from cases.choices import Category, ChannelKind, SlaState, Stage, Tier
 from cases.models import Case, ComplaintGroup, Customer
 from cases.views import desk as desk_views
-from tests.factories import CaseFactory, DepartmentFactory, set_clocks
+from tests.factories import CaseFactory, DepartmentFactory, set_clocks, sync_case_clocks
 
 pytestmark = pytest.mark.django_db
 
@@ -69,15 +69,18 @@ def test_filter_by_deadline_state(agent_client):
     assert set(_pks(agent_client, deadline=SlaState.ON_TIME)) == {on_time.pk, closed.pk}
 
 
-def test_deadline_state_is_read_from_the_running_clocks_not_the_case_row(agent_client):
-    """``Case.sla_state`` is unindexed (HOT sweep updates); the filter reads CaseDeadline."""
+def test_deadline_state_follows_the_running_clocks_not_the_unindexed_sla_state(agent_client):
+    """``Case.sla_state`` stays out of every index (HOT sweep updates), so the filter does
+    not read it: a stale copy neither hides nor invents a breach."""
     case = CaseFactory(stage=Stage.IN_PROGRESS)
     set_clocks(case, state=SlaState.BREACHED, due_in=timedelta(hours=-1))
     Case.objects.filter(pk=case.pk).update(sla_state=SlaState.ON_TIME)
     assert _pks(agent_client, deadline=SlaState.BREACHED) == [case.pk]
     case.deadlines.update(stopped_at=timezone.now())  # every clock stopped: nothing running
+    sync_case_clocks(case)
     Case.objects.filter(pk=case.pk).update(sla_state=SlaState.BREACHED)
     assert _pks(agent_client, deadline=SlaState.BREACHED) == []
+    assert _pks(agent_client, deadline=SlaState.ON_TIME) == [case.pk]
 
 
 def test_filter_by_received_date_range_in_the_users_time_zone(agent_client, frontline):

@@ -4,7 +4,7 @@ The queue counts and filters used to read ``Case.sla_state``, which is deliberat
 index (migration 0011: the sweep's case updates stay HOT), so PostgreSQL fetched a table row
 per open case (~20 ms for the home counts, ~100 ms for a list count at a million cases). Now
 they read the case ids of the flagged running clocks from this partial index, index-only:
-``(case_id) INCLUDE (state, due_at) WHERE stopped_at IS NULL AND state IN (at_risk,
+``(state, case_id) INCLUDE (due_at) WHERE stopped_at IS NULL AND state IN (at_risk,
 breached)``. The clocks that went at risk or due since the last sweep come from the existing
 ``deadline_risk_open_idx`` / ``deadline_due_open_idx``.
 
@@ -18,7 +18,7 @@ from django.db import migrations, models
 
 INDEX = models.Index(
     condition=models.Q(("state__in", ["at_risk", "breached"]), ("stopped_at__isnull", True)),
-    fields=["case"], include=("state", "due_at"), name="deadline_flagged_open_idx",
+    fields=["state", "case"], include=("due_at",), name="deadline_flagged_open_idx",
 )
 
 

@@ -54,7 +54,7 @@ class CaseDeadline(models.Model):
             # running clocks, read index-only (cases.selectors.breached_deadlines). A few
             # percent of the running clocks; the sweep's state change moves a row into it.
             models.Index(
-                fields=["case"], include=["state", "due_at"], name="deadline_flagged_open_idx",
+                fields=["state", "case"], include=["due_at"], name="deadline_flagged_open_idx",
                 condition=Q(stopped_at__isnull=True,
                             state__in=[SlaState.AT_RISK, SlaState.BREACHED]),
             ),

@@ -102,6 +102,8 @@ class CaseListView(AgentRequiredMixin, View):
             if found is not None:
                 return redirect("desk:case", pk=found.pk)
         filterset = CaseFilter(data, queryset=selectors.case_list_for_desk(user), user=user)
+        agent_choices = filterset.choice_list("owner")
+        department_choices = filterset.choice_list("department")
         per_page = _page_size(request)
         paginator = CappedPaginator(filterset.qs, per_page)
         try:
@@ -127,7 +129,9 @@ class CaseListView(AgentRequiredMixin, View):
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
             "is_supervisor": perms.is_supervisor(user),
-            "bulk_form": BulkActionForm() if perms.is_supervisor(user) else None,
+            "bulk_actions": BulkActionForm.ACTIONS if perms.is_supervisor(user) else None,
+            "agent_choices": agent_choices,
+            "department_choices": department_choices,
             "next_url": request.get_full_path(),
             "saved_filters": selectors.saved_filters_for(user),
             "current_query": saved_filter_query(data, list_params()),
