@@ -224,6 +224,7 @@ def seed(n_cases: int, seed_value: int = 11) -> None:
                                 f"订单号 SO-{i % 999983:06d}。"),
                 "order_ref": f"SO-{i % 999983:06d}", "tier": tier, "suggested_tier": tier or 3,
                 "stage": stage, "sla_state": state, "next_due_at": due,
+                "next_risk_at": due - (due - received) / 4 if due is not None else None,
                 "owner_id": rnd.choice(agent_ids) if tier or rnd.random() < 0.3 else None,
                 "handler_id": rnd.choice(agent_ids) if handled else None,
                 "department_id": rnd.choice(departments).pk if rnd.random() < 0.3 else None,

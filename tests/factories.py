@@ -231,4 +231,5 @@ def sync_case_clocks(case: Case) -> None:
 
     refresh_case_sla(case)
     Case.objects.filter(pk=case.pk).update(sla_state=case.sla_state,
-                                           next_due_at=case.next_due_at)
+                                           next_due_at=case.next_due_at,
+                                           next_risk_at=case.next_risk_at)

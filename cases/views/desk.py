@@ -46,9 +46,12 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        if not isinstance(self.object_list, QuerySet):  # a search's sorted matches
+        if isinstance(self.object_list, selectors.PagedCases):
+            n = self.object_list.count_at_most(self.cap)
+        elif isinstance(self.object_list, QuerySet):
+            n = selectors.capped_count(self.object_list, self.cap)
+        else:  # a search's sorted matches
             return len(self.object_list)
-        n = selectors.capped_count(self.object_list, self.cap)
         self.capped = n > self.cap
         return min(n, self.cap)
 
@@ -105,7 +108,10 @@ class CaseListView(AgentRequiredMixin, View):
         agent_choices = filterset.choice_list("owner")
         department_choices = filterset.choice_list("department")
         per_page = _page_size(request)
-        paginator = CappedPaginator(filterset.qs, per_page)
+        rows = filterset.qs
+        if isinstance(rows, QuerySet):
+            rows = selectors.PagedCases(rows, filterset.queryset)
+        paginator = CappedPaginator(rows, per_page)
         try:
             page = paginator.page(request.GET.get("page") or 1)
         except InvalidPage:
