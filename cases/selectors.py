@@ -222,7 +222,7 @@ class QueueCount:
 
 # Home counts are exact below this (every queue of open cases is far smaller at a million
 # cases); the cap only bounds the cost of a pathological queue.
-HOME_COUNT_CAP = 99_999
+HOME_COUNT_CAP = 100_000
 
 
 def _queue_count_qs(name: str, user: User, now: datetime) -> QuerySet:

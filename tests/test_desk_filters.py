@@ -167,6 +167,17 @@ def test_a_count_past_the_cap_says_more_than(agent_client, monkeypatch):
     assert "More than 3 cases" in response.content.decode()
 
 
+def test_open_lists_count_exactly_and_history_lists_are_bounded(agent_client, monkeypatch):
+    monkeypatch.setattr(desk_views, "HISTORY_COUNT_CAP", 3)
+    for _ in range(5):
+        CaseFactory()
+    open_list = agent_client.get(reverse("desk:cases"), {"queue": "open"})
+    assert (open_list.context["count"], open_list.context["capped"]) == (5, False)
+    history = agent_client.get(reverse("desk:cases"), {"queue": "all"})
+    assert (history.context["count"], history.context["capped"]) == (3, True)
+    assert "More than 3 cases: narrow the filters." in history.content.decode()
+
+
 def test_bad_filter_values_are_ignored_with_a_note_not_an_error(agent_client):
     CaseFactory()
     response = agent_client.get(reverse("desk:cases"), {
