@@ -238,3 +238,21 @@ def test_chinese_query_becomes_a_bigram_phrase():
     assert selectors.cjk_tsquery("未按时") == "(未按 <-> 按时)"
     assert selectors.cjk_tsquery("退款 SO-1 物流") == "(退款) & (物流)"
     assert selectors.cjk_tsquery("王") == ""
+
+
+def test_list_rows_show_the_case_in_the_users_time_zone_with_its_badges(client, frontline,
+                                                                         supervisor):
+    case = CaseFactory(key_customer=True)
+    Case.objects.filter(pk=case.pk).update(received_at=datetime(2026, 3, 1, 15, 30, tzinfo=UTC))
+    frontline.time_zone = "Asia/Tokyo"
+    frontline.save()
+    client.force_login(frontline)
+    html = client.get(reverse("desk:cases"), {"queue": "all"}).content.decode()
+    assert f'<tr data-case="{case.reference}">' in html
+    assert f'href="{reverse("desk:case", args=[case.pk])}"' in html
+    assert "2026-03-02 00:30" in html  # 15:30 UTC in Tokyo
+    assert '<span class="badge text-bg-warning">Key customer</span>' in html
+    assert 'name="cases"' not in html  # bulk selection is for supervisors
+    client.force_login(supervisor)
+    html = client.get(reverse("desk:cases"), {"queue": "all"}).content.decode()
+    assert f'name="cases" value="{case.pk}" aria-label="Select {case.reference}"' in html

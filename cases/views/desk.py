@@ -35,11 +35,11 @@ DEFAULT_PAGE_SIZE = 25
 # Counts are exact for every list of open cases (the working set: a few percent of the
 # table, counted on the open-case index in a few ms) up to OPEN_COUNT_CAP. A list that reaches
 # into the closed history (queue "all") counts at most HISTORY_COUNT_CAP rows and says "more
-# than 10,000" past it: that count grows with years of history (30+ ms for a quarter of
-# closed cases at a million), and nobody pages through 400 pages of it -- they narrow the
+# than 5,000" past it: that count grows with years of history (30+ ms for a quarter of
+# closed cases at a million), and nobody pages through 200 pages of it -- they narrow the
 # filters, which the message asks for.
 OPEN_COUNT_CAP = 100_000
-HISTORY_COUNT_CAP = 10_000
+HISTORY_COUNT_CAP = 5_000
 LIST_COUNT_CAP = OPEN_COUNT_CAP
 PREVIEW_ROWS = 8
 
