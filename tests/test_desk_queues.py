@@ -98,6 +98,21 @@ def test_supervision_counts_match_the_queue_lists(client, supervisor):
     assert selectors.at_risk_case_ids_from_clocks(now).count() == 1
 
 
+@pytest.mark.parametrize("stage", [Stage.RECEIVED, Stage.ASSIGNED, Stage.IN_PROGRESS,
+                                   Stage.WAITING_DEPARTMENT, Stage.RESOLVED,
+                                   Stage.FEEDBACK_GIVEN, Stage.FOLLOW_UP, Stage.CLOSED])
+def test_the_case_carries_its_running_clocks_earliest_due_and_risk_times(stage):
+    """The deadline-state filters read ``next_due_at``/``next_risk_at`` instead of the clocks:
+    the services keep them equal to the earliest running clock's times (empty when none)."""
+    from django.db.models import Min
+
+    case = CaseFactory(stage=stage)
+    running = case.deadlines.filter(stopped_at__isnull=True).aggregate(
+        due=Min("due_at"), risk=Min("risk_at"))
+    assert (case.next_due_at, case.next_risk_at) == (running["due"], running["risk"])
+    assert (case.next_due_at is None) == (stage == Stage.CLOSED)
+
+
 def test_running_clocks_stop_when_a_case_closes_so_queues_need_no_case_stage(supervisor):
     """The supervision counts read CaseDeadline alone; they agree with the (open) queue lists
     because closing or invalidating a case stops its clocks."""
