@@ -107,7 +107,7 @@ HOME_QUEUES = ("mine", "team", "fast_lane", "at_risk", "breached", "approvals", 
 # filtering on it read a table row per case. The desk reads the state from the case's
 # earliest running due and at-risk times instead (``next_due_at``, ``next_risk_at``: set by
 # cases.services.clocks with the clocks, never by the sweep, empty once every clock has
-# stopped), which the open-case index carries (migration 0015): breached when the nearest
+# stopped), which the open-case index carries (migration 0014): breached when the nearest
 # due time has passed, at risk when the earliest at-risk time has and the due time has not.
 # Exact -- the sweep only marks what these times already say -- and live between two sweeps.
 
@@ -125,32 +125,6 @@ def deadline_state_q(state: str, now: datetime) -> Q:
         return Q(next_due_at__isnull=True) | (
             Q(next_due_at__gt=now) & (Q(next_risk_at__isnull=True) | Q(next_risk_at__gt=now)))
     return Q()
-
-
-# The same two sets read from CaseDeadline itself (the sweep's own view, on its partial
-# indexes): a cross-check of the denormalised times in tests and in operations.
-
-
-def _running() -> QuerySet[CaseDeadline]:
-    return CaseDeadline.objects.filter(stopped_at__isnull=True).order_by()
-
-
-def breached_case_ids_from_clocks(now: datetime) -> QuerySet:
-    """Distinct ids of the cases with a breached running clock: the clocks the sweep marked
-    (``deadline_flagged_open_idx``, index-only) UNION those due since it last ran
-    (``deadline_due_open_idx``)."""
-    marked = _running().filter(state=SlaState.BREACHED).values("case_id")
-    unswept = _running().exclude(state=SlaState.BREACHED).filter(due_at__lte=now)
-    return marked.union(unswept.values("case_id"))
-
-
-def at_risk_case_ids_from_clocks(now: datetime) -> QuerySet:
-    """Distinct ids of the cases with an at-risk running clock and no breached one."""
-    breached = breached_case_ids_from_clocks(now)
-    marked = _running().filter(state=SlaState.AT_RISK, due_at__gt=now)
-    unswept = _running().filter(state=SlaState.ON_TIME, risk_at__lte=now, due_at__gt=now)
-    return (marked.exclude(case_id__in=breached).values("case_id")
-            .union(unswept.exclude(case_id__in=breached).values("case_id")))
 
 
 def task_force_case_ids(user: User) -> list[int]:
@@ -705,8 +679,6 @@ __all__ = [
     "alert_links",
     "alerts_for",
     "approved_compensations",
-    "at_risk_case_ids_from_clocks",
-    "breached_case_ids_from_clocks",
     "capped_count",
     "case_by_reference",
     "case_for_action",

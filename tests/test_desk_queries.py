@@ -141,6 +141,6 @@ def test_open_cases_partial_index_lists_exactly_the_open_stages():
     from cases.choices import OPEN_STAGES
 
     for name in ("0009_desk_list_indexes", "0011_sweep_hot_case_updates",
-                 "0015_case_next_risk_at"):
+                 "0014_case_next_risk_at"):
         migration = importlib.import_module(f"cases.migrations.{name}")
         assert set(migration.OPEN) == set(OPEN_STAGES), name

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import translation
 
 from cases.choices import Stage, Tier
 from cases.models import SavedFilter
@@ -191,6 +192,8 @@ def test_saved_filter_pages_in_chinese(agent_client, frontline):
     SavedFilterFactory(owner=frontline, name="我的")
     frontline.language = "zh-hans"
     frontline.save()
-    html = agent_client.get(reverse("desk:saved_filters"),
-                            HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    # The desk activates the user's language for the request; keep it from leaking into the
+    # tests that run after this one in the same thread.
+    with translation.override(translation.get_language()):
+        html = agent_client.get(reverse("desk:saved_filters")).content.decode()
     assert "已保存的筛选" in html

@@ -50,14 +50,6 @@ class CaseDeadline(models.Model):
                 fields=["due_at"], name="deadline_due_open_idx",
                 condition=Q(stopped_at__isnull=True) & ~Q(state=SlaState.BREACHED),
             ),
-            # The desk's supervision queues (at risk / breached): the case ids of the flagged
-            # running clocks, read index-only (cases.selectors.breached_deadlines). A few
-            # percent of the running clocks; the sweep's state change moves a row into it.
-            models.Index(
-                fields=["state", "case"], include=["due_at"], name="deadline_flagged_open_idx",
-                condition=Q(stopped_at__isnull=True,
-                            state__in=[SlaState.AT_RISK, SlaState.BREACHED]),
-            ),
             models.Index(fields=["case", "clock"], name="deadline_case_idx"),
             models.Index(fields=["request"], name="deadline_request_idx",
                          condition=Q(request__isnull=False)),

@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("cases", "0014_deadline_flagged_open_index"),
+        ("cases", "0013_desk_saved_filters"),
     ]
 
     operations = [
