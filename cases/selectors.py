@@ -210,25 +210,42 @@ class QueueCount:
 HOME_COUNT_CAP = 100_000
 
 
-def _queue_count_qs(name: str, user: User, now: datetime) -> QuerySet:
-    """The rows to count for one queue: exactly what its list shows."""
-    return _countable(Case.objects.filter(queue_q(name, user, now)))
+def _queue_count_parts(name: str, user: User, now: datetime) -> list[Q]:
+    """The queue's filter as disjoint parts whose counts add up to the queue's count. A part
+    is one index range, counted index-only; the OR of the whole would be a bitmap scan that
+    reads a table page per row (the revisits queue: 50 ms cold, against 2 ms for its two
+    parts), or a scan of every open case (my cases: 8 ms, against 1 ms)."""
+    is_open = Q(stage__in=OPEN_STAGES)
+    if name == "revisits":  # disjoint by stage
+        return [Q(stage=Stage.REVISIT), Q(stage=Stage.FEEDBACK_GIVEN, revisit_due_at__lte=now)]
+    if name == "mine":
+        owner, handler = Q(owner_id=user.pk), Q(handler_id=user.pk)
+        parts = [is_open & owner, is_open & handler & ~owner]
+        tf_ids = task_force_case_ids(user)
+        if tf_ids:
+            parts.append(is_open & Q(pk__in=tf_ids) & ~owner & ~handler)
+        return parts
+    return [queue_q(name, user, now)]
 
 
 def desk_queue_counts(user: User, now: datetime | None = None) -> list[QueueCount]:
-    """Counts of the queues ``user`` sees on the desk home, in ONE query: a scalar
-    subquery per queue (``SELECT (SELECT COUNT(*) FROM (... LIMIT cap+1)), ...``), each
-    served by its own index, so the home costs one round trip however many queues."""
+    """Exact counts (up to HOME_COUNT_CAP) of the queues ``user`` sees on the desk home, in
+    ONE query: a scalar subquery per queue part (``SELECT (SELECT COUNT(*) FROM (SELECT 1
+    ... LIMIT cap+1)) + ..., ...``), each served by its own index, so the home costs one round
+    trip however many queues. The counts are of exactly what each queue's list shows."""
     now = now or timezone.now()
     queues = queues_for(user)
-    parts, params = [], []
-    for i, queue in enumerate(queues):
-        capped = _queue_count_qs(queue.name, user, now)[: HOME_COUNT_CAP + 1]
-        sql, qparams = capped.query.sql_with_params()
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS q{i})")
-        params.extend(qparams)
+    columns, params = [], []
+    for queue in queues:
+        terms = []
+        for part in _queue_count_parts(queue.name, user, now):
+            capped = _countable(Case.objects.filter(part))[: HOME_COUNT_CAP + 1]
+            sql, qparams = capped.query.sql_with_params()
+            terms.append(f"(SELECT COUNT(*) FROM ({sql}) AS q{len(params)}_{len(terms)})")
+            params.extend(qparams)
+        columns.append(" + ".join(terms))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
+        cursor.execute("SELECT " + ", ".join(columns), params)
         row = cursor.fetchone()
     return [QueueCount(queue, min(n, HOME_COUNT_CAP), n > HOME_COUNT_CAP)
             for queue, n in zip(queues, row, strict=True)]
