@@ -14,7 +14,9 @@ Chinese bigram vector, a generated column, is computed by PostgreSQL as rows arr
 Then it requests each page through Django's test client as a supervisor (the whole server
 side: middleware, session, queries, template) and prints, per page: median and p95 time, and
 the number of SQL queries. Pages: the desk home, the default desk list (open cases, nearest
-due first), filtered lists, the text search (several kinds of query) and the case page.
+due first), filtered lists, the supervision queues and the deadline-state filter, a saved
+filter applied (its redirect and the list), the text search (several kinds of query) and the
+case page. ``--per-kind`` adds a line per kind of filtered list.
 Prints figures; asserts nothing (see bench/ in STYLE.md). Targets from the issue: p95 <= 50 ms
 with <= 15 queries; text search p95 <= 200 ms.
 """
@@ -62,6 +64,7 @@ from cases.models import (  # noqa: E402
     ComplaintGroup,
     Customer,
     Department,
+    SavedFilter,
     User,
 )
 
@@ -197,8 +200,10 @@ def seed(n_cases: int, seed_value: int = 11) -> None:
                 stage = rnd.choice(stages)
                 received = now - timedelta(minutes=rnd.randint(10, 7 * 24 * 60))
                 due = now + timedelta(minutes=rnd.randint(-8 * 60, 48 * 60))
+                # What the sweep leaves: at risk from 75 % of the allowed time.
                 state = (SlaState.BREACHED if due < now else
-                         SlaState.AT_RISK if rnd.random() < 0.15 else SlaState.ON_TIME)
+                         SlaState.AT_RISK if due - (due - received) / 4 <= now
+                         else SlaState.ON_TIME)
             else:
                 stage = Stage.INVALID if rnd.random() < 0.01 else Stage.CLOSED
                 received = now - timedelta(minutes=rnd.randint(7 * 24 * 60, 730 * 24 * 60))
@@ -219,6 +224,7 @@ def seed(n_cases: int, seed_value: int = 11) -> None:
                                 f"订单号 SO-{i % 999983:06d}。"),
                 "order_ref": f"SO-{i % 999983:06d}", "tier": tier, "suggested_tier": tier or 3,
                 "stage": stage, "sla_state": state, "next_due_at": due,
+                "next_risk_at": due - (due - received) / 4 if due is not None else None,
                 "owner_id": rnd.choice(agent_ids) if tier or rnd.random() < 0.3 else None,
                 "handler_id": rnd.choice(agent_ids) if handled else None,
                 "department_id": rnd.choice(departments).pk if rnd.random() < 0.3 else None,
@@ -273,15 +279,16 @@ def seed(n_cases: int, seed_value: int = 11) -> None:
 
 
 # --- measuring ---------------------------------------------------------------------------------
-def measure(client: Client, name: str, urls: Callable[[int], str], runs: int) -> dict:
+def measure(client: Client, name: str, urls: Callable[[int], str], runs: int,
+            follow: bool = False) -> dict:
     for k in range(3):  # warm caches and connections
-        client.get(urls(k))
+        client.get(urls(k), follow=follow)
     times, sql_times, queries, statuses = [], [], [], set()
     for k in range(runs):
         url = urls(k + 3)
         with CaptureQueriesContext(connection) as ctx:
             start = time.perf_counter()
-            response = client.get(url)
+            response = client.get(url, follow=follow)
             times.append((time.perf_counter() - start) * 1000)
         statuses.add(response.status_code)
         queries.append(len(ctx.captured_queries))
@@ -298,6 +305,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--reseed", action="store_true", help="add --cases more cases")
+    parser.add_argument("--per-kind", action="store_true",
+                        help="also time each kind of filtered list on its own")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("bench_desk measures PostgreSQL: set DATABASE_URL=postgres://...")
@@ -313,6 +322,7 @@ def main() -> None:
 
     client = Client()
     client.force_login(User.objects.get(username="bench-desk-boss"))
+    print(f"load average before measuring: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     rnd = random.Random(5)
     open_cases = list(Case.objects.filter(stage=Stage.IN_PROGRESS).values_list("pk", flat=True)
                       .order_by("?")[:200])
@@ -341,13 +351,31 @@ def main() -> None:
         "search: 2-character word": lambda k: f"?q={['物流', '退款', '屏幕', '客服'][k % 4]}",
     }
     base = "/desk/cases/"
+    boss = User.objects.get(username="bench-desk-boss")
+    saved = [
+        SavedFilter.objects.update_or_create(owner=boss, name=name, defaults={"query": query})[0]
+        for name, query in (("bench: urgent web", "channel=web&queue=open&sort=due&tier=1"),
+                            ("bench: breached tier 3", "deadline=breached&queue=open&tier=3"),
+                            ("bench: key customers", "key_customer=true&queue=open&sort=due"))
+    ]
     results = [
         measure(client, "desk home", lambda k: "/desk/", args.runs),
         measure(client, "desk list (open, nearest due)", lambda k: base, args.runs),
         measure(client, "desk list, page 40", lambda k: f"{base}?page=40", args.runs),
-        measure(client, "filtered lists (12 kinds)", lambda k: base + filtered[k % len(filtered)],
-                args.runs * 2),
+        measure(client, f"filtered lists ({len(filtered)} kinds)",
+                lambda k: base + filtered[k % len(filtered)], args.runs * 2),
+        measure(client, "supervision: at risk, breached",
+                lambda k: base + ("?queue=at_risk", "?queue=breached")[k % 2], args.runs),
+        measure(client, "deadline filter (3 states)",
+                lambda k: base + ("?deadline=breached", "?deadline=at_risk",
+                                  "?deadline=on_time")[k % 3], args.runs),
+        measure(client, "saved filter applied (redirect+list)",
+                lambda k: f"/desk/filters/{saved[k % len(saved)].pk}/", args.runs, follow=True),
     ]
+    if args.per_kind:
+        for url in filtered:
+            results.append(measure(client, f"  {url[:36]}", lambda k, url=url: base + url,
+                                   max(10, args.runs // 4)))
     for name, fn in searches.items():
         results.append(measure(client, name, lambda k, fn=fn: base + fn(k), args.runs))
     results.append(measure(client, "case page", lambda k: f"/desk/cases/"

@@ -179,7 +179,8 @@ class CaseAdmin(admin.ModelAdmin):
         "handler", "assign_due_at", "assigned_at", "response_due_at", "first_responded_at",
         "solution_due_at", "resolved_at", "progress_due_at", "last_progress_at",
         "feedback_due_at", "feedback_given_at", "revisit_due_at", "revisit_done_at",
-        "follow_up_due_at", "follow_up_done_at", "closed_at", "next_due_at", "sla_state",
+        "follow_up_due_at", "follow_up_done_at", "closed_at", "next_due_at", "next_risk_at",
+        "sla_state",
         "ever_breached", "response_breached", "satisfaction_score", "satisfied", "version",
         "created_at", "updated_at",
     )

@@ -350,6 +350,7 @@ class _Sim:
                                      risk_at=risk, due_at=due, state=state,
                                      breached_at=due if state == SlaState.BREACHED else None))
         case.next_due_at = min((r.due_at for r in rows), default=None)
+        case.next_risk_at = min((r.risk_at for r in rows), default=None)
         case.sla_state = worst
         late = [
             (case.assigned_at, case.assign_due_at), (case.resolved_at, case.solution_due_at),

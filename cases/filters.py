@@ -123,6 +123,18 @@ class CaseFilter(django_filters.FilterSet):
         self.user = user
         self.now = timezone.now()
         style_filter_form(self.form)
+        self._choice_lists: dict[str, list[tuple[Any, str]]] = {}
+
+    def choice_list(self, name: str) -> list[tuple[Any, str]]:
+        """The (id, label) options of the ``owner`` or ``department`` filter, read once per
+        request and shared with the bulk-action bar (which offers the same agents and
+        departments): one query each instead of one per <select>."""
+        if name not in self._choice_lists:
+            field = self.form.fields[name]
+            rows = [(obj.pk, field.label_from_instance(obj)) for obj in field.queryset]
+            self._choice_lists[name] = rows
+            field.widget.choices = [("", field.empty_label), *rows]
+        return self._choice_lists[name]
 
     # Each method returns the queryset filtered; ordering is applied last in ``qs``.
     def filter_text(self, queryset: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
@@ -243,3 +255,15 @@ def style_filter_form(form: forms.Form) -> None:
                 "form-control form-control-sm")
             if not isinstance(widget, forms.HiddenInput):
                 widget.attrs["class"] = css
+
+
+def list_params() -> tuple[str, ...]:
+    """The query parameters of the list's filter set (what a saved filter keeps): every
+    filter's own parameter, a date range's ``_after``/``_before`` pair, and the page size."""
+    names: list[str] = []
+    for name, flt in CaseFilter.base_filters.items():
+        if isinstance(flt, django_filters.DateFromToRangeFilter):
+            names += [f"{name}_after", f"{name}_before"]
+        else:
+            names.append(name)
+    return (*names, "per_page")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases.views import actions, desk, workspace
+from cases.views import actions, desk, saved_filters, workspace
 
 urlpatterns = [
     path("", desk.DeskHomeView.as_view(), name="home"),
@@ -14,6 +14,13 @@ urlpatterns = [
          name="case_action"),
     path("cases/<int:pk>/compensation/<int:comp_pk>/decide/",
          actions.compensation_decide_view, name="compensation_decide"),
+    path("filters/", saved_filters.SavedFilterListView.as_view(), name="saved_filters"),
+    path("filters/<int:pk>/", saved_filters.SavedFilterApplyView.as_view(),
+         name="saved_filter"),
+    path("filters/<int:pk>/rename/", saved_filters.SavedFilterRenameView.as_view(),
+         name="saved_filter_rename"),
+    path("filters/<int:pk>/delete/", saved_filters.SavedFilterDeleteView.as_view(),
+         name="saved_filter_delete"),
     path("alerts/", desk.AlertListView.as_view(), name="alerts"),
     path("preferences/", desk.PreferencesView.as_view(), name="preferences"),
 ]

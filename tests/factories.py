@@ -3,11 +3,13 @@ that stage, so clocks, logs and notices are as they would be in production."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from cases import services
 from cases.choices import (
@@ -18,11 +20,12 @@ from cases.choices import (
     NoteKind,
     Role,
     Scope,
+    SlaState,
     Stage,
     Tier,
     Urgency,
 )
-from cases.models import Case, Customer, Department, RootCause, User
+from cases.models import Case, Customer, Department, RootCause, SavedFilter, User
 from channels.models import Channel
 
 # The order of the main path; a factory stage is reached by walking it.
@@ -58,6 +61,15 @@ class UserFactory(factory.django.DjangoModelFactory):
         senior = factory.Trait(role=Role.SENIOR)
         supervisor = factory.Trait(role=Role.SUPERVISOR)
         liaison = factory.Trait(role=Role.LIAISON)
+
+
+class SavedFilterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SavedFilter
+
+    owner = factory.SubFactory(UserFactory, frontline=True)
+    name = factory.Sequence(lambda n: f"Filter {n}")
+    query = "queue=open&sort=due&tier=1"
 
 
 class DepartmentFactory(factory.django.DjangoModelFactory):
@@ -198,3 +210,26 @@ def advance(
         services.case_invalidate(actor=boss, case_id=case.pk, reason="客户撤回")
     case.refresh_from_db()
     return case
+
+
+def set_clocks(case: Case, *, state: str = SlaState.ON_TIME, risk_in: timedelta | None = None,
+               due_in: timedelta | None = None) -> None:
+    """Put every running clock of ``case`` into ``state`` with its at-risk and due times
+    ``risk_in``/``due_in`` from now (what the sweep would have left), and the case's
+    denormalised nearest due time and state with them."""
+    now = timezone.now()
+    due = now + (due_in if due_in is not None else timedelta(days=1))
+    risk = now + (risk_in if risk_in is not None else (due - now) * 3 / 4)
+    case.deadlines.filter(stopped_at__isnull=True).update(state=state, risk_at=risk, due_at=due)
+    sync_case_clocks(case)
+
+
+def sync_case_clocks(case: Case) -> None:
+    """Recompute the case's nearest due time and deadline state from its running clocks, as
+    every service does after touching them."""
+    from cases.services.clocks import refresh_case_sla
+
+    refresh_case_sla(case)
+    Case.objects.filter(pk=case.pk).update(sla_state=case.sla_state,
+                                           next_due_at=case.next_due_at,
+                                           next_risk_at=case.next_risk_at)

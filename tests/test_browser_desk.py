@@ -29,6 +29,7 @@ def _async_unsafe_for_the_module():
 
 # Words that must appear on the case page in each language (proves the page is translated).
 WORKSPACE_WORDS = {"en": "Timeline", "zh-hans": "时间线"}
+SAVED_NAME = {"en": "Urgent cases", "zh-hans": "紧急投诉"}
 STAGE_WORDS = {
     "en": {"triaged": "Triaged", "feedback": "Feedback given"},
     "zh-hans": {"triaged": "已分级", "feedback": "已反馈"},
@@ -157,6 +158,21 @@ def test_agent_and_supervisor_walk_a_case_through_the_desk(
         agent_page.goto(f"{base}/desk/cases/?queue=all")
         assert reference in agent_page.inner_text("[data-testid=case-table]")
         shot(agent_page, "07_list")
+
+        # Saved filters: filter the list, save the filters under a name, apply them from the
+        # desk home.
+        agent_page.goto(f"{base}/desk/cases/?queue=all&tier=1")
+        agent_page.fill("#id_saved_filter_name", SAVED_NAME[language])
+        agent_page.click("[data-testid=save-filter] button[type=submit]")
+        agent_page.wait_for_load_state()
+        chip = agent_page.locator(f"[data-saved-filter='{SAVED_NAME[language]}']")
+        assert chip.get_attribute("aria-current") == "true"
+        shot(agent_page, "07b_saved_filter")
+        agent_page.goto(f"{base}/desk/")
+        agent_page.click(f"[data-testid=home-saved-filters] >> text={SAVED_NAME[language]}")
+        agent_page.wait_for_load_state()
+        assert "tier=1" in agent_page.url
+        assert reference in agent_page.inner_text("[data-testid=case-table]")
         boss_page.goto(f"{base}/desk/")
         assert boss_page.locator("[data-queue=breached]").count() == 1
         shot(boss_page, "08_supervisor_home")
@@ -164,7 +180,8 @@ def test_agent_and_supervisor_walk_a_case_through_the_desk(
         # On a tablet (portrait iPad Air) the pages fit the width: nothing scrolls sideways.
         agent_page.set_viewport_size({"width": 820, "height": 1180})
         for url, name in ((case_url, "09_tablet_case"), (f"{base}/desk/cases/", "10_tablet_list"),
-                          (f"{base}/desk/", "11_tablet_home")):
+                          (f"{base}/desk/", "11_tablet_home"),
+                          (f"{base}/desk/filters/", "12_tablet_saved_filters")):
             agent_page.goto(url)
             width = agent_page.evaluate("document.documentElement.scrollWidth")
             assert width <= 820, f"{name} is {width} px wide"

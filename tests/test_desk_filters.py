@@ -12,7 +12,7 @@ from cases import selectors
 from cases.choices import Category, ChannelKind, SlaState, Stage, Tier
 from cases.models import Case, ComplaintGroup, Customer
 from cases.views import desk as desk_views
-from tests.factories import CaseFactory, DepartmentFactory
+from tests.factories import CaseFactory, DepartmentFactory, set_clocks, sync_case_clocks
 
 pytestmark = pytest.mark.django_db
 
@@ -58,15 +58,29 @@ def test_filter_by_department_and_owner(agent_client, frontline, frontline2):
 
 
 def test_filter_by_deadline_state(agent_client):
-    now = timezone.now()
     breached, at_risk, on_time = (CaseFactory(stage=Stage.IN_PROGRESS) for _ in range(3))
-    Case.objects.filter(pk=breached.pk).update(sla_state=SlaState.BREACHED)
-    Case.objects.filter(pk=at_risk.pk).update(sla_state=SlaState.AT_RISK,
-                                              next_due_at=now + timedelta(hours=2))
-    Case.objects.filter(pk=on_time.pk).update(next_due_at=now + timedelta(hours=5))
+    set_clocks(breached, state=SlaState.BREACHED, due_in=timedelta(hours=-1))
+    set_clocks(at_risk, state=SlaState.AT_RISK, risk_in=timedelta(hours=-1),
+               due_in=timedelta(hours=2))
+    set_clocks(on_time, due_in=timedelta(hours=5))
+    closed = CaseFactory(stage=Stage.CLOSED)  # no running clock: on time
     assert _pks(agent_client, deadline=SlaState.BREACHED) == [breached.pk]
     assert _pks(agent_client, deadline=SlaState.AT_RISK) == [at_risk.pk]
-    assert _pks(agent_client, deadline=SlaState.ON_TIME) == [on_time.pk]
+    assert set(_pks(agent_client, deadline=SlaState.ON_TIME)) == {on_time.pk, closed.pk}
+
+
+def test_deadline_state_follows_the_running_clocks_not_the_unindexed_sla_state(agent_client):
+    """``Case.sla_state`` stays out of every index (HOT sweep updates), so the filter does
+    not read it: a stale copy neither hides nor invents a breach."""
+    case = CaseFactory(stage=Stage.IN_PROGRESS)
+    set_clocks(case, state=SlaState.BREACHED, due_in=timedelta(hours=-1))
+    Case.objects.filter(pk=case.pk).update(sla_state=SlaState.ON_TIME)
+    assert _pks(agent_client, deadline=SlaState.BREACHED) == [case.pk]
+    case.deadlines.update(stopped_at=timezone.now())  # every clock stopped: nothing running
+    sync_case_clocks(case)
+    Case.objects.filter(pk=case.pk).update(sla_state=SlaState.BREACHED)
+    assert _pks(agent_client, deadline=SlaState.BREACHED) == []
+    assert _pks(agent_client, deadline=SlaState.ON_TIME) == [case.pk]
 
 
 def test_filter_by_received_date_range_in_the_users_time_zone(agent_client, frontline):
@@ -153,6 +167,17 @@ def test_a_count_past_the_cap_says_more_than(agent_client, monkeypatch):
     assert "More than 3 cases" in response.content.decode()
 
 
+def test_open_lists_count_exactly_and_history_lists_are_bounded(agent_client, monkeypatch):
+    monkeypatch.setattr(desk_views, "HISTORY_COUNT_CAP", 3)
+    for _ in range(5):
+        CaseFactory()
+    open_list = agent_client.get(reverse("desk:cases"), {"queue": "open"})
+    assert (open_list.context["count"], open_list.context["capped"]) == (5, False)
+    history = agent_client.get(reverse("desk:cases"), {"queue": "all"})
+    assert (history.context["count"], history.context["capped"]) == (3, True)
+    assert "More than 3 cases: narrow the filters." in history.content.decode()
+
+
 def test_bad_filter_values_are_ignored_with_a_note_not_an_error(agent_client):
     CaseFactory()
     response = agent_client.get(reverse("desk:cases"), {
@@ -213,3 +238,21 @@ def test_chinese_query_becomes_a_bigram_phrase():
     assert selectors.cjk_tsquery("未按时") == "(未按 <-> 按时)"
     assert selectors.cjk_tsquery("退款 SO-1 物流") == "(退款) & (物流)"
     assert selectors.cjk_tsquery("王") == ""
+
+
+def test_list_rows_show_the_case_in_the_users_time_zone_with_its_badges(client, frontline,
+                                                                         supervisor):
+    case = CaseFactory(key_customer=True)
+    Case.objects.filter(pk=case.pk).update(received_at=datetime(2026, 3, 1, 15, 30, tzinfo=UTC))
+    frontline.time_zone = "Asia/Tokyo"
+    frontline.save()
+    client.force_login(frontline)
+    html = client.get(reverse("desk:cases"), {"queue": "all"}).content.decode()
+    assert f'<tr data-case="{case.reference}">' in html
+    assert f'href="{reverse("desk:case", args=[case.pk])}"' in html
+    assert "2026-03-02 00:30" in html  # 15:30 UTC in Tokyo
+    assert '<span class="badge text-bg-warning">Key customer</span>' in html
+    assert 'name="cases"' not in html  # bulk selection is for supervisors
+    client.force_login(supervisor)
+    html = client.get(reverse("desk:cases"), {"queue": "all"}).content.decode()
+    assert f'name="cases" value="{case.pk}" aria-label="Select {case.reference}"' in html

@@ -12,7 +12,7 @@ from django.utils import timezone
 from cases import selectors
 from cases.choices import SlaState, Stage, Tier
 from cases.models import Case
-from tests.factories import CaseFactory
+from tests.factories import CaseFactory, set_clocks, sync_case_clocks
 
 pytestmark = pytest.mark.django_db
 
@@ -55,21 +55,79 @@ def test_fast_lane_is_every_open_tier_1_case(frontline):
 
 
 def test_at_risk_and_breached_follow_the_deadline_state_even_before_the_sweep(supervisor):
+    at_risk, breached, past_due, risky, fine = (
+        CaseFactory(stage=Stage.IN_PROGRESS) for _ in range(5))
+    set_clocks(at_risk, state=SlaState.AT_RISK, risk_in=timedelta(hours=-1),
+               due_in=timedelta(hours=1))
+    set_clocks(breached, state=SlaState.BREACHED, due_in=timedelta(hours=-1))
+    # Past due / past 75 % but the sweep has not marked them yet: counted all the same.
+    set_clocks(past_due, due_in=timedelta(minutes=-1))
+    set_clocks(risky, risk_in=timedelta(minutes=-1), due_in=timedelta(hours=1))
+    set_clocks(fine, due_in=timedelta(days=1))
+    ours = {at_risk.pk, breached.pk, past_due.pk, risky.pk, fine.pk}
+    assert _queue("at_risk", supervisor) & ours == {at_risk.pk, risky.pk}
+    assert _queue("breached", supervisor) & ours == {breached.pk, past_due.pk}
+
+
+def test_a_case_with_a_breached_and_an_at_risk_clock_is_breached_only(supervisor):
+    case = CaseFactory(stage=Stage.IN_PROGRESS)
+    set_clocks(case, state=SlaState.AT_RISK, risk_in=timedelta(hours=-1),
+               due_in=timedelta(hours=1))
+    clock = case.deadlines.filter(stopped_at__isnull=True).first()
+    clock.state, clock.due_at = SlaState.BREACHED, timezone.now() - timedelta(hours=1)
+    clock.save()
+    sync_case_clocks(case)
+    assert case.deadlines.filter(stopped_at__isnull=True).count() > 1
+    assert case.pk in _queue("breached", supervisor)
+    assert case.pk not in _queue("at_risk", supervisor)
+
+
+def test_supervision_counts_match_the_queue_lists(client, supervisor):
+    for state, due in ((SlaState.BREACHED, -2), (SlaState.BREACHED, -1), (SlaState.AT_RISK, 1)):
+        set_clocks(CaseFactory(stage=Stage.IN_PROGRESS), state=state,
+                   risk_in=timedelta(hours=-3), due_in=timedelta(hours=due))
+    set_clocks(CaseFactory(stage=Stage.IN_PROGRESS), due_in=timedelta(days=1))
+    client.force_login(supervisor)
+    counts = {qc.queue.name: qc.count
+              for qc in client.get(reverse("desk:home")).context["queue_counts"]}
+    assert counts["breached"] == 2 == len(_listed(client, "breached"))
+    assert counts["at_risk"] == 1 == len(_listed(client, "at_risk"))
+    # the sweep's own view, read from the running clocks, agrees
+    from cases.models import CaseDeadline
+
     now = timezone.now()
-    at_risk, breached, past_due, fine = (CaseFactory(stage=Stage.IN_PROGRESS) for _ in range(4))
-    Case.objects.filter(pk=at_risk.pk).update(sla_state=SlaState.AT_RISK,
-                                              next_due_at=now + timedelta(hours=1))
-    Case.objects.filter(pk=breached.pk).update(sla_state=SlaState.BREACHED,
-                                               next_due_at=now - timedelta(hours=1))
-    # Past due but the sweep has not marked it yet: breached all the same.
-    Case.objects.filter(pk=past_due.pk).update(sla_state=SlaState.ON_TIME,
-                                               next_due_at=now - timedelta(minutes=1))
-    Case.objects.filter(pk=fine.pk).update(sla_state=SlaState.ON_TIME,
-                                           next_due_at=now + timedelta(days=1))
-    assert _queue("at_risk", supervisor) & {at_risk.pk, breached.pk, past_due.pk, fine.pk} == {
-        at_risk.pk}
-    assert _queue("breached", supervisor) & {at_risk.pk, breached.pk, past_due.pk, fine.pk} == {
-        breached.pk, past_due.pk}
+    running = CaseDeadline.objects.filter(stopped_at__isnull=True)
+    breached = set(running.filter(due_at__lte=now).values_list("case_id", flat=True))
+    at_risk = set(running.filter(risk_at__lte=now, due_at__gt=now)
+                  .values_list("case_id", flat=True)) - breached
+    assert (len(breached), len(at_risk)) == (2, 1)
+
+
+@pytest.mark.parametrize("stage", [Stage.RECEIVED, Stage.ASSIGNED, Stage.IN_PROGRESS,
+                                   Stage.WAITING_DEPARTMENT, Stage.RESOLVED,
+                                   Stage.FEEDBACK_GIVEN, Stage.FOLLOW_UP, Stage.CLOSED])
+def test_the_case_carries_its_running_clocks_earliest_due_and_risk_times(stage):
+    """The deadline-state filters read ``next_due_at``/``next_risk_at`` instead of the clocks:
+    the services keep them equal to the earliest running clock's times (empty when none)."""
+    from django.db.models import Min
+
+    case = CaseFactory(stage=stage)
+    running = case.deadlines.filter(stopped_at__isnull=True).aggregate(
+        due=Min("due_at"), risk=Min("risk_at"))
+    assert (case.next_due_at, case.next_risk_at) == (running["due"], running["risk"])
+    assert (case.next_due_at is None) == (stage == Stage.CLOSED)
+
+
+def test_running_clocks_stop_when_a_case_closes_so_queues_need_no_case_stage(supervisor):
+    """The supervision counts read CaseDeadline alone; they agree with the (open) queue lists
+    because closing or invalidating a case stops its clocks."""
+    from cases.models import CaseDeadline
+
+    CaseFactory(stage=Stage.CLOSED)
+    CaseFactory(stage=Stage.INVALID)
+    assert CaseDeadline.objects.exists()
+    assert not CaseDeadline.objects.filter(stopped_at__isnull=True).exclude(
+        case__stage__in=selectors.OPEN_STAGES).exists()
 
 
 def test_waiting_revisits_and_follow_ups(frontline):

@@ -6,6 +6,7 @@ from .config import DeskSettings, RootCause, SlaPolicy
 from .deadlines import Alert, CaseDeadline
 from .notices import Notice, NoticeTemplate, Revisit
 from .people import Customer, Department, User
+from .saved_filters import SavedFilter
 
 __all__ = [
     "Alert",
@@ -26,6 +27,7 @@ __all__ = [
     "NoticeTemplate",
     "Revisit",
     "RootCause",
+    "SavedFilter",
     "SlaPolicy",
     "User",
 ]

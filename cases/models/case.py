@@ -149,6 +149,11 @@ class Case(FSMModelMixin, models.Model):
     # column changed (and free room left by the table's fillfactor) PostgreSQL updates the row
     # in place (HOT) instead of writing a new entry into each of the table's ~30 indexes.
     next_due_at = models.DateTimeField(_("next due"), null=True, blank=True)
+    # The earliest time one of the open clocks goes at risk (75 %). With ``next_due_at`` it
+    # gives the live deadline state from the open-case index alone: breached when
+    # next_due_at has passed, at risk when next_risk_at has and next_due_at has not. Set with
+    # the clocks (never by the sweep, which only flips states), so sweep updates stay HOT.
+    next_risk_at = models.DateTimeField(_("next at risk"), null=True, blank=True)
     sla_state = models.CharField(
         _("deadline state"), max_length=10, choices=SlaState.choices, default=SlaState.ON_TIME
     )

@@ -22,6 +22,7 @@ from .lifecycle import (
     compensation_propose,
     suggest_tier,
 )
+from .saved_filters import saved_filter_create, saved_filter_delete, saved_filter_rename
 
 __all__ = [
     "ActionForbidden",
@@ -50,5 +51,8 @@ __all__ = [
     "case_wait_for_department",
     "compensation_decide",
     "compensation_propose",
+    "saved_filter_create",
+    "saved_filter_delete",
+    "saved_filter_rename",
     "suggest_tier",
 ]

@@ -173,6 +173,7 @@ def start_new_case_clocks(
 
 def _apply_sla(case: Case, rows: list[CaseDeadline], now: datetime) -> None:
     case.next_due_at = min((r.due_at for r in rows), default=None)
+    case.next_risk_at = min((r.risk_at for r in rows), default=None)
     states = [live_state(r, now) for r in rows]
     case.sla_state = max(states, key=_SEVERITY.__getitem__, default=SlaState.ON_TIME)
     if SlaState.BREACHED in states:

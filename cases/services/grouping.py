@@ -165,7 +165,7 @@ def apply_after_insert(plan: RelatedPlan, case: Case, new_group: ComplaintGroup 
             clocks.refresh_case_sla(member)
             member.save(update_fields=[
                 "assign_due_at", "response_due_at", "solution_due_at", "next_due_at",
-                "sla_state", "ever_breached",
+                "next_risk_at", "sla_state", "ever_breached",
             ])
     ComplaintGroup.objects.filter(pk=new_group.pk).update(
         case_count=len(plan.form_group_with) + 1, first_received_at=first,
