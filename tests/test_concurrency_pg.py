@@ -48,7 +48,8 @@ def test_two_agents_resolve_and_invalidate_at_once():
     results = _race(
         lambda: services.case_resolve(actor=boss, case_id=case.pk, solution="补发",
                                       root_cause=root_cause(), expected_version=version),
-        lambda: services.case_invalidate(actor=boss, case_id=case.pk, reason="撤回"),
+        lambda: services.case_invalidate(actor=boss, case_id=case.pk, reason="撤回",
+                                         expected_version=version),
     )
     errors = [r for r in results if isinstance(r, Exception)]
     wins = [r for r in results if isinstance(r, Case)]

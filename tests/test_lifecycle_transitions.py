@@ -295,3 +295,15 @@ def test_invalidate_stops_every_clock(supervisor):
     case.refresh_from_db()
     assert case.stage == Stage.INVALID and case.closing_reason == "恶意投诉"
     assert not case.deadlines.filter(stopped_at__isnull=True).exists()
+
+
+def test_invalidate_on_a_stale_view_is_a_conflict_and_changes_nothing(supervisor):
+    case = CaseFactory(stage=Stage.IN_PROGRESS)
+    seen = case.version
+    services.case_resolve(actor=supervisor, case_id=case.pk, solution="补发",
+                          root_cause=root_cause())
+    with pytest.raises(services.ConflictError):
+        services.case_invalidate(actor=supervisor, case_id=case.pk, reason="撤回",
+                                 expected_version=seen)
+    case.refresh_from_db()
+    assert case.stage == Stage.RESOLVED and case.closing_reason == ""

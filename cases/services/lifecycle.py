@@ -393,9 +393,11 @@ def case_reopen(*, actor: User, case_id: int, reason: str) -> Case:
 
 
 @transaction.atomic
-def case_invalidate(*, actor: User, case_id: int, reason: str) -> Case:
-    """Close an invalid or withdrawn case; it is excluded from every KPI."""
-    case = lock_case(case_id)
+def case_invalidate(*, actor: User, case_id: int, reason: str,
+                    expected_version: int | None = None) -> Case:
+    """Close an invalid or withdrawn case; it is excluded from every KPI. With
+    ``expected_version`` (the desk form's), a case changed meanwhile is a ConflictError."""
+    case = lock_case(case_id, expected_version)
     case.closing_reason = _require(reason, "reason", _("Say why the case is invalid or withdrawn."))
     run_case_transition(case, "invalidate", actor, note=case.closing_reason)
     now = timezone.now()

@@ -153,7 +153,8 @@ def _reopen(user: User, case: Case, form: Any) -> Any:
 
 def _invalidate(user: User, case: Case, form: Any) -> Any:
     return services.case_invalidate(actor=user, case_id=case.pk,
-                                    reason=form.cleaned_data["reason"])
+                                    reason=form.cleaned_data["reason"],
+                                    expected_version=form.expected_version)
 
 
 def _retier(user: User, case: Case, form: Any) -> Any:
