@@ -112,7 +112,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL")}
+        {"BACKEND": "complaints_project.cache.RedisCache", "LOCATION": env_str("CACHE_URL")}
         if env_str("CACHE_URL").startswith("redis")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
