@@ -154,17 +154,22 @@ def _template(
     wanted = [(kind, channel, language)]
     if channel != ContactChannel.EMAIL:
         wanted.append((kind, ContactChannel.EMAIL, language))
+    missing = [key for key in wanted if cache is None or key not in cache]
+    if missing:
+        # Both candidates (this channel's template and the email fallback) in one query.
+        found = {
+            (t.kind, t.channel, t.language): t
+            for t in NoticeTemplate.objects.filter(
+                kind=kind, language=language, channel__in=[key[1] for key in missing]
+            )
+        }
+        if cache is None:
+            cache = {}
+        for key in missing:
+            cache[key] = found.get(key)
     for key in wanted:
-        if cache is not None and key in cache:
-            found = cache[key]
-        else:
-            found = NoticeTemplate.objects.filter(
-                kind=key[0], channel=key[1], language=key[2]
-            ).first()
-            if cache is not None:
-                cache[key] = found
-        if found is not None:
-            return found
+        if cache[key] is not None:
+            return cache[key]
     return None
 
 

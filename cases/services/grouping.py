@@ -51,6 +51,7 @@ class RelatedPlan:
     """What intake does about related cases (computed before the case exists)."""
 
     duplicate_of_id: int | None = None
+    duplicate_reference: str | None = None  # the earlier case's reference (for the answer)
     group_id: int | None = None  # an active group the new case joins
     form_group_with: list[int] = field(default_factory=list)  # ids pulled into a new group
     key: str = ""
@@ -73,16 +74,18 @@ def detect_related(
     matter = _matter_filter(order_ref, location)
     if matter is None:
         if not customer_is_new:
-            plan.duplicate_of_id = (
+            earlier = (
                 Case.objects.filter(
                     customer_id=customer_id, category=category, order_ref="", location="",
                     subject__iexact=subject, stage__in=OPEN_STAGES, duplicate_of__isnull=True,
                     received_at__range=(received_at - dup_window, received_at),
                 )
                 .order_by("received_at")
-                .values_list("pk", flat=True)
+                .values_list("pk", "reference")
                 .first()
             )
+            if earlier is not None:
+                plan.duplicate_of_id, plan.duplicate_reference = earlier
         return plan
 
     widest = max(dup_window, group_window)
@@ -90,16 +93,15 @@ def detect_related(
         Case.objects.filter(matter, category=category)
         .filter(received_at__range=(received_at - widest, received_at + group_window))
         .order_by("-received_at")
-        .values_list("pk", "customer_id", "stage", "received_at", "duplicate_of_id", "group_id")[
-            :_MAX_MATTER_ROWS
-        ]
+        .values_list("pk", "customer_id", "stage", "received_at", "duplicate_of_id", "group_id",
+                     "reference")[:_MAX_MATTER_ROWS]
     )
-    for pk, cust, stage, at, dup_of, _group in sorted(rows, key=lambda r: r[3]):
+    for pk, cust, stage, at, dup_of, _group, reference in sorted(rows, key=lambda r: r[3]):
         if (
             not customer_is_new and cust == customer_id and stage in OPEN_STAGES
             and dup_of is None and received_at - dup_window <= at <= received_at
         ):
-            plan.duplicate_of_id = pk
+            plan.duplicate_of_id, plan.duplicate_reference = pk, reference
             break
     in_window = [r for r in rows if abs(received_at - r[3]) <= group_window and r[4] is None]
     existing = next((r[5] for r in in_window if r[5] is not None), None)

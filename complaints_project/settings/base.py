@@ -49,6 +49,17 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The intake API (/api/, see complaints_project/wsgi.py) runs a shorter chain: it has no
+# sessions, logins, CSRF-protected forms, messages or static files. It keeps the security
+# headers and SSL redirect, Accept-Language for its error messages, host validation and
+# Content-Length, and X-Frame-Options.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
 ROOT_URLCONF = "complaints_project.urls"
 WSGI_APPLICATION = "complaints_project.wsgi.application"
 

@@ -1,0 +1,119 @@
+"""Plain INSERTs of model instances for the intake hot path.
+
+Why: the intake writes five rows per complaint. Through ``save()``/``create()``/
+``bulk_create()`` the ORM rebuilds and recompiles the INSERT statement on every call, which
+cost more CPU than PostgreSQL spent executing it (about a fifth of the API's time per
+request). Here the statement text is built once per model and connection vendor, and each
+value is prepared exactly as the ORM prepares it (``Field.pre_save`` for ``auto_now_add``
+and friends, then ``Field.get_db_prep_save``), so the stored row is the same.
+
+What it does not do: no ``save()`` override and no ``pre_save``/``post_save`` signals run.
+Only use it for models that have neither; ``tests/test_intake_rows.py`` checks that for
+every model passed here (``WRITTEN_MODELS``), so adding a signal receiver or a ``save()``
+override to one of them fails a test instead of being skipped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+# Models written through this module (checked by a test: no save() override, no signals).
+WRITTEN_MODELS: list[type[models.Model]] = []
+
+
+@dataclass(frozen=True)
+class _Plan:
+    table: str
+    columns: str
+    placeholders: str
+    fields: tuple[models.Field, ...]
+    pk_column: str
+    returning: str
+
+
+_plans: dict[tuple[type[models.Model], str, bool], _Plan] = {}
+
+
+def _plan(model: type[models.Model], connection: BaseDatabaseWrapper, with_pk: bool) -> _Plan:
+    key = (model, connection.vendor, with_pk)
+    plan = _plans.get(key)
+    if plan is not None:
+        return plan
+    meta = model._meta
+    pk = meta.pk
+    fields = tuple(
+        f for f in meta.local_concrete_fields
+        if not getattr(f, "generated", False) and (with_pk or f is not pk)
+    )
+    qn = connection.ops.quote_name
+    returning = ""
+    if not with_pk and connection.features.can_return_columns_from_insert:
+        returning = f" RETURNING {qn(pk.column)}"
+    plan = _Plan(
+        table=qn(meta.db_table),
+        columns=", ".join(qn(f.column) for f in fields),
+        placeholders="(" + ", ".join(["%s"] * len(fields)) + ")",
+        fields=fields,
+        pk_column=pk.column,
+        returning=returning,
+    )
+    _plans[key] = plan
+    return plan
+
+
+def _params(plan: _Plan, obj: models.Model, connection: BaseDatabaseWrapper) -> list:
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in plan.fields]
+
+
+def _mark_saved(obj: models.Model, alias: str) -> None:
+    obj._state.adding = False
+    obj._state.db = alias
+
+
+def insert(obj: models.Model, *, using: str = "default") -> None:
+    """INSERT one row and set ``obj.pk`` (an explicit pk is inserted as given)."""
+    connection = connections[using]
+    with_pk = obj.pk is not None
+    plan = _plan(type(obj), connection, with_pk)
+    sql = (f"INSERT INTO {plan.table} ({plan.columns}) "  # noqa: S608 - names from _meta
+           f"VALUES {plan.placeholders}{plan.returning}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _params(plan, obj, connection))
+        if not with_pk:
+            if plan.returning:
+                obj.pk = cursor.fetchone()[0]
+            else:
+                obj.pk = connection.ops.last_insert_id(
+                    cursor, type(obj)._meta.db_table, plan.pk_column)
+    _mark_saved(obj, using)
+
+
+def insert_many(objs: Sequence[models.Model], *, using: str = "default") -> None:
+    """INSERT rows of one model in one statement; their primary keys are not read back
+    (like ``bulk_create`` on backends that cannot return them)."""
+    if not objs:
+        return
+    connection = connections[using]
+    plan = _plan(type(objs[0]), connection, False)
+    sql = (f"INSERT INTO {plan.table} ({plan.columns}) "  # noqa: S608 - names from _meta
+           f"VALUES {', '.join([plan.placeholders] * len(objs))}")
+    params: list = []
+    for obj in objs:
+        params.extend(_params(plan, obj, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    for obj in objs:
+        _mark_saved(obj, using)
+
+
+def register(*written: type[models.Model]) -> None:
+    for model in written:
+        if model not in WRITTEN_MODELS:
+            WRITTEN_MODELS.append(model)
+
+
+__all__ = ["WRITTEN_MODELS", "insert", "insert_many", "register"]
