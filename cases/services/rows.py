@@ -1,4 +1,4 @@
-"""Plain INSERTs of model instances for the intake hot path.
+"""Plain INSERTs of model instances, and plain reads, for the intake hot path.
 
 Why: the intake writes five rows per complaint. Through ``save()``/``create()``/
 ``bulk_create()`` the ORM rebuilds and recompiles the INSERT statement on every call, which
@@ -7,7 +7,10 @@ request). Here the statement text is built once per model and connection vendor,
 value is prepared exactly as the ORM prepares it (``Field.pre_save`` for ``auto_now_add``
 and friends, then ``Field.get_db_prep_save``), so the stored row is the same.
 
-What it does not do: no ``save()`` override and no ``pre_save``/``post_save`` signals run.
+The reads (``select``) are for the few fixed lookups of intake; ``db_datetime`` and
+``python_datetime`` do the one conversion the ORM would (SQLite stores datetimes as text).
+
+What ``insert`` does not do: no ``save()`` override and no ``pre_save``/``post_save`` signals run.
 Only use it for models that have neither; ``tests/test_intake_rows.py`` checks that for
 every model passed here (``WRITTEN_MODELS``), so adding a signal receiver or a ``save()``
 override to one of them fails a test instead of being skipped silently.
@@ -15,11 +18,15 @@ override to one of them fails a test instead of being skipped silently.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 # Models written through this module (checked by a test: no save() override, no signals).
 WRITTEN_MODELS: list[type[models.Model]] = []
@@ -110,10 +117,46 @@ def insert_many(objs: Sequence[models.Model], *, using: str = "default") -> None
         _mark_saved(obj, using)
 
 
+def table(model: type[models.Model], *, using: str = "default") -> str:
+    return connections[using].ops.quote_name(model._meta.db_table)
+
+
+def columns(model: type[models.Model], *names: str, using: str = "default") -> str:
+    """Quoted column names of ``model``'s fields (``"pk"`` and FK names work)."""
+    qn = connections[using].ops.quote_name
+    meta = model._meta
+    return ", ".join(qn(meta.pk.column if n == "pk" else meta.get_field(n).column)
+                     for n in names)
+
+
+def select(sql: str, params: Sequence[Any], *, using: str = "default") -> list[tuple]:
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def db_datetime(value: dt.datetime, *, using: str = "default") -> Any:
+    """A datetime as a query parameter, as the ORM passes it (naive UTC text on SQLite)."""
+    return connections[using].ops.adapt_datetimefield_value(value)
+
+
+def python_datetime(value: Any) -> dt.datetime | None:
+    """A datetime column's value as an aware datetime (SQLite returns text)."""
+    if value is None or isinstance(value, dt.datetime):
+        if value is not None and timezone.is_naive(value):
+            return timezone.make_aware(value, dt.UTC)
+        return value
+    parsed = parse_datetime(str(value))
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, dt.UTC)
+    return parsed
+
+
 def register(*written: type[models.Model]) -> None:
     for model in written:
         if model not in WRITTEN_MODELS:
             WRITTEN_MODELS.append(model)
 
 
-__all__ = ["WRITTEN_MODELS", "insert", "insert_many", "register"]
+__all__ = ["WRITTEN_MODELS", "columns", "db_datetime", "insert", "insert_many",
+           "python_datetime", "register", "select", "table"]
