@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -363,10 +364,18 @@ def _read_settings_and_policies() -> tuple[DeskSettings, dict[int, SlaPolicy], i
     nextval = _case_id_sequence_sql()
     # An uncorrelated scalar subquery runs once per statement (an InitPlan), not per row.
     next_id_column = f", (SELECT {nextval}) AS _next_id" if nextval else ""
-    policies = list(SlaPolicy.objects.raw(
+    names = [f.attname for f in SlaPolicy._meta.concrete_fields]
+    policies = []
+    for row in rows.select(
         f"SELECT {columns}, {subqueries}{next_id_column} "  # noqa: S608 - no user input
-        f"FROM {policy_table} p WHERE p.tier IN (1, 2, 3)"
-    ))
+        f"FROM {policy_table} p WHERE p.tier IN (1, 2, 3)", []
+    ):
+        policy = SlaPolicy.from_db("default", names, row[:len(names)])
+        policy.at_risk_ratio = Decimal(str(policy.at_risk_ratio))  # SQLite gives a float
+        (policy._duplicate_window_hours, policy._group_window_hours,
+         policy._group_threshold) = row[len(names):len(names) + 3]
+        policy._next_id = row[len(names) + 3] if nextval else None
+        policies.append(policy)
     first = policies[0] if policies else None
     if first is None or first._duplicate_window_hours is None:
         settings_row = DeskSettings.get()
