@@ -203,6 +203,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
     # so no task runs twice because it waited; long waits are due-time columns plus sweeps.
     else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 )
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # The stock Redis transport with one publishing client per channel (see the module).
+    CELERY_BROKER_TRANSPORT = "complaints_project.kombu_redis:Transport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
