@@ -175,12 +175,23 @@ def wsgi_call(app, method: str, path: str, body: bytes = b"", headers: dict | No
         "CONTENT_TYPE": "application/json", **(headers or {}),
     }
     seen: dict = {}
+    # As Django's test client does: the handler's request signals must not close the test
+    # database connection (it holds the test's transaction).
+    from django.core import signals as request_signals
+    from django.db import close_old_connections
+
+    request_signals.request_started.disconnect(close_old_connections)
+    request_signals.request_finished.disconnect(close_old_connections)
 
     def start_response(status, response_headers, exc_info=None):
         seen["status"] = int(status.split()[0])
         seen["headers"] = dict(response_headers)
 
-    content = b"".join(app(environ, start_response))
+    try:
+        content = b"".join(app(environ, start_response))
+    finally:
+        request_signals.request_started.connect(close_old_connections)
+        request_signals.request_finished.connect(close_old_connections)
     return seen["status"], seen["headers"], content
 
 

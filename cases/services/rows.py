@@ -111,11 +111,32 @@ def _cursor(connection: BaseDatabaseWrapper) -> Any:
         loader = connection.connection.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT)
         if connection.timezone != loader.timezone:
             register_tzloader(connection.timezone, raw)
-        return connection._prepare_cursor(raw)
+        connection.validate_thread_sharing()
+        if connection.queries_logged:
+            return _debug_wrapper()(raw, connection)
+        return connection.make_cursor(raw)
 
 
 _TIMESTAMPTZ_OID = 1184
 _PreparingCursor: Any = None
+
+
+def _debug_wrapper() -> Any:
+    """Django's debug cursor reads the executed SQL back from psycopg, which keeps none for
+    a prepared statement; this one logs the statement with its values composed in."""
+    from django.db.backends.utils import CursorDebugWrapper
+
+    class PreparedDebugWrapper(CursorDebugWrapper):
+        def execute(self, sql: str, params: Any = None) -> Any:
+            try:
+                shown = self.db.ops.compose_sql(sql, params)
+            except Exception:  # noqa: BLE001 - logging must not fail the query
+                shown = sql
+            with self.debug_sql(shown, params, use_last_executed_query=False):
+                return self._execute_with_wrappers(
+                    sql, params, many=False, executor=self._execute)
+
+    return PreparedDebugWrapper
 
 
 def _params(plan: _Plan, obj: models.Model, connection: BaseDatabaseWrapper) -> list:
