@@ -12,6 +12,7 @@ import io
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse
@@ -42,7 +43,13 @@ from channels.serializers import (
 )
 from channels.services import complaint_submit
 
-MAX_BODY_BYTES = 256 * 1024
+MAX_BODY_BYTES = 256 * 1024  # a complaint without attachments
+
+
+def max_body_with_attachments() -> int:
+    """Base64 attachments may take a body up to Django's DATA_UPLOAD_MAX_MEMORY_SIZE; the
+    rest of it is still held to MAX_BODY_BYTES (``check_body_size``)."""
+    return max(MAX_BODY_BYTES, int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0))
 _KEY_CACHE_SECONDS = 30
 _LAST_USED_EVERY = 300
 
@@ -152,6 +159,28 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(_("The body is larger than %(kb)d KB.") % {"kb": limit // 1024})
+
+
+def check_body_size(length: int, payload: Any) -> None:
+    """After parsing: a body over MAX_BODY_BYTES is accepted only for its attachments."""
+    if length <= MAX_BODY_BYTES:
+        return
+    files = payload.get("attachments") if isinstance(payload, dict) else None
+    encoded = sum(len(item["content_base64"]) for item in files or []
+                  if isinstance(item, dict) and isinstance(item.get("content_base64"), str))
+    if length - encoded > MAX_BODY_BYTES:
+        raise _too_large(MAX_BODY_BYTES)
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 _ERROR_CODES = {
     400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 406: "not_acceptable", 413: "too_large",
@@ -217,14 +246,8 @@ class IntakeAPIView(APIView):
         return api_exception_handler
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > MAX_BODY_BYTES:
-            raise PayloadTooLarge(
-                _("The body is larger than %(kb)d KB.") % {"kb": MAX_BODY_BYTES // 1024}
-            )
+        if _content_length(request) > max_body_with_attachments():
+            raise _too_large(max_body_with_attachments())
         super().initial(request, *args, **kwargs)
         verdict = throttling.hit("api", f"key:{request.auth.key_id}")
         if not verdict.allowed:
@@ -234,7 +257,9 @@ class IntakeAPIView(APIView):
 _ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid: per-field messages."),
     401: OpenApiResponse(ErrorSerializer, description="Missing, invalid or revoked key."),
-    413: OpenApiResponse(ErrorSerializer, description="Body larger than 256 KB."),
+    413: OpenApiResponse(ErrorSerializer, description=(
+        "Body larger than 256 KB (not counting base64 attachments), or larger than the "
+        "upload limit (5 MB) in all.")),
     415: OpenApiResponse(ErrorSerializer, description="Body is not application/json."),
     429: OpenApiResponse(ErrorSerializer, description="Throttled; see Retry-After."),
 }
@@ -279,7 +304,9 @@ class ComplaintCreateView(IntakeAPIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        status_code, body = submit(request.auth, request.data)
+        payload = request.data
+        check_body_size(_content_length(request), payload)
+        status_code, body = submit(request.auth, payload)
         return Response(body, status=status_code)
 
     @classmethod
@@ -316,7 +343,8 @@ def submit(key: ChannelKey, payload: Any) -> tuple[int, dict[str, Any]]:
         desired_outcome=v["desired_outcome"], urgency=v["urgency"], scope=v["scope"],
         difficulty=v["difficulty"],
     )
-    result = complaint_submit(actor=None, data=data)
+    result = complaint_submit(actor=None, data=data,
+                              attachments=[item["file"] for item in v["attachments"]])
     case = result.case
     duplicate_ref = result.duplicate_reference
     if duplicate_ref is None and case.duplicate_of_id:
@@ -376,7 +404,7 @@ def _fast_path_applies(request: HttpRequest) -> bool:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return False
-    if not 0 < length <= MAX_BODY_BYTES:
+    if not 0 < length <= max_body_with_attachments():
         return False
     accept = request.META.get("HTTP_ACCEPT", "")
     if not accept:
@@ -408,6 +436,7 @@ def fast_create(request: HttpRequest) -> HttpResponse:
             raise exceptions.Throttled(wait=throttle.retry_after)
         payload = _JSON_PARSER.parse(io.BytesIO(request.body),
                                      parser_context={"encoding": "utf-8"})
+        check_body_size(_content_length(request), payload)
         status_code, body = submit(key, payload)
     except Exception as exc:
         response = api_exception_handler(exc, {})
