@@ -138,8 +138,10 @@ def _recent_on_order(category: str, order_ref: str, since: datetime,
         f"AND {c['category']} = %s AND {c['received_at']} BETWEEN %s AND %s "
         f"ORDER BY {c['received_at']} DESC LIMIT {_MAX_MATTER_ROWS}"
     )
+    # Planned per call (not prepared): how many cases an order has varies by order, and
+    # PostgreSQL's generic plan for this read took 4 ms where the custom plan takes 0.03.
     found = rows.select(sql, [*spellings, category, rows.db_datetime(since),
-                              rows.db_datetime(until)])
+                              rows.db_datetime(until)], prepare=False)
     return [(*r[:3], rows.python_datetime(r[3]), *r[4:]) for r in found]
 
 

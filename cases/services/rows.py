@@ -81,7 +81,7 @@ def _plan(model: type[models.Model], connection: BaseDatabaseWrapper, with_pk: b
     return plan
 
 
-def _cursor(connection: BaseDatabaseWrapper) -> Any:
+def _cursor(connection: BaseDatabaseWrapper, *, prepare: bool = True) -> Any:
     """A Django cursor; on PostgreSQL one with server-side binding (see the module doc).
     Mirrors ``BaseDatabaseWrapper._cursor`` and the PostgreSQL ``create_cursor``."""
     if connection.vendor != "postgresql":
@@ -96,8 +96,10 @@ def _cursor(connection: BaseDatabaseWrapper) -> Any:
     if _PreparingCursor is None:
 
         class _PreparingCursor(psycopg.Cursor):  # type: ignore[no-redef]
+            prepare_statements = True
+
             def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-                kwargs.setdefault("prepare", True)
+                kwargs.setdefault("prepare", self.prepare_statements)
                 return super().execute(query, params, **kwargs)
 
     with connection.wrap_database_errors:
@@ -108,6 +110,7 @@ def _cursor(connection: BaseDatabaseWrapper) -> Any:
             # them; a threshold nothing reaches means only this cursor's statements are.
             conn.prepare_threshold = 2**31
         raw = _PreparingCursor(conn)
+        raw.prepare_statements = prepare
         loader = connection.connection.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT)
         if connection.timezone != loader.timezone:
             register_tzloader(connection.timezone, raw)
@@ -211,8 +214,12 @@ def columns(model: type[models.Model], *names: str, using: str = "default") -> s
                      for n in names)
 
 
-def select(sql: str, params: Sequence[Any], *, using: str = "default") -> list[tuple]:
-    with _cursor(connections[using]) as cursor:
+def select(sql: str, params: Sequence[Any], *, using: str = "default",
+           prepare: bool = True) -> list[tuple]:
+    """Rows of a plain SELECT. ``prepare=False`` for a query whose best plan depends on its
+    values: a prepared statement soon runs on PostgreSQL's generic plan, which cannot see
+    that one order reference has two cases and another two thousand."""
+    with _cursor(connections[using], prepare=prepare) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
