@@ -69,13 +69,15 @@ def _cache_key(key_hash: str) -> str:
     return f"apikey:{key_hash}"
 
 
-def key_lookup(raw: str) -> ChannelKey | None:
+def key_lookup(raw: str, *, cached: Any = None) -> ChannelKey | None:
     """The channel key for a raw token. Valid keys are cached briefly (the API's hot path);
-    revoking a key or deactivating a channel drops the cache entry at once."""
+    revoking a key or deactivating a channel drops the cache entry at once. ``cached``: the
+    cache entry when the caller fetched it already."""
     if not raw or len(raw) > 200:
         return None
     digest = hash_key(raw)
-    cached = cache.get(_cache_key(digest))
+    if cached is None:
+        cached = cache.get(_cache_key(digest))
     if cached is not None:
         return ChannelKey(*cached)
     key = (
@@ -124,10 +126,15 @@ class ChannelKeyAuthentication(BaseAuthentication):
         if not header:
             return None
         scheme, _sep, token = header.partition(" ")
+        token = token.strip() if scheme.lower() == "bearer" else ""
         ip = throttling.client_ip(request)
-        if not throttling.peek("api_auth_fail", ip).allowed:
+        # The failed-attempts counter and the cached key in one cache round trip.
+        fail_key, judge = throttling.peek_later("api_auth_fail", ip)
+        key_entry = _cache_key(hash_key(token)) if token and len(token) <= 200 else None
+        found = cache.get_many([fail_key, key_entry] if key_entry else [fail_key])
+        if not judge(found.get(fail_key)).allowed:
             raise exceptions.Throttled(detail=_("Too many failed attempts. Try again later."))
-        key = key_lookup(token.strip()) if scheme.lower() == "bearer" else None
+        key = key_lookup(token, cached=found.get(key_entry)) if token else None
         if key is None:
             throttling.hit("api_auth_fail", ip)
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))

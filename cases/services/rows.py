@@ -49,6 +49,37 @@ class _Plan:
     fields: tuple[models.Field, ...]
     pk_column: str
     returning: str
+    # Per field: the Python type whose values the field passes to the database unchanged
+    # (None: always prepare the value through the field).
+    plain: tuple[type | tuple[type, ...] | None, ...] = ()
+
+
+# Field classes whose get_db_prep_save returns a value of these types unchanged (str for the
+# text fields, int for the integer fields and foreign keys to integer keys, bool).
+_PLAIN_TYPES: tuple[tuple[type[models.Field], type | tuple[type, ...]], ...] = (
+    (models.BooleanField, bool),
+    (models.CharField, str),
+    (models.TextField, str),
+    (models.IntegerField, int),  # and the Small/Big/Positive variants
+    (models.AutoField, int),
+    (models.BigAutoField, int),
+)
+
+
+def _plain_type(field: models.Field, connection: BaseDatabaseWrapper) -> Any:
+    if type(field).get_db_prep_save is not models.Field.get_db_prep_save:
+        return None  # a field with its own saving logic (ForeignKey, JSONField, ...)
+    if isinstance(field, models.DateTimeField):
+        # PostgreSQL takes an aware datetime as it is; SQLite needs Django's text form.
+        return dt.datetime if connection.vendor == "postgresql" else None
+    for field_class, python_type in _PLAIN_TYPES:
+        if type(field) is field_class or (
+            isinstance(field, field_class) and type(field).__module__.startswith("django.")
+            and type(field).get_db_prep_value is field_class.get_db_prep_value
+            and type(field).get_prep_value is field_class.get_prep_value
+        ):
+            return python_type
+    return None
 
 
 _plans: dict[tuple[type[models.Model], str, bool], _Plan] = {}
@@ -76,6 +107,7 @@ def _plan(model: type[models.Model], connection: BaseDatabaseWrapper, with_pk: b
         fields=fields,
         pk_column=pk.column,
         returning=returning,
+        plain=tuple(_plain_type(f, connection) for f in fields),
     )
     _plans[key] = plan
     return plan
@@ -143,7 +175,20 @@ def _debug_wrapper() -> Any:
 
 
 def _params(plan: _Plan, obj: models.Model, connection: BaseDatabaseWrapper) -> list:
-    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in plan.fields]
+    """Each value as the ORM would send it: ``pre_save`` (auto_now_add, ...), then
+    ``get_db_prep_save``, which for plain str/int/bool columns (and aware datetimes on
+    PostgreSQL) returns the value unchanged, so those skip the call."""
+    values = []
+    for field, plain in zip(plan.fields, plan.plain, strict=True):
+        value = field.pre_save(obj, True)
+        if value is None or (
+            plain is not None and type(value) in (plain if isinstance(plain, tuple) else (plain,))
+            and (plain is not dt.datetime or value.tzinfo is not None)
+        ):
+            values.append(value)
+        else:
+            values.append(field.get_db_prep_save(value, connection))
+    return values
 
 
 def _mark_saved(obj: models.Model, alias: str) -> None:
