@@ -21,6 +21,10 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Acknowledgements and other notices leave a web process in batches (one Celery message per
+# 10 ms of commits, see cases/services/dispatch_batches.py).
+OUTBOX_DISPATCH_LINGER_MS = env_int("OUTBOX_DISPATCH_LINGER_MS", 10)
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
