@@ -127,10 +127,16 @@ def test_a_long_batch_hands_the_rest_back_as_single_messages(monkeypatch):
 
 
 def test_a_forked_process_starts_its_own_thread(batching):
+    stop = threading.Event()
     batcher = dispatch_batches.batcher()
-    with mock.patch("cases.tasks.send_notices_task.delay"):
+    with mock.patch.object(dispatch_batches.DispatchBatcher, "_run",
+                           lambda self: stop.wait(5)):
         batcher.add([1])
         first = batcher._thread
-        batcher._pid = -1  # as seen from a child after fork
         batcher.add([2])
-    assert batcher._thread is not first and batcher._thread.is_alive()
+        assert batcher._thread is first  # one thread per process
+        batcher._pid = -1  # as seen from a child after fork
+        batcher.add([3])
+        assert batcher._thread is not first and batcher._thread.is_alive()
+    stop.set()
+    assert batcher._pending == [1, 2, 3]
