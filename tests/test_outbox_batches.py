@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def batching(settings):
-    settings.OUTBOX_DISPATCH_LINGER_MS = 5
+    settings.OUTBOX_DISPATCH_LINGER_MS = 200  # long enough for the test's five commits
     settings.OUTBOX_DISPATCH_BATCH = 3
     dispatch_batches._batcher = None
     yield
