@@ -139,6 +139,13 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (all processes, /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def _redis_pids() -> list[int]:
     found = []
     for comm in Path("/proc").glob("[0-9]*/comm"):
@@ -310,12 +317,17 @@ def main() -> None:
         workers, backends, redis = _children(proc.pid), _postgres_pids(), _redis_pids()
         cpu_before = _cpu_seconds(workers), _cpu_seconds(backends), _cpu_seconds(redis)
         own_before = time.process_time()
+        busy_before, wall_before = _machine_busy_seconds(), time.monotonic()
         if args.client == "wrk":
             result = load_wrk(args.port, raw, args.seconds, args.concurrency, run)
         else:
             result = load(args.port, raw, args.requests, args.concurrency, run)
             result["client_cpu"] = time.process_time() - own_before
         cpu_after = _cpu_seconds(workers), _cpu_seconds(backends), _cpu_seconds(redis)
+        busy = _machine_busy_seconds() - busy_before
+        ours = sum(a - b for a, b in zip(cpu_after, cpu_before, strict=True)) + result[
+            "client_cpu"]
+        result["others"] = max(0.0, busy - ours) / (time.monotonic() - wall_before)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
@@ -325,6 +337,8 @@ def main() -> None:
         _report_wrk(args, result, cpu_before, cpu_after, server, run)
     else:
         _report_threads(args, result, cpu_before, cpu_after, server)
+    print(f"other processes on the machine used {result['others']:.2f} of its "
+          f"{os.cpu_count()} cores meanwhile (machine busy time minus this benchmark's)")
     counts = queries_per_create(raw, run)
     print(f"SQL statements per create besides BEGIN/COMMIT (in-process, same view, "
           f"PostgreSQL): "
