@@ -228,6 +228,12 @@ function request()
   if i > n then i = 1 end
   return wrk.format(nil, "/api/v1/complaints", nil, bodies[i])
 end
+
+function done(summary, latency, requests)
+  for _, p in ipairs({50, 90, 95, 99}) do
+    io.write(string.format("latency-us p%d %d\\n", p, latency:percentile(p)))
+  end
+end
 """
 
 
@@ -268,8 +274,8 @@ def _wrk_figures(text: str) -> dict:
     if m:
         figures["requests"] = int(m.group(1))
         figures["wall"] = float(m.group(2)) / (1000 if m.group(3) == "ms" else 1)
-    for pct, value, unit in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)$", text, re.M):
-        figures[f"p{pct}"] = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    for pct, value in re.findall(r"^latency-us p(\d+) (\d+)$", text, re.M):
+        figures[f"p{pct}"] = int(value) / 1000
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     figures["non2xx"] = int(m.group(1)) if m else 0
     return figures
@@ -363,12 +369,15 @@ def _report_wrk(args: argparse.Namespace, result: dict, cpu_before: tuple, cpu_a
     created = Case.objects.filter(external_id__regex=rf"^{run}-[0-9]+$").count()
     n, wall = figures.get("requests", 0), figures.get("wall", 1.0)
     print(f"{server}; wrk 2 threads, {args.concurrency} connections, {args.seconds} s")
+    if created == 0 or "p50" not in figures:
+        print("WARNING: no complaint created or no latency figures: the wrk script failed "
+              "(wrk then sends plain GETs)")
     print(f"requests {n} in {wall:.2f} s; non-2xx {figures['non2xx']}")
     print(f"complaints created {created} ({created / wall:.0f} created/s); "
           f"answered {n - figures['non2xx']} ({(n - figures['non2xx']) / wall:.0f} req/s "
           f"incl. retries)")
     print(f"latency ms p50 {figures.get('p50', 0):.1f}  p90 {figures.get('p90', 0):.1f}  "
-          f"p99 {figures.get('p99', 0):.1f}")
+          f"p95 {figures.get('p95', 0):.1f}  p99 {figures.get('p99', 0):.1f}")
     print(_cpu_line(max(n, 1), cpu_before, cpu_after, result["client_cpu"]))
 
 
