@@ -270,7 +270,8 @@ def test_a_plain_insert_writes_the_row_the_orm_writes():
     assert Customer.objects.get(pk=plain.pk).created_at is not None
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.skipif("connection.vendor != 'postgresql'",
+                    reason="prepared statements are PostgreSQL's")
 def test_intake_statements_are_prepared_on_postgresql(client, app_key):
     _channel, key = app_key
     for i in range(2):
