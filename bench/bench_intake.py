@@ -5,14 +5,27 @@
     CACHE_URL=redis://127.0.0.1:6379/3 CELERY_BROKER_URL=redis://127.0.0.1:6379/3 \\
         python bench/bench_intake.py --requests 4000 --concurrency 8
 
-Migrates the database, issues an API key for the "app" channel, starts gunicorn (2 sync
-workers, production settings, the given cache and broker; notices are queued to the broker as
-in production, no worker drains them), then POSTs distinct complaints (every fifth one a
-retry of an earlier external_id, a realistic mix of new and known customers and some cases on
-shared orders so duplicate and group detection do real work) from ``--concurrency`` client
-threads over keep-alive-less HTTP/1.1, and prints complaints per second and latency
-percentiles. Then it counts the SQL queries of one create through the same view in-process
-(CaptureQueriesContext on the same PostgreSQL). Prints figures; asserts nothing.
+Migrates the database, issues an API key for the "app" channel, starts gunicorn (2 workers,
+production settings, the given cache and broker; notices are queued to the broker as in
+production, no worker drains them), then POSTs distinct complaints (every fifth one a retry
+of an earlier external_id, a realistic mix of new and known customers and some cases on
+shared orders so duplicate and group detection do real work) and prints complaints per
+second, latency percentiles and the CPU time per request of gunicorn, its PostgreSQL
+backends, Redis and the load generator. Then it counts the SQL queries of one create through
+the same view in-process (CaptureQueriesContext on the same PostgreSQL). Prints figures;
+asserts nothing.
+
+Gunicorn: ``--worker-class sync`` (default) or ``gthread`` with ``--threads N`` per worker.
+Load generator (``--client``):
+- ``threads`` (default): ``--concurrency`` Python threads, one connection per request;
+  simple, but Python's http.client costs about as much CPU as the server on these cores.
+- ``wrk``: Debian's ``wrk`` (C, keep-alive where the server allows it) with a Lua script
+  replaying the same pre-generated bodies (``--concurrency`` connections, 2 threads, for
+  ``--seconds``); far lighter, so more of the 2 cores are left to the server. wrk counts
+  only statuses, so created/retried complaints are counted in the database afterwards.
+
+    python bench/bench_intake.py --worker-class gthread --threads 4 --client wrk \
+        --seconds 20 --concurrency 16
 """
 
 from __future__ import annotations
@@ -22,10 +35,13 @@ import http.client
 import json
 import os
 import random
+import resource
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -35,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "complaints_project.settings.dev")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cd_intake")
+os.environ.setdefault("INTAKE_API_RATE", "100000000/60")  # the in-process query count too
 
 import django  # noqa: E402
 
@@ -67,7 +84,8 @@ def body(i: int, run: str) -> dict:
     }
 
 
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int, worker_class: str = "sync",
+                   threads: int = 1) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "complaints_project.settings.prod",
@@ -79,7 +97,8 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen(
         [str(gunicorn), "complaints_project.wsgi:application", "--workers", str(workers),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--worker-class", "sync"],
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--worker-class", worker_class,
+         "--threads", str(threads)],
         cwd=ROOT, env=env, start_new_session=True,
     )
     deadline = time.time() + 30
@@ -117,6 +136,24 @@ def _children(pid: int) -> list[int]:
             continue
         if int(fields[1]) == pid:
             found.append(int(stat.parent.name))
+    return found
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (all processes, /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _redis_pids() -> list[int]:
+    found = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "redis-server":
+                found.append(int(comm.parent.name))
+        except OSError:
+            continue
     return found
 
 
@@ -167,6 +204,83 @@ def load(port: int, key: str, total: int, concurrency: int, run: str) -> dict:
     return {"wall": wall, "statuses": statuses, "latencies": latencies}
 
 
+_WRK_SCRIPT = """
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+
+local bodies, n, i = {}, 0, 0
+function init(args)
+  local every, k = tonumber(args[2]), 0
+  for line in io.lines(args[1]) do
+    if k % every == id then n = n + 1; bodies[n] = line end
+    k = k + 1
+  end
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = "Bearer " .. args[3]
+end
+
+function request()
+  i = i + 1
+  if i > n then i = 1 end
+  return wrk.format(nil, "/api/v1/complaints", nil, bodies[i])
+end
+
+function done(summary, latency, requests)
+  for _, p in ipairs({50, 90, 95, 99}) do
+    io.write(string.format("latency-us p%d %d\\n", p, latency:percentile(p)))
+  end
+end
+"""
+
+
+def load_wrk(port: int, key: str, seconds: int, concurrency: int, run: str) -> dict:
+    """The same bodies as ``load`` from Debian's wrk: each wrk connection thread takes its
+    own slice of a pre-generated file (wrk runs one Lua state per thread; ``setup`` hands
+    each its number). Enough bodies for the run, so wrapping around never turns new
+    complaints into retries."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk not found: apt-get install wrk")
+    threads = 2
+    total = max(2000, seconds * 1500)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp, "bodies.jsonl")
+        with data.open("w") as out:
+            for i in range(total):
+                n = i - 3 if i % 5 == 4 and i > 3 else i
+                out.write(json.dumps(body(n, run), ensure_ascii=False) + "\n")
+        script = Path(tmp, "post.lua")
+        script.write_text(_WRK_SCRIPT)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out = subprocess.run(
+            [wrk, "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds}s", "--latency",
+             "-s", str(script), f"http://127.0.0.1:{port}", "--", str(data), str(threads), key],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"text": out, "client_cpu": (after.ru_utime - before.ru_utime)
+            + (after.ru_stime - before.ru_stime)}
+
+
+def _wrk_figures(text: str) -> dict:
+    import re
+
+    figures: dict = {}
+    m = re.search(r"(\d+) requests in ([\d.]+)(m?s)", text)
+    if m:
+        figures["requests"] = int(m.group(1))
+        figures["wall"] = float(m.group(2)) / (1000 if m.group(3) == "ms" else 1)
+    for pct, value in re.findall(r"^latency-us p(\d+) (\d+)$", text, re.M):
+        figures[f"p{pct}"] = int(value) / 1000
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    figures["non2xx"] = int(m.group(1)) if m else 0
+    return figures
+
+
 def queries_per_create(key: str, run: str) -> list[int]:
     client = Client()
     counts = []
@@ -190,6 +304,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--client", default="threads", choices=["threads", "wrk"])
+    parser.add_argument("--seconds", type=int, default=20, help="wrk: length of the run")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("Point DATABASE_URL at PostgreSQL (see the docstring).")
@@ -199,16 +317,72 @@ def main() -> None:
     channel = Channel.objects.get(code="app")
     _key, raw = ApiKey.issue(channel, label="bench")
     run = f"bench{int(time.time())}"
-    proc = start_gunicorn(args.port, args.workers)
+    proc = start_gunicorn(args.port, args.workers, args.worker_class, args.threads)
     try:
         load(args.port, raw, 200, args.concurrency, run + "-warm")  # warm both workers
-        workers, backends = _children(proc.pid), _postgres_pids()
-        cpu_before = _cpu_seconds(workers), _cpu_seconds(backends)
-        result = load(args.port, raw, args.requests, args.concurrency, run)
-        cpu_after = _cpu_seconds(workers), _cpu_seconds(backends)
+        workers, backends, redis = _children(proc.pid), _postgres_pids(), _redis_pids()
+        cpu_before = _cpu_seconds(workers), _cpu_seconds(backends), _cpu_seconds(redis)
+        own_before = time.process_time()
+        busy_before, wall_before = _machine_busy_seconds(), time.monotonic()
+        if args.client == "wrk":
+            result = load_wrk(args.port, raw, args.seconds, args.concurrency, run)
+        else:
+            result = load(args.port, raw, args.requests, args.concurrency, run)
+            result["client_cpu"] = time.process_time() - own_before
+        cpu_after = _cpu_seconds(workers), _cpu_seconds(backends), _cpu_seconds(redis)
+        busy = _machine_busy_seconds() - busy_before
+        ours = sum(a - b for a, b in zip(cpu_after, cpu_before, strict=True)) + result[
+            "client_cpu"]
+        result["others"] = max(0.0, busy - ours) / (time.monotonic() - wall_before)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
+    server = (f"gunicorn {args.workers} {args.worker_class} workers x {args.threads} threads, "
+              f"{os.cpu_count()} CPUs (shared by gunicorn, PostgreSQL, Redis and the client)")
+    if args.client == "wrk":
+        _report_wrk(args, result, cpu_before, cpu_after, server, run)
+    else:
+        _report_threads(args, result, cpu_before, cpu_after, server)
+    print(f"other processes on the machine used {result['others']:.2f} of its "
+          f"{os.cpu_count()} cores meanwhile (machine busy time minus this benchmark's)")
+    counts = queries_per_create(raw, run)
+    print(f"SQL statements per create besides BEGIN/COMMIT (in-process, same view, "
+          f"PostgreSQL): "
+          f"min {min(counts)} max {max(counts)} mean {statistics.mean(counts):.1f}")
+
+
+def _cpu_line(n: int, cpu_before: tuple, cpu_after: tuple, client_cpu: float) -> str:
+    app_ms, pg_ms, redis_ms = (
+        (a - b) / n * 1000 for a, b in zip(cpu_after, cpu_before, strict=True))
+    client_ms = client_cpu / n * 1000
+    return (f"CPU per request: gunicorn workers {app_ms:.2f} ms, their PostgreSQL backends "
+            f"{pg_ms:.2f} ms, redis-server {redis_ms:.2f} ms, load generator {client_ms:.2f} ms"
+            f" -> server-side ceiling on 2 dedicated cores ~"
+            f"{2000 / max(app_ms + pg_ms + redis_ms, 0.1):.0f} req/s")
+
+
+def _report_wrk(args: argparse.Namespace, result: dict, cpu_before: tuple, cpu_after: tuple,
+                server: str, run: str) -> None:
+    from cases.models import Case
+
+    figures = _wrk_figures(result["text"])
+    created = Case.objects.filter(external_id__regex=rf"^{run}-[0-9]+$").count()
+    n, wall = figures.get("requests", 0), figures.get("wall", 1.0)
+    print(f"{server}; wrk 2 threads, {args.concurrency} connections, {args.seconds} s")
+    if created == 0 or "p50" not in figures:
+        print("WARNING: no complaint created or no latency figures: the wrk script failed "
+              "(wrk then sends plain GETs)")
+    print(f"requests {n} in {wall:.2f} s; non-2xx {figures['non2xx']}")
+    print(f"complaints created {created} ({created / wall:.0f} created/s); "
+          f"answered {n - figures['non2xx']} ({(n - figures['non2xx']) / wall:.0f} req/s "
+          f"incl. retries)")
+    print(f"latency ms p50 {figures.get('p50', 0):.1f}  p90 {figures.get('p90', 0):.1f}  "
+          f"p95 {figures.get('p95', 0):.1f}  p99 {figures.get('p99', 0):.1f}")
+    print(_cpu_line(max(n, 1), cpu_before, cpu_after, result["client_cpu"]))
+
+
+def _report_threads(args: argparse.Namespace, result: dict, cpu_before: tuple,
+                    cpu_after: tuple, server: str) -> None:
     lat = result["latencies"]
     created = result["statuses"].get(201, 0)
     answered = created + result["statuses"].get(200, 0)
@@ -216,23 +390,14 @@ def main() -> None:
     def pct(p: float) -> float:
         return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000
 
-    print(f"gunicorn {args.workers} sync workers, {args.concurrency} client threads, "
-          f"{os.cpu_count()} CPUs (shared by gunicorn, PostgreSQL, Redis and this client)")
+    print(f"{server}; {args.concurrency} client threads")
     print(f"requests {len(lat)} in {result['wall']:.2f} s; statuses {result['statuses']}")
     print(f"complaints created {created} ({created / result['wall']:.0f} created/s); "
           f"answered {answered} ({answered / result['wall']:.0f} req/s incl. retries)")
     print(f"latency ms p50 {pct(0.5):.1f}  p90 {pct(0.9):.1f}  p99 {pct(0.99):.1f}  "
           f"mean {statistics.mean(lat) * 1000:.1f}")
-    n = len(lat)
-    app_ms = (cpu_after[0] - cpu_before[0]) / n * 1000
-    pg_ms = (cpu_after[1] - cpu_before[1]) / n * 1000
-    print(f"CPU per request: gunicorn workers {app_ms:.1f} ms, their PostgreSQL backends "
-          f"{pg_ms:.1f} ms -> ceiling on 2 dedicated cores ~"
-          f"{2000 / max(app_ms + pg_ms, 0.1):.0f} req/s")
-    counts = queries_per_create(raw, run)
-    print(f"SQL statements per create besides BEGIN/COMMIT (in-process, same view, "
-          f"PostgreSQL): "
-          f"min {min(counts)} max {max(counts)} mean {statistics.mean(counts):.1f}")
+    print(f"latency ms p95 {pct(0.95):.1f}")
+    print(_cpu_line(len(lat), cpu_before, cpu_after, result["client_cpu"]))
 
 
 if __name__ == "__main__":

@@ -8,13 +8,17 @@ same channel submitted. Every error is JSON: ``{"error": code, "detail": text, "
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -39,7 +43,13 @@ from channels.serializers import (
 )
 from channels.services import complaint_submit
 
-MAX_BODY_BYTES = 256 * 1024
+MAX_BODY_BYTES = 256 * 1024  # a complaint without attachments
+
+
+def max_body_with_attachments() -> int:
+    """Base64 attachments may take a body up to Django's DATA_UPLOAD_MAX_MEMORY_SIZE; the
+    rest of it is still held to MAX_BODY_BYTES (``check_body_size``)."""
+    return max(MAX_BODY_BYTES, int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0))
 _KEY_CACHE_SECONDS = 30
 _LAST_USED_EVERY = 300
 
@@ -59,13 +69,15 @@ def _cache_key(key_hash: str) -> str:
     return f"apikey:{key_hash}"
 
 
-def key_lookup(raw: str) -> ChannelKey | None:
+def key_lookup(raw: str, *, cached: Any = None) -> ChannelKey | None:
     """The channel key for a raw token. Valid keys are cached briefly (the API's hot path);
-    revoking a key or deactivating a channel drops the cache entry at once."""
+    revoking a key or deactivating a channel drops the cache entry at once. ``cached``: the
+    cache entry when the caller fetched it already."""
     if not raw or len(raw) > 200:
         return None
     digest = hash_key(raw)
-    cached = cache.get(_cache_key(digest))
+    if cached is None:
+        cached = cache.get(_cache_key(digest))
     if cached is not None:
         return ChannelKey(*cached)
     key = (
@@ -114,10 +126,15 @@ class ChannelKeyAuthentication(BaseAuthentication):
         if not header:
             return None
         scheme, _sep, token = header.partition(" ")
+        token = token.strip() if scheme.lower() == "bearer" else ""
         ip = throttling.client_ip(request)
-        if not throttling.peek("api_auth_fail", ip).allowed:
+        # The failed-attempts counter and the cached key in one cache round trip.
+        fail_key, judge = throttling.peek_later("api_auth_fail", ip)
+        key_entry = _cache_key(hash_key(token)) if token and len(token) <= 200 else None
+        found = cache.get_many([fail_key, key_entry] if key_entry else [fail_key])
+        if not judge(found.get(fail_key)).allowed:
             raise exceptions.Throttled(detail=_("Too many failed attempts. Try again later."))
-        key = key_lookup(token.strip()) if scheme.lower() == "bearer" else None
+        key = key_lookup(token, cached=found.get(key_entry)) if token else None
         if key is None:
             throttling.hit("api_auth_fail", ip)
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
@@ -147,6 +164,28 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "Request body too large."
     default_code = "too_large"
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(_("The body is larger than %(kb)d KB.") % {"kb": limit // 1024})
+
+
+def check_body_size(length: int, payload: Any) -> None:
+    """After parsing: a body over MAX_BODY_BYTES is accepted only for its attachments."""
+    if length <= MAX_BODY_BYTES:
+        return
+    files = payload.get("attachments") if isinstance(payload, dict) else None
+    encoded = sum(len(item["content_base64"]) for item in files or []
+                  if isinstance(item, dict) and isinstance(item.get("content_base64"), str))
+    if length - encoded > MAX_BODY_BYTES:
+        raise _too_large(MAX_BODY_BYTES)
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 _ERROR_CODES = {
@@ -214,14 +253,8 @@ class IntakeAPIView(APIView):
         return api_exception_handler
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > MAX_BODY_BYTES:
-            raise PayloadTooLarge(
-                _("The body is larger than %(kb)d KB.") % {"kb": MAX_BODY_BYTES // 1024}
-            )
+        if _content_length(request) > max_body_with_attachments():
+            raise _too_large(max_body_with_attachments())
         super().initial(request, *args, **kwargs)
         verdict = throttling.hit("api", f"key:{request.auth.key_id}")
         if not verdict.allowed:
@@ -231,7 +264,9 @@ class IntakeAPIView(APIView):
 _ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid: per-field messages."),
     401: OpenApiResponse(ErrorSerializer, description="Missing, invalid or revoked key."),
-    413: OpenApiResponse(ErrorSerializer, description="Body larger than 256 KB."),
+    413: OpenApiResponse(ErrorSerializer, description=(
+        "Body larger than 256 KB (not counting base64 attachments), or larger than the "
+        "upload limit (5 MB) in all.")),
     415: OpenApiResponse(ErrorSerializer, description="Body is not application/json."),
     429: OpenApiResponse(ErrorSerializer, description="Throttled; see Retry-After."),
 }
@@ -276,34 +311,147 @@ class ComplaintCreateView(IntakeAPIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        serializer = ComplaintCreateSerializer(data=request.data)
+        payload = request.data
+        check_body_size(_content_length(request), payload)
+        status_code, body = submit(request.auth, payload)
+        return Response(body, status=status_code)
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        """The usual POST (JSON in, JSON out, no format or media-type negotiation to do) is
+        served by ``fast_create`` without DRF's request wrapping and rendering; everything
+        else (other methods, ``?format=``, other Accept or Content-Type headers, bodies over
+        the limit) goes through DRF as before, so those answers are DRF's own. The view
+        keeps ``cls`` so drf-spectacular documents this class."""
+        drf_view = super().as_view(**initkwargs)
+
+        def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if _fast_path_applies(request):
+                return fast_create(request)
+            return drf_view(request, *args, **kwargs)
+
+        view.cls = cls  # type: ignore[attr-defined]
+        view.initkwargs = initkwargs  # type: ignore[attr-defined]
+        return csrf_exempt(view)
+
+
+def submit(key: ChannelKey, payload: Any) -> tuple[int, dict[str, Any]]:
+    """Validate a create request's body and hand it to the intake: (status, response body).
+    Raises ValidationError (the serializer's per-field errors) or InvalidInput."""
+    v = validated_create(payload)
+    c = v["customer"]
+    data = IntakeData(
+        customer=CustomerData(name=c["name"], phone=c["phone"], email=c["email"],
+                              preferred_channel=c["preferred_channel"],
+                              language=c["language"]),
+        channel=key.channel_kind, source_id=key.channel_id, external_id=v["external_id"],
+        category=v["category"], subject=v["subject"], description=v["description"],
+        occurred_at=v["occurred_at"], order_ref=v["order_ref"], location=v["location"],
+        desired_outcome=v["desired_outcome"], urgency=v["urgency"], scope=v["scope"],
+        difficulty=v["difficulty"],
+    )
+    result = complaint_submit(actor=None, data=data,
+                              attachments=[item["file"] for item in v["attachments"]])
+    case = result.case
+    duplicate_ref = result.duplicate_reference
+    if duplicate_ref is None and case.duplicate_of_id:
+        duplicate_ref = (Case.objects.filter(pk=case.duplicate_of_id)
+                         .values_list("reference", flat=True).first())
+    body = {
+        "reference": case.reference, "tracking_code": case.tracking_code,
+        "stage": case.stage, "suggested_tier": case.suggested_tier,
+        "track_url": track_url(case), "duplicate_of": duplicate_ref,
+        "group_complaint": case.group_id is not None,
+    }
+    return (status.HTTP_201_CREATED if result.created else status.HTTP_200_OK), body
+
+
+_shared_serializer: ComplaintCreateSerializer | None = None
+
+
+def validated_create(payload: Any) -> dict[str, Any]:
+    """``ComplaintCreateSerializer``'s validated data for ``payload``.
+
+    A serializer instance deep-copies its declared fields when it is created (a sixth of the
+    API's CPU on the hot path). ``run_validation`` keeps no state on the instance, so one
+    shared, already bound instance validates every valid body; a body it refuses goes
+    through a fresh serializer's ``is_valid`` so the errors are exactly DRF's (including its
+    special cases such as "No data provided")."""
+    global _shared_serializer
+    shared = _shared_serializer
+    if shared is None:
+        shared = ComplaintCreateSerializer()
+        shared.fields  # noqa: B018 - bind the fields once, before any thread shares them
+        _shared_serializer = shared
+    try:
+        return shared.run_validation(payload)
+    except exceptions.ValidationError:
+        serializer = ComplaintCreateSerializer(data=payload)
         serializer.is_valid(raise_exception=True)
-        v = serializer.validated_data
-        key: ChannelKey = request.auth
-        c = v["customer"]
-        data = IntakeData(
-            customer=CustomerData(name=c["name"], phone=c["phone"], email=c["email"],
-                                  preferred_channel=c["preferred_channel"],
-                                  language=c["language"]),
-            channel=key.channel_kind, source_id=key.channel_id, external_id=v["external_id"],
-            category=v["category"], subject=v["subject"], description=v["description"],
-            occurred_at=v["occurred_at"], order_ref=v["order_ref"], location=v["location"],
-            desired_outcome=v["desired_outcome"], urgency=v["urgency"], scope=v["scope"],
-            difficulty=v["difficulty"],
-        )
-        result = complaint_submit(actor=None, data=data)
-        case = result.case
-        duplicate_ref = None
-        if case.duplicate_of_id:
-            duplicate_ref = (Case.objects.filter(pk=case.duplicate_of_id)
-                             .values_list("reference", flat=True).first())
-        body = {
-            "reference": case.reference, "tracking_code": case.tracking_code,
-            "stage": case.stage, "suggested_tier": case.suggested_tier,
-            "track_url": track_url(case), "duplicate_of": duplicate_ref,
-            "group_complaint": case.group_id is not None,
-        }
-        return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
+        return serializer.validated_data
+
+
+# --- the fast lane for the common POST -----------------------------------------------------------
+_JSON_RENDERER = JSONRenderer()
+_JSON_PARSER = JSONParser()
+_ACCEPT_JSON = {"*/*", "application/*", "application/json"}
+_ALLOW = "POST, OPTIONS"
+
+
+def _fast_path_applies(request: HttpRequest) -> bool:
+    """A POST that DRF would parse with JSONParser and render with JSONRenderer without
+    media-type parameters. Anything else keeps DRF's own handling."""
+    if request.method != "POST" or "format" in request.GET:
+        return False
+    if request.content_type != "application/json" or (
+        request.content_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8")
+    ):
+        return False
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    if not 0 < length <= max_body_with_attachments():
+        return False
+    accept = request.META.get("HTTP_ACCEPT", "")
+    if not accept:
+        return True
+    parts = [part.strip() for part in accept.split(",")]
+    return all(";" not in part for part in parts) and any(p in _ACCEPT_JSON for p in parts)
+
+
+def _json_response(data: Any, status_code: int, headers: Any = ()) -> HttpResponse:
+    response = HttpResponse(_JSON_RENDERER.render(data), status=status_code,
+                            content_type="application/json")
+    for name, value in headers:
+        response[name] = value
+    response["Allow"] = _ALLOW
+    return response
+
+
+def fast_create(request: HttpRequest) -> HttpResponse:
+    """POST /api/v1/complaints in the same order as DRF's dispatch (authentication,
+    permission, rate limit, body, validation, intake) and with the same answers, built by
+    the same exception handler and JSON renderer."""
+    try:
+        verdict = ChannelKeyAuthentication().authenticate(request)  # type: ignore[arg-type]
+        if verdict is None:
+            raise exceptions.NotAuthenticated()
+        key = verdict[1]
+        throttle = throttling.hit("api", f"key:{key.key_id}")
+        if not throttle.allowed:
+            raise exceptions.Throttled(wait=throttle.retry_after)
+        payload = _JSON_PARSER.parse(io.BytesIO(request.body),
+                                     parser_context={"encoding": "utf-8"})
+        check_body_size(_content_length(request), payload)
+        status_code, body = submit(key, payload)
+    except Exception as exc:
+        response = api_exception_handler(exc, {})
+        if response is None:
+            raise
+        headers = [(k, v) for k, v in response.items() if k.lower() != "content-type"]
+        return _json_response(response.data, response.status_code, headers)
+    return _json_response(body, status_code)
 
 
 class ComplaintStatusView(IntakeAPIView):

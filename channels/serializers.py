@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from cases.choices import Category, ContactChannel, Difficulty, Scope, Stage, Urgency
+from channels import attachments as files
 
 
 class CustomerSerializer(serializers.Serializer):
@@ -26,6 +30,30 @@ class CustomerSerializer(serializers.Serializer):
                 {"phone": [_("Give a phone number or an email address.")]}
             )
         return attrs
+
+
+class AttachmentSerializer(serializers.Serializer):
+    """One file, base64 in the JSON body, checked like the web form's uploads: by what its
+    bytes are (photo, PDF, text or Office document), at most 10 MB (MAX_ATTACHMENT_BYTES)."""
+
+    name = serializers.CharField(max_length=255, help_text=_("The file's name, e.g. photo.jpg."))
+    content_base64 = serializers.CharField(
+        trim_whitespace=True,
+        help_text=_("The file's bytes, base64-encoded (RFC 4648, standard alphabet)."),
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        try:
+            data = base64.b64decode(attrs["content_base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise serializers.ValidationError(
+                {"content_base64": [_("This is not valid base64.")]}
+            ) from None
+        try:
+            checked = files.check(files.IncomingFile(attrs["name"], data))
+        except files.AttachmentRejected as exc:
+            raise serializers.ValidationError({"content_base64": [str(exc)]}) from None
+        return {"file": checked}
 
 
 class ComplaintCreateSerializer(serializers.Serializer):
@@ -49,6 +77,11 @@ class ComplaintCreateSerializer(serializers.Serializer):
                                     default=Scope.INDIVIDUAL)
     difficulty = serializers.ChoiceField(choices=Difficulty.choices, required=False,
                                          default=Difficulty.FRONTLINE)
+    attachments = AttachmentSerializer(
+        many=True, required=False, default=list, max_length=files.MAX_FILES,
+        help_text=_("Photos or documents: up to 5 files, each checked by its content "
+                    "(photo, PDF, text or Office document) and size (10 MB)."),
+    )
 
 
 class ComplaintCreatedSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -86,10 +87,20 @@ def hit(scope: str, who: str, *, cost: int = 1) -> Verdict:
 
 def peek(scope: str, who: str) -> Verdict:
     """Is ``who`` over the limit already (without counting a request)?"""
+    key, judge = peek_later(scope, who)
+    return judge(cache.get(key))
+
+
+def peek_later(scope: str, who: str) -> tuple[str, Callable[[int | None], Verdict]]:
+    """``peek`` in two halves, so a caller can fetch the counter together with other cache
+    keys in one round trip: (cache key, verdict for the counter's value)."""
     limit, seconds = rate_for(scope)
     now = time.time()
     window = int(now // seconds)
-    count = cache.get(_key(scope, who, window)) or 0
-    if count >= limit:
-        return Verdict(False, max(1, int((window + 1) * seconds - now)))
-    return Verdict(True, 0)
+
+    def judge(count: int | None) -> Verdict:
+        if (count or 0) >= limit:
+            return Verdict(False, max(1, int((window + 1) * seconds - now)))
+        return Verdict(True, 0)
+
+    return _key(scope, who, window), judge

@@ -180,16 +180,22 @@ def test_schema_and_docs_are_served(client):
     assert docs.status_code == 200 and b"app-20261123-0001" in docs.content
 
 
-def test_create_over_http_stays_within_twelve_queries(client, app_key):
+def test_create_over_http_stays_within_its_query_budget(client, app_key):
+    """8 statements on PostgreSQL (customer, its insert, settings + the new id, the matter,
+    case, clocks, transition, template, notice = 9 for a new customer); SQLite has no
+    sequence to draw the id from first, so it sets the reference with one UPDATE more."""
     _channel, key = app_key
-    post(client, key, {**BODY, "external_id": "warm-up"})  # key cached, last_used stamped
+    post(client, key, {**BODY, "external_id": "warm-up"})
     body = {**BODY, "external_id": "counted",
             "customer": {"name": "新客户", "phone": "13700000009"}}
     with CaptureQueriesContext(connection) as ctx:
         response = post(client, key, body)
     assert response.status_code == 201
-    queries = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(queries) <= 12, "\n".join(queries)
+    queries = [q["sql"] for q in ctx.captured_queries
+               if "SAVEPOINT" not in q["sql"] and q["sql"] not in ("BEGIN", "COMMIT")]
+    budget = 9 if connection.vendor == "postgresql" else 10
+    assert len(queries) <= budget, "\n".join(queries)
+
 
 
 json_values = st.recursive(

@@ -167,7 +167,8 @@ def test_one_customer_repeating_is_not_a_group():
     assert not ComplaintGroup.objects.exists()
 
 
-def test_create_stays_within_twelve_queries_even_when_joining_a_group():
+def test_create_stays_within_its_query_budget_even_when_joining_a_group():
+    """The API budget plus the group's count UPDATE (see tests/test_api.py)."""
     DeskSettings.objects.filter(pk=1).update(group_threshold=2)
     _voice(1)
     _voice(2)
@@ -177,7 +178,8 @@ def test_create_stays_within_twelve_queries_even_when_joining_a_group():
             source_id=app.pk, external_id="q-1", order_ref="BATCH-7",
             customer=CustomerData(name="新客户", phone="13700000001"))).case
     assert case.group_id is not None
-    assert len(data_queries(ctx)) <= 12, "\n".join(data_queries(ctx))
+    budget = 10 if connection.vendor == "postgresql" else 11
+    assert len(data_queries(ctx)) <= budget, "\n".join(data_queries(ctx))
 
 
 def test_deadline_rows_match_the_case_facts():

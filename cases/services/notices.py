@@ -10,6 +10,9 @@ from cases.choices import ContactChannel
 from cases.models import Case, Customer, Notice
 from cases.models.notices import NoticeKind
 from cases.notice_texts import render_notice
+from cases.services import rows
+
+rows.register(Notice)
 
 
 def delivery_for(customer: Customer) -> tuple[str, str] | None:
@@ -28,11 +31,14 @@ def delivery_for(customer: Customer) -> tuple[str, str] | None:
 
 
 def notice_queue(
-    *, case: Case, kind: str, key: str, context: dict[str, Any] | None = None
+    *, case: Case, kind: str, key: str, context: dict[str, Any] | None = None,
+    new_case: bool = False,
 ) -> Notice | None:
     """Write one outbox row for ``case``'s customer in the caller's transaction and dispatch
     it after commit. ``key`` makes the intent unique (a retried action queues nothing new).
-    Returns None when the customer has no address at all (the desk shows that)."""
+    Returns None when the customer has no address at all (the desk shows that).
+    ``new_case``: the caller created the case in this transaction, so no notice of it can
+    exist yet (intake skips the lookup; the unique key still guards the row)."""
     from cases.services.outbox import notice_dispatch_on_commit
 
     target = delivery_for(case.customer)
@@ -40,19 +46,21 @@ def notice_queue(
         return None
     channel, recipient = target
     idempotency_key = f"{kind}:{case.pk}:{key}"
-    existing = Notice.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
+    if not new_case:
+        existing = Notice.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
     full_context = {"reference": case.reference, "tracking_code": case.tracking_code,
                     "customer_name": case.customer.name, **(context or {})}
     language = case.customer.language or "zh-hans"
     subject, body = render_notice(kind=kind, channel=channel, language=language,
                                   context=full_context)
-    notice = Notice.objects.create(
+    notice = Notice(
         case=case, kind=kind, channel=channel, recipient=recipient, language=language,
         subject=subject, body=body, context=full_context, idempotency_key=idempotency_key,
         created_at=timezone.now(),
     )
+    rows.insert(notice)  # a plain INSERT (see cases.services.rows)
     # Dispatched after commit; a broker outage is logged, and the outbox sweep sends it later.
     notice_dispatch_on_commit([notice.pk])
     return notice

@@ -49,6 +49,17 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The intake API (/api/, see complaints_project/wsgi.py) runs a shorter chain: it has no
+# sessions, logins, CSRF-protected forms, messages or static files. It keeps the security
+# headers and SSL redirect, Accept-Language for its error messages, host validation and
+# Content-Length, and X-Frame-Options.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
 ROOT_URLCONF = "complaints_project.urls"
 WSGI_APPLICATION = "complaints_project.wsgi.application"
 
@@ -112,7 +123,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL")}
+        {"BACKEND": "complaints_project.cache.RedisCache", "LOCATION": env_str("CACHE_URL")}
         if env_str("CACHE_URL").startswith("redis")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -192,6 +203,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
     # so no task runs twice because it waited; long waits are due-time columns plus sweeps.
     else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 )
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # The stock Redis transport with one publishing client per channel (see the module).
+    CELERY_BROKER_TRANSPORT = "complaints_project.kombu_redis:Transport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
@@ -255,6 +269,10 @@ OUTBOX_BACKOFF_MAX_SECONDS = env_int("OUTBOX_BACKOFF_MAX_SECONDS", 1800)
 # A queued notice whose attempt was due this long ago and has not started was lost on the way
 # (broker message dropped, worker killed before claiming): the sweep dispatches it again.
 OUTBOX_REDISPATCH_AFTER_SECONDS = env_int("OUTBOX_REDISPATCH_AFTER_SECONDS", 60)
+# Web processes may gather the notices committed within this many milliseconds into one
+# Celery message (cases/services/dispatch_batches.py); 0 publishes each at once.
+OUTBOX_DISPATCH_LINGER_MS = env_int("OUTBOX_DISPATCH_LINGER_MS", 0)
+OUTBOX_DISPATCH_BATCH = env_int("OUTBOX_DISPATCH_BATCH", 50)
 # Rows per transaction in the deadline sweep (each batch commits, so locks are short).
 DEADLINE_SWEEP_BATCH = env_int("DEADLINE_SWEEP_BATCH", 5000)
 # Folder of the file SMS / WeChat backends (the embedded run's "what would be sent").

@@ -1,0 +1,296 @@
+"""Plain INSERTs of model instances, and plain reads, for the intake hot path.
+
+Why: the intake writes five rows per complaint. Through ``save()``/``create()``/
+``bulk_create()`` the ORM rebuilds and recompiles the INSERT statement on every call, which
+cost more CPU than PostgreSQL spent executing it (about a fifth of the API's time per
+request). Here the statement text is built once per model and connection vendor, and each
+value is prepared exactly as the ORM prepares it (``Field.pre_save`` for ``auto_now_add``
+and friends, then ``Field.get_db_prep_save``), so the stored row is the same.
+
+On PostgreSQL these statements use server-side parameter binding and are prepared once per
+connection (psycopg keeps up to ``prepared_max`` of them; Django leaves psycopg's automatic
+preparation off, so this cursor asks for it), and the server stops
+re-planning the same INSERT/SELECT on every complaint: planning was most of PostgreSQL's
+CPU per statement (0.17 ms -> 0.03 ms per matter read measured on cases_case with its
+34 indexes). The rest of the project keeps Django's default client-side binding; the
+statements still go through Django's cursor wrapper, so they are logged and counted
+(CaptureQueriesContext) like any other query.
+
+The reads (``select``) are for the few fixed lookups of intake; ``db_datetime`` and
+``python_datetime`` do the one conversion the ORM would (SQLite stores datetimes as text).
+
+What ``insert`` does not do: no ``save()`` override and no ``pre_save``/``post_save`` signals run.
+Only use it for models that have neither; ``tests/test_intake_rows.py`` checks that for
+every model passed here (``WRITTEN_MODELS``), so adding a signal receiver or a ``save()``
+override to one of them fails a test instead of being skipped silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+# Models written through this module (checked by a test: no save() override, no signals).
+WRITTEN_MODELS: list[type[models.Model]] = []
+
+
+@dataclass(frozen=True)
+class _Plan:
+    table: str
+    columns: str
+    placeholders: str
+    fields: tuple[models.Field, ...]
+    pk_column: str
+    returning: str
+    # Per field: the Python type whose values the field passes to the database unchanged
+    # (None: always prepare the value through the field).
+    plain: tuple[type | tuple[type, ...] | None, ...] = ()
+
+
+# Field classes whose get_db_prep_save returns a value of these types unchanged (str for the
+# text fields, int for the integer fields and foreign keys to integer keys, bool).
+_PLAIN_TYPES: tuple[tuple[type[models.Field], type | tuple[type, ...]], ...] = (
+    (models.BooleanField, bool),
+    (models.CharField, str),
+    (models.TextField, str),
+    (models.IntegerField, int),  # and the Small/Big/Positive variants
+    (models.AutoField, int),
+    (models.BigAutoField, int),
+)
+
+
+def _plain_type(field: models.Field, connection: BaseDatabaseWrapper) -> Any:
+    if type(field).get_db_prep_save is not models.Field.get_db_prep_save:
+        return None  # a field with its own saving logic (ForeignKey, JSONField, ...)
+    if isinstance(field, models.DateTimeField):
+        # PostgreSQL takes an aware datetime as it is; SQLite needs Django's text form.
+        return dt.datetime if connection.vendor == "postgresql" else None
+    for field_class, python_type in _PLAIN_TYPES:
+        if type(field) is field_class or (
+            isinstance(field, field_class) and type(field).__module__.startswith("django.")
+            and type(field).get_db_prep_value is field_class.get_db_prep_value
+            and type(field).get_prep_value is field_class.get_prep_value
+        ):
+            return python_type
+    return None
+
+
+_plans: dict[tuple[type[models.Model], str, bool], _Plan] = {}
+
+
+def _plan(model: type[models.Model], connection: BaseDatabaseWrapper, with_pk: bool) -> _Plan:
+    key = (model, connection.vendor, with_pk)
+    plan = _plans.get(key)
+    if plan is not None:
+        return plan
+    meta = model._meta
+    pk = meta.pk
+    fields = tuple(
+        f for f in meta.local_concrete_fields
+        if not getattr(f, "generated", False) and (with_pk or f is not pk)
+    )
+    qn = connection.ops.quote_name
+    returning = ""
+    if not with_pk and connection.features.can_return_columns_from_insert:
+        returning = f" RETURNING {qn(pk.column)}"
+    plan = _Plan(
+        table=qn(meta.db_table),
+        columns=", ".join(qn(f.column) for f in fields),
+        placeholders="(" + ", ".join(["%s"] * len(fields)) + ")",
+        fields=fields,
+        pk_column=pk.column,
+        returning=returning,
+        plain=tuple(_plain_type(f, connection) for f in fields),
+    )
+    _plans[key] = plan
+    return plan
+
+
+def _cursor(connection: BaseDatabaseWrapper, *, prepare: bool = True) -> Any:
+    """A Django cursor; on PostgreSQL one with server-side binding (see the module doc).
+    Mirrors ``BaseDatabaseWrapper._cursor`` and the PostgreSQL ``create_cursor``."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    global _PreparingCursor
+    if _PreparingCursor is None:
+
+        class _PreparingCursor(psycopg.Cursor):  # type: ignore[no-redef]
+            prepare_statements = True
+
+            def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+                kwargs.setdefault("prepare", self.prepare_statements)
+                return super().execute(query, params, **kwargs)
+
+    with connection.wrap_database_errors:
+        conn = connection.connection
+        if conn.prepare_threshold is None:
+            # Django turns preparation off (None), which refuses even prepare=True. Django's
+            # own cursors bind client-side and never prepare, so this changes nothing for
+            # them; a threshold nothing reaches means only this cursor's statements are.
+            conn.prepare_threshold = 2**31
+        raw = _PreparingCursor(conn)
+        raw.prepare_statements = prepare
+        loader = connection.connection.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT)
+        if connection.timezone != loader.timezone:
+            register_tzloader(connection.timezone, raw)
+        connection.validate_thread_sharing()
+        if connection.queries_logged:
+            return _debug_wrapper()(raw, connection)
+        return connection.make_cursor(raw)
+
+
+_TIMESTAMPTZ_OID = 1184
+_PreparingCursor: Any = None
+
+
+def _debug_wrapper() -> Any:
+    """Django's debug cursor reads the executed SQL back from psycopg, which keeps none for
+    a prepared statement; this one logs the statement with its values composed in."""
+    from django.db.backends.utils import CursorDebugWrapper
+
+    class PreparedDebugWrapper(CursorDebugWrapper):
+        def execute(self, sql: str, params: Any = None) -> Any:
+            try:
+                shown = self.db.ops.compose_sql(sql, params)
+            except Exception:  # noqa: BLE001 - logging must not fail the query
+                shown = sql
+            with self.debug_sql(shown, params, use_last_executed_query=False):
+                return self._execute_with_wrappers(
+                    sql, params, many=False, executor=self._execute)
+
+    return PreparedDebugWrapper
+
+
+def _params(plan: _Plan, obj: models.Model, connection: BaseDatabaseWrapper) -> list:
+    """Each value as the ORM would send it: ``pre_save`` (auto_now_add, ...), then
+    ``get_db_prep_save``, which for plain str/int/bool columns (and aware datetimes on
+    PostgreSQL) returns the value unchanged, so those skip the call."""
+    values = []
+    for field, plain in zip(plan.fields, plan.plain, strict=True):
+        value = field.pre_save(obj, True)
+        if value is None or (
+            plain is not None and type(value) in (plain if isinstance(plain, tuple) else (plain,))
+            and (plain is not dt.datetime or value.tzinfo is not None)
+        ):
+            values.append(value)
+        else:
+            values.append(field.get_db_prep_save(value, connection))
+    return values
+
+
+def _mark_saved(obj: models.Model, alias: str) -> None:
+    obj._state.adding = False
+    obj._state.db = alias
+
+
+def insert(obj: models.Model, *, using: str = "default") -> None:
+    """INSERT one row and set ``obj.pk`` (an explicit pk is inserted as given).
+
+    NULLs are written into the statement text rather than sent as parameters: a new case
+    has dozens of empty clock columns, and psycopg caches a statement's conversion only up
+    to 50 parameters. The NULL pattern of a new row varies little, so few texts result."""
+    connection = connections[using]
+    with_pk = obj.pk is not None
+    plan = _plan(type(obj), connection, with_pk)
+    values = _params(plan, obj, connection)
+    nulls = tuple(v is None for v in values)
+    key = (id(plan), nulls)  # plans live as long as the process
+    sql = _insert_sql.get(key)
+    if sql is None:
+        marks = ", ".join("NULL" if null else "%s" for null in nulls)
+        sql = (f"INSERT INTO {plan.table} ({plan.columns}) "  # noqa: S608 - names from _meta
+               f"VALUES ({marks}){plan.returning}")
+        if len(_insert_sql) < 512:
+            _insert_sql[key] = sql
+    with _cursor(connection) as cursor:
+        cursor.execute(sql, [v for v in values if v is not None])
+        if not with_pk:
+            if plan.returning:
+                obj.pk = cursor.fetchone()[0]
+            else:
+                obj.pk = connection.ops.last_insert_id(
+                    cursor, type(obj)._meta.db_table, plan.pk_column)
+    _mark_saved(obj, using)
+
+
+_insert_sql: dict[tuple[int, tuple[bool, ...]], str] = {}
+
+
+def insert_many(objs: Sequence[models.Model], *, using: str = "default") -> None:
+    """INSERT rows of one model in one statement; their primary keys are not read back
+    (like ``bulk_create`` on backends that cannot return them)."""
+    if not objs:
+        return
+    connection = connections[using]
+    plan = _plan(type(objs[0]), connection, False)
+    sql = (f"INSERT INTO {plan.table} ({plan.columns}) "  # noqa: S608 - names from _meta
+           f"VALUES {', '.join([plan.placeholders] * len(objs))}")
+    params: list = []
+    for obj in objs:
+        params.extend(_params(plan, obj, connection))
+    with _cursor(connection) as cursor:
+        cursor.execute(sql, params)
+    for obj in objs:
+        _mark_saved(obj, using)
+
+
+def table(model: type[models.Model], *, using: str = "default") -> str:
+    return connections[using].ops.quote_name(model._meta.db_table)
+
+
+def columns(model: type[models.Model], *names: str, using: str = "default") -> str:
+    """Quoted column names of ``model``'s fields (``"pk"`` and FK names work)."""
+    qn = connections[using].ops.quote_name
+    meta = model._meta
+    return ", ".join(qn(meta.pk.column if n == "pk" else meta.get_field(n).column)
+                     for n in names)
+
+
+def select(sql: str, params: Sequence[Any], *, using: str = "default",
+           prepare: bool = True) -> list[tuple]:
+    """Rows of a plain SELECT. ``prepare=False`` for a query whose best plan depends on its
+    values: a prepared statement soon runs on PostgreSQL's generic plan, which cannot see
+    that one order reference has two cases and another two thousand."""
+    with _cursor(connections[using], prepare=prepare) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def db_datetime(value: dt.datetime, *, using: str = "default") -> Any:
+    """A datetime as a query parameter, as the ORM passes it (naive UTC text on SQLite)."""
+    return connections[using].ops.adapt_datetimefield_value(value)
+
+
+def python_datetime(value: Any) -> dt.datetime | None:
+    """A datetime column's value as an aware datetime (SQLite returns text)."""
+    if value is None or isinstance(value, dt.datetime):
+        if value is not None and timezone.is_naive(value):
+            return timezone.make_aware(value, dt.UTC)
+        return value
+    parsed = parse_datetime(str(value))
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, dt.UTC)
+    return parsed
+
+
+def register(*written: type[models.Model]) -> None:
+    for model in written:
+        if model not in WRITTEN_MODELS:
+            WRITTEN_MODELS.append(model)
+
+
+__all__ = ["WRITTEN_MODELS", "columns", "db_datetime", "insert", "insert_many",
+           "python_datetime", "register", "select", "table"]

@@ -1,0 +1,60 @@
+"""Django's Redis cache backend with one client object per connection pool.
+
+Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` for every cache call,
+and each one fills a fresh table of ~200 response callbacks: about 100 us of CPU per call,
+more than the Redis round trip itself. The API makes several cache calls per request (key
+lookup, rate limits), so this showed up in its profile. ``redis.Redis`` is thread-safe (each
+command borrows a connection from the pool), so one per pool is enough.
+
+``incr`` is also one round trip instead of Django's two (EXISTS, then INCRBY): a small Lua
+script increments only an existing key, atomically. Django's version could also, if the key
+expired between its two commands, create a counter without an expiry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
+
+
+class RedisCacheClient(DjangoRedisCacheClient):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            client = self._client(connection_pool=self._get_connection_pool(write))
+            self._clients[index] = client
+        return client
+
+
+_INCR_EXISTING = """
+if redis.call('exists', KEYS[1]) == 1 then
+  return redis.call('incrby', KEYS[1], ARGV[1])
+end
+return false
+"""
+
+
+class RedisCacheClientWithIncr(RedisCacheClient):
+    def incr(self, key: Any, delta: int) -> int:
+        client = self.get_client(key, write=True)
+        script = self.__dict__.get("_incr_script")
+        if script is None or script.registered_client is not client:
+            script = client.register_script(_INCR_EXISTING)
+            self.__dict__["_incr_script"] = script
+        value = script(keys=[key], args=[delta])
+        if value is None:
+            raise ValueError(f"Key '{key}' not found.")
+        return int(value)
+
+
+class RedisCache(DjangoRedisCache):
+    def __init__(self, server: Any, params: dict) -> None:
+        super().__init__(server, params)
+        self._class = RedisCacheClientWithIncr

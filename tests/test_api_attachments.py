@@ -1,0 +1,140 @@
+"""Attachments through the intake API: base64 in the JSON body, checked by content and size
+with the web form's rules, stored with the case in one transaction; bad ones change nothing."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from cases.models import Case, CaseAttachment
+from channels import api
+from channels.attachments import MAX_FILES
+from tests.test_api import BODY, post
+from tests.test_api_fast_lane import assert_same_answer, drf_only
+
+pytestmark = pytest.mark.django_db
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
+
+
+@pytest.fixture(autouse=True)
+def _env(intake_env):
+    return intake_env
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def with_files(*files: tuple[str, bytes | str], external_id: str = "with-files") -> dict:
+    return {**BODY, "external_id": external_id, "attachments": [
+        {"name": name, "content_base64": data if isinstance(data, str) else b64(data)}
+        for name, data in files
+    ]}
+
+
+def stored_files(root) -> list:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def test_attachments_are_stored_with_the_case(client, app_key, intake_env):
+    _channel, key = app_key
+    response = post(client, key, with_files(("photo.png", PNG), ("../receipt.pdf", PDF)))
+    assert response.status_code == 201, response.content
+    case = Case.objects.get(reference=response.json()["reference"])
+    kept = {a.original_name: a for a in CaseAttachment.objects.filter(case=case)}
+    assert set(kept) == {"photo.png", "receipt.pdf"}
+    assert kept["photo.png"].content_type == "image/png" and kept["photo.png"].size == len(PNG)
+    assert (intake_env / kept["receipt.pdf"].file.name).read_bytes() == PDF
+    assert "receipt" not in kept["receipt.pdf"].file.name  # random stored name
+
+
+def test_a_retry_with_attachments_stores_nothing_new(client, app_key, intake_env):
+    _channel, key = app_key
+    body = with_files(("photo.png", PNG))
+    assert post(client, key, body).status_code == 201
+    assert post(client, key, body).status_code == 200
+    assert CaseAttachment.objects.count() == 1 and len(stored_files(intake_env)) == 1
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("page.html", b"<!doctype html><script>alert(1)</script>", "is not a photo"),
+    ("tool.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00", "is not a photo"),
+    ("empty.png", b"", "may not be blank"),
+    ("broken.png", "not base64!", "not valid base64"),
+])
+def test_refused_attachments_are_400_per_file_and_change_nothing(
+        client, app_key, intake_env, name, content, message):
+    _channel, key = app_key
+    response = post(client, key, with_files(("ok.png", PNG), (name, content)))
+    assert response.status_code == 400, response.content
+    fields = response.json()["fields"]
+    assert list(fields) == ["attachments.1.content_base64"]
+    assert message in fields["attachments.1.content_base64"][0]
+    assert not Case.objects.exists() and not CaseAttachment.objects.exists()
+    assert stored_files(intake_env) == []
+
+
+def test_the_size_limit_of_the_web_form_applies(client, app_key, settings):
+    settings.CHANNELS_MAX_ATTACHMENT_BYTES = 1024
+    _channel, key = app_key
+    response = post(client, key, with_files(("big.png", PNG + b"\x00" * 2000)))
+    assert response.status_code == 400
+    assert "larger than" in response.json()["fields"]["attachments.0.content_base64"][0]
+    assert not Case.objects.exists()
+
+
+def test_at_most_five_files(client, app_key):
+    _channel, key = app_key
+    response = post(client, key, with_files(*[(f"p{i}.png", PNG) for i in range(MAX_FILES + 1)]))
+    assert response.status_code == 400 and "attachments" in response.json()["fields"]
+    assert not Case.objects.exists()
+
+
+def test_attachments_may_take_the_body_past_256_kb(client, app_key):
+    _channel, key = app_key
+    text = ("投诉证据 evidence line\n" * 15000).encode()  # ~390 KB, ~520 KB in base64
+    body = with_files(("log.txt", text))
+    assert len(json.dumps(body)) > api.MAX_BODY_BYTES
+    response = post(client, key, body)
+    assert response.status_code == 201, response.content[:300]
+    assert CaseAttachment.objects.get().content_type == "text/plain"
+
+
+def test_the_rest_of_the_body_is_still_held_to_256_kb(client, app_key):
+    _channel, key = app_key
+    body = {**with_files(("photo.png", PNG)), "description": "长" * 100_000}
+    response = post(client, key, body)
+    assert response.status_code == 413 and response.json()["error"] == "too_large"
+    assert not Case.objects.exists()
+
+
+def test_a_body_over_the_upload_limit_is_413(client, app_key, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 300 * 1024
+    _channel, key = app_key
+    response = post(client, key, with_files(("log.txt", b"x" * 400 * 1024)))
+    assert response.status_code == 413 and "300 KB" in response.json()["detail"]
+
+
+def test_both_lanes_refuse_attachments_alike(client, app_key):
+    from channels.models import ApiKey, Channel
+
+    _channel, key = app_key
+    _k, other = ApiKey.issue(Channel.objects.get(code="wechat"))
+    body = with_files(("ok.png", PNG), ("x.html", b"<html>"), ("y", "%%%"))
+    fast = post(client, key, body)
+    with drf_only():
+        drf = post(client, other, body)
+    assert fast.status_code == 400
+    assert_same_answer(fast, drf)
+
+
+def test_the_schema_documents_attachments(client):
+    spec = json.loads(client.get("/api/v1/schema?format=json").content)
+    create = spec["components"]["schemas"]["ComplaintCreate"]["properties"]["attachments"]
+    assert create["type"] == "array" and "up to 5 files" in create["description"]
+    item = spec["components"]["schemas"]["Attachment"]
+    assert set(item["required"]) == {"name", "content_base64"}

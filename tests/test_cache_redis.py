@@ -1,0 +1,50 @@
+"""Our Redis cache backend (complaints_project/cache.py): one client per pool, and incr in
+one round trip that never creates a counter. Needs a real Redis (the broker URL's)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+REDIS_URL = os.environ.get("CELERY_BROKER_URL", "")
+pytestmark = pytest.mark.skipif(not REDIS_URL.startswith("redis"),
+                                reason="needs a real Redis: set CELERY_BROKER_URL=redis://...")
+
+
+@pytest.fixture
+def cache():
+    from complaints_project.cache import RedisCache
+
+    backend = RedisCache(REDIS_URL, {"KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"})
+    yield backend
+    backend.delete_many(["n", "missing"])  # only our keys (clear() would flush the db)
+
+
+def test_one_client_per_pool(cache):
+    client = cache._cache.get_client(write=True)
+    assert cache._cache.get_client(write=True) is client
+
+
+def test_incr_counts_an_existing_key_and_keeps_its_expiry(cache):
+    cache.set("n", 5, 30)
+    assert cache.incr("n") == 6 and cache.incr("n", 4) == 10
+    raw = cache._cache.get_client(write=True)
+    assert 0 < raw.ttl(cache.make_key("n")) <= 30
+    assert cache.get("n") == 10
+
+
+def test_incr_of_a_missing_key_raises_and_creates_nothing(cache):
+    with pytest.raises(ValueError):
+        cache.incr("missing")
+    assert cache.get("missing") is None
+
+
+def test_rate_limit_windows_work_on_it(cache, settings, monkeypatch):
+    from channels import throttling
+
+    monkeypatch.setattr(throttling, "cache", cache)
+    settings.CHANNELS_RATE_LIMITS = {"api": "2/60"}
+    verdicts = [throttling.hit("api", "key:1").allowed for _ in range(3)]
+    assert verdicts == [True, True, False]
