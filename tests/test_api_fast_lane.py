@@ -283,6 +283,27 @@ def test_intake_statements_are_prepared_on_postgresql(client, app_key):
     assert any('FROM "cases_customer"' in s for s in prepared), prepared
 
 
+@pytest.mark.skipif("connection.vendor != 'postgresql'",
+                    reason="prepared statements are PostgreSQL's")
+@pytest.mark.parametrize("enabled", [True, False])
+def test_prepared_statements_can_be_turned_off_for_a_pooler(client, app_key, settings,
+                                                            monkeypatch, enabled):
+    import psycopg
+
+    settings.INTAKE_PREPARED_STATEMENTS = enabled
+    asked: list[bool | None] = []
+    real = psycopg.Cursor.execute
+
+    def spy(self, query, params=None, **kwargs):
+        asked.append(kwargs.get("prepare"))
+        return real(self, query, params, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", spy)
+    _channel, key = app_key
+    assert post(client, key, {**BODY, "external_id": f"np-{enabled}"}).status_code == 201
+    assert (True in asked) is enabled
+
+
 def test_a_retry_stays_a_retry_after_the_fast_lane(client, app_key):
     _channel, key = app_key
     first = post(client, key, BODY)

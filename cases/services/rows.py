@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
@@ -142,7 +143,8 @@ def _cursor(connection: BaseDatabaseWrapper, *, prepare: bool = True) -> Any:
             # them; a threshold nothing reaches means only this cursor's statements are.
             conn.prepare_threshold = 2**31
         raw = _PreparingCursor(conn)
-        raw.prepare_statements = prepare
+        # Off behind a pooler that does not keep sessions (PgBouncer transaction pooling).
+        raw.prepare_statements = prepare and settings.INTAKE_PREPARED_STATEMENTS
         loader = connection.connection.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT)
         if connection.timezone != loader.timezone:
             register_tzloader(connection.timezone, raw)
