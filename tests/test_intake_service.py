@@ -182,6 +182,29 @@ def test_create_stays_within_its_query_budget_even_when_joining_a_group():
     assert len(data_queries(ctx)) <= budget, "\n".join(data_queries(ctx))
 
 
+def test_forming_a_group_costs_the_same_queries_for_3_or_12_cases():
+    """The create that forms a group re-times the untriaged members in bulk: its query count
+    does not grow with the group."""
+    def form(size: int, order: str) -> int:
+        DeskSettings.objects.filter(pk=1).update(group_threshold=size, group_window_hours=24)
+        for n in range(size - 1):
+            case_intake(actor=None, data=data(order_ref=order, customer=CustomerData(
+                name=f"客户{n}", phone=f"1391{size:02d}{n:05d}")))
+        with CaptureQueriesContext(connection) as ctx:
+            case = case_intake(actor=None, data=data(order_ref=order, customer=CustomerData(
+                name="最后一位", phone=f"1392{size:02d}00000"))).case
+        members = Case.objects.filter(group_id=case.group_id)
+        assert case.group_id is not None and members.count() == size
+        for member in members:  # all on the tier-2 clocks, rows and case alike
+            assert member.response_due_at - member.received_at == timedelta(minutes=120)
+            assert member.deadlines.get(clock=Clock.RESPONSE).due_at == member.response_due_at
+            assert member.next_due_at == min(
+                d.due_at for d in member.deadlines.filter(stopped_at__isnull=True))
+        return len(data_queries(ctx))
+
+    assert form(3, "SMALL-1") == form(12, "LARGE-1")
+
+
 def test_deadline_rows_match_the_case_facts():
     case = case_intake(actor=None, data=data(urgency=Urgency.EMERGENCY)).case
     rows = {r.clock: r for r in CaseDeadline.objects.filter(case=case)}

@@ -107,20 +107,56 @@ def stop_all_clocks(case: Case, at: datetime) -> None:
     CaseDeadline.objects.filter(case=case, stopped_at__isnull=True).update(stopped_at=at)
 
 
-def retime_open_clocks(case: Case) -> None:
-    """After a tier change: every running clock keeps its start and gets the new tier's
-    allowance (already breached clocks stay breached)."""
-    policy = policy_for(effective_tier(case))
-    for row in CaseDeadline.objects.filter(case=case, stopped_at__isnull=True).exclude(
-        clock=Clock.DEPARTMENT
-    ):
-        if row.state == SlaState.BREACHED:
+def _retime(case: Case, rows: list[CaseDeadline], policy: SlaPolicy) -> list[CaseDeadline]:
+    """Give the case's running clocks (``rows``) the allowance of ``policy`` from their own
+    start; already breached clocks and the department's stay as they are. Returns the rows
+    changed (unsaved) and sets the case's due-time fields."""
+    changed = []
+    for row in rows:
+        if row.clock == Clock.DEPARTMENT or row.state == SlaState.BREACHED:
             continue
         row.risk_at, row.due_at = _window(policy, row.clock, row.started_at)
         row.state = SlaState.ON_TIME
-        row.save(update_fields=["risk_at", "due_at", "state"])
+        changed.append(row)
         if row.clock in CLOCK_FIELDS and row.clock != Clock.REVISIT:
             setattr(case, CLOCK_FIELDS[row.clock][0], row.due_at)
+    return changed
+
+
+def retime_open_clocks(case: Case) -> None:
+    """After a tier change: every running clock keeps its start and gets the new tier's
+    allowance (already breached clocks stay breached)."""
+    rows = list(CaseDeadline.objects.filter(case=case, stopped_at__isnull=True))
+    for row in _retime(case, rows, policy_for(effective_tier(case))):
+        row.save(update_fields=["risk_at", "due_at", "state"])
+
+
+# The case fields that re-timing its clocks changes.
+RETIMED_CASE_FIELDS = ["assign_due_at", "response_due_at", "solution_due_at", "next_due_at",
+                       "next_risk_at", "sla_state", "ever_breached"]
+
+
+def retime_and_save_many(cases: list[Case], now: datetime | None = None) -> None:
+    """``retime_open_clocks`` + ``refresh_case_sla`` + save for several cases at once (a new
+    group complaint pulls its members onto tighter clocks): one read of their running clocks,
+    one UPDATE of the clocks and one of the cases, whatever their number."""
+    if not cases:
+        return
+    now = now or timezone.now()
+    running: dict[int, list[CaseDeadline]] = {case.pk: [] for case in cases}
+    for row in CaseDeadline.objects.filter(case_id__in=list(running), stopped_at__isnull=True):
+        running[row.case_id].append(row)
+    policies: dict[int, SlaPolicy] = {}
+    changed: list[CaseDeadline] = []
+    for case in cases:
+        tier = effective_tier(case)
+        if tier not in policies:
+            policies[tier] = policy_for(tier)
+        changed += _retime(case, running[case.pk], policies[tier])
+        _apply_sla(case, running[case.pk], now)
+    if changed:
+        CaseDeadline.objects.bulk_update(changed, ["risk_at", "due_at", "state"])
+    Case.objects.bulk_update(cases, RETIMED_CASE_FIELDS)
 
 
 def live_state(row: CaseDeadline, now: datetime) -> str:
