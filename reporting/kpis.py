@@ -445,6 +445,15 @@ def case_day_rows(w: Window, tz: Any) -> list[dict[str, Any]]:
     return list(qs.values(*days).annotate(**case_aggregates(w)).order_by())
 
 
+def root_cause_rows(w: Window) -> list[dict[str, Any]]:
+    """One aggregate query: the cases resolved in ``w`` per root cause and category (``n``)."""
+    return list(
+        case_base()
+        .filter(_in(w, "resolved_at"), root_cause__isnull=False)
+        .values("root_cause_id", "category").annotate(n=Count("pk")).order_by()
+    )
+
+
 def request_day_rows(w: Window, tz: Any) -> list[dict[str, Any]]:
     qs = request_base().filter(_in(w, "created_at")).annotate(
         d_created_at=TruncDate("created_at", tzinfo=tz))
@@ -523,6 +532,11 @@ def merge_days(*parts: dict[Any, dict[str, Any]]) -> dict[Any, dict[str, Any]]:
             for name, value in sums.items():
                 bucket[name] = _add(bucket.get(name), value)
     return out
+
+
+def day_sums(w: Window, tz: Any) -> dict[Any, dict[str, Any]]:
+    """KPI sums per local day of ``w``, cases and requests (two aggregate queries)."""
+    return rollup_days(case_day_rows(w, tz), request_day_rows(w, tz))
 
 
 def sum_days(days: dict[Any, dict[str, Any]], first: Any, last: Any) -> dict[str, Any]:

@@ -171,8 +171,7 @@ def breakdowns(by_dim: dict[str, dict[Any, dict[str, Any]]]) -> dict[str, list[B
 
 def daily_sums(window: K.Window) -> dict[date, dict[str, Any]]:
     """KPI sums per local day of ``window`` (two aggregate queries, one pass each)."""
-    tz = report_tz()
-    return K.rollup_days(K.case_day_rows(window, tz), K.request_day_rows(window, tz))
+    return K.day_sums(window, report_tz())
 
 
 def weekly_trend(window: K.Window, days: dict[date, dict[str, Any]] | None = None,
@@ -259,18 +258,16 @@ def _period_sums(cur: K.Window, span: K.Window, summed: bool,
     cur_days, span_days = summaries.day_span(cur), summaries.day_span(span)
     if summed and cur_days and span_days:
         return summaries.by_dimension(*cur_days), summaries.by_day(*span_days)
-    tz = report_tz()
     by_dim = K.sums_by_dimension(K.case_rows(cur, CASE_DIMS),
                                  K.request_rows(cur, REQUEST_DIMS))
-    days = K.rollup_days(K.case_day_rows(span, tz), K.request_day_rows(span, tz))
-    return by_dim, days
+    return by_dim, daily_sums(span)
 
 
 def dashboard(period: Period, now: datetime) -> Dashboard:
     """Everything the dashboard shows for ``period``: a handful of queries on the day sums
-    (``reporting.summaries``) plus the collaboration requests, whatever the number of cases.
-    The sums are brought up to date first; while they cannot be (a long backlog) the same
-    numbers come from aggregates over the cases."""
+    (``reporting.summaries``, cases and collaboration requests alike), whatever the number of
+    cases. The sums are brought up to date first; while they cannot be (a long backlog) the
+    same numbers come from aggregates over the cases and requests."""
     cur, prev = period.window(now), period.previous_window(now)
     trend = period.trend_window(now)
     # One pass over the days of the previous period, the trend weeks and the period gives
@@ -404,7 +401,6 @@ def exportable_cases(user: Any) -> Any:
     return Case.objects.all() if is_admin(user) else Case.objects.for_user(user)
 
 
-
 def review_list() -> Any:
     return WeeklyReview.objects.select_related("built_by").annotate(
         action_count=Count("actions"),
@@ -444,12 +440,7 @@ def root_cause_by_category(window: K.Window, summed: bool | None = None) -> dict
     if days and _summed(window, summed):
         rows = summaries.root_cause_matrix(*days)
     else:
-        rows = list(
-            K.case_base()
-            .filter(resolved_at__gte=window.start, resolved_at__lt=window.end,
-                    root_cause__isnull=False)
-            .values("root_cause_id", "category").annotate(n=Count("pk")).order_by()
-        )
+        rows = K.root_cause_rows(window)
     categories = [c for c in Category.values if any(r["category"] == c for r in rows)]
     causes = RootCause.objects.in_bulk({r["root_cause_id"] for r in rows})
     matrix: dict[int, dict[str, int]] = {}

@@ -39,7 +39,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case as DbCase
-from django.db.models import Count, DateTimeField, F, Q, Sum, Value, When
+from django.db.models import DateTimeField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, Least, TruncDate
 from django.utils import timezone
 
@@ -650,16 +650,12 @@ def compare(first: date, last: date, now: datetime) -> list[str]:
     summed_dims = by_dimension(first, last)
     for dim in DIMS:
         check(dim, live_dims[dim], summed_dims[dim])
-    tz = report_tz()
-    live_days = K.rollup_days(K.case_day_rows(window, tz), K.request_day_rows(window, tz))
+    live_days = K.day_sums(window, report_tz())
     check("day", {d: s for d, s in live_days.items() if first <= d <= last}, by_day(first, last))
-    live_causes = {
-        (r["root_cause_id"], r["category"]): {"cases": r["n"]}
-        for r in K.case_base().filter(resolved_at__gte=window.start, resolved_at__lt=window.end,
-                                      root_cause__isnull=False)
-        .values("root_cause_id", "category").annotate(n=Count("pk")).order_by()
-    }
-    summed_causes = {(r["root_cause_id"], r["category"]): {"cases": r["n"]}
-                     for r in root_cause_matrix(first, last)}
-    check("root cause", live_causes, summed_causes)
+
+    def by_cause(rows: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+        return {(r["root_cause_id"], r["category"]): {"cases": r["n"]} for r in rows}
+
+    check("root cause", by_cause(K.root_cause_rows(window)),
+          by_cause(root_cause_matrix(first, last)))
     return diffs

@@ -159,7 +159,7 @@ def test_pagination_and_count(agent_client):
 
 
 def test_a_count_past_the_cap_says_more_than(agent_client, monkeypatch):
-    monkeypatch.setattr(desk_views.CappedPaginator, "cap", 3)
+    monkeypatch.setattr(desk_views, "OPEN_COUNT_CAP", 3)
     for _ in range(5):
         CaseFactory()
     response = agent_client.get(reverse("desk:cases"), {"per_page": 10})

@@ -40,7 +40,6 @@ DEFAULT_PAGE_SIZE = 25
 # filters, which the message asks for.
 OPEN_COUNT_CAP = 100_000
 HISTORY_COUNT_CAP = 5_000
-LIST_COUNT_CAP = OPEN_COUNT_CAP
 PREVIEW_ROWS = 8
 
 
@@ -49,7 +48,7 @@ class CappedPaginator(Paginator):
     unfiltered history list of a million rows does not COUNT the whole table; past the cap
     the list says "more than N" and pages stop there."""
 
-    cap = LIST_COUNT_CAP
+    cap = OPEN_COUNT_CAP
     capped = False
 
     def __init__(self, *args: Any, cap: int | None = None, **kwargs: Any) -> None:
@@ -125,7 +124,7 @@ class CaseListView(AgentRequiredMixin, View):
         if isinstance(rows, QuerySet):
             rows = selectors.PagedCases(rows, filterset.queryset)
         cap = HISTORY_COUNT_CAP if data.get("queue") == "all" else OPEN_COUNT_CAP
-        paginator = CappedPaginator(rows, per_page, cap=min(cap, CappedPaginator.cap))
+        paginator = CappedPaginator(rows, per_page, cap=cap)
         try:
             page = paginator.page(request.GET.get("page") or 1)
         except InvalidPage:
