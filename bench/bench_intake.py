@@ -78,7 +78,9 @@ def body(i: int, run: str) -> dict:
         "category": rnd.choice(CATEGORIES),
         "subject": "订单未按时送达" if i % 2 else "Kettle leaks from the base",
         "description": "下单五天仍未收到货，客服电话无人接听。" * rnd.randint(1, 8),
-        "order_ref": f"SO-{rnd.randrange(20) if shared_order else i}",
+        # Orders belong to the run: a later run on the same database must not find the
+        # earlier runs' cases on "SO-7" (a matter with hundreds of cases is a group already).
+        "order_ref": f"SO-{run}-{'S%d' % rnd.randrange(20) if shared_order else i}",
         "urgency": "emergency" if rnd.random() < 0.05 else "routine",
         "difficulty": rnd.choice(["frontline", "cross_department"]),
     }

@@ -188,16 +188,18 @@ class Case(FSMModelMixin, models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["stage", "next_due_at"], name="case_stage_due_idx"),
+            # With the id as the tie-breaker, so a list page sorted on them stops after its rows.
+            models.Index(fields=["stage", "next_due_at", "id"], name="case_stage_due_idx"),
             models.Index(fields=["owner", "stage", "next_due_at"], name="case_owner_due_idx"),
             models.Index(fields=["handler", "stage"], name="case_handler_idx"),
             models.Index(fields=["tier", "stage"], name="case_tier_stage_idx"),
-            models.Index(fields=["received_at"], name="case_received_idx"),
+            models.Index(fields=["received_at", "id"], name="case_received_idx"),
             models.Index(fields=["channel", "received_at"], name="case_channel_idx"),
             models.Index(fields=["category", "received_at"], name="case_category_idx"),
             models.Index(fields=["department", "received_at"], name="case_department_idx"),
             models.Index(fields=["customer", "received_at"], name="case_customer_idx"),
-            models.Index(fields=["order_ref"], name="case_order_idx"),
+            # Intake's matter read: one order's recent cases of a category.
+            models.Index(fields=["order_ref", "category", "received_at"], name="case_order_idx"),
             models.Index(fields=["resolved_at"], name="case_resolved_idx"),
             models.Index(fields=["feedback_given_at"], name="case_feedback_idx"),
             models.Index(fields=["revisit_due_at", "stage"], name="case_revisit_due_idx"),

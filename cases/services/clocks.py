@@ -136,17 +136,19 @@ RETIMED_CASE_FIELDS = ["assign_due_at", "response_due_at", "solution_due_at", "n
                        "next_risk_at", "sla_state", "ever_breached"]
 
 
-def retime_and_save_many(cases: list[Case], now: datetime | None = None) -> None:
+def retime_and_save_many(cases: list[Case], now: datetime | None = None,
+                         policies: dict[int, SlaPolicy] | None = None) -> None:
     """``retime_open_clocks`` + ``refresh_case_sla`` + save for several cases at once (a new
     group complaint pulls its members onto tighter clocks): one read of their running clocks,
-    one UPDATE of the clocks and one of the cases, whatever their number."""
+    one UPDATE of the clocks and one of the cases, whatever their number. ``policies``: the
+    SLA policies by tier, when the caller read them already."""
     if not cases:
         return
     now = now or timezone.now()
     running: dict[int, list[CaseDeadline]] = {case.pk: [] for case in cases}
     for row in CaseDeadline.objects.filter(case_id__in=list(running), stopped_at__isnull=True):
         running[row.case_id].append(row)
-    policies: dict[int, SlaPolicy] = {}
+    policies = dict(policies or {})
     changed: list[CaseDeadline] = []
     for case in cases:
         tier = effective_tier(case)

@@ -2,9 +2,12 @@
 duplicate and group detection, and the acknowledgement notice.
 
 Intake is the hot path of the complaint hub (API bursts, bulk imports), so ``_create`` is
-written to a fixed query budget: customer (1-2), settings and SLA policies (1), related cases
-(0-1), the case (1), its clocks (1, bulk), the transition log (1), the reference (1) and the
-acknowledgement (3, ``notice_queue``). Tests hold it to <= 12 per create.
+written to a fixed query budget. On PostgreSQL: the customer lookup (1), the prelude (1:
+settings, SLA policies, the new ids, the retry check and the notice templates), related cases
+(0-1) and one INSERT statement for the customer, case, clocks, transition, notes and
+acknowledgement (1): 3-4 statements. A retry costs 3 and writes nothing; a create that forms
+a group complaint adds 4-6. SQLite writes one statement per table (7-9). Tests hold every
+create to <= 12.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from cases.models import (
     CaseTransition,
     Customer,
     DeskSettings,
+    NoticeTemplate,
     SlaPolicy,
     User,
 )
@@ -49,7 +53,8 @@ from cases.models.notices import NoticeKind
 from cases.services import clocks, grouping, rows
 from cases.services.errors import InvalidInput
 from cases.services.lifecycle import suggest_tier
-from cases.services.notices import notice_queue
+from cases.notice_texts import TemplateCache
+from cases.services.notices import delivery_for, notice_build, notice_dispatch_after_commit
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
 _PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-()]{2,30}$")
@@ -212,19 +217,28 @@ def validate_intake(data: IntakeData) -> None:
 def customer_find_or_create(data: CustomerData) -> tuple[Customer, bool]:
     """The same person is found by phone, else by email (one query); missing contact data is
     filled in. Returns (customer, created)."""
+    customer, is_new, changed = customer_match(data)
+    if is_new:
+        rows.insert(customer)
+    elif changed:
+        customer.save(update_fields=changed)
+    return customer, is_new
+
+
+def customer_match(data: CustomerData) -> tuple[Customer, bool, list[str]]:
+    """(customer, is new, changed fields) without writing: the customer found by phone, else
+    by email (one query), with missing contact data filled in; else an unsaved new one."""
     phone, email = data.phone, data.email.lower()
     candidates = _customers_with(phone, email)
     customer = next((c for c in candidates if phone and c.phone == phone), None) or next(
         (c for c in candidates if email and c.email.lower() == email), None
     )
     if customer is None:
-        customer = Customer(
+        return Customer(
             name=data.name[:100], phone=phone, email=email,
             preferred_channel=data.preferred_channel, is_key_customer=data.is_key_customer,
             language=data.language,
-        )
-        rows.insert(customer)
-        return customer, True
+        ), True, []
     changed = []
     for attr, value in (("phone", phone), ("email", email)):
         if value and not getattr(customer, attr):
@@ -233,9 +247,7 @@ def customer_find_or_create(data: CustomerData) -> tuple[Customer, bool]:
     if data.is_key_customer and not customer.is_key_customer:
         customer.is_key_customer = True
         changed.append("is_key_customer")
-    if changed:
-        customer.save(update_fields=changed)
-    return customer, False
+    return customer, False, changed
 
 
 # Every Customer column except created_at (intake never reads it; it stays deferred).
@@ -290,8 +302,7 @@ def case_intake(*, actor: User | None, data: IntakeData) -> IntakeResult:
     _validate(data)
     try:
         with transaction.atomic():
-            case, duplicate_reference = _create(actor, data)
-            return IntakeResult(case, created=True, duplicate_reference=duplicate_reference)
+            return _create(actor, data)
     except IntegrityError:
         # A retry of the same submission (or a race between two of them): the first one won.
         existing = find_existing(data.source_id, data.external_id)
@@ -314,95 +325,169 @@ def settings_read_once() -> Iterator[None]:
         _batch_settings.reset(token)
 
 
-def _settings_and_policies() -> tuple[DeskSettings, dict[int, SlaPolicy], int | None]:
-    """(desk settings, SLA policies by tier, the new case's id or None).
+@dataclass
+class _Prelude:
+    """What intake reads before it writes, all in one query (``_read_prelude``)."""
 
-    On PostgreSQL the same query draws the new case's id from its sequence, so the
-    reference (derived from the id) is written with the row instead of by a second UPDATE
-    of an indexed column. Elsewhere (SQLite) the id is None and the reference is set after
-    the insert."""
+    settings_row: DeskSettings
+    policies: dict[int, SlaPolicy]
+    # Drawn from the sequences on PostgreSQL (None elsewhere): the rows are then written
+    # with their keys, the case's reference (derived from its id) with it, all in one
+    # statement (``rows.insert_chain``).
+    case_id: int | None = None
+    customer_id: int | None = None
+    # The case this channel's external_id already has (a retry: nothing is written).
+    existing_id: int | None = None
+    # The acknowledgement's notice templates (PostgreSQL; elsewhere render_notice reads them).
+    templates: TemplateCache | None = None
+
+
+_TEMPLATE_FIELDS = ("id", "kind", "channel", "language", "subject", "body")
+
+
+def _nextval(model: type) -> str:
+    meta = model._meta
+    return f"(SELECT nextval(pg_get_serial_sequence('{meta.db_table}', '{meta.pk.column}')))"
+
+
+def _read_prelude(*, source_id: int | None, external_id: str, new_customer: bool,
+                  template_keys: list[tuple[str, str, str]]) -> _Prelude:
+    """The desk settings, the three SLA policies, the new case's (and a new customer's) id,
+    the case a retried external_id already has, and the acknowledgement's templates: one
+    query. Raw SQL over the models' own table and column names: the ORM spent more time
+    compiling such a query than the database spent running it, on the hottest path of the
+    hub. Scalar subqueries without outer references run once per statement (InitPlans)."""
+    qn = connection.ops.quote_name
+    postgres = connection.vendor == "postgresql"
     memo = _batch_settings.get()
-    if memo:
-        settings_row, policies = memo[0]
-        return settings_row, policies, _next_case_id()
-    settings_row, policies, next_id = _read_settings_and_policies()
-    if memo is not None:
-        memo.append((settings_row, policies))
-    return settings_row, policies, next_id
-
-
-def _case_id_sequence_sql() -> str | None:
-    if connection.vendor != "postgresql":
-        return None
-    table = Case._meta.db_table
-    return f"nextval(pg_get_serial_sequence('{table}', '{Case._meta.pk.column}'))"
-
-
-def _next_case_id() -> int | None:
-    nextval = _case_id_sequence_sql()
-    if nextval is None:
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {nextval}")  # noqa: S608 - names from _meta
-        return cursor.fetchone()[0]
-
-
-def _read_settings_and_policies() -> tuple[DeskSettings, dict[int, SlaPolicy], int | None]:
-    """The desk settings and the three SLA policies in one query. Written as raw SQL over the
-    models' own table and column names: the ORM spent more time compiling the annotated query
-    than the database spent running it, on the hottest path of the hub."""
-    desk_table = connection.ops.quote_name(DeskSettings._meta.db_table)
-    policy_table = connection.ops.quote_name(SlaPolicy._meta.db_table)
-    columns = ", ".join(
-        f"p.{connection.ops.quote_name(f.column)}" for f in SlaPolicy._meta.concrete_fields
-    )
-    desk_columns = ("duplicate_window_hours", "group_window_hours", "group_threshold")
-    subqueries = ", ".join(
-        f"(SELECT d.{connection.ops.quote_name(c)} FROM {desk_table} d WHERE d.id = 1) AS _{c}"
-        for c in desk_columns
-    )
-    nextval = _case_id_sequence_sql()
-    # An uncorrelated scalar subquery runs once per statement (an InitPlan), not per row.
-    next_id_column = f", (SELECT {nextval}) AS _next_id" if nextval else ""
+    read_policies = not memo
+    scalars: list[str] = []
+    params: list = []
+    if read_policies:
+        desk_table = qn(DeskSettings._meta.db_table)
+        scalars += [f"(SELECT d.{qn(c)} FROM {desk_table} d WHERE d.id = 1)"
+                    for c in _DESK_COLUMNS]
+    if postgres:
+        scalars.append(_nextval(Case))
+        if new_customer:
+            scalars.append(_nextval(Customer))
+    if source_id is not None and external_id:
+        ext = qn(Case._meta.get_field("external_id").column)
+        # "<> ''" lets a prepared (generic) plan use the partial unique index.
+        scalars.append(f"(SELECT e.{qn(Case._meta.pk.column)} FROM {rows.table(Case)} e "
+                       f"WHERE e.{qn(Case._meta.get_field('source').column)} = %s "
+                       f"AND e.{ext} = %s AND e.{ext} <> '')")
+        params += [source_id, external_id]
+    if postgres:
+        t = {name: qn(NoticeTemplate._meta.get_field(name).column) for name in _TEMPLATE_FIELDS}
+        for key in template_keys:
+            scalars.append(
+                f"(SELECT ARRAY[t.{t['id']}::text, t.{t['subject']}, t.{t['body']}] "
+                f"FROM {rows.table(NoticeTemplate)} t WHERE t.{t['kind']} = %s "
+                f"AND t.{t['channel']} = %s AND t.{t['language']} = %s)")
+            params += list(key)
     names = [f.attname for f in SlaPolicy._meta.concrete_fields]
-    policies = []
-    for row in rows.select(
-        f"SELECT {columns}, {subqueries}{next_id_column} "  # noqa: S608 - no user input
-        f"FROM {policy_table} p WHERE p.tier IN (1, 2, 3)", []
-    ):
-        policy = SlaPolicy.from_db("default", names, row[:len(names)])
-        policy.at_risk_ratio = Decimal(str(policy.at_risk_ratio))  # SQLite gives a float
-        (policy._duplicate_window_hours, policy._group_window_hours,
-         policy._group_threshold) = row[len(names):len(names) + 3]
-        policy._next_id = row[len(names) + 3] if nextval else None
-        policies.append(policy)
-    first = policies[0] if policies else None
-    if first is None or first._duplicate_window_hours is None:
-        settings_row = DeskSettings.get()
+    if read_policies:
+        columns = ", ".join(f"p.{qn(f.column)}" for f in SlaPolicy._meta.concrete_fields)
+        sql = (f"SELECT {', '.join([columns, *scalars])} "  # noqa: S608 - names from _meta
+               f"FROM (SELECT 1) one LEFT JOIN {qn(SlaPolicy._meta.db_table)} p "
+               f"ON p.{qn('tier')} IN (1, 2, 3)")
+    elif scalars:
+        sql = f"SELECT {', '.join(scalars)}"
     else:
-        settings_row = DeskSettings(
-            pk=1, duplicate_window_hours=first._duplicate_window_hours,
-            group_window_hours=first._group_window_hours,
-            group_threshold=first._group_threshold,
-        )
-    if nextval is None:
-        next_id = None
-    elif first is not None:
-        next_id = first._next_id
-    else:  # no policy rows at all (an admin deleted them): the defaults apply
-        next_id = _next_case_id()
-    return settings_row, {p.tier: p for p in policies}, next_id
+        settings_row, policies = memo[0]
+        return _Prelude(settings_row, policies)
+    found = rows.select(sql, params)
+    width = len(names) if read_policies else 0
+    extra = list(found[0][width:])
+    if read_policies:
+        policies = {}
+        for row in found:
+            if row[0] is None:
+                continue  # no policy rows at all (an admin deleted them): the defaults apply
+            policy = SlaPolicy.from_db("default", names, row[:width])
+            policy.at_risk_ratio = Decimal(str(policy.at_risk_ratio))  # SQLite gives a float
+            policies[policy.tier] = policy
+        desk = extra[:len(_DESK_COLUMNS)]
+        del extra[:len(_DESK_COLUMNS)]
+        if desk[0] is None:
+            settings_row = DeskSettings.get()
+        else:
+            settings_row = DeskSettings(pk=1, **dict(zip(_DESK_COLUMNS, desk, strict=True)))
+        if memo is not None:
+            memo.append((settings_row, policies))
+    else:
+        settings_row, policies = memo[0]
+    prelude = _Prelude(settings_row, policies)
+    if postgres:
+        prelude.case_id = extra.pop(0)
+        if new_customer:
+            prelude.customer_id = extra.pop(0)
+    if source_id is not None and external_id:
+        prelude.existing_id = extra.pop(0)
+    if postgres:
+        prelude.templates = {}
+        for key, found_template in zip(template_keys, extra, strict=True):
+            prelude.templates[key] = None if found_template is None else NoticeTemplate.from_db(
+                "default", _TEMPLATE_FIELDS,
+                [int(found_template[0]), *key[:3], found_template[1], found_template[2]])
+    return prelude
 
 
-def _create(actor: User | None, data: IntakeData) -> tuple[Case, str | None]:
+_DESK_COLUMNS = ("duplicate_window_hours", "group_window_hours", "group_threshold")
+
+
+def _existing_case(pk: int) -> IntakeResult:
+    """The case a retried submission created first, with the reference of the case it
+    duplicates (the API answers with both)."""
+    qn = connection.ops.quote_name
+    table = rows.table(Case)
+    columns = ", ".join(f"c.{qn(f.column)}" for f in Case._meta.concrete_fields)
+    case = next(iter(Case.objects.raw(
+        f"SELECT {columns}, d.{qn('reference')} AS _duplicate_reference "  # noqa: S608
+        f"FROM {table} c LEFT JOIN {table} d ON d.{qn('id')} = c.{qn('duplicate_of_id')} "
+        f"WHERE c.{qn('id')} = %s", [pk])))
+    return IntakeResult(case, created=False, duplicate_reference=case._duplicate_reference)
+
+
+def _acknowledgement_templates(customer: Customer) -> list[tuple[str, str, str]]:
+    """The template keys ``render_notice`` looks up for this customer's acknowledgement."""
+    target = delivery_for(customer)
+    if target is None:
+        return []
+    language = customer.language or "zh-hans"
+    keys = [(NoticeKind.ACKNOWLEDGEMENT, target[0], language)]
+    if target[0] != ContactChannel.EMAIL:
+        keys.append((NoticeKind.ACKNOWLEDGEMENT, ContactChannel.EMAIL, language))
+    return keys
+
+
+def _create(actor: User | None, data: IntakeData) -> IntakeResult:
+    """The statements: the customer lookup, the prelude (``_read_prelude``), the matter read
+    (only with an order reference or location, or a returning customer), and one INSERT of
+    every row (PostgreSQL; one per table elsewhere). A group complaint adds its own few."""
     now = timezone.now()
     received_at = data.received_at or now
-    customer, customer_is_new = customer_find_or_create(data.customer)
-    settings_row, policies, next_id = _settings_and_policies()
+    customer, customer_is_new, customer_changed = customer_match(data.customer)
+    prelude = _read_prelude(
+        source_id=data.source_id, external_id=data.external_id, new_customer=customer_is_new,
+        template_keys=_acknowledgement_templates(customer) if data.acknowledge else [],
+    )
+    if prelude.existing_id is not None:
+        return _existing_case(prelude.existing_id)  # a retry: nothing written
+    writes: list[list] = []
+    if customer_is_new:
+        if prelude.customer_id is not None:
+            customer.pk = prelude.customer_id
+            writes.append([customer])
+        else:
+            rows.insert(customer)
+    elif customer_changed:
+        customer.save(update_fields=customer_changed)
     plan = grouping.detect_related(
         customer_id=customer.pk, customer_is_new=customer_is_new, category=data.category,
         order_ref=data.order_ref, location=data.location, subject=data.subject[:200],
-        received_at=received_at, settings_row=settings_row,
+        received_at=received_at, settings_row=prelude.settings_row,
     )
     case = Case(
         tracking_code=new_tracking_code(), customer=customer, channel=data.channel,
@@ -417,11 +502,11 @@ def _create(actor: User | None, data: IntakeData) -> tuple[Case, str | None]:
         ),
         owner=actor,
     )
-    if next_id is not None:
-        case.pk = next_id
-        case.reference = format_reference(next_id, received_at)
+    if prelude.case_id is not None:
+        case.pk = prelude.case_id
+        case.reference = format_reference(prelude.case_id, received_at)
     new_group = grouping.apply_before_insert(plan, case)
-    policy = policies.get(case.suggested_tier) or clocks.policy_for(case.suggested_tier)
+    policy = prelude.policies.get(case.suggested_tier) or clocks.policy_for(case.suggested_tier)
     clock_start = data.clocks_start_at or received_at
     stopped = {}
     if actor is not None and data.channel in AGENT_LOGGED_CHANNELS:
@@ -431,30 +516,36 @@ def _create(actor: User | None, data: IntakeData) -> tuple[Case, str | None]:
         case, [Clock.ASSIGN, Clock.RESPONSE, Clock.SOLUTION], clock_start, policy,
         stopped=stopped, now=now,
     )
-    # Plain INSERTs (cases.services.rows): same rows as save()/bulk_create, without the
-    # ORM recompiling each statement on every complaint.
-    rows.insert(case)
+    if case.pk is None:  # no sequence to draw the id from first (SQLite)
+        rows.insert(case)
+        case.reference = format_reference(case.pk, received_at)
+        Case.objects.filter(pk=case.pk).update(reference=case.reference)
+    else:
+        writes.append([case])
     for deadline in deadlines:
         deadline.case = case
-    rows.insert_many(deadlines)
-    rows.insert_many([CaseTransition(
+    writes.append(deadlines)
+    writes.append([CaseTransition(
         case=case, field="stage", name="receive", source="", target=case.stage, actor=actor,
         note=str(ChannelKind(data.channel).label), at=now,
     )])
-    if data.extra_notes:
-        rows.insert_many([
-            CaseNote(case=case, kind=NoteKind.INTERNAL, author=actor, body=text, created_at=now)
-            for text in data.extra_notes
-        ])
-    grouping.apply_after_insert(plan, case, new_group)
-    if case.reference is None:  # no sequence to draw the id from first (SQLite)
-        case.reference = format_reference(case.pk, received_at)
-        Case.objects.filter(pk=case.pk).update(reference=case.reference)
-    if data.acknowledge:
-        # The case is new in this transaction, so no acknowledgement can exist for it yet.
-        notice_queue(case=case, kind=NoticeKind.ACKNOWLEDGEMENT, key="ack",
-                     context={"track_url": track_url(case)}, new_case=True)
-    return case, plan.duplicate_reference
+    writes.append([
+        CaseNote(case=case, kind=NoteKind.INTERNAL, author=actor, body=text, created_at=now)
+        for text in data.extra_notes
+    ])
+    # The case is new in this transaction, so no acknowledgement can exist for it yet.
+    notice = notice_build(case=case, kind=NoticeKind.ACKNOWLEDGEMENT, key="ack",
+                          context={"track_url": track_url(case)},
+                          templates=prelude.templates) if data.acknowledge else None
+    if notice is not None:
+        writes.append([notice])
+    # Plain INSERTs (cases.services.rows): the same rows as save()/bulk_create, without the
+    # ORM recompiling each statement on every complaint; on PostgreSQL one statement.
+    rows.insert_chain(writes)
+    grouping.apply_after_insert(plan, case, new_group, prelude.policies)
+    if notice is not None:
+        notice_dispatch_after_commit(notice)
+    return IntakeResult(case, created=True, duplicate_reference=plan.duplicate_reference)
 
 
 rows.register(Case, CaseDeadline, CaseTransition, CaseNote, Customer)
@@ -473,6 +564,7 @@ __all__ = [
     "case_intake",
     "clean_text",
     "customer_find_or_create",
+    "customer_match",
     "find_existing",
     "format_reference",
     "new_tracking_code",

@@ -9,7 +9,7 @@ from django.utils import timezone
 from cases.choices import ContactChannel
 from cases.models import Case, Customer, Notice
 from cases.models.notices import NoticeKind
-from cases.notice_texts import render_notice
+from cases.notice_texts import TemplateCache, render_notice
 from cases.services import rows
 
 rows.register(Notice)
@@ -39,31 +39,53 @@ def notice_queue(
     Returns None when the customer has no address at all (the desk shows that).
     ``new_case``: the caller created the case in this transaction, so no notice of it can
     exist yet (intake skips the lookup; the unique key still guards the row)."""
-    from cases.services.outbox import notice_dispatch_on_commit
+    if not new_case:
+        existing = Notice.objects.filter(idempotency_key=notice_key(case, kind, key)).first()
+        if existing is not None:
+            return existing
+    notice = notice_build(case=case, kind=kind, key=key, context=context)
+    if notice is None:
+        return None
+    rows.insert(notice)  # a plain INSERT (see cases.services.rows)
+    notice_dispatch_after_commit(notice)
+    return notice
 
+
+def notice_key(case: Case, kind: str, key: str) -> str:
+    return f"{kind}:{case.pk}:{key}"
+
+
+def notice_build(
+    *, case: Case, kind: str, key: str, context: dict[str, Any] | None = None,
+    templates: TemplateCache | None = None,
+) -> Notice | None:
+    """The unsaved outbox row ``notice_queue`` writes (None: the customer has no address).
+    For a caller that writes it together with other rows (intake's one INSERT statement)
+    and then calls ``notice_dispatch_after_commit``. ``templates``: the notice templates
+    the caller read already (see ``cases.notice_texts.render_notice``)."""
     target = delivery_for(case.customer)
     if target is None:
         return None
     channel, recipient = target
-    idempotency_key = f"{kind}:{case.pk}:{key}"
-    if not new_case:
-        existing = Notice.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
     full_context = {"reference": case.reference, "tracking_code": case.tracking_code,
                     "customer_name": case.customer.name, **(context or {})}
     language = case.customer.language or "zh-hans"
     subject, body = render_notice(kind=kind, channel=channel, language=language,
-                                  context=full_context)
-    notice = Notice(
+                                  context=full_context, cache=templates)
+    return Notice(
         case=case, kind=kind, channel=channel, recipient=recipient, language=language,
-        subject=subject, body=body, context=full_context, idempotency_key=idempotency_key,
-        created_at=timezone.now(),
+        subject=subject, body=body, context=full_context,
+        idempotency_key=notice_key(case, kind, key), created_at=timezone.now(),
     )
-    rows.insert(notice)  # a plain INSERT (see cases.services.rows)
-    # Dispatched after commit; a broker outage is logged, and the outbox sweep sends it later.
+
+
+def notice_dispatch_after_commit(notice: Notice) -> None:
+    """Dispatched after commit; a broker outage is logged, and the outbox sweep sends it
+    later."""
+    from cases.services.outbox import notice_dispatch_on_commit
+
     notice_dispatch_on_commit([notice.pk])
-    return notice
 
 
-__all__ = ["NoticeKind", "delivery_for", "notice_queue"]
+__all__ = ["NoticeKind", "delivery_for", "notice_build", "notice_dispatch_after_commit",
+           "notice_key", "notice_queue"]
