@@ -15,6 +15,9 @@ backends, Redis and the load generator. Then it counts the SQL queries of one cr
 the same view in-process (CaptureQueriesContext on the same PostgreSQL). Prints figures;
 asserts nothing.
 
+``--history N`` first seeds N earlier cases (a running desk; an empty table's first cached
+plans are not what a live one gets).
+
 Gunicorn: ``--worker-class sync`` (default) or ``gthread`` with ``--threads N`` per worker.
 Load generator (``--client``):
 - ``threads`` (default): ``--concurrency`` Python threads, one connection per request;
@@ -300,6 +303,20 @@ def queries_per_create(key: str, run: str) -> list[int]:
 _TX = {"BEGIN", "COMMIT", "ROLLBACK"}
 
 
+def _seed_history(n_cases: int) -> None:
+    """A desk that has been running: ``n_cases`` earlier cases (bench_desk.py's seed), so the
+    planner's statistics and the indexes are those of a live table, not of an empty one
+    whose first plans stay cached while it grows during the run."""
+    from bench_desk import seed
+
+    from cases.models import Case
+
+    have = Case.objects.count()
+    if have < n_cases:
+        print(f"seeding {n_cases - have:,} earlier cases ...", flush=True)
+        seed(n_cases - have)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=4000)
@@ -310,10 +327,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--client", default="threads", choices=["threads", "wrk"])
     parser.add_argument("--seconds", type=int, default=20, help="wrk: length of the run")
+    parser.add_argument("--history", type=int, default=0,
+                        help="first seed the database with this many earlier cases (COPY, "
+                             "as bench_desk.py does) unless it holds them already")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("Point DATABASE_URL at PostgreSQL (see the docstring).")
     call_command("migrate", verbosity=0)
+    if args.history:
+        _seed_history(args.history)
     with connection.cursor() as cursor:  # fresh planner statistics, as autovacuum keeps them
         cursor.execute("ANALYZE")
     channel = Channel.objects.get(code="app")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMIntegerField, FSMModelMixin, transition
 
@@ -198,8 +199,9 @@ class Case(FSMModelMixin, models.Model):
             models.Index(fields=["category", "received_at"], name="case_category_idx"),
             models.Index(fields=["department", "received_at"], name="case_department_idx"),
             models.Index(fields=["customer", "received_at"], name="case_customer_idx"),
-            # Intake's matter read: one order's recent cases of a category.
-            models.Index(fields=["order_ref", "category", "received_at"], name="case_order_idx"),
+            # Intake's matter read: one order's recent cases of a category, any letter case.
+            models.Index(Upper("order_ref"), F("category"), F("received_at"),
+                         name="case_order_idx"),
             models.Index(fields=["resolved_at"], name="case_resolved_idx"),
             models.Index(fields=["feedback_given_at"], name="case_feedback_idx"),
             models.Index(fields=["revisit_due_at", "stage"], name="case_revisit_due_idx"),

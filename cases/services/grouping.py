@@ -38,10 +38,10 @@ def matter_key(category: str, order_ref: str, location: str) -> str:
 
 
 def _matter_filter(order_ref: str, location: str) -> Q | None:
+    """The ORM filter for a matter without an order reference (those are read by
+    ``_recent_on_order``); None when the complaint names no matter at all."""
     if order_ref:
-        # Exact spellings (not iexact: UPPER() would bypass the order_ref index and scan every
-        # recent case of the category on each intake); references differ in case, not letters.
-        return Q(order_ref__in={order_ref, order_ref.upper(), order_ref.lower()})
+        return Q(order_ref__iexact=order_ref)
     if location:
         return Q(order_ref="", location__iexact=location)
     return None
@@ -143,19 +143,22 @@ _MATTER_COLUMNS = ("pk", "customer_id", "stage", "received_at", "duplicate_of_id
 def _recent_on_order(category: str, order_ref: str, since: datetime,
                      until: datetime) -> list[tuple]:
     """The matter read for an order/product reference, as plain SQL: the same rows as the
-    ORM query for a location, without compiling it on every complaint (the hot path)."""
-    spellings = sorted({order_ref, order_ref.upper(), order_ref.lower()})
+    ORM query for a location, without compiling it on every complaint (the hot path).
+
+    References are matched ignoring case (``UPPER`` on both sides, so the database's own
+    case rules apply to both) through the index on (UPPER(order_ref), category,
+    received_at): one index range whatever the planner's statistics say, so the statement
+    is prepared (its generic plan is the custom one). An ``IN`` of the spellings instead
+    made PostgreSQL prefer the (category, received_at) index on a young table and walk the
+    category's recent cases (1 ms instead of 0.03)."""
     c = {name: rows.columns(Case, name) for name in ("order_ref", "category", "received_at")}
     sql = (
         f"SELECT {rows.columns(Case, *_MATTER_COLUMNS)} FROM {rows.table(Case)} "  # noqa: S608
-        f"WHERE {c['order_ref']} IN ({', '.join(['%s'] * len(spellings))}) "
+        f"WHERE UPPER({c['order_ref']}) = UPPER(%s) "
         f"AND {c['category']} = %s AND {c['received_at']} BETWEEN %s AND %s "
         f"ORDER BY {c['received_at']} DESC LIMIT {_MAX_MATTER_ROWS}"
     )
-    # Prepared: its (order_ref, category, received_at) index answers it whatever the order,
-    # so PostgreSQL's generic plan is the custom one (planning it per call cost ten times
-    # its execution). Before that index the generic plan walked the category's recent cases.
-    found = rows.select(sql, [*spellings, category, rows.db_datetime(since),
+    found = rows.select(sql, [order_ref, category, rows.db_datetime(since),
                               rows.db_datetime(until)])
     return [(*r[:3], rows.python_datetime(r[3]), *r[4:]) for r in found]
 

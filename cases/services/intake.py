@@ -50,10 +50,10 @@ from cases.models import (
     User,
 )
 from cases.models.notices import NoticeKind
+from cases.notice_texts import TemplateCache
 from cases.services import clocks, grouping, rows
 from cases.services.errors import InvalidInput
 from cases.services.lifecycle import suggest_tier
-from cases.notice_texts import TemplateCache
 from cases.services.notices import delivery_for, notice_build, notice_dispatch_after_commit
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone

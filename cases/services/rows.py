@@ -119,7 +119,6 @@ def _cursor(connection: BaseDatabaseWrapper, *, prepare: bool = True) -> Any:
     Mirrors ``BaseDatabaseWrapper._cursor`` and the PostgreSQL ``create_cursor``."""
     if connection.vendor != "postgresql":
         return connection.cursor()
-    import psycopg
     from django.db.backends.postgresql.psycopg_any import register_tzloader
     from psycopg.pq import Format
 
@@ -127,14 +126,7 @@ def _cursor(connection: BaseDatabaseWrapper, *, prepare: bool = True) -> Any:
     connection.ensure_connection()
     global _PreparingCursor
     if _PreparingCursor is None:
-
-        class _PreparingCursor(psycopg.Cursor):  # type: ignore[no-redef]
-            prepare_statements = True
-
-            def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-                kwargs.setdefault("prepare", self.prepare_statements)
-                return super().execute(query, params, **kwargs)
-
+        _PreparingCursor = _preparing_cursor_class()
     with connection.wrap_database_errors:
         conn = connection.connection
         if conn.prepare_threshold is None:
@@ -156,6 +148,51 @@ def _cursor(connection: BaseDatabaseWrapper, *, prepare: bool = True) -> Any:
 
 _TIMESTAMPTZ_OID = 1184
 _PreparingCursor: Any = None
+
+
+def _preparing_cursor_class() -> Any:
+    """A psycopg cursor that prepares its statements and converts each statement text's
+    placeholders once per process. psycopg re-parses (``%s`` -> ``$n``) every statement
+    longer than 4 KiB or with more than 50 parameters on each execution (its cache is sized
+    for ORM-generated queries of unbounded variety); intake's one INSERT statement is both,
+    and parsing it again cost about a tenth of an API request's CPU. Our statement texts are
+    few and fixed (built from ``_meta``, NULL patterns capped at 512), so they are all
+    cached. Falls back to psycopg's own conversion if its internals move."""
+    import functools
+
+    import psycopg
+    from psycopg import _queries
+
+    convert_text = getattr(_queries, "_query2pg_nocache", None)
+    base = getattr(_queries, "PostgresQuery", None)
+
+    class PreparingCursor(psycopg.Cursor):
+        prepare_statements = True
+
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            kwargs.setdefault("prepare", self.prepare_statements)
+            return super().execute(query, params, **kwargs)
+
+    if convert_text is None or base is None or not hasattr(psycopg.Cursor, "_query_cls"):
+        return PreparingCursor
+
+    @functools.lru_cache(maxsize=1024)
+    def converted(query: str, encoding: str) -> Any:
+        return convert_text(query.encode(encoding), encoding)
+
+    class KnownQuery(base):  # type: ignore[misc, valid-type]
+        __slots__ = ()
+
+        def convert(self, query: Any, vars: Any) -> None:
+            if vars is None or type(query) is not str:
+                return super().convert(query, vars)
+            (self.query, self._want_formats, self._order,
+             self._parts) = converted(query, self._tx.encoding)
+            self.dump(vars)
+            return None
+
+    PreparingCursor._query_cls = KnownQuery
+    return PreparingCursor
 
 
 def _debug_wrapper() -> Any:
