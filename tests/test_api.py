@@ -180,10 +180,17 @@ def test_schema_and_docs_are_served(client):
     assert docs.status_code == 200 and b"app-20261123-0001" in docs.content
 
 
+def _counted(ctx: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in ctx.captured_queries
+            if "SAVEPOINT" not in q["sql"] and q["sql"] not in ("BEGIN", "COMMIT")]
+
+
 def test_create_over_http_stays_within_its_query_budget(client, app_key):
-    """8 statements on PostgreSQL (customer, its insert, settings + the new id, the matter,
-    case, clocks, transition, template, notice = 9 for a new customer); SQLite has no
-    sequence to draw the id from first, so it sets the reference with one UPDATE more."""
+    """4 statements on PostgreSQL for a new customer: the customer lookup, the prelude
+    (settings, policies, the new ids, the retry check, the templates), the matter read and one
+    INSERT of customer, case, clocks, transition and acknowledgement. SQLite has no sequence
+    to draw ids from first nor data-modifying CTEs: one statement per table, and the
+    reference set with one UPDATE (10)."""
     _channel, key = app_key
     post(client, key, {**BODY, "external_id": "warm-up"})
     body = {**BODY, "external_id": "counted",
@@ -191,10 +198,33 @@ def test_create_over_http_stays_within_its_query_budget(client, app_key):
     with CaptureQueriesContext(connection) as ctx:
         response = post(client, key, body)
     assert response.status_code == 201
-    queries = [q["sql"] for q in ctx.captured_queries
-               if "SAVEPOINT" not in q["sql"] and q["sql"] not in ("BEGIN", "COMMIT")]
-    budget = 9 if connection.vendor == "postgresql" else 10
+    queries = _counted(ctx)
+    budget = 4 if connection.vendor == "postgresql" else 10
     assert len(queries) <= budget, "\n".join(queries)
+    case = Case.objects.get(reference=response.json()["reference"])
+    assert case.customer.phone == "13700000009" and case.deadlines.count() == 3
+    assert case.transitions.count() == 1 and case.notices.count() == 1
+
+
+def test_a_retry_writes_nothing_and_answers_from_the_first_case(client, app_key):
+    """The prelude finds the retried external_id: no customer, case or notice is written
+    (3 statements on PostgreSQL), and the answer names the case it duplicates."""
+    _channel, key = app_key
+    earlier = post(client, key, {**BODY, "external_id": "first"}).json()
+    first = post(client, key, {**BODY, "external_id": "second"}).json()
+    assert first["duplicate_of"] == earlier["reference"]
+    counts = (Case.objects.count(), Customer.objects.count(), Notice.objects.count(),
+              CaseDeadline.objects.count())
+    with CaptureQueriesContext(connection) as ctx:
+        retry = post(client, key, {**BODY, "external_id": "second"})
+    assert retry.status_code == 200
+    assert retry.json() == first
+    assert (Case.objects.count(), Customer.objects.count(), Notice.objects.count(),
+            CaseDeadline.objects.count()) == counts
+    writes = [q for q in _counted(ctx) if not q.lstrip().upper().startswith("SELECT")]
+    assert writes == [], writes
+    if connection.vendor == "postgresql":
+        assert len(_counted(ctx)) <= 3, "\n".join(_counted(ctx))
 
 
 

@@ -178,7 +178,7 @@ def test_create_stays_within_its_query_budget_even_when_joining_a_group():
             source_id=app.pk, external_id="q-1", order_ref="BATCH-7",
             customer=CustomerData(name="新客户", phone="13700000001"))).case
     assert case.group_id is not None
-    budget = 10 if connection.vendor == "postgresql" else 11
+    budget = 5 if connection.vendor == "postgresql" else 11
     assert len(data_queries(ctx)) <= budget, "\n".join(data_queries(ctx))
 
 
@@ -202,7 +202,40 @@ def test_forming_a_group_costs_the_same_queries_for_3_or_12_cases():
                 d.due_at for d in member.deadlines.filter(stopped_at__isnull=True))
         return len(data_queries(ctx))
 
-    assert form(3, "SMALL-1") == form(12, "LARGE-1")
+    small = form(3, "SMALL-1")
+    assert small == form(12, "LARGE-1")
+    # The issue's budget (PostgreSQL) holds for the create that forms the group too; SQLite
+    # writes one statement per table and reads the templates apart (16).
+    assert small <= (12 if connection.vendor == "postgresql" else 16)
+
+
+def test_an_order_reference_is_one_matter_whatever_its_letter_case():
+    DeskSettings.objects.filter(pk=1).update(group_threshold=3, group_window_hours=24)
+    for n, spelling in enumerate(["batch-9x", "BATCH-9X", "Batch-9x"]):
+        case = case_intake(actor=None, data=data(order_ref=spelling, customer=CustomerData(
+            name=f"客户{n}", phone=f"1393000{n:04d}"))).case
+    assert case.group_id is not None
+    assert Case.objects.filter(group_id=case.group_id).count() == 3
+
+
+def test_the_acknowledgement_uses_the_admins_template_and_its_email_fallback():
+    """Intake reads the templates with its prelude (PostgreSQL) or through render_notice:
+    the same texts either way: the channel's own template, else the e-mail one."""
+    from cases.models import NoticeTemplate
+    from cases.models.notices import NoticeKind
+
+    ack = NoticeTemplate.objects.filter(kind=NoticeKind.ACKNOWLEDGEMENT, language="zh-hans")
+    ack.filter(channel="email").update(subject="已收到 {reference}", body="邮件 {tracking_code}")
+    ack.filter(channel="sms").update(subject="", body="短信 {reference}")
+    sms = case_intake(actor=None, data=data(customer=CustomerData(
+        name="短信客户", phone="13930000001", preferred_channel=ContactChannel.SMS))).case
+    assert sms.notices.get().body == f"短信 {sms.reference}"
+    ack.filter(channel="sms").delete()
+    fallback = case_intake(actor=None, data=data(customer=CustomerData(
+        name="另一位", phone="13930000002", preferred_channel=ContactChannel.SMS))).case
+    notice = fallback.notices.get()
+    assert notice.channel == "sms" and notice.subject == f"已收到 {fallback.reference}"
+    assert notice.body == f"邮件 {fallback.tracking_code}"
 
 
 def test_deadline_rows_match_the_case_facts():
