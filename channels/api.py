@@ -56,13 +56,20 @@ _LAST_USED_EVERY = 300
 
 # --- authentication ----------------------------------------------------------------------------
 class ChannelKey:
-    """The authenticated caller: one API key of one active channel."""
+    """The authenticated caller: one API key of one active channel. ``rate``: this request
+    counted against the key's API rate limit (judge it with ``rate.verdict()``)."""
 
     def __init__(self, key_id: int, channel_id: int, channel_kind: str, channel_code: str):
         self.key_id = key_id
         self.channel_id = channel_id
         self.channel_kind = channel_kind
         self.channel_code = channel_code
+        self.rate: throttling.PendingHit | None = None
+
+    def rate_verdict(self) -> throttling.Verdict:
+        if self.rate is None:
+            return throttling.hit("api", f"key:{self.key_id}")
+        return self.rate.verdict()
 
 
 def _cache_key(key_hash: str) -> str:
@@ -128,16 +135,24 @@ class ChannelKeyAuthentication(BaseAuthentication):
         scheme, _sep, token = header.partition(" ")
         token = token.strip() if scheme.lower() == "bearer" else ""
         ip = throttling.client_ip(request)
-        # The failed-attempts counter and the cached key in one cache round trip.
+        # The failed-attempts counter, the cached key and the key's rate limit in one cache
+        # round trip (the rate is counted per key hash: known before the key is looked up).
         fail_key, judge = throttling.peek_later("api_auth_fail", ip)
-        key_entry = _cache_key(hash_key(token)) if token and len(token) <= 200 else None
-        found = cache.get_many([fail_key, key_entry] if key_entry else [fail_key])
+        digest = hash_key(token) if token and len(token) <= 200 else None
+        rate = None
+        if digest is None:
+            found = cache.get_many([fail_key])
+        else:
+            key_entry = _cache_key(digest)
+            found, rate = throttling.get_many_and_hit([fail_key, key_entry], "api",
+                                                      f"key:{digest}")
         if not judge(found.get(fail_key)).allowed:
             raise exceptions.Throttled(detail=_("Too many failed attempts. Try again later."))
-        key = key_lookup(token, cached=found.get(key_entry)) if token else None
+        key = key_lookup(token, cached=found.get(key_entry)) if digest else None
         if key is None:
             throttling.hit("api_auth_fail", ip)
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
+        key.rate = rate
         _touch(key.key_id)
         return None, key
 
@@ -256,7 +271,7 @@ class IntakeAPIView(APIView):
         if _content_length(request) > max_body_with_attachments():
             raise _too_large(max_body_with_attachments())
         super().initial(request, *args, **kwargs)
-        verdict = throttling.hit("api", f"key:{request.auth.key_id}")
+        verdict = request.auth.rate_verdict()
         if not verdict.allowed:
             raise exceptions.Throttled(wait=verdict.retry_after)
 
@@ -438,7 +453,7 @@ def fast_create(request: HttpRequest) -> HttpResponse:
         if verdict is None:
             raise exceptions.NotAuthenticated()
         key = verdict[1]
-        throttle = throttling.hit("api", f"key:{key.key_id}")
+        throttle = key.rate_verdict()
         if not throttle.allowed:
             raise exceptions.Throttled(wait=throttle.retry_after)
         payload = _JSON_PARSER.parse(io.BytesIO(request.body),

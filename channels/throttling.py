@@ -68,21 +68,66 @@ def _key(scope: str, who: str, window: int) -> str:
 
 def hit(scope: str, who: str, *, cost: int = 1) -> Verdict:
     """Count one request of ``who`` in ``scope``; refuse it when the window is full."""
+    pending = _pending(scope, who, cost)
+    pending.count = _incr_existing(pending.key, cost)  # the common case: one round trip
+    return pending.verdict()
+
+
+@dataclass
+class PendingHit:
+    """A request counted, or to be counted, in a window (see ``get_many_and_hit``)."""
+
+    key: str
+    limit: int
+    seconds: int
+    window: int
+    now: float
+    cost: int
+    count: int | None = None  # None: this window has no counter yet
+
+    def verdict(self) -> Verdict:
+        """The verdict; starts the window's counter if the request found none."""
+        count = self.count
+        if count is None:  # first request of the window
+            if cache.add(self.key, self.cost, self.seconds + 1):
+                count = self.cost
+            else:  # another process started the window meanwhile
+                count = cache.incr(self.key, self.cost)
+            self.count = count
+        if count > self.limit:
+            return Verdict(False, max(1, int((self.window + 1) * self.seconds - self.now)))
+        return Verdict(True, 0)
+
+
+def _pending(scope: str, who: str, cost: int) -> PendingHit:
     limit, seconds = rate_for(scope)
     now = time.time()
     window = int(now // seconds)
-    key = _key(scope, who, window)
-    timeout = seconds + 1
+    return PendingHit(_key(scope, who, window), limit, seconds, window, now, cost)
+
+
+def _incr_existing(key: str, cost: int) -> int | None:
     try:
-        count = cache.incr(key, cost)  # the common case: one round trip
-    except ValueError:  # first request of the window
-        if cache.add(key, cost, timeout):
-            count = cost
-        else:  # another process started the window meanwhile
-            count = cache.incr(key, cost)
-    if count > limit:
-        return Verdict(False, max(1, int((window + 1) * seconds - now)))
-    return Verdict(True, 0)
+        return cache.incr(key, cost)
+    except ValueError:
+        return None
+
+
+def get_many_and_hit(keys: list[str], scope: str, who: str,
+                     *, cost: int = 1) -> tuple[dict, PendingHit]:
+    """``cache.get_many(keys)`` and a request of ``who`` in ``scope`` counted into a window
+    that has a counter already, in one round trip where the cache can (ours on Redis).
+    Call ``verdict()`` on the result to judge the request; only that starts a new window's
+    counter, so a caller that finds the request is not to be counted (an unknown API key)
+    leaves no counter behind."""
+    pending = _pending(scope, who, cost)
+    combined = getattr(cache, "get_many_and_incr_existing", None)
+    if combined is not None:
+        found, pending.count = combined(keys, pending.key, cost)
+    else:
+        found = cache.get_many(keys)
+        pending.count = _incr_existing(pending.key, cost)
+    return found, pending
 
 
 def peek(scope: str, who: str) -> Verdict:

@@ -145,6 +145,24 @@ def test_throttled_is_429_with_retry_after(client, app_key, settings):
     assert third.json()["error"] == "throttled" and Case.objects.count() == 2
 
 
+def test_the_rate_limit_counts_status_reads_too_and_a_bad_key_leaves_no_counter(
+        client, app_key, settings):
+    from django.core.cache import cache
+
+    from channels import throttling
+    from channels.models import hash_key
+
+    settings.CHANNELS_RATE_LIMITS = {"api": "2/60"}
+    _channel, key = app_key
+    reference = post(client, key, BODY).json()["reference"]
+    status_read = client.get(f"{URL}/{reference}", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert status_read.status_code == 200
+    assert post(client, key, {**BODY, "external_id": "x"}).status_code == 429
+    assert post(client, "not-a-key", BODY).status_code == 401
+    _found, pending = throttling.get_many_and_hit([], "api", f"key:{hash_key('not-a-key')}")
+    assert pending.count is None and cache.get(pending.key) is None
+
+
 def test_repeated_bad_keys_from_one_address_are_throttled(client, settings):
     settings.CHANNELS_RATE_LIMITS = {"api_auth_fail": "3/600"}
     codes = [post(client, f"guess-{i}", BODY).status_code for i in range(5)]

@@ -48,3 +48,47 @@ def test_rate_limit_windows_work_on_it(cache, settings, monkeypatch):
     settings.CHANNELS_RATE_LIMITS = {"api": "2/60"}
     verdicts = [throttling.hit("api", "key:1").allowed for _ in range(3)]
     assert verdicts == [True, True, False]
+
+
+def test_get_many_and_incr_existing_is_one_round_trip_and_survives_a_script_flush(cache):
+    cache.set("a", {"x": 1}, 30)
+    cache.set("n", 1, 30)
+    raw = cache._cache.get_client(write=True)
+    sent = []
+    real = raw.connection_pool.get_connection
+
+    def counting(*args, **kwargs):
+        sent.append(1)
+        return real(*args, **kwargs)
+
+    cache._cache.get_many_and_incr_existing([cache.make_key("a")], cache.make_key("n"), 1)
+    raw.connection_pool.get_connection = counting
+    try:
+        found, count = cache.get_many_and_incr_existing(["a", "missing"], "n", 2)
+    finally:
+        raw.connection_pool.get_connection = real
+    assert found == {"a": {"x": 1}} and count == 4 and len(sent) == 1
+    raw.script_flush()  # Redis restarted or flushed its scripts: loaded again, then counted
+    assert cache.get_many_and_incr_existing([], "n", 1) == ({}, 5)
+    assert cache.get_many_and_incr_existing(["a"], "missing", 1) == ({"a": {"x": 1}}, None)
+    assert cache.get("missing") is None  # a counter is never created by it
+    cache.delete("a")
+
+
+def test_the_api_key_lookup_and_rate_limit_share_one_round_trip(cache, settings, monkeypatch):
+    """throttling.get_many_and_hit on Redis: the first request of a window starts the
+    counter, later ones are counted in the same trip as the lookup."""
+    from channels import throttling
+
+    monkeypatch.setattr(throttling, "cache", cache)
+    settings.CHANNELS_RATE_LIMITS = {"api": "2/60"}
+    cache.set("a", "entry", 30)
+    verdicts = []
+    for _ in range(3):
+        found, pending = throttling.get_many_and_hit(["a"], "api", "key:abc")
+        assert found == {"a": "entry"}
+        verdicts.append(pending.verdict().allowed)
+    assert verdicts == [True, True, False]
+    _found, unjudged = throttling.get_many_and_hit(["a"], "api", "key:unknown")
+    assert unjudged.count is None and cache.get(unjudged.key) is None
+    cache.delete_many(["a", pending.key])
