@@ -319,3 +319,18 @@ def test_a_duplicate_answers_the_earlier_reference(client, app_key):
     assert second["duplicate_of"] == first["reference"]
     assert Case.objects.get(reference=second["reference"]).duplicate_of.reference == \
         first["reference"]
+
+
+def test_fetch_models_reads_a_case_as_the_orm_does():
+    """rows.fetch_models (the retry's read of the first case) applies the ORM's converters:
+    the same field values on either database, deferred nothing."""
+    from tests.factories import CaseFactory, advance
+
+    case = advance(CaseFactory(), "resolved")
+    sql = (f"SELECT {rows.columns(Case, *[f.name for f in Case._meta.concrete_fields])}, "
+           f"1 + 1 FROM {rows.table(Case)} WHERE {rows.columns(Case, 'id')} = %s")
+    [(read, extras)] = rows.fetch_models(Case, sql, [case.pk], extra=1)
+    expected = Case.objects.get(pk=case.pk)
+    for field in Case._meta.concrete_fields:
+        assert getattr(read, field.attname) == getattr(expected, field.attname), field.name
+    assert extras == (2,) and not read.get_deferred_fields() and not read._state.adding

@@ -258,16 +258,18 @@ _CUSTOMER_FIELDS = ("id", "name", "phone", "email", "preferred_channel", "wechat
 def _customers_with(phone: str, email: str) -> list[Customer]:
     """Customers with this phone or e-mail, oldest first (at most 20), as plain SQL: the ORM
     compiled this query on every complaint for more CPU than the database spent on it."""
-    where, params = [], []
-    for name, value in (("phone", phone), ("email", email)):
-        if value:
-            where.append(f"{rows.columns(Customer, name)} = %s")
-            params.append(value)
-    if not where:
+    by = tuple(name for name, value in (("phone", phone), ("email", email)) if value)
+    if not by:
         return []
-    sql = (f"SELECT {rows.columns(Customer, *_CUSTOMER_FIELDS)} "  # noqa: S608 - _meta names
-           f"FROM {rows.table(Customer)} WHERE {' OR '.join(where)} "
-           f"ORDER BY {rows.columns(Customer, 'id')} LIMIT 20")
+    params = [value for value in (phone, email) if value]
+
+    def build() -> str:
+        where = " OR ".join(f"{rows.columns(Customer, name)} = %s" for name in by)
+        return (f"SELECT {rows.columns(Customer, *_CUSTOMER_FIELDS)} "  # noqa: S608 - _meta
+                f"FROM {rows.table(Customer)} WHERE {where} "
+                f"ORDER BY {rows.columns(Customer, 'id')} LIMIT 20")
+
+    sql = rows.statement(("customers-with", by), build)
     found = []
     for row in rows.select(sql, params):
         values = list(row)
@@ -350,19 +352,17 @@ def _nextval(model: type) -> str:
     return f"(SELECT nextval(pg_get_serial_sequence('{meta.db_table}', '{meta.pk.column}')))"
 
 
-def _read_prelude(*, source_id: int | None, external_id: str, new_customer: bool,
-                  template_keys: list[tuple[str, str, str]]) -> _Prelude:
-    """The desk settings, the three SLA policies, the new case's (and a new customer's) id,
-    the case a retried external_id already has, and the acknowledgement's templates: one
-    query. Raw SQL over the models' own table and column names: the ORM spent more time
-    compiling such a query than the database spent running it, on the hottest path of the
-    hub. Scalar subqueries without outer references run once per statement (InitPlans)."""
+def _policy_attnames() -> list[str]:
+    return [f.attname for f in SlaPolicy._meta.concrete_fields]
+
+
+def _prelude_sql(read_policies: bool, new_customer: bool, check_retry: bool,
+                 templates: int) -> str:
+    """The prelude's text for one shape (see ``_read_prelude``); PostgreSQL draws the ids
+    and reads the templates, so those parts only appear there."""
     qn = connection.ops.quote_name
     postgres = connection.vendor == "postgresql"
-    memo = _batch_settings.get()
-    read_policies = not memo
     scalars: list[str] = []
-    params: list = []
     if read_policies:
         desk_table = qn(DeskSettings._meta.db_table)
         scalars += [f"(SELECT d.{qn(c)} FROM {desk_table} d WHERE d.id = 1)"
@@ -371,32 +371,48 @@ def _read_prelude(*, source_id: int | None, external_id: str, new_customer: bool
         scalars.append(_nextval(Case))
         if new_customer:
             scalars.append(_nextval(Customer))
-    if source_id is not None and external_id:
+    if check_retry:
         ext = qn(Case._meta.get_field("external_id").column)
         # "<> ''" lets a prepared (generic) plan use the partial unique index.
         scalars.append(f"(SELECT e.{qn(Case._meta.pk.column)} FROM {rows.table(Case)} e "
                        f"WHERE e.{qn(Case._meta.get_field('source').column)} = %s "
                        f"AND e.{ext} = %s AND e.{ext} <> '')")
-        params += [source_id, external_id]
-    if postgres:
-        t = {name: qn(NoticeTemplate._meta.get_field(name).column) for name in _TEMPLATE_FIELDS}
-        for key in template_keys:
-            scalars.append(
-                f"(SELECT ARRAY[t.{t['id']}::text, t.{t['subject']}, t.{t['body']}] "
-                f"FROM {rows.table(NoticeTemplate)} t WHERE t.{t['kind']} = %s "
-                f"AND t.{t['channel']} = %s AND t.{t['language']} = %s)")
-            params += list(key)
-    names = [f.attname for f in SlaPolicy._meta.concrete_fields]
+    t = {name: qn(NoticeTemplate._meta.get_field(name).column) for name in _TEMPLATE_FIELDS}
+    scalars += [
+        f"(SELECT ARRAY[t.{t['id']}::text, t.{t['subject']}, t.{t['body']}] "
+        f"FROM {rows.table(NoticeTemplate)} t WHERE t.{t['kind']} = %s "
+        f"AND t.{t['channel']} = %s AND t.{t['language']} = %s)"
+    ] * templates
     if read_policies:
         columns = ", ".join(f"p.{qn(f.column)}" for f in SlaPolicy._meta.concrete_fields)
-        sql = (f"SELECT {', '.join([columns, *scalars])} "  # noqa: S608 - names from _meta
-               f"FROM (SELECT 1) one LEFT JOIN {qn(SlaPolicy._meta.db_table)} p "
-               f"ON p.{qn('tier')} IN (1, 2, 3)")
-    elif scalars:
-        sql = f"SELECT {', '.join(scalars)}"
-    else:
+        return (f"SELECT {', '.join([columns, *scalars])} "  # noqa: S608 - names from _meta
+                f"FROM (SELECT 1) one LEFT JOIN {qn(SlaPolicy._meta.db_table)} p "
+                f"ON p.{qn('tier')} IN (1, 2, 3)")
+    return f"SELECT {', '.join(scalars)}"
+
+
+def _read_prelude(*, source_id: int | None, external_id: str, new_customer: bool,
+                  template_keys: list[tuple[str, str, str]]) -> _Prelude:
+    """The desk settings, the three SLA policies, the new case's (and a new customer's) id,
+    the case a retried external_id already has, and the acknowledgement's templates: one
+    query. Raw SQL over the models' own table and column names: the ORM spent more time
+    compiling such a query than the database spent running it, on the hottest path of the
+    hub. Scalar subqueries without outer references run once per statement (InitPlans)."""
+    postgres = connection.vendor == "postgresql"
+    memo = _batch_settings.get()
+    read_policies = not memo
+    check_retry = source_id is not None and bool(external_id)
+    params: list = [source_id, external_id] if check_retry else []
+    if postgres:
+        for key in template_keys:
+            params += list(key)
+    names = _policy_attnames()
+    shape = (read_policies, postgres and new_customer, check_retry,
+             len(template_keys) if postgres else 0)
+    if not (read_policies or postgres or check_retry):  # nothing to read (SQLite, a batch)
         settings_row, policies = memo[0]
         return _Prelude(settings_row, policies)
+    sql = rows.statement(("intake-prelude", *shape), lambda: _prelude_sql(*shape))
     found = rows.select(sql, params)
     width = len(names) if read_policies else 0
     extra = list(found[0][width:])
@@ -423,7 +439,7 @@ def _read_prelude(*, source_id: int | None, external_id: str, new_customer: bool
         prelude.case_id = extra.pop(0)
         if new_customer:
             prelude.customer_id = extra.pop(0)
-    if source_id is not None and external_id:
+    if check_retry:
         prelude.existing_id = extra.pop(0)
     if postgres:
         prelude.templates = {}
@@ -440,14 +456,17 @@ _DESK_COLUMNS = ("duplicate_window_hours", "group_window_hours", "group_threshol
 def _existing_case(pk: int) -> IntakeResult:
     """The case a retried submission created first, with the reference of the case it
     duplicates (the API answers with both)."""
-    qn = connection.ops.quote_name
-    table = rows.table(Case)
-    columns = ", ".join(f"c.{qn(f.column)}" for f in Case._meta.concrete_fields)
-    case = next(iter(Case.objects.raw(
-        f"SELECT {columns}, d.{qn('reference')} AS _duplicate_reference "  # noqa: S608
-        f"FROM {table} c LEFT JOIN {table} d ON d.{qn('id')} = c.{qn('duplicate_of_id')} "
-        f"WHERE c.{qn('id')} = %s", [pk])))
-    return IntakeResult(case, created=False, duplicate_reference=case._duplicate_reference)
+    def build() -> str:
+        qn = connection.ops.quote_name
+        table = rows.table(Case)
+        columns = ", ".join(f"c.{qn(f.column)}" for f in Case._meta.concrete_fields)
+        return (f"SELECT {columns}, d.{qn('reference')} AS _duplicate_reference "  # noqa: S608
+                f"FROM {table} c LEFT JOIN {table} d ON d.{qn('id')} = c.{qn('duplicate_of_id')} "
+                f"WHERE c.{qn('id')} = %s")
+
+    sql = rows.statement(("existing-case",), build)
+    [(case, (duplicate_reference,))] = rows.fetch_models(Case, sql, [pk], extra=1)
+    return IntakeResult(case, created=False, duplicate_reference=duplicate_reference)
 
 
 def _acknowledgement_templates(customer: Customer) -> list[tuple[str, str, str]]:

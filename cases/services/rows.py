@@ -53,6 +53,9 @@ class _Plan:
     # Per field: the Python type whose values the field passes to the database unchanged
     # (None: always prepare the value through the field).
     plain: tuple[type | tuple[type, ...] | None, ...] = ()
+    # Per field: its attname when ``pre_save`` is Django's plain read of the attribute
+    # (None: call the field's own ``pre_save``, e.g. auto_now_add).
+    attnames: tuple[str | None, ...] = ()
 
 
 # Field classes whose get_db_prep_save returns a value of these types unchanged (str for the
@@ -109,6 +112,7 @@ def _plan(model: type[models.Model], connection: BaseDatabaseWrapper, with_pk: b
         pk_column=pk.column,
         returning=returning,
         plain=tuple(_plain_type(f, connection) for f in fields),
+        attnames=tuple(f.attname if _plain_pre_save(f) else None for f in fields),
     )
     _plans[key] = plan
     return plan
@@ -213,13 +217,25 @@ def _debug_wrapper() -> Any:
     return PreparedDebugWrapper
 
 
+def _plain_pre_save(field: models.Field) -> bool:
+    """Does ``field.pre_save`` only read the attribute (``Field.pre_save``)? Date fields with
+    ``auto_now``/``auto_now_add`` and fields with their own ``pre_save`` do more."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return False
+    return type(field).pre_save in (models.Field.pre_save, models.DateTimeField.pre_save,
+                                    models.DateField.pre_save)
+
+
 def _params(plan: _Plan, obj: models.Model, connection: BaseDatabaseWrapper) -> list:
     """Each value as the ORM would send it: ``pre_save`` (auto_now_add, ...), then
     ``get_db_prep_save``, which for plain str/int/bool columns (and aware datetimes on
-    PostgreSQL) returns the value unchanged, so those skip the call."""
+    PostgreSQL) returns the value unchanged, so those skip the call (as a plain attribute
+    read skips ``pre_save``)."""
     values = []
-    for field, plain in zip(plan.fields, plan.plain, strict=True):
-        value = field.pre_save(obj, True)
+    state = obj.__dict__
+    for field, plain, attname in zip(plan.fields, plan.plain, plan.attnames, strict=True):
+        value = state[attname] if attname is not None and attname in state else (
+            field.pre_save(obj, True))
         if value is None or (
             plain is not None and type(value) in (plain if isinstance(plain, tuple) else (plain,))
             and (plain is not dt.datetime or value.tzinfo is not None)
@@ -335,6 +351,21 @@ def insert_chain(groups: Sequence[Sequence[models.Model]], *, using: str = "defa
             _mark_saved(obj, using)
 
 
+_statements: dict[tuple, str] = {}
+
+
+def statement(key: tuple, build: Any, *, using: str = "default") -> str:
+    """The SQL text ``build()`` returns, built once per process, database vendor and ``key``
+    (the hot path's fixed statements are otherwise re-quoted and re-joined on every call)."""
+    full_key = (connections[using].vendor, *key)
+    sql = _statements.get(full_key)
+    if sql is None:
+        sql = build()
+        if len(_statements) < 512:
+            _statements[full_key] = sql
+    return sql
+
+
 def table(model: type[models.Model], *, using: str = "default") -> str:
     return connections[using].ops.quote_name(model._meta.db_table)
 
@@ -355,6 +386,41 @@ def select(sql: str, params: Sequence[Any], *, using: str = "default",
     with _cursor(connections[using], prepare=prepare) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def fetch_models(model: type[models.Model], sql: str, params: Sequence[Any],
+                 extra: int = 0, *, using: str = "default") -> list[tuple[models.Model, tuple]]:
+    """Instances of ``model`` from a plain SELECT whose first columns are all of the model's
+    concrete fields in ``_meta`` order, each with the ``extra`` columns that follow them:
+    [(instance, extras)]. Values go through the same converters as the ORM's own reads
+    (SQLite's text datetimes, JSON, decimals), worked out once per model and vendor: a
+    RawQuerySet re-derives its column mapping on every call, a quarter of an API retry."""
+    connection = connections[using]
+    key = (model, connection.vendor)
+    found = _readers.get(key)
+    if found is None:
+        fields = model._meta.concrete_fields
+        attnames = tuple(f.attname for f in fields)
+        converters = []
+        for i, f in enumerate(fields):
+            col = f.get_col(model._meta.db_table)
+            funcs = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            if funcs:
+                converters.append((i, funcs, col))
+        found = _readers[key] = (attnames, tuple(converters))
+    attnames, converters = found
+    width = len(attnames)
+    result = []
+    for row in select(sql, params, using=using):
+        values = list(row[:width])
+        for i, funcs, col in converters:
+            for func in funcs:
+                values[i] = func(values[i], col, connection)
+        result.append((model.from_db(using, attnames, values), tuple(row[width:width + extra])))
+    return result
+
+
+_readers: dict[tuple, tuple] = {}
 
 
 def db_datetime(value: dt.datetime, *, using: str = "default") -> Any:
@@ -380,5 +446,5 @@ def register(*written: type[models.Model]) -> None:
             WRITTEN_MODELS.append(model)
 
 
-__all__ = ["WRITTEN_MODELS", "columns", "db_datetime", "insert", "insert_chain", "insert_many",
-           "python_datetime", "register", "select", "table"]
+__all__ = ["WRITTEN_MODELS", "columns", "db_datetime", "fetch_models", "insert", "insert_chain",
+           "insert_many", "python_datetime", "register", "select", "statement", "table"]
