@@ -270,3 +270,62 @@ def test_arbitrary_intake_data_creates_a_whole_case_or_nothing(
     case = Case.objects.get(pk=result.case.pk)
     assert case.reference and "\x00" not in case.description
     assert case.deadlines.count() == 3 and case.transitions.count() == 1
+
+
+# --- transactions: a one-statement create needs none -------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_a_plain_create_outside_a_transaction_writes_one_statement_without_one(monkeypatch):
+    """On PostgreSQL a create whose writes are one INSERT statement opens no transaction (the
+    statement is atomic by itself); a group complaint's writes still share one. SQLite
+    writes one statement per table, always in a transaction."""
+    from django.db import transaction
+
+    from cases.services import intake
+
+    dispatched = []  # not sent here: sending opens transactions of its own
+    monkeypatch.setattr(intake, "notice_dispatch_after_commit", dispatched.append)
+    entered = []
+    real_enter = transaction.Atomic.__enter__
+
+    def counting_enter(self):
+        if not connection.in_atomic_block:  # a transaction opened, not a savepoint in one
+            entered.append(1)
+        return real_enter(self)
+
+    monkeypatch.setattr(transaction.Atomic, "__enter__", counting_enter)
+    app = Channel.objects.get(code="app")
+    with CaptureQueriesContext(connection) as ctx:
+        case = case_intake(actor=None, data=data(source_id=app.pk, external_id="tx-1")).case
+    writes = [q for q in data_queries(ctx) if not q.lstrip().startswith("SELECT")]
+    postgres = connection.vendor == "postgresql"
+    assert len(entered) == (0 if postgres else 1)
+    if postgres:
+        assert len(writes) == 1 and writes[0].startswith("WITH"), writes
+    stored = Case.objects.get(pk=case.pk)
+    assert stored.deadlines.count() == 3 and stored.transitions.count() == 1
+    assert stored.notices.count() == 1 and stored.customer.phone == "13800138000"
+    assert [n.pk for n in dispatched] == [stored.notices.get().pk]
+
+    DeskSettings.objects.filter(pk=1).update(group_threshold=2)
+    entered.clear()
+    case_intake(actor=None, data=data(customer=CustomerData(name="第二位", phone="13911110000")))
+    assert len(entered) == 1  # forming a group: the group, the case and its members together
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_race_lost_outside_a_transaction_returns_the_first_case_and_writes_nothing(
+        monkeypatch):
+    """Two submissions of one external_id race past the lookup: the unique constraint fails
+    the second's one statement whole (its new customer included) and it answers with the
+    first case."""
+    from cases.services import intake
+
+    app = Channel.objects.get(code="app")
+    first = case_intake(actor=None, data=data(source_id=app.pk, external_id="race-1")).case
+    monkeypatch.setattr(intake, "_lookup", lambda d: ([], None))  # as if it had not seen it
+    counts = (Case.objects.count(), Customer.objects.count(), Notice.objects.count())
+    result = case_intake(actor=None, data=data(
+        source_id=app.pk, external_id="race-1",
+        customer=CustomerData(name="另一人", phone="13922220000")))
+    assert not result.created and result.case.pk == first.pk
+    assert (Case.objects.count(), Customer.objects.count(), Notice.objects.count()) == counts

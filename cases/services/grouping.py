@@ -2,7 +2,8 @@
 
 Detection runs *before* the new case is inserted, with one read of the recent cases on the
 same matter, so intake stays a fixed, small number of queries. The plan it returns is applied
-by ``case_intake`` in the same transaction.
+by ``case_intake`` (``apply_links`` on the unsaved case; ``create_group`` and
+``apply_after_insert`` in the transaction that writes it).
 
 - Duplicate: the same customer, the same category and the same matter (order/product
   reference, else location, else the same subject) within ``duplicate_window_hours``, while
@@ -172,16 +173,22 @@ def group_scope_tier(suggested: int) -> int:
     return min(suggested, int(Tier.IMPORTANT))
 
 
-def apply_before_insert(plan: RelatedPlan, case: Case) -> ComplaintGroup | None:
-    """Set the links on the unsaved case; create the group when this case completes one
-    (with its final count and first time: the members are known from the matter read)."""
+def apply_links(plan: RelatedPlan, case: Case) -> None:
+    """Set the links on the unsaved case (before its clocks are timed: a group complaint is
+    at least tier 2)."""
     case.duplicate_of_id = plan.duplicate_of_id
     if not plan.in_group:
-        return None
+        return
     case.scope = Scope.GROUP
     case.suggested_tier = group_scope_tier(case.suggested_tier)
     if plan.group_id is not None:
         case.group_id = plan.group_id
+
+
+def create_group(plan: RelatedPlan, case: Case) -> ComplaintGroup | None:
+    """Create the group when this case completes one (with its final count and first time:
+    the members are known from the matter read) and put the unsaved case in it."""
+    if not plan.form_group_with:
         return None
     group = ComplaintGroup.objects.create(
         key=plan.key, category=case.category, matter=plan.matter,

@@ -45,6 +45,7 @@ from cases.models import (
     CaseTransition,
     Customer,
     DeskSettings,
+    Notice,
     NoticeTemplate,
     SlaPolicy,
     User,
@@ -225,11 +226,14 @@ def customer_find_or_create(data: CustomerData) -> tuple[Customer, bool]:
     return customer, is_new
 
 
-def customer_match(data: CustomerData) -> tuple[Customer, bool, list[str]]:
+def customer_match(data: CustomerData, candidates: list[Customer] | None = None,
+                   ) -> tuple[Customer, bool, list[str]]:
     """(customer, is new, changed fields) without writing: the customer found by phone, else
-    by email (one query), with missing contact data filled in; else an unsaved new one."""
+    by email (one query, or among ``candidates`` read already), with missing contact data
+    filled in; else an unsaved new one."""
     phone, email = data.phone, data.email.lower()
-    candidates = _customers_with(phone, email)
+    if candidates is None:
+        candidates = _customers_with(phone, email)
     customer = next((c for c in candidates if phone and c.phone == phone), None) or next(
         (c for c in candidates if email and c.email.lower() == email), None
     )
@@ -270,12 +274,45 @@ def _customers_with(phone: str, email: str) -> list[Customer]:
                 f"ORDER BY {rows.columns(Customer, 'id')} LIMIT 20")
 
     sql = rows.statement(("customers-with", by), build)
-    found = []
-    for row in rows.select(sql, params):
-        values = list(row)
-        values[6] = bool(values[6])  # SQLite returns 0/1
-        found.append(Customer.from_db("default", _CUSTOMER_FIELDS, values))
-    return found
+    return [_customer_from_row(row) for row in rows.select(sql, params)]
+
+
+def _lookup(data: IntakeData) -> tuple[list[Customer], int | None]:
+    """(the customers with the complaint's phone or e-mail, oldest first, at most 20; the
+    case this channel's ``external_id`` already has), in one query."""
+    phone, email = data.customer.phone, data.customer.email
+    if data.source_id is None or not data.external_id:
+        return _customers_with(phone, email), None
+    by = tuple(name for name, value in (("phone", phone), ("email", email)) if value)
+    params = [data.source_id, data.external_id, *(v for v in (phone, email) if v)]
+    found, existing = [], None
+    for row in rows.select(rows.statement(("intake-lookup", by), lambda: _lookup_sql(by)),
+                           params):
+        existing = row[0]
+        if row[1] is not None:
+            found.append(_customer_from_row(row[1:]))
+    return found, existing
+
+
+def _lookup_sql(by: tuple[str, ...]) -> str:
+    qn = connection.ops.quote_name
+    case_id, source, ext = (qn(Case._meta.get_field(n).column)
+                            for n in ("id", "source", "external_id"))
+    # "<> ''" lets a prepared (generic) plan use the partial unique index.
+    retry = (f"(SELECT e.{case_id} FROM {rows.table(Case)} e WHERE e.{source} = %s "
+             f"AND e.{ext} = %s AND e.{ext} <> '')")
+    if not by:
+        return f"SELECT {retry}, {', '.join(['NULL'] * len(_CUSTOMER_FIELDS))}"
+    where = " OR ".join(f"{rows.columns(Customer, name)} = %s" for name in by)
+    return (f"SELECT {retry}, c.* FROM (SELECT 1) one LEFT JOIN ("  # noqa: S608 - _meta
+            f"SELECT {rows.columns(Customer, *_CUSTOMER_FIELDS)} FROM {rows.table(Customer)} "
+            f"WHERE {where} ORDER BY {qn('id')} LIMIT 20) c ON 1 = 1 ORDER BY c.{qn('id')}")
+
+
+def _customer_from_row(row: tuple) -> Customer:
+    values = list(row)
+    values[6] = bool(values[6])  # SQLite returns 0/1
+    return Customer.from_db("default", _CUSTOMER_FIELDS, values)
 
 
 def find_existing(source_id: int | None, external_id: str) -> Case | None:
@@ -297,14 +334,30 @@ def case_intake(*, actor: User | None, data: IntakeData) -> IntakeResult:
     complaint we can take. Side effects: an acknowledgement notice is queued after commit.
     An agent logging a hotline or walk-in call owns the case and has responded already.
 
-    Idempotency is optimistic: the unique (source, external_id) constraint decides, so the
-    common first submission costs no lookup; a retry rolls back and returns the first case.
+    Idempotency: one query reads the customer and the case a retried ``external_id``
+    already has (a retry then writes nothing); the unique (source, external_id) constraint
+    decides a race between two submissions: the loser rolls back and returns the first case.
+
+    Transactions: a create whose writes are one INSERT statement (PostgreSQL, no group and
+    no customer change; see ``_Draft.one_statement``) runs without one: its reads need no
+    more isolation than READ COMMITTED gives each statement anyway, and the statement is
+    atomic by itself, so no half-written case is possible; that saves the BEGIN and COMMIT
+    round trips. Anything else writes in a transaction (a savepoint in the caller's).
     """
     _clean(data)
     _validate(data)
+    candidates, existing_id = _lookup(data)
+    if existing_id is not None:
+        return _existing_case(existing_id)  # a retry: nothing written
     try:
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                return _write(_prepare(actor, data, candidates))
+        draft = _prepare(actor, data, candidates)
+        if draft.one_statement:
+            return _write(draft)
         with transaction.atomic():
-            return _create(actor, data)
+            return _write(draft)
     except IntegrityError:
         # A retry of the same submission (or a race between two of them): the first one won.
         existing = find_existing(data.source_id, data.external_id)
@@ -338,8 +391,6 @@ class _Prelude:
     # statement (``rows.insert_chain``).
     case_id: int | None = None
     customer_id: int | None = None
-    # The case this channel's external_id already has (a retry: nothing is written).
-    existing_id: int | None = None
     # The acknowledgement's notice templates (PostgreSQL; elsewhere render_notice reads them).
     templates: TemplateCache | None = None
 
@@ -356,8 +407,7 @@ def _policy_attnames() -> list[str]:
     return [f.attname for f in SlaPolicy._meta.concrete_fields]
 
 
-def _prelude_sql(read_policies: bool, new_customer: bool, check_retry: bool,
-                 templates: int) -> str:
+def _prelude_sql(read_policies: bool, new_customer: bool, templates: int) -> str:
     """The prelude's text for one shape (see ``_read_prelude``); PostgreSQL draws the ids
     and reads the templates, so those parts only appear there."""
     qn = connection.ops.quote_name
@@ -371,12 +421,6 @@ def _prelude_sql(read_policies: bool, new_customer: bool, check_retry: bool,
         scalars.append(_nextval(Case))
         if new_customer:
             scalars.append(_nextval(Customer))
-    if check_retry:
-        ext = qn(Case._meta.get_field("external_id").column)
-        # "<> ''" lets a prepared (generic) plan use the partial unique index.
-        scalars.append(f"(SELECT e.{qn(Case._meta.pk.column)} FROM {rows.table(Case)} e "
-                       f"WHERE e.{qn(Case._meta.get_field('source').column)} = %s "
-                       f"AND e.{ext} = %s AND e.{ext} <> '')")
     t = {name: qn(NoticeTemplate._meta.get_field(name).column) for name in _TEMPLATE_FIELDS}
     scalars += [
         f"(SELECT ARRAY[t.{t['id']}::text, t.{t['subject']}, t.{t['body']}] "
@@ -391,25 +435,23 @@ def _prelude_sql(read_policies: bool, new_customer: bool, check_retry: bool,
     return f"SELECT {', '.join(scalars)}"
 
 
-def _read_prelude(*, source_id: int | None, external_id: str, new_customer: bool,
-                  template_keys: list[tuple[str, str, str]]) -> _Prelude:
-    """The desk settings, the three SLA policies, the new case's (and a new customer's) id,
-    the case a retried external_id already has, and the acknowledgement's templates: one
-    query. Raw SQL over the models' own table and column names: the ORM spent more time
-    compiling such a query than the database spent running it, on the hottest path of the
-    hub. Scalar subqueries without outer references run once per statement (InitPlans)."""
+def _read_prelude(*, new_customer: bool, template_keys: list[tuple[str, str, str]],
+                  ) -> _Prelude:
+    """The desk settings, the three SLA policies, the new case's (and a new customer's) id
+    and the acknowledgement's templates: one query. Raw SQL over the models' own table and
+    column names: the ORM spent more time compiling such a query than the database spent
+    running it, on the hottest path of the hub. Scalar subqueries without outer references
+    run once per statement (InitPlans)."""
     postgres = connection.vendor == "postgresql"
     memo = _batch_settings.get()
     read_policies = not memo
-    check_retry = source_id is not None and bool(external_id)
-    params: list = [source_id, external_id] if check_retry else []
+    params: list = []
     if postgres:
         for key in template_keys:
             params += list(key)
     names = _policy_attnames()
-    shape = (read_policies, postgres and new_customer, check_retry,
-             len(template_keys) if postgres else 0)
-    if not (read_policies or postgres or check_retry):  # nothing to read (SQLite, a batch)
+    shape = (read_policies, postgres and new_customer, len(template_keys) if postgres else 0)
+    if not (read_policies or postgres):  # nothing to read (SQLite, in a batch)
         settings_row, policies = memo[0]
         return _Prelude(settings_row, policies)
     sql = rows.statement(("intake-prelude", *shape), lambda: _prelude_sql(*shape))
@@ -439,8 +481,6 @@ def _read_prelude(*, source_id: int | None, external_id: str, new_customer: bool
         prelude.case_id = extra.pop(0)
         if new_customer:
             prelude.customer_id = extra.pop(0)
-    if check_retry:
-        prelude.existing_id = extra.pop(0)
     if postgres:
         prelude.templates = {}
         for key, found_template in zip(template_keys, extra, strict=True):
@@ -481,28 +521,43 @@ def _acknowledgement_templates(customer: Customer) -> list[tuple[str, str, str]]
     return keys
 
 
-def _create(actor: User | None, data: IntakeData) -> IntakeResult:
-    """The statements: the customer lookup, the prelude (``_read_prelude``), the matter read
-    (only with an order reference or location, or a returning customer), and one INSERT of
-    every row (PostgreSQL; one per table elsewhere). A group complaint adds its own few."""
+@dataclass
+class _Draft:
+    """A create worked out by ``_prepare`` (every read done, nothing written yet)."""
+
+    case: Case
+    customer: Customer
+    customer_is_new: bool
+    customer_changed: list[str]
+    plan: grouping.RelatedPlan
+    prelude: _Prelude
+    deadlines: list[CaseDeadline]
+    transition: CaseTransition
+    notes: list[CaseNote]
+    acknowledge: bool
+    notice: Notice | None = None
+
+    @property
+    def one_statement(self) -> bool:
+        """Are all the writes one INSERT statement (so, atomic without a transaction)?
+        PostgreSQL, with the ids drawn first; not when a group or the customer changes."""
+        return (self.case.pk is not None and not self.plan.in_group
+                and not self.customer_changed
+                and (not self.customer_is_new or self.customer.pk is not None))
+
+
+def _prepare(actor: User | None, data: IntakeData, candidates: list[Customer]) -> _Draft:
+    """Every read of a create and the unsaved rows: the prelude (``_read_prelude``), the
+    matter read (only with an order reference or location, or a returning customer)."""
     now = timezone.now()
     received_at = data.received_at or now
-    customer, customer_is_new, customer_changed = customer_match(data.customer)
+    customer, customer_is_new, customer_changed = customer_match(data.customer, candidates)
     prelude = _read_prelude(
-        source_id=data.source_id, external_id=data.external_id, new_customer=customer_is_new,
+        new_customer=customer_is_new,
         template_keys=_acknowledgement_templates(customer) if data.acknowledge else [],
     )
-    if prelude.existing_id is not None:
-        return _existing_case(prelude.existing_id)  # a retry: nothing written
-    writes: list[list] = []
-    if customer_is_new:
-        if prelude.customer_id is not None:
-            customer.pk = prelude.customer_id
-            writes.append([customer])
-        else:
-            rows.insert(customer)
-    elif customer_changed:
-        customer.save(update_fields=customer_changed)
+    if customer_is_new and prelude.customer_id is not None:
+        customer.pk = prelude.customer_id
     plan = grouping.detect_related(
         customer_id=customer.pk, customer_is_new=customer_is_new, category=data.category,
         order_ref=data.order_ref, location=data.location, subject=data.subject[:200],
@@ -524,7 +579,7 @@ def _create(actor: User | None, data: IntakeData) -> IntakeResult:
     if prelude.case_id is not None:
         case.pk = prelude.case_id
         case.reference = format_reference(prelude.case_id, received_at)
-    new_group = grouping.apply_before_insert(plan, case)
+    grouping.apply_links(plan, case)
     policy = prelude.policies.get(case.suggested_tier) or clocks.policy_for(case.suggested_tier)
     clock_start = data.clocks_start_at or received_at
     stopped = {}
@@ -535,36 +590,63 @@ def _create(actor: User | None, data: IntakeData) -> IntakeResult:
         case, [Clock.ASSIGN, Clock.RESPONSE, Clock.SOLUTION], clock_start, policy,
         stopped=stopped, now=now,
     )
+    draft = _Draft(
+        case=case, customer=customer, customer_is_new=customer_is_new,
+        customer_changed=customer_changed, plan=plan, prelude=prelude, deadlines=deadlines,
+        transition=CaseTransition(
+            case=case, field="stage", name="receive", source="", target=case.stage,
+            actor=actor, note=str(ChannelKind(data.channel).label), at=now),
+        notes=[CaseNote(case=case, kind=NoteKind.INTERNAL, author=actor, body=text,
+                        created_at=now) for text in data.extra_notes],
+        acknowledge=data.acknowledge,
+    )
+    if case.reference is not None:
+        draft.notice = _acknowledgement(draft)
+    return draft
+
+
+def _acknowledgement(draft: _Draft) -> Notice | None:
+    # The case is new in this transaction, so no acknowledgement can exist for it yet.
+    if not draft.acknowledge:
+        return None
+    return notice_build(case=draft.case, kind=NoticeKind.ACKNOWLEDGEMENT, key="ack",
+                        context={"track_url": track_url(draft.case)},
+                        templates=draft.prelude.templates)
+
+
+def _write(draft: _Draft) -> IntakeResult:
+    """Write the draft's rows: one INSERT statement on PostgreSQL (plus the group's and a
+    changed customer's few); one statement per table elsewhere."""
+    case, customer = draft.case, draft.customer
+    writes: list[list] = []
+    if draft.customer_is_new:
+        if customer.pk is not None:
+            writes.append([customer])
+        else:
+            rows.insert(customer)
+            case.customer = customer
+    elif draft.customer_changed:
+        customer.save(update_fields=draft.customer_changed)
+    new_group = grouping.create_group(draft.plan, case)
     if case.pk is None:  # no sequence to draw the id from first (SQLite)
         rows.insert(case)
-        case.reference = format_reference(case.pk, received_at)
+        case.reference = format_reference(case.pk, case.received_at)
         Case.objects.filter(pk=case.pk).update(reference=case.reference)
+        draft.notice = _acknowledgement(draft)
     else:
         writes.append([case])
-    for deadline in deadlines:
-        deadline.case = case
-    writes.append(deadlines)
-    writes.append([CaseTransition(
-        case=case, field="stage", name="receive", source="", target=case.stage, actor=actor,
-        note=str(ChannelKind(data.channel).label), at=now,
-    )])
-    writes.append([
-        CaseNote(case=case, kind=NoteKind.INTERNAL, author=actor, body=text, created_at=now)
-        for text in data.extra_notes
-    ])
-    # The case is new in this transaction, so no acknowledgement can exist for it yet.
-    notice = notice_build(case=case, kind=NoticeKind.ACKNOWLEDGEMENT, key="ack",
-                          context={"track_url": track_url(case)},
-                          templates=prelude.templates) if data.acknowledge else None
-    if notice is not None:
-        writes.append([notice])
+    for row in (*draft.deadlines, draft.transition, *draft.notes):
+        row.case = case
+    writes += [draft.deadlines, [draft.transition], draft.notes]
+    if draft.notice is not None:
+        writes.append([draft.notice])
     # Plain INSERTs (cases.services.rows): the same rows as save()/bulk_create, without the
     # ORM recompiling each statement on every complaint; on PostgreSQL one statement.
     rows.insert_chain(writes)
-    grouping.apply_after_insert(plan, case, new_group, prelude.policies)
-    if notice is not None:
-        notice_dispatch_after_commit(notice)
-    return IntakeResult(case, created=True, duplicate_reference=plan.duplicate_reference)
+    grouping.apply_after_insert(draft.plan, case, new_group, draft.prelude.policies)
+    if draft.notice is not None:
+        notice_dispatch_after_commit(draft.notice)
+    return IntakeResult(case, created=True, duplicate_reference=draft.plan.duplicate_reference)
 
 
 rows.register(Case, CaseDeadline, CaseTransition, CaseNote, Customer)
