@@ -334,3 +334,49 @@ def test_fetch_models_reads_a_case_as_the_orm_does():
     for field in Case._meta.concrete_fields:
         assert getattr(read, field.attname) == getattr(expected, field.attname), field.name
     assert extras == (2,) and not read.get_deferred_fields() and not read._state.adding
+
+
+def test_rows_new_builds_the_instance_the_constructor_builds():
+    """rows.new (intake's constructor) against Model(**values): every field, the cached
+    foreign-key instance, the state; and it steps aside when a pre_init/post_init receiver
+    listens."""
+    from django.utils import timezone
+
+    from cases.models import CaseDeadline, CaseTransition, Notice
+
+    customer = Customer.objects.create(name="王芳", phone="13800138000")
+    now = timezone.now()
+    made = {
+        Case: dict(tracking_code="K7Q2M9XD", customer=customer, channel="app", source_id=None,
+                   received_at=now, category="delivery", subject="s", description="d",
+                   suggested_tier=2, owner=None),
+        CaseDeadline: dict(clock="assign", started_at=now, risk_at=now, due_at=now),
+        CaseTransition: dict(field="stage", name="receive", source="", target="received",
+                             actor=None, note="App", at=now),
+        Notice: dict(kind="acknowledgement", channel="sms", recipient="1", language="en",
+                     subject="", body="b", context={"a": 1}, idempotency_key="k",
+                     created_at=now),
+    }
+    for model, values in made.items():
+        fast, slow = rows.new(model, **values), model(**values)
+        for field in model._meta.concrete_fields:
+            assert getattr(fast, field.attname) == getattr(slow, field.attname), field.name
+        assert fast._state.adding and fast._state.db is None and not fast.get_deferred_fields()
+    assert rows.new(Case, **made[Case]).customer is customer
+    fast_notice = rows.new(Notice, **made[Notice])
+    assert fast_notice.context == {"a": 1}
+    assert rows.new(Case, **made[Case]).tracking_code == "K7Q2M9XD"
+
+    seen = []
+
+    def receiver(sender, **kwargs):
+        seen.append(sender)
+
+    signals.post_init.connect(receiver, sender=CaseTransition)
+    try:
+        rows.new(CaseTransition, **made[CaseTransition])
+    finally:
+        signals.post_init.disconnect(receiver, sender=CaseTransition)
+    assert seen == [CaseTransition]
+    with pytest.raises(TypeError):
+        rows.new(CaseTransition, no_such_field=1)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from cases.choices import Clock, SlaState, Tier
 from cases.models import Case, CaseDeadline, SlaPolicy
+from cases.services.rows import new as new_row
 
 # clock -> (due-time field, stop-time field) on Case.
 # The progress clock has no stop fact: it restarts with every progress note.
@@ -192,7 +193,8 @@ def start_new_case_clocks(
         risk_at, due_at = _window(policy, clock, start)
         if clock in CLOCK_FIELDS:
             setattr(case, CLOCK_FIELDS[clock][0], due_at)
-        row = CaseDeadline(clock=clock, started_at=start, risk_at=risk_at, due_at=due_at)
+        row = new_row(CaseDeadline, clock=clock, started_at=start, risk_at=risk_at,
+                      due_at=due_at)
         stop_at = (stopped or {}).get(clock)
         if stop_at is not None:
             stop_field = CLOCK_FIELDS.get(clock, (None, None))[1]

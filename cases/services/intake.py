@@ -158,6 +158,11 @@ def _clean(data: IntakeData) -> None:
             setattr(data, name, timezone.make_aware(value))
 
 
+# The choices' values as sets, built once (``Choices.values`` builds a new list per call).
+_CHOICES = {choices: frozenset(choices.values) for choices in
+            (ContactChannel, ChannelKind, Category, Urgency, Scope, Difficulty)}
+
+
 def _validate(data: IntakeData) -> None:
     errors: list[tuple[str, str]] = []
     c = data.customer
@@ -173,21 +178,21 @@ def _validate(data: IntakeData) -> None:
             validate_email(c.email)
         except ValidationError:
             errors.append(("customer.email", _("Enter a valid email address.")))
-    if c.preferred_channel not in ContactChannel.values:
+    if c.preferred_channel not in _CHOICES[ContactChannel]:
         errors.append(("customer.preferred_channel", _("Unknown contact channel.")))
-    if data.channel not in ChannelKind.values:
+    if data.channel not in _CHOICES[ChannelKind]:
         errors.append(("channel", _("Unknown channel.")))
-    if data.category not in Category.values:
+    if data.category not in _CHOICES[Category]:
         errors.append(("category", _("Unknown category.")))
     if not data.subject:
         errors.append(("subject", _("Enter a subject.")))
     if not data.description:
         errors.append(("description", _("Describe the complaint.")))
-    if data.urgency not in Urgency.values:
+    if data.urgency not in _CHOICES[Urgency]:
         errors.append(("urgency", _("Unknown urgency.")))
-    if data.scope not in Scope.values:
+    if data.scope not in _CHOICES[Scope]:
         errors.append(("scope", _("Unknown impact scope.")))
-    if data.difficulty not in Difficulty.values:
+    if data.difficulty not in _CHOICES[Difficulty]:
         errors.append(("difficulty", _("Unknown difficulty.")))
     values = {"customer.name": c.name, "customer.phone": c.phone, "customer.email": c.email,
               "external_id": data.external_id, "subject": data.subject,
@@ -575,8 +580,8 @@ def _prepare(actor: User | None, data: IntakeData, candidates: list[Customer]) -
         order_ref=data.order_ref, location=data.location, subject=data.subject[:200],
         received_at=received_at, settings_row=prelude.settings_row,
     )
-    case = Case(
-        tracking_code=new_tracking_code(), customer=customer, channel=data.channel,
+    case = rows.new(
+        Case, tracking_code=new_tracking_code(), customer=customer, channel=data.channel,
         source_id=data.source_id, external_id=data.external_id,
         received_at=received_at, occurred_at=data.occurred_at, category=data.category,
         subject=data.subject[:200], description=data.description,
@@ -605,10 +610,10 @@ def _prepare(actor: User | None, data: IntakeData, candidates: list[Customer]) -
     draft = _Draft(
         case=case, customer=customer, customer_is_new=customer_is_new,
         customer_changed=customer_changed, plan=plan, prelude=prelude, deadlines=deadlines,
-        transition=CaseTransition(
-            case=case, field="stage", name="receive", source="", target=case.stage,
-            actor=actor, note=str(ChannelKind(data.channel).label), at=now),
-        notes=[CaseNote(case=case, kind=NoteKind.INTERNAL, author=actor, body=text,
+        transition=rows.new(
+            CaseTransition, case=case, field="stage", name="receive", source="",
+            target=case.stage, actor=actor, note=str(ChannelKind(data.channel).label), at=now),
+        notes=[rows.new(CaseNote, case=case, kind=NoteKind.INTERNAL, author=actor, body=text,
                         created_at=now) for text in data.extra_notes],
         acknowledge=data.acknowledge,
     )

@@ -72,8 +72,8 @@ def notice_build(
     language = case.customer.language or "zh-hans"
     subject, body = render_notice(kind=kind, channel=channel, language=language,
                                   context=full_context, cache=templates)
-    return Notice(
-        case=case, kind=kind, channel=channel, recipient=recipient, language=language,
+    return rows.new(
+        Notice, case=case, kind=kind, channel=channel, recipient=recipient, language=language,
         subject=subject, body=body, context=full_context,
         idempotency_key=notice_key(case, kind, key), created_at=timezone.now(),
     )
