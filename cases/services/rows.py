@@ -28,7 +28,8 @@ override to one of them fails a test instead of being skipped silently.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,36 +119,53 @@ def _plan(model: type[models.Model], connection: BaseDatabaseWrapper, with_pk: b
     return plan
 
 
-def _cursor(connection: BaseDatabaseWrapper, *, prepare: bool = True) -> Any:
+@contextmanager
+def _cursor(connection: BaseDatabaseWrapper, *, prepare: bool = True) -> Iterator[Any]:
     """A Django cursor; on PostgreSQL one with server-side binding (see the module doc).
-    Mirrors ``BaseDatabaseWrapper._cursor`` and the PostgreSQL ``create_cursor``."""
+    Mirrors ``BaseDatabaseWrapper._cursor`` and the PostgreSQL ``create_cursor``. The
+    psycopg cursor underneath is kept per connection and reused (creating one per statement
+    was a few percent of an API request); each use gets Django's wrapper anew, so it is
+    logged and counted like any query."""
     if connection.vendor != "postgresql":
-        return connection.cursor()
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = _raw_cursor(connection)
+        # Off behind a pooler that does not keep sessions (PgBouncer transaction pooling).
+        raw.prepare_statements = prepare and settings.INTAKE_PREPARED_STATEMENTS
+        connection.validate_thread_sharing()
+    if connection.queries_logged:
+        yield _debug_wrapper()(raw, connection)
+    else:
+        yield connection.make_cursor(raw)
+
+
+def _raw_cursor(connection: BaseDatabaseWrapper) -> Any:
+    """This connection's preparing psycopg cursor (a new one after a reconnect)."""
+    global _PreparingCursor
+    conn = connection.connection
+    kept = connection.__dict__.get("_intake_raw_cursor")
+    if kept is not None and kept[0] is conn and not kept[1].closed:
+        return kept[1]
+    if _PreparingCursor is None:
+        _PreparingCursor = _preparing_cursor_class()
     from django.db.backends.postgresql.psycopg_any import register_tzloader
     from psycopg.pq import Format
 
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    global _PreparingCursor
-    if _PreparingCursor is None:
-        _PreparingCursor = _preparing_cursor_class()
-    with connection.wrap_database_errors:
-        conn = connection.connection
-        if conn.prepare_threshold is None:
-            # Django turns preparation off (None), which refuses even prepare=True. Django's
-            # own cursors bind client-side and never prepare, so this changes nothing for
-            # them; a threshold nothing reaches means only this cursor's statements are.
-            conn.prepare_threshold = 2**31
-        raw = _PreparingCursor(conn)
-        # Off behind a pooler that does not keep sessions (PgBouncer transaction pooling).
-        raw.prepare_statements = prepare and settings.INTAKE_PREPARED_STATEMENTS
-        loader = connection.connection.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT)
-        if connection.timezone != loader.timezone:
-            register_tzloader(connection.timezone, raw)
-        connection.validate_thread_sharing()
-        if connection.queries_logged:
-            return _debug_wrapper()(raw, connection)
-        return connection.make_cursor(raw)
+    if conn.prepare_threshold is None:
+        # Django turns preparation off (None), which refuses even prepare=True. Django's own
+        # cursors bind client-side and never prepare, so this changes nothing for them; a
+        # threshold nothing reaches means only this cursor's statements are.
+        conn.prepare_threshold = 2**31
+    raw = _PreparingCursor(conn)
+    loader = conn.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT)
+    if connection.timezone != loader.timezone:
+        register_tzloader(connection.timezone, raw)
+    connection.__dict__["_intake_raw_cursor"] = (conn, raw)
+    return raw
 
 
 _TIMESTAMPTZ_OID = 1184
