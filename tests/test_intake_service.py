@@ -3,6 +3,7 @@ idempotency, duplicates, group complaints, the acknowledgement, and its query bu
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -178,7 +179,7 @@ def test_create_stays_within_its_query_budget_even_when_joining_a_group():
             source_id=app.pk, external_id="q-1", order_ref="BATCH-7",
             customer=CustomerData(name="新客户", phone="13700000001"))).case
     assert case.group_id is not None
-    budget = 5 if connection.vendor == "postgresql" else 11
+    budget = 4 if connection.vendor == "postgresql" else 11
     assert len(data_queries(ctx)) <= budget, "\n".join(data_queries(ctx))
 
 
@@ -296,7 +297,7 @@ def test_a_plain_create_outside_a_transaction_writes_one_statement_without_one(m
     app = Channel.objects.get(code="app")
     with CaptureQueriesContext(connection) as ctx:
         case = case_intake(actor=None, data=data(source_id=app.pk, external_id="tx-1")).case
-    writes = [q for q in data_queries(ctx) if not q.lstrip().startswith("SELECT")]
+    writes = [q for q in data_queries(ctx) if re.search(r"\b(INSERT|UPDATE|DELETE)\b", q)]
     postgres = connection.vendor == "postgresql"
     assert len(entered) == (0 if postgres else 1)
     if postgres:

@@ -272,20 +272,31 @@ def _customers_with(phone: str, email: str) -> list[Customer]:
     if not by:
         return []
     params = [value for value in (phone, email) if value]
-
-    def build() -> str:
-        where = " OR ".join(f"{rows.columns(Customer, name)} = %s" for name in by)
-        return (f"SELECT {rows.columns(Customer, *_CUSTOMER_FIELDS)} "  # noqa: S608 - _meta
-                f"FROM {rows.table(Customer)} WHERE {where} "
-                f"ORDER BY {rows.columns(Customer, 'id')} LIMIT 20")
-
-    sql = rows.statement(("customers-with", by), build)
+    sql = rows.statement(("customers-with", by), lambda: _customers_sql(by))
     return [_customer_from_row(row) for row in rows.select(sql, params)]
 
 
+def _customers_sql(by: tuple[str, ...]) -> str:
+    where = " OR ".join(f"{rows.columns(Customer, name)} = %s" for name in by)
+    return (f"SELECT {rows.columns(Customer, *_CUSTOMER_FIELDS)} "  # noqa: S608 - _meta
+            f"FROM {rows.table(Customer)} WHERE {where} "
+            f"ORDER BY {rows.columns(Customer, 'id')} LIMIT 20")
+
+
+def _retry_scalar() -> str:
+    """The id of the case a (source, external_id) already has, as a scalar subquery."""
+    qn = connection.ops.quote_name
+    case_id, source, ext = (qn(Case._meta.get_field(n).column)
+                            for n in ("id", "source", "external_id"))
+    # "<> ''" lets a prepared (generic) plan use the partial unique index.
+    return (f"(SELECT e.{case_id} FROM {rows.table(Case)} e WHERE e.{source} = %s "
+            f"AND e.{ext} = %s AND e.{ext} <> '')")
+
+
 def _lookup(data: IntakeData) -> tuple[list[Customer], int | None]:
-    """(the customers with the complaint's phone or e-mail, oldest first, at most 20; the
-    case this channel's ``external_id`` already has), in one query."""
+    """Elsewhere than PostgreSQL (see ``_read_together``): (the customers with the
+    complaint's phone or e-mail, oldest first, at most 20; the case this channel's
+    ``external_id`` already has), in one query."""
     phone, email = data.customer.phone, data.customer.email
     if data.source_id is None or not data.external_id:
         return _customers_with(phone, email), None
@@ -301,18 +312,11 @@ def _lookup(data: IntakeData) -> tuple[list[Customer], int | None]:
 
 
 def _lookup_sql(by: tuple[str, ...]) -> str:
-    qn = connection.ops.quote_name
-    case_id, source, ext = (qn(Case._meta.get_field(n).column)
-                            for n in ("id", "source", "external_id"))
-    # "<> ''" lets a prepared (generic) plan use the partial unique index.
-    retry = (f"(SELECT e.{case_id} FROM {rows.table(Case)} e WHERE e.{source} = %s "
-             f"AND e.{ext} = %s AND e.{ext} <> '')")
     if not by:
-        return f"SELECT {retry}, {', '.join(['NULL'] * len(_CUSTOMER_FIELDS))}"
-    where = " OR ".join(f"{rows.columns(Customer, name)} = %s" for name in by)
-    return (f"SELECT {retry}, c.* FROM (SELECT 1) one LEFT JOIN ("  # noqa: S608 - _meta
-            f"SELECT {rows.columns(Customer, *_CUSTOMER_FIELDS)} FROM {rows.table(Customer)} "
-            f"WHERE {where} ORDER BY {qn('id')} LIMIT 20) c ON 1 = 1 ORDER BY c.{qn('id')}")
+        return f"SELECT {_retry_scalar()}, {', '.join(['NULL'] * len(_CUSTOMER_FIELDS))}"
+    qn = connection.ops.quote_name
+    return (f"SELECT {_retry_scalar()}, c.* FROM (SELECT 1) one "  # noqa: S608 - _meta
+            f"LEFT JOIN ({_customers_sql(by)}) c ON 1 = 1 ORDER BY c.{qn('id')}")
 
 
 def _customer_from_row(row: tuple) -> Customer:
@@ -353,14 +357,18 @@ def case_intake(*, actor: User | None, data: IntakeData) -> IntakeResult:
     """
     _clean(data)
     _validate(data)
-    candidates, existing_id = _lookup(data)
+    if connection.vendor == "postgresql":
+        prelude = _read_together(data)
+        candidates, existing_id = prelude.customers, prelude.existing_id
+    else:
+        (candidates, existing_id), prelude = _lookup(data), None
     if existing_id is not None:
         return _existing_case(existing_id)  # a retry: nothing written
     try:
         if connection.in_atomic_block:
             with transaction.atomic():
-                return _write(_prepare(actor, data, candidates))
-        draft = _prepare(actor, data, candidates)
+                return _write(_prepare(actor, data, candidates, prelude))
+        draft = _prepare(actor, data, candidates, prelude)
         if draft.one_statement:
             return _write(draft)
         with transaction.atomic():
@@ -389,115 +397,164 @@ def settings_read_once() -> Iterator[None]:
 
 @dataclass
 class _Prelude:
-    """What intake reads before it writes, all in one query (``_read_prelude``)."""
+    """What intake reads before the matter: on PostgreSQL all of it in one statement
+    (``_read_together``); elsewhere the lookup (``_lookup``) and the settings
+    (``_read_prelude``)."""
 
     settings_row: DeskSettings
     policies: dict[int, SlaPolicy]
     # Drawn from the sequences on PostgreSQL (None elsewhere): the rows are then written
     # with their keys, the case's reference (derived from its id) with it, all in one
-    # statement (``rows.insert_chain``).
+    # statement (``rows.insert_chain``). The customer's only when no customer matched.
     case_id: int | None = None
     customer_id: int | None = None
-    # The acknowledgement's notice templates (PostgreSQL; elsewhere render_notice reads them).
+    # Every acknowledgement template (PostgreSQL; elsewhere render_notice reads them).
     templates: TemplateCache | None = None
+    customers: list[Customer] = field(default_factory=list)
+    existing_id: int | None = None  # the case a retried external_id already has
 
 
 _TEMPLATE_FIELDS = ("id", "kind", "channel", "language", "subject", "body")
+_DESK_COLUMNS = ("duplicate_window_hours", "group_window_hours", "group_threshold")
 
 
 def _nextval(model: type) -> str:
     meta = model._meta
-    return f"(SELECT nextval(pg_get_serial_sequence('{meta.db_table}', '{meta.pk.column}')))"
+    return f"nextval(pg_get_serial_sequence('{meta.db_table}', '{meta.pk.column}'))"
 
 
 def _policy_attnames() -> list[str]:
     return [f.attname for f in SlaPolicy._meta.concrete_fields]
 
 
-def _prelude_sql(read_policies: bool, new_customer: bool, templates: int) -> str:
-    """The prelude's text for one shape (see ``_read_prelude``); PostgreSQL draws the ids
-    and reads the templates, so those parts only appear there."""
-    qn = connection.ops.quote_name
-    postgres = connection.vendor == "postgresql"
-    scalars: list[str] = []
-    if read_policies:
-        desk_table = qn(DeskSettings._meta.db_table)
-        scalars += [f"(SELECT d.{qn(c)} FROM {desk_table} d WHERE d.id = 1)"
-                    for c in _DESK_COLUMNS]
-    if postgres:
-        scalars.append(_nextval(Case))
-        if new_customer:
-            scalars.append(_nextval(Customer))
-    t = {name: qn(NoticeTemplate._meta.get_field(name).column) for name in _TEMPLATE_FIELDS}
-    scalars += [
-        f"(SELECT ARRAY[t.{t['id']}::text, t.{t['subject']}, t.{t['body']}] "
-        f"FROM {rows.table(NoticeTemplate)} t WHERE t.{t['kind']} = %s "
-        f"AND t.{t['channel']} = %s AND t.{t['language']} = %s)"
-    ] * templates
-    if read_policies:
-        columns = ", ".join(f"p.{qn(f.column)}" for f in SlaPolicy._meta.concrete_fields)
-        return (f"SELECT {', '.join([columns, *scalars])} "  # noqa: S608 - names from _meta
-                f"FROM (SELECT 1) one LEFT JOIN {qn(SlaPolicy._meta.db_table)} p "
-                f"ON p.{qn('tier')} IN (1, 2, 3)")
-    return f"SELECT {', '.join(scalars)}"
+def _read_together(data: IntakeData) -> _Prelude:
+    """PostgreSQL: everything intake reads before the matter, in one statement: the
+    customers with the complaint's phone or e-mail (oldest first, at most 20), the case a
+    retried external_id already has, the desk settings and the three SLA policies, the new
+    case's id (and a new customer's, drawn only when no customer matched: only then is the
+    customer new, see ``customer_match``) and every acknowledgement template (a handful;
+    which one applies depends on the customer, unknown until this read).
 
-
-def _read_prelude(*, new_customer: bool, template_keys: list[tuple[str, str, str]],
-                  ) -> _Prelude:
-    """The desk settings, the three SLA policies, the new case's (and a new customer's) id
-    and the acknowledgement's templates: one query. Raw SQL over the models' own table and
-    column names: the ORM spent more time compiling such a query than the database spent
-    running it, on the hottest path of the hub. Scalar subqueries without outer references
-    run once per statement (InitPlans)."""
-    postgres = connection.vendor == "postgresql"
+    Raw SQL over the models' own table and column names: the ORM spent more time compiling
+    such a query than the database spent running it, on the hottest path of the hub. Scalar
+    subqueries without outer references run once per statement (InitPlans); the customers'
+    CTE is read once for both its uses."""
+    phone, email = data.customer.phone, data.customer.email
+    by = tuple(name for name, value in (("phone", phone), ("email", email)) if value)
     memo = _batch_settings.get()
     read_policies = not memo
-    params: list = []
-    if postgres:
-        for key in template_keys:
-            params += list(key)
-    names = _policy_attnames()
-    shape = (read_policies, postgres and new_customer, len(template_keys) if postgres else 0)
-    if not (read_policies or postgres):  # nothing to read (SQLite, in a batch)
-        settings_row, policies = memo[0]
-        return _Prelude(settings_row, policies)
-    sql = rows.statement(("intake-prelude", *shape), lambda: _prelude_sql(*shape))
+    check_retry = data.source_id is not None and bool(data.external_id)
+    shape = (read_policies, by, check_retry, data.acknowledge)
+    params: list = [value for value in (phone, email) if value]
+    if check_retry:
+        params += [data.source_id, data.external_id]
+    if data.acknowledge:
+        params.append(NoticeKind.ACKNOWLEDGEMENT)
+    sql = rows.statement(("intake-reads", *shape), lambda: _together_sql(*shape))
     found = rows.select(sql, params)
-    width = len(names) if read_policies else 0
+    width = len(SlaPolicy._meta.concrete_fields) if read_policies else 0
     extra = list(found[0][width:])
     if read_policies:
-        policies = {}
-        for row in found:
-            if row[0] is None:
-                continue  # no policy rows at all (an admin deleted them): the defaults apply
-            policy = SlaPolicy.from_db("default", names, row[:width])
-            policy.at_risk_ratio = Decimal(str(policy.at_risk_ratio))  # SQLite gives a float
-            policies[policy.tier] = policy
-        desk = extra[:len(_DESK_COLUMNS)]
-        del extra[:len(_DESK_COLUMNS)]
-        if desk[0] is None:
-            settings_row = DeskSettings.get()
-        else:
-            settings_row = DeskSettings(pk=1, **dict(zip(_DESK_COLUMNS, desk, strict=True)))
+        desk, extra = extra[:len(_DESK_COLUMNS)], extra[len(_DESK_COLUMNS):]
+        settings_row, policies = _settings_from(desk, [row[:width] for row in found])
         if memo is not None:
             memo.append((settings_row, policies))
     else:
         settings_row, policies = memo[0]
-    prelude = _Prelude(settings_row, policies)
-    if postgres:
-        prelude.case_id = extra.pop(0)
-        if new_customer:
-            prelude.customer_id = extra.pop(0)
-    if postgres:
+    prelude = _Prelude(settings_row, policies, case_id=extra.pop(0),
+                       customer_id=extra.pop(0))
+    if check_retry:
+        prelude.existing_id = extra.pop(0)
+    if data.acknowledge:
         prelude.templates = {}
-        for key, found_template in zip(template_keys, extra, strict=True):
-            prelude.templates[key] = None if found_template is None else NoticeTemplate.from_db(
-                "default", _TEMPLATE_FIELDS,
-                [int(found_template[0]), *key[:3], found_template[1], found_template[2]])
+        for channel, language, pk, subject, body in extra.pop(0) or []:
+            key = (NoticeKind.ACKNOWLEDGEMENT, channel, language)
+            prelude.templates[key] = NoticeTemplate.from_db(
+                "default", _TEMPLATE_FIELDS, [int(pk), *key, subject, body])
+    if by:
+        prelude.customers = [
+            _customer_from_row([int(row[0]), *row[1:6], row[6] == "true", row[7]])
+            for row in extra.pop(0) or []]
     return prelude
 
 
-_DESK_COLUMNS = ("duplicate_window_hours", "group_window_hours", "group_threshold")
+def _together_sql(read_policies: bool, by: tuple[str, ...], check_retry: bool,
+                  acknowledge: bool) -> str:
+    """``_read_together``'s text for one shape."""
+    qn = connection.ops.quote_name
+    scalars = _desk_scalars() if read_policies else []
+    scalars.append(f"(SELECT {_nextval(Case)})")
+    if by:
+        scalars.append(f"(SELECT CASE WHEN EXISTS (SELECT 1 FROM _c) THEN NULL "
+                       f"ELSE {_nextval(Customer)} END)")
+    else:
+        scalars.append(f"(SELECT {_nextval(Customer)})")
+    if check_retry:
+        scalars.append(_retry_scalar())
+    if acknowledge:
+        t = {name: qn(NoticeTemplate._meta.get_field(name).column) for name in _TEMPLATE_FIELDS}
+        scalars.append(
+            f"(SELECT array_agg(ARRAY[t.{t['channel']}, t.{t['language']}, t.{t['id']}::text, "
+            f"t.{t['subject']}, t.{t['body']}]) FROM {rows.table(NoticeTemplate)} t "
+            f"WHERE t.{t['kind']} = %s)")
+    cte = ""
+    if by:
+        c = [f"_c.{qn(Customer._meta.get_field(name).column)}" for name in _CUSTOMER_FIELDS]
+        c[0] += "::text"
+        c[6] += "::text"
+        scalars.append(f"(SELECT array_agg(ARRAY[{', '.join(c)}] ORDER BY _c.{qn('id')}) "
+                       f"FROM _c)")
+        cte = f"WITH _c AS ({_customers_sql(by)}) "
+    if not read_policies:
+        return f"{cte}SELECT {', '.join(scalars)}"
+    columns = ", ".join(f"p.{qn(f.column)}" for f in SlaPolicy._meta.concrete_fields)
+    return (f"{cte}SELECT {', '.join([columns, *scalars])} "  # noqa: S608 - names from _meta
+            f"FROM (SELECT 1) one LEFT JOIN {qn(SlaPolicy._meta.db_table)} p "
+            f"ON p.{qn('tier')} IN (1, 2, 3)")
+
+
+def _desk_scalars() -> list[str]:
+    qn = connection.ops.quote_name
+    desk_table = qn(DeskSettings._meta.db_table)
+    return [f"(SELECT d.{qn(c)} FROM {desk_table} d WHERE d.id = 1)" for c in _DESK_COLUMNS]
+
+
+def _settings_from(desk: list, policy_rows: list) -> tuple[DeskSettings, dict[int, SlaPolicy]]:
+    names = _policy_attnames()
+    policies = {}
+    for row in policy_rows:
+        if row[0] is None:
+            continue  # no policy rows at all (an admin deleted them): the defaults apply
+        policy = SlaPolicy.from_db("default", names, row)
+        policy.at_risk_ratio = Decimal(str(policy.at_risk_ratio))  # SQLite gives a float
+        policies[policy.tier] = policy
+    if desk[0] is None:
+        return DeskSettings.get(), policies
+    return DeskSettings(pk=1, **dict(zip(_DESK_COLUMNS, desk, strict=True))), policies
+
+
+def _read_prelude() -> _Prelude:
+    """Elsewhere than PostgreSQL: the desk settings and the three SLA policies in one query
+    (none within ``settings_read_once`` after the first)."""
+    memo = _batch_settings.get()
+    if memo:
+        settings_row, policies = memo[0]
+        return _Prelude(settings_row, policies)
+    qn = connection.ops.quote_name
+
+    def build() -> str:
+        columns = ", ".join(f"p.{qn(f.column)}" for f in SlaPolicy._meta.concrete_fields)
+        return (f"SELECT {', '.join([columns, *_desk_scalars()])} "  # noqa: S608 - _meta
+                f"FROM (SELECT 1) one LEFT JOIN {qn(SlaPolicy._meta.db_table)} p "
+                f"ON p.{qn('tier')} IN (1, 2, 3)")
+
+    found = rows.select(rows.statement(("intake-prelude",), build), [])
+    width = len(SlaPolicy._meta.concrete_fields)
+    settings_row, policies = _settings_from(list(found[0][width:]),
+                                            [row[:width] for row in found])
+    if memo is not None:
+        memo.append((settings_row, policies))
+    return _Prelude(settings_row, policies)
 
 
 def _existing_case(pk: int) -> IntakeResult:
@@ -563,18 +620,21 @@ def _read_committed() -> bool:
     return level == IsolationLevel.READ_COMMITTED
 
 
-def _prepare(actor: User | None, data: IntakeData, candidates: list[Customer]) -> _Draft:
-    """Every read of a create and the unsaved rows: the prelude (``_read_prelude``), the
-    matter read (only with an order reference or location, or a returning customer)."""
+def _prepare(actor: User | None, data: IntakeData, candidates: list[Customer],
+             prelude: _Prelude | None) -> _Draft:
+    """The rest of a create's reads and its unsaved rows: the settings (``_read_prelude``,
+    unless read together with the lookup), the matter read (only with an order reference
+    or location, or a returning customer)."""
     now = timezone.now()
     received_at = data.received_at or now
     customer, customer_is_new, customer_changed = customer_match(data.customer, candidates)
-    prelude = _read_prelude(
-        new_customer=customer_is_new,
-        template_keys=_acknowledgement_templates(customer) if data.acknowledge else [],
-    )
+    if prelude is None:
+        prelude = _read_prelude()
     if customer_is_new and prelude.customer_id is not None:
         customer.pk = prelude.customer_id
+    if prelude.templates is not None:  # every template was read: a missing one is None
+        for key in _acknowledgement_templates(customer):
+            prelude.templates.setdefault(key, None)
     plan = grouping.detect_related(
         customer_id=customer.pk, customer_is_new=customer_is_new, category=data.category,
         order_ref=data.order_ref, location=data.location, subject=data.subject[:200],
