@@ -312,6 +312,16 @@ def test_a_plain_create_outside_a_transaction_writes_one_statement_without_one(m
     case_intake(actor=None, data=data(customer=CustomerData(name="第二位", phone="13911110000")))
     assert len(entered) == 1  # forming a group: the group, the case and its members together
 
+    if postgres:  # an operator's stricter isolation: the whole create is one transaction
+        from django.db.backends.postgresql.psycopg_any import IsolationLevel
+
+        monkeypatch.setattr(connection, "isolation_level", IsolationLevel.REPEATABLE_READ,
+                            raising=False)
+        entered.clear()
+        case_intake(actor=None, data=data(source_id=app.pk, external_id="tx-2",
+                                          order_ref="SO-OTHER"))
+        assert len(entered) == 1
+
 
 @pytest.mark.django_db(transaction=True)
 def test_a_race_lost_outside_a_transaction_returns_the_first_case_and_writes_nothing(

@@ -65,14 +65,14 @@ class RelatedPlan:
     duplicate_of_id: int | None = None
     duplicate_reference: str | None = None  # the earlier case's reference (for the answer)
     group_id: int | None = None  # an active group the new case joins
-    form_group_with: list[int] = field(default_factory=list)  # ids pulled into a new group
-    members: list[GroupMember] = field(default_factory=list)  # the same, as the matter read
+    # The recent cases a new group pulls in (as the matter read saw them).
+    members: list[GroupMember] = field(default_factory=list)
     key: str = ""
     matter: str = ""
 
     @property
     def in_group(self) -> bool:
-        return self.group_id is not None or bool(self.form_group_with)
+        return self.group_id is not None or bool(self.members)
 
 
 def detect_related(
@@ -132,7 +132,6 @@ def detect_related(
         return plan  # one person's repeat is a duplicate, not another voice in a group
     customers = {r[1] for r in in_window} | {customer_id}
     if len(customers) >= settings_row.group_threshold:
-        plan.form_group_with = [r[0] for r in in_window]
         plan.members = [GroupMember(r[0], r[3], r[7], r[8]) for r in in_window]
     return plan
 
@@ -188,7 +187,7 @@ def apply_links(plan: RelatedPlan, case: Case) -> None:
 def create_group(plan: RelatedPlan, case: Case) -> ComplaintGroup | None:
     """Create the group when this case completes one (with its final count and first time:
     the members are known from the matter read) and put the unsaved case in it."""
-    if not plan.form_group_with:
+    if not plan.members:
         return None
     group = ComplaintGroup.objects.create(
         key=plan.key, category=case.category, matter=plan.matter,

@@ -348,15 +348,30 @@ def case_intake(*, actor: User | None, data: IntakeData) -> IntakeResult:
     already has (a retry then writes nothing); the unique (source, external_id) constraint
     decides a race between two submissions: the loser rolls back and returns the first case.
 
-    Transactions: a create whose writes are one INSERT statement (PostgreSQL at READ
-    COMMITTED, no group and no customer change; see ``_Draft.one_statement``) runs without
-    one: its reads get no less isolation than READ COMMITTED gives each statement in a
-    transaction (a snapshot per statement, no locks taken), and the statement is
-    atomic by itself, so no half-written case is possible; that saves the BEGIN and COMMIT
-    round trips. Anything else writes in a transaction (a savepoint in the caller's).
+    Transactions: a create whose writes are one INSERT statement (PostgreSQL, no group and
+    no customer change; see ``_Draft.one_statement``) runs without one: at READ COMMITTED
+    its reads get no less isolation than in a transaction (a snapshot per statement, no
+    locks taken), and the statement is atomic by itself, so no half-written case is
+    possible; that saves the BEGIN and COMMIT round trips. Other creates write in a
+    transaction; inside a caller's transaction, or at a stricter isolation level, the whole
+    create is one (a savepoint in the caller's).
     """
     _clean(data)
     _validate(data)
+    try:
+        if connection.in_atomic_block or not _read_committed():
+            with transaction.atomic():
+                return _intake(actor, data, in_transaction=True)
+        return _intake(actor, data, in_transaction=False)
+    except IntegrityError:
+        # A retry of the same submission (or a race between two of them): the first one won.
+        existing = find_existing(data.source_id, data.external_id)
+        if existing is None:
+            raise
+        return IntakeResult(existing, created=False)
+
+
+def _intake(actor: User | None, data: IntakeData, *, in_transaction: bool) -> IntakeResult:
     if connection.vendor == "postgresql":
         prelude = _read_together(data)
         candidates, existing_id = prelude.customers, prelude.existing_id
@@ -364,21 +379,23 @@ def case_intake(*, actor: User | None, data: IntakeData) -> IntakeResult:
         (candidates, existing_id), prelude = _lookup(data), None
     if existing_id is not None:
         return _existing_case(existing_id)  # a retry: nothing written
-    try:
-        if connection.in_atomic_block:
-            with transaction.atomic():
-                return _write(_prepare(actor, data, candidates, prelude))
-        draft = _prepare(actor, data, candidates, prelude)
-        if draft.one_statement:
-            return _write(draft)
-        with transaction.atomic():
-            return _write(draft)
-    except IntegrityError:
-        # A retry of the same submission (or a race between two of them): the first one won.
-        existing = find_existing(data.source_id, data.external_id)
-        if existing is None:
-            raise
-        return IntakeResult(existing, created=False)
+    draft = _prepare(actor, data, candidates, prelude)
+    if in_transaction or draft.one_statement:
+        return _write(draft)
+    with transaction.atomic():
+        return _write(draft)
+
+
+def _read_committed() -> bool:
+    """Is the connection at PostgreSQL's default isolation (each statement its own
+    snapshot, as SQLite's one writer at a time makes no difference to)? Under a stricter
+    level an operator chose, a create reads and writes in one transaction."""
+    if connection.vendor != "postgresql":
+        return True
+    from django.db.backends.postgresql.psycopg_any import IsolationLevel
+
+    level = getattr(connection, "isolation_level", IsolationLevel.READ_COMMITTED)
+    return level == IsolationLevel.READ_COMMITTED
 
 
 _batch_settings: ContextVar[list | None] = ContextVar("intake_batch_settings", default=None)
@@ -507,8 +524,15 @@ def _together_sql(read_policies: bool, by: tuple[str, ...], check_retry: bool,
         cte = f"WITH _c AS ({_customers_sql(by)}) "
     if not read_policies:
         return f"{cte}SELECT {', '.join(scalars)}"
+    return cte + _with_policies(scalars)
+
+
+def _with_policies(scalars: list[str]) -> str:
+    """SELECT the three SLA policies' columns and ``scalars`` (one row, policy columns NULL,
+    when an admin deleted every policy)."""
+    qn = connection.ops.quote_name
     columns = ", ".join(f"p.{qn(f.column)}" for f in SlaPolicy._meta.concrete_fields)
-    return (f"{cte}SELECT {', '.join([columns, *scalars])} "  # noqa: S608 - names from _meta
+    return (f"SELECT {', '.join([columns, *scalars])} "  # noqa: S608 - names from _meta
             f"FROM (SELECT 1) one LEFT JOIN {qn(SlaPolicy._meta.db_table)} p "
             f"ON p.{qn('tier')} IN (1, 2, 3)")
 
@@ -540,15 +564,8 @@ def _read_prelude() -> _Prelude:
     if memo:
         settings_row, policies = memo[0]
         return _Prelude(settings_row, policies)
-    qn = connection.ops.quote_name
-
-    def build() -> str:
-        columns = ", ".join(f"p.{qn(f.column)}" for f in SlaPolicy._meta.concrete_fields)
-        return (f"SELECT {', '.join([columns, *_desk_scalars()])} "  # noqa: S608 - _meta
-                f"FROM (SELECT 1) one LEFT JOIN {qn(SlaPolicy._meta.db_table)} p "
-                f"ON p.{qn('tier')} IN (1, 2, 3)")
-
-    found = rows.select(rows.statement(("intake-prelude",), build), [])
+    sql = rows.statement(("intake-prelude",), lambda: _with_policies(_desk_scalars()))
+    found = rows.select(sql, [])
     width = len(SlaPolicy._meta.concrete_fields)
     settings_row, policies = _settings_from(list(found[0][width:]),
                                             [row[:width] for row in found])
@@ -607,17 +624,8 @@ class _Draft:
         PostgreSQL, with the ids drawn first; not when a group or the customer changes."""
         return (self.case.pk is not None and not self.plan.in_group
                 and not self.customer_changed
-                and (not self.customer_is_new or self.customer.pk is not None)
-                and _read_committed())
+                and (not self.customer_is_new or self.customer.pk is not None))
 
-
-def _read_committed() -> bool:
-    """Is the connection on PostgreSQL's default isolation (each statement its own
-    snapshot)? Under a stricter level an operator chose, the reads stay in the transaction."""
-    from django.db.backends.postgresql.psycopg_any import IsolationLevel
-
-    level = getattr(connection, "isolation_level", IsolationLevel.READ_COMMITTED)
-    return level == IsolationLevel.READ_COMMITTED
 
 
 def _prepare(actor: User | None, data: IntakeData, candidates: list[Customer],
