@@ -198,10 +198,30 @@ def create_group(plan: RelatedPlan, case: Case) -> ComplaintGroup | None:
     return group
 
 
+def count_into_group(plan: RelatedPlan, case: Case) -> tuple[str, list] | None:
+    """The UPDATE that counts the case into the active group it joins, as (sql, params) for
+    the caller to write with the case (``rows.insert_chain``); None when it joins none."""
+    if plan.group_id is None:
+        return None
+    return rows.statement(("count-into-group",), _count_into_group_sql), [
+        case.received_at, plan.group_id]
+
+
+def _count_into_group_sql() -> str:
+    c = {n: rows.columns(ComplaintGroup, n) for n in ("pk", "case_count", "last_received_at")}
+    return (f"UPDATE {rows.table(ComplaintGroup)} SET {c['case_count']} = "  # noqa: S608
+            f"{c['case_count']} + 1, {c['last_received_at']} = "
+            f"GREATEST({c['last_received_at']}, %s) WHERE {c['pk']} = %s")
+
+
 def apply_after_insert(plan: RelatedPlan, case: Case, new_group: ComplaintGroup | None,
-                       policies: dict[int, SlaPolicy] | None = None) -> None:
-    """Count the case into its group; a new group pulls in the matter's recent cases.
-    ``policies``: the SLA policies by tier, when the caller read them already."""
+                       policies: dict[int, SlaPolicy] | None = None, *,
+                       counted: bool = False) -> None:
+    """Count the case into its group (unless ``counted``: written with the case already); a
+    new group pulls in the matter's recent cases. ``policies``: the SLA policies by tier,
+    when the caller read them already."""
+    if plan.group_id is not None and counted:
+        return
     if plan.group_id is not None:
         ComplaintGroup.objects.filter(pk=plan.group_id).update(
             case_count=F("case_count") + 1,

@@ -620,9 +620,10 @@ class _Draft:
 
     @property
     def one_statement(self) -> bool:
-        """Are all the writes one INSERT statement (so, atomic without a transaction)?
-        PostgreSQL, with the ids drawn first; not when a group or the customer changes."""
-        return (self.case.pk is not None and not self.plan.in_group
+        """Are all the writes one statement (so, atomic without a transaction)? PostgreSQL,
+        with the ids drawn first (joining a group counts the case in the same statement);
+        not when the case forms a group or the customer changes."""
+        return (self.case.pk is not None and not self.plan.members
                 and not self.customer_changed
                 and (not self.customer_is_new or self.customer.pk is not None))
 
@@ -726,9 +727,13 @@ def _write(draft: _Draft) -> IntakeResult:
     if draft.notice is not None:
         writes.append([draft.notice])
     # Plain INSERTs (cases.services.rows): the same rows as save()/bulk_create, without the
-    # ORM recompiling each statement on every complaint; on PostgreSQL one statement.
-    rows.insert_chain(writes)
-    grouping.apply_after_insert(draft.plan, case, new_group, draft.prelude.policies)
+    # ORM recompiling each statement on every complaint; on PostgreSQL one statement, with
+    # the count of a group the case joins.
+    in_chain = draft.prelude.case_id is not None  # the case is written by the one statement
+    joining = grouping.count_into_group(draft.plan, case) if in_chain else None
+    rows.insert_chain(writes, also=[joining] if joining else ())
+    grouping.apply_after_insert(draft.plan, case, new_group, draft.prelude.policies,
+                                counted=joining is not None)
     if draft.notice is not None:
         notice_dispatch_after_commit(draft.notice)
     return IntakeResult(case, created=True, duplicate_reference=draft.plan.duplicate_reference)

@@ -374,7 +374,8 @@ def _recipe(model: type[models.Model]) -> tuple:
     return statics, tuple(callables), relations, frozenset(known)
 
 
-def insert_chain(groups: Sequence[Sequence[models.Model]], *, using: str = "default") -> None:
+def insert_chain(groups: Sequence[Sequence[models.Model]], *,
+                 also: Sequence[tuple[str, Sequence[Any]]] = (), using: str = "default") -> None:
     """INSERT several groups of rows (each group: rows of one model) as one statement where
     the database can (PostgreSQL: data-modifying CTEs), else one statement per group.
 
@@ -382,21 +383,26 @@ def insert_chain(groups: Sequence[Sequence[models.Model]], *, using: str = "defa
     back (like ``insert_many``); a last group of one row without a key gets its key. The
     rows of a chain may refer to each other: Django's foreign keys on PostgreSQL are checked
     at commit (DEFERRABLE INITIALLY DEFERRED), so the order inside the statement does not
-    matter. Why: intake writes its case, clocks, transition, notes and acknowledgement in one
-    round trip instead of four (each costs the client and the server a parse/bind/execute)."""
+    matter. ``also``: other data-modifying statements (sql, params) to run with them (a
+    group's count). Why: intake writes its case, clocks, transition, notes and
+    acknowledgement in one round trip instead of four (each costs the client and the server
+    a parse/bind/execute)."""
     groups = [list(g) for g in groups if g]
     if not groups:
         return
     connection = connections[using]
     if connection.vendor != "postgresql":
+        for sql, params in also:
+            with _cursor(connection) as cursor:
+                cursor.execute(sql, params)
         for group in groups:
             if len(group) == 1 and (group is groups[-1] or group[0].pk is not None):
                 insert(group[0], using=using)
             else:
                 insert_many(group, using=using)
         return
-    parts: list[str] = []
-    params: list = []
+    parts = [sql for sql, _params in also]
+    params = [value for _sql, values in also for value in values]
     last = groups[-1]
     read_pk = len(last) == 1 and last[0].pk is None
     for group in groups:
