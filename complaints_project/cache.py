@@ -10,9 +10,9 @@ command borrows a connection from the pool), so one per pool is enough.
 script increments only an existing key, atomically. Django's version could also, if the key
 expired between its two commands, create a counter without an expiry.
 
-``get_many_and_incr_existing`` fetches keys and increments a counter in one round trip (a
-pipeline): the API's key lookup, failed-attempts check and rate limit cost one trip to Redis
-per request instead of two (``channels.throttling.get_many_and_hit``).
+``get_many_and_incr_existing`` fetches keys and increments a counter in one round trip:
+the API's key lookup, failed-attempts check and rate limit cost one trip to Redis per
+request instead of two (``channels.throttling.get_many_and_hit``).
 """
 
 from __future__ import annotations
@@ -61,9 +61,10 @@ class RedisCacheClientWithIncr(RedisCacheClient):
     def get_many_and_incr_existing(self, keys: list[Any], incr_key: Any,
                                    delta: int) -> tuple[dict, int | None]:
         """(values of ``keys`` that exist, ``incr_key`` + ``delta`` or None if it does not
-        exist), in one round trip. The script is called by its SHA (loaded once per client;
-        again if Redis lost it): redis-py's pipelined ``Script`` would ask SCRIPT EXISTS
-        first on every call, a round trip more."""
+        exist), in one round trip: both commands written to one pooled connection, then
+        both replies read (redis-py's ``Pipeline`` object costs half as much again as the
+        commands themselves). The script is called by its SHA, loaded once per client and
+        again if Redis lost it (a restart, SCRIPT FLUSH)."""
         from redis.exceptions import NoScriptError
 
         client = self.get_client(incr_key, write=True)
@@ -72,11 +73,11 @@ class RedisCacheClientWithIncr(RedisCacheClient):
             if sha is None or sha[0] is not client or attempt == 2:
                 sha = (client, client.script_load(_INCR_EXISTING))
                 self.__dict__["_incr_sha"] = sha
-            pipe = client.pipeline(transaction=False)
-            pipe.mget(keys)
-            pipe.evalsha(sha[1], 1, incr_key, delta)
+            commands = [("MGET", *keys)] if keys else []  # MGET refuses no keys
+            commands.append(("EVALSHA", sha[1], 1, incr_key, delta))
             try:
-                values, count = pipe.execute()
+                *fetched, count = _send_both(client.connection_pool, commands)
+                values = fetched[0] if fetched else []
                 break
             except NoScriptError:
                 if attempt == 2:
@@ -84,6 +85,32 @@ class RedisCacheClientWithIncr(RedisCacheClient):
         found = {k: self._serializer.loads(v) for k, v in zip(keys, values, strict=True)
                  if v is not None}
         return found, None if count is None else int(count)
+
+
+def _send_both(pool: Any, commands: list[tuple]) -> list:
+    """Send ``commands`` on one pooled connection and read every reply. A reply that is an
+    error is raised after all replies are read (the connection stays in step); a broken
+    connection is dropped, as redis-py does."""
+    from redis.exceptions import ResponseError
+
+    connection = pool.get_connection()
+    try:
+        connection.send_packed_command(connection.pack_commands(commands))
+        replies, error = [], None
+        for _command in commands:
+            try:
+                replies.append(connection.read_response())
+            except ResponseError as exc:
+                replies.append(None)
+                error = error or exc
+    except BaseException:
+        connection.disconnect()
+        raise
+    finally:
+        pool.release(connection)
+    if error is not None:
+        raise error
+    return replies
 
 
 class RedisCache(DjangoRedisCache):

@@ -92,3 +92,17 @@ def test_the_api_key_lookup_and_rate_limit_share_one_round_trip(cache, settings,
     _found, unjudged = throttling.get_many_and_hit(["a"], "api", "key:unknown")
     assert unjudged.count is None and cache.get(unjudged.key) is None
     cache.delete_many(["a", pending.key])
+
+
+def test_an_error_reply_is_raised_and_the_connection_stays_in_step(cache):
+    from redis.exceptions import ResponseError
+
+    raw = cache._cache.get_client(write=True)
+    raw.rpush(cache.make_key("n"), "x")  # INCRBY on a list: the script's reply is an error
+    cache.set("a", 1, 30)
+    with pytest.raises(ResponseError):
+        cache.get_many_and_incr_existing(["a"], "n", 1)
+    raw.delete(cache.make_key("n"))
+    cache.set("n", 7, 30)
+    assert cache.get_many_and_incr_existing(["a"], "n", 1) == ({"a": 1}, 8)
+    cache.delete("a")
