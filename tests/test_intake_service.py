@@ -349,3 +349,32 @@ def test_a_race_lost_outside_a_transaction_returns_the_first_case_and_writes_not
         customer=CustomerData(name="另一人", phone="13922220000")))
     assert not result.created and result.case.pk == first.pk
     assert (Case.objects.count(), Customer.objects.count(), Notice.objects.count()) == counts
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'",
+                    reason="the deferred health check is PostgreSQL's intake path")
+def test_intake_checks_a_reused_connection_with_its_first_read(monkeypatch):
+    """Intake's first read stands in for Django's health check (no SELECT 1 round trip on
+    each request), and a connection that died meanwhile is replaced as the health check
+    would have: the create still succeeds."""
+    app = Channel.objects.get(code="app")
+    case_intake(actor=None, data=data(source_id=app.pk, external_id="hc-1"))
+    assert connection.health_check_enabled  # CONN_HEALTH_CHECKS, as in production
+    checked = []
+    real_is_usable = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: checked.append(1) or real_is_usable())
+    connection.health_check_done = False  # a new request on the reused connection
+    assert case_intake(actor=None, data=data(source_id=app.pk, external_id="hc-2")).created
+    assert checked == []
+
+    dead = connection.connection.info.backend_pid
+    killer = connection.get_new_connection(connection.get_connection_params())
+    try:
+        killer.execute("SELECT pg_terminate_backend(%s)", [dead])
+    finally:
+        killer.close()
+    connection.health_check_done = False
+    result = case_intake(actor=None, data=data(source_id=app.pk, external_id="hc-3"))
+    assert result.created and Case.objects.filter(external_id="hc-3").exists()
+    assert connection.connection.info.backend_pid != dead

@@ -468,7 +468,7 @@ def _read_together(data: IntakeData) -> _Prelude:
     if data.acknowledge:
         params.append(NoticeKind.ACKNOWLEDGEMENT)
     sql = rows.statement(("intake-reads", *shape), lambda: _together_sql(*shape))
-    found = rows.select(sql, params)
+    found = rows.select(sql, params, checks_connection=True)
     width = len(SlaPolicy._meta.concrete_fields) if read_policies else 0
     extra = list(found[0][width:])
     if read_policies:

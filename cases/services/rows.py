@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, models
+from django.db import InterfaceError, OperationalError, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -457,13 +457,40 @@ def columns(model: type[models.Model], *names: str, using: str = "default") -> s
 
 
 def select(sql: str, params: Sequence[Any], *, using: str = "default",
-           prepare: bool = True) -> list[tuple]:
+           prepare: bool = True, checks_connection: bool = False) -> list[tuple]:
     """Rows of a plain SELECT. ``prepare=False`` for a query whose best plan depends on its
     values: a prepared statement soon runs on PostgreSQL's generic plan, which cannot see
-    that one order reference has two cases and another two thousand."""
-    with _cursor(connections[using], prepare=prepare) as cursor:
+    that one order reference has two cases and another two thousand.
+
+    ``checks_connection``: this read (one that may run twice: it changes nothing) is the
+    request's first use of a reused connection and stands in for Django's health check
+    (``CONN_HEALTH_CHECKS``: a ``SELECT 1`` before it, a round trip on every API request).
+    If the connection turns out dead, it is closed and the read runs once more on a new
+    one, which is what the health check would have done."""
+    connection = connections[using]
+    if checks_connection and _health_check_deferred(connection):
+        try:
+            return _fetch(connection, sql, params, prepare)
+        except (OperationalError, InterfaceError):
+            connection.close()
+    return _fetch(connection, sql, params, prepare)
+
+
+def _fetch(connection: BaseDatabaseWrapper, sql: str, params: Sequence[Any],
+           prepare: bool) -> list[tuple]:
+    with _cursor(connection, prepare=prepare) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def _health_check_deferred(connection: BaseDatabaseWrapper) -> bool:
+    """Take over this request's health check of a reused connection (outside a
+    transaction only: there a failed statement could not simply be repeated)."""
+    if (connection.connection is None or not connection.health_check_enabled
+            or connection.health_check_done or connection.in_atomic_block):
+        return False
+    connection.health_check_done = True
+    return True
 
 
 def fetch_models(model: type[models.Model], sql: str, params: Sequence[Any],
