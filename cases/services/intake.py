@@ -2,13 +2,13 @@
 duplicate and group detection, and the acknowledgement notice.
 
 Intake is the hot path of the complaint hub (API bursts, bulk imports), so it is written to
-a fixed query budget. On PostgreSQL: the lookup (1: the customer and the case a retried
-external_id already has), the prelude (1: settings, SLA policies, the new ids, the notice
-templates), related cases (0-1) and one INSERT statement for the customer, case, clocks,
-transition, notes and acknowledgement (1), without BEGIN/COMMIT: 3-4 statements. A retry
-costs 2 reads and writes nothing; a create that forms a group complaint adds 4-6 and a
-transaction. SQLite writes one statement per table (7-10). Tests hold every create to <= 12
-on PostgreSQL.
+a fixed query budget. On PostgreSQL: one read of the customer, the case a retried
+external_id already has, the settings, SLA policies, new ids and notice templates
+(``_read_together``); the matter read (0-1); one INSERT statement for the customer, case,
+clocks, transition, notes and acknowledgement, with the count of a group the case joins
+(``rows.insert_chain``); no BEGIN/COMMIT: 2-3 statements. A retry costs 2 reads and writes
+nothing; the create that forms a group complaint costs 9, in a transaction. SQLite writes
+one statement per table (9-11; 16 forming a group). Tests hold these figures.
 """
 
 from __future__ import annotations
@@ -387,9 +387,9 @@ def _intake(actor: User | None, data: IntakeData, *, in_transaction: bool) -> In
 
 
 def _read_committed() -> bool:
-    """Is the connection at PostgreSQL's default isolation (each statement its own
-    snapshot, as SQLite's one writer at a time makes no difference to)? Under a stricter
-    level an operator chose, a create reads and writes in one transaction."""
+    """Is the connection at PostgreSQL's default isolation, READ COMMITTED (each statement
+    its own snapshot)? Under a stricter level an operator chose, a create reads and writes
+    in one transaction. SQLite always writes in one (``_Draft.one_statement`` is false)."""
     if connection.vendor != "postgresql":
         return True
     from django.db.backends.postgresql.psycopg_any import IsolationLevel
@@ -628,7 +628,6 @@ class _Draft:
                 and (not self.customer_is_new or self.customer.pk is not None))
 
 
-
 def _prepare(actor: User | None, data: IntakeData, candidates: list[Customer],
              prelude: _Prelude | None) -> _Draft:
     """The rest of a create's reads and its unsaved rows: the settings (``_read_prelude``,
@@ -692,7 +691,7 @@ def _prepare(actor: User | None, data: IntakeData, candidates: list[Customer],
 
 
 def _acknowledgement(draft: _Draft) -> Notice | None:
-    # The case is new in this transaction, so no acknowledgement can exist for it yet.
+    # The case is new, so no acknowledgement can exist for it yet (no lookup).
     if not draft.acknowledge:
         return None
     return notice_build(case=draft.case, kind=NoticeKind.ACKNOWLEDGEMENT, key="ack",
@@ -701,8 +700,8 @@ def _acknowledgement(draft: _Draft) -> Notice | None:
 
 
 def _write(draft: _Draft) -> IntakeResult:
-    """Write the draft's rows: one INSERT statement on PostgreSQL (plus the group's and a
-    changed customer's few); one statement per table elsewhere."""
+    """Write the draft's rows: one statement on PostgreSQL (a group being formed and a
+    changed customer add their own); one statement per table elsewhere."""
     case, customer = draft.case, draft.customer
     writes: list[list] = []
     if draft.customer_is_new:
