@@ -378,3 +378,20 @@ def test_intake_checks_a_reused_connection_with_its_first_read(monkeypatch):
     result = case_intake(actor=None, data=data(source_id=app.pk, external_id="hc-3"))
     assert result.created and Case.objects.filter(external_id="hc-3").exists()
     assert connection.connection.info.backend_pid != dead
+
+
+def test_a_changed_policy_or_setting_applies_to_the_next_complaint_at_once():
+    """Intake reuses the settings objects it made while the rows read are the same: an
+    admin's change is a different row, so the next complaint is timed by it."""
+    from cases.models import SlaPolicy
+
+    first = case_intake(actor=None, data=data(order_ref="P-1")).case
+    assert first.response_due_at - first.received_at == timedelta(minutes=240)
+    SlaPolicy.objects.filter(tier=3).update(response_minutes=30)
+    DeskSettings.objects.filter(pk=1).update(group_threshold=2)
+    second = case_intake(actor=None, data=data(order_ref="P-2", customer=CustomerData(
+        name="另一位", phone="13944440000"))).case
+    assert second.response_due_at - second.received_at == timedelta(minutes=30)
+    third = case_intake(actor=None, data=data(order_ref="P-2", customer=CustomerData(
+        name="第三位", phone="13944440001"))).case
+    assert third.group_id is not None  # the new threshold (2) already counts

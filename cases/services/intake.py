@@ -544,6 +544,23 @@ def _desk_scalars() -> list[str]:
 
 
 def _settings_from(desk: list, policy_rows: list) -> tuple[DeskSettings, dict[int, SlaPolicy]]:
+    """The settings and policies for the rows read; the same (read-only) objects as last
+    time when the rows are the same, which they nearly always are."""
+    global _last_settings
+    key = (tuple(desk), tuple(tuple(row) for row in policy_rows))
+    last = _last_settings  # one reference read: another thread only ever replaces it whole
+    if last is not None and last[0] == key:
+        return last[1]
+    made = _settings_made(desk, policy_rows)
+    if desk[0] is not None:  # not the defaults of a missing settings row
+        _last_settings = (key, made)
+    return made
+
+
+_last_settings: tuple | None = None  # (the rows read, (settings, policies))
+
+
+def _settings_made(desk: list, policy_rows: list) -> tuple[DeskSettings, dict[int, SlaPolicy]]:
     names = _policy_attnames()
     policies = {}
     for row in policy_rows:

@@ -401,25 +401,25 @@ def insert_chain(groups: Sequence[Sequence[models.Model]], *,
             else:
                 insert_many(group, using=using)
         return
-    parts = [sql for sql, _params in also]
     params = [value for _sql, values in also for value in values]
     last = groups[-1]
     read_pk = len(last) == 1 and last[0].pk is None
+    shapes = []  # per group: its plan and each row's NULL pattern (what the text depends on)
     for group in groups:
-        with_pk = group[0].pk is not None
-        plan = _plan(type(group[0]), connection, with_pk)
-        tuples = []
+        plan = _plan(type(group[0]), connection, group[0].pk is not None)
+        nulls = []
         for obj in group:
             values = _params(plan, obj, connection)
-            tuples.append("(" + ", ".join("NULL" if v is None else "%s" for v in values) + ")")
+            nulls.append(tuple(v is None for v in values))
             params.extend(v for v in values if v is not None)
-        parts.append(f"INSERT INTO {plan.table} ({plan.columns}) "  # noqa: S608 - _meta names
-                     f"VALUES {', '.join(tuples)}")
-    main = parts.pop()
-    if read_pk:
-        main += f" RETURNING {connection.ops.quote_name(type(last[0])._meta.pk.column)}"
-    ctes = ", ".join(f"_w{i} AS ({part})" for i, part in enumerate(parts))
-    sql = f"WITH {ctes} {main}" if ctes else main
+        shapes.append((plan, tuple(nulls)))
+    key = (tuple(sql for sql, _params in also), tuple((id(p), n) for p, n in shapes), read_pk)
+    sql = _chain_sql.get(key)
+    if sql is None:
+        sql = _chain_text(connection, [sql for sql, _params in also], shapes,
+                          type(last[0]) if read_pk else None)
+        if len(_chain_sql) < 512:
+            _chain_sql[key] = sql
     with _cursor(connection) as cursor:
         cursor.execute(sql, params)
         if read_pk:
@@ -442,6 +442,25 @@ def statement(key: tuple, build: Any, *, using: str = "default") -> str:
         if len(_statements) < 512:
             _statements[full_key] = sql
     return sql
+
+
+_chain_sql: dict[tuple, str] = {}  # plans live as long as the process
+
+
+def _chain_text(connection: BaseDatabaseWrapper, also: list[str],
+                shapes: list[tuple[_Plan, tuple[tuple[bool, ...], ...]]],
+                returning: type[models.Model] | None) -> str:
+    parts = list(also)
+    for plan, nulls in shapes:
+        tuples = ", ".join("(" + ", ".join("NULL" if null else "%s" for null in row) + ")"
+                           for row in nulls)
+        parts.append(f"INSERT INTO {plan.table} ({plan.columns}) "  # noqa: S608 - _meta names
+                     f"VALUES {tuples}")
+    main = parts.pop()
+    if returning is not None:
+        main += f" RETURNING {connection.ops.quote_name(returning._meta.pk.column)}"
+    ctes = ", ".join(f"_w{i} AS ({part})" for i, part in enumerate(parts))
+    return f"WITH {ctes} {main}" if ctes else main
 
 
 def table(model: type[models.Model], *, using: str = "default") -> str:
