@@ -221,25 +221,12 @@ def validate_intake(data: IntakeData) -> None:
     _validate(data)
 
 
-def customer_find_or_create(data: CustomerData) -> tuple[Customer, bool]:
-    """The same person is found by phone, else by email (one query); missing contact data is
-    filled in. Returns (customer, created)."""
-    customer, is_new, changed = customer_match(data)
-    if is_new:
-        rows.insert(customer)
-    elif changed:
-        customer.save(update_fields=changed)
-    return customer, is_new
-
-
-def customer_match(data: CustomerData, candidates: list[Customer] | None = None,
+def customer_match(data: CustomerData, candidates: list[Customer],
                    ) -> tuple[Customer, bool, list[str]]:
-    """(customer, is new, changed fields) without writing: the customer found by phone, else
-    by email (one query, or among ``candidates`` read already), with missing contact data
-    filled in; else an unsaved new one."""
+    """(customer, is new, changed fields) without writing: among ``candidates`` (the
+    customers with this phone or e-mail, read by the lookup), the one with the phone, else
+    the one with the e-mail, with missing contact data filled in; else an unsaved new one."""
     phone, email = data.phone, data.email.lower()
-    if candidates is None:
-        candidates = _customers_with(phone, email)
     customer = next((c for c in candidates if phone and c.phone == phone), None) or next(
         (c for c in candidates if email and c.email.lower() == email), None
     )
@@ -770,7 +757,6 @@ __all__ = [
     "IntakeResult",
     "case_intake",
     "clean_text",
-    "customer_find_or_create",
     "customer_match",
     "find_existing",
     "format_reference",

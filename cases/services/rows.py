@@ -12,7 +12,7 @@ connection (psycopg keeps up to ``prepared_max`` of them; Django leaves psycopg'
 preparation off, so this cursor asks for it), and the server stops
 re-planning the same INSERT/SELECT on every complaint: planning was most of PostgreSQL's
 CPU per statement (0.17 ms -> 0.03 ms per matter read measured on cases_case with its
-34 indexes). The rest of the project keeps Django's default client-side binding; the
+then 34 indexes). The rest of the project keeps Django's default client-side binding; the
 statements still go through Django's cursor wrapper, so they are logged and counted
 (CaptureQueriesContext) like any other query.
 
@@ -20,7 +20,7 @@ The reads (``select``) are for the few fixed lookups of intake; ``db_datetime`` 
 ``python_datetime`` do the one conversion the ORM would (SQLite stores datetimes as text).
 
 What ``insert`` does not do: no ``save()`` override and no ``pre_save``/``post_save`` signals run.
-Only use it for models that have neither; ``tests/test_intake_rows.py`` checks that for
+Only use it for models that have neither; ``tests/test_api_fast_lane.py`` checks that for
 every model passed here (``WRITTEN_MODELS``), so adding a signal receiver or a ``save()``
 override to one of them fails a test instead of being skipped silently.
 """
@@ -280,14 +280,9 @@ def insert(obj: models.Model, *, using: str = "default") -> None:
     plan = _plan(type(obj), connection, with_pk)
     values = _params(plan, obj, connection)
     nulls = tuple(v is None for v in values)
-    key = (id(plan), nulls)  # plans live as long as the process
-    sql = _insert_sql.get(key)
-    if sql is None:
-        marks = ", ".join("NULL" if null else "%s" for null in nulls)
-        sql = (f"INSERT INTO {plan.table} ({plan.columns}) "  # noqa: S608 - names from _meta
-               f"VALUES ({marks}){plan.returning}")
-        if len(_insert_sql) < 512:
-            _insert_sql[key] = sql
+    # Plans live as long as the process, so their ids stay theirs.
+    sql = statement(("insert", id(plan), nulls),
+                    lambda: _values_text(plan, [nulls]) + plan.returning, using=using)
     with _cursor(connection) as cursor:
         cursor.execute(sql, [v for v in values if v is not None])
         if not with_pk:
@@ -297,9 +292,6 @@ def insert(obj: models.Model, *, using: str = "default") -> None:
                 obj.pk = connection.ops.last_insert_id(
                     cursor, type(obj)._meta.db_table, plan.pk_column)
     _mark_saved(obj, using)
-
-
-_insert_sql: dict[tuple[int, tuple[bool, ...]], str] = {}
 
 
 def insert_many(objs: Sequence[models.Model], *, using: str = "default") -> None:
@@ -413,13 +405,9 @@ def insert_chain(groups: Sequence[Sequence[models.Model]], *,
             nulls.append(tuple(v is None for v in values))
             params.extend(v for v in values if v is not None)
         shapes.append((plan, tuple(nulls)))
-    key = (tuple(sql for sql, _params in also), tuple((id(p), n) for p, n in shapes), read_pk)
-    sql = _chain_sql.get(key)
-    if sql is None:
-        sql = _chain_text(connection, [sql for sql, _params in also], shapes,
-                          type(last[0]) if read_pk else None)
-        if len(_chain_sql) < 512:
-            _chain_sql[key] = sql
+    texts = [sql for sql, _params in also]
+    key = ("chain", tuple(texts), tuple((id(p), n) for p, n in shapes), read_pk)
+    sql = statement(key, lambda: _chain_text(texts, shapes, read_pk), using=using)
     with _cursor(connection) as cursor:
         cursor.execute(sql, params)
         if read_pk:
@@ -444,21 +432,20 @@ def statement(key: tuple, build: Any, *, using: str = "default") -> str:
     return sql
 
 
-_chain_sql: dict[tuple, str] = {}  # plans live as long as the process
+def _values_text(plan: _Plan, rows: Sequence[tuple[bool, ...]]) -> str:
+    """``INSERT INTO t (cols) VALUES (...), ...`` for rows of these NULL patterns: NULLs are
+    written into the text, the other values are parameters."""
+    tuples = ", ".join("(" + ", ".join("NULL" if null else "%s" for null in nulls) + ")"
+                       for nulls in rows)
+    return f"INSERT INTO {plan.table} ({plan.columns}) VALUES {tuples}"  # noqa: S608 - _meta
 
 
-def _chain_text(connection: BaseDatabaseWrapper, also: list[str],
-                shapes: list[tuple[_Plan, tuple[tuple[bool, ...], ...]]],
-                returning: type[models.Model] | None) -> str:
-    parts = list(also)
-    for plan, nulls in shapes:
-        tuples = ", ".join("(" + ", ".join("NULL" if null else "%s" for null in row) + ")"
-                           for row in nulls)
-        parts.append(f"INSERT INTO {plan.table} ({plan.columns}) "  # noqa: S608 - _meta names
-                     f"VALUES {tuples}")
+def _chain_text(also: list[str], shapes: list[tuple[_Plan, tuple[tuple[bool, ...], ...]]],
+                read_pk: bool) -> str:
+    parts = [*also, *(_values_text(plan, nulls) for plan, nulls in shapes)]
     main = parts.pop()
-    if returning is not None:
-        main += f" RETURNING {connection.ops.quote_name(returning._meta.pk.column)}"
+    if read_pk:
+        main += shapes[-1][0].returning
     ctes = ", ".join(f"_w{i} AS ({part})" for i, part in enumerate(parts))
     return f"WITH {ctes} {main}" if ctes else main
 
