@@ -148,12 +148,19 @@ def _defaults(kind: str) -> tuple[str, str]:
 TemplateCache = dict[tuple[str, str, str], NoticeTemplate | None]
 
 
-def _template(
-    kind: str, channel: str, language: str, cache: TemplateCache | None
-) -> NoticeTemplate | None:
+def template_keys(kind: str, channel: str, language: str) -> list[tuple[str, str, str]]:
+    """The (kind, channel, language) templates a notice looks for, in order: its channel's,
+    then the e-mail one."""
     wanted = [(kind, channel, language)]
     if channel != ContactChannel.EMAIL:
         wanted.append((kind, ContactChannel.EMAIL, language))
+    return wanted
+
+
+def _template(
+    kind: str, channel: str, language: str, cache: TemplateCache | None
+) -> NoticeTemplate | None:
+    wanted = template_keys(kind, channel, language)
     missing = [key for key in wanted if cache is None or key not in cache]
     if missing:
         found = _templates_for(kind, language, [key[1] for key in missing])
@@ -167,7 +174,7 @@ def _template(
     return None
 
 
-_TEMPLATE_FIELDS = ("id", "kind", "channel", "language", "subject", "body")
+TEMPLATE_FIELDS = ("id", "kind", "channel", "language", "subject", "body")
 
 
 def _templates_for(kind: str, language: str,
@@ -177,13 +184,13 @@ def _templates_for(kind: str, language: str,
     from cases.services import rows
 
     marks = ", ".join(["%s"] * len(channels))
-    sql = (f"SELECT {rows.columns(NoticeTemplate, *_TEMPLATE_FIELDS)} "  # noqa: S608
+    sql = (f"SELECT {rows.columns(NoticeTemplate, *TEMPLATE_FIELDS)} "  # noqa: S608
            f"FROM {rows.table(NoticeTemplate)} WHERE {rows.columns(NoticeTemplate, 'kind')} = %s "
            f"AND {rows.columns(NoticeTemplate, 'language')} = %s "
            f"AND {rows.columns(NoticeTemplate, 'channel')} IN ({marks})")
     found = {}
     for row in rows.select(sql, [kind, language, *channels]):
-        template = NoticeTemplate.from_db("default", _TEMPLATE_FIELDS, row)
+        template = NoticeTemplate.from_db("default", TEMPLATE_FIELDS, row)
         found[(template.kind, template.channel, template.language)] = template
     return found
 

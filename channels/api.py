@@ -47,9 +47,10 @@ MAX_BODY_BYTES = 256 * 1024  # a complaint without attachments
 
 
 def max_body_with_attachments() -> int:
-    """Base64 attachments may take a body up to Django's DATA_UPLOAD_MAX_MEMORY_SIZE; the
-    rest of it is still held to MAX_BODY_BYTES (``check_body_size``)."""
-    return max(MAX_BODY_BYTES, int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0))
+    """Base64 attachments may take a body up to Django's DATA_UPLOAD_MAX_MEMORY_SIZE (the
+    limit past which Django refuses to read it); the rest of it is still held to
+    MAX_BODY_BYTES (``check_body_size``). No limit set: MAX_BODY_BYTES."""
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or MAX_BODY_BYTES)
 _KEY_CACHE_SECONDS = 30
 _LAST_USED_EVERY = 300
 
@@ -64,11 +65,14 @@ class ChannelKey:
         self.channel_id = channel_id
         self.channel_kind = channel_kind
         self.channel_code = channel_code
+        self.digest = ""
         self.rate: throttling.PendingHit | None = None
 
     def rate_verdict(self) -> throttling.Verdict:
+        """This request against the key's rate limit: counted with the key lookup already
+        (``ChannelKeyAuthentication``), else now, on the same counter (the key's hash)."""
         if self.rate is None:
-            return throttling.hit("api", f"key:{self.key_id}")
+            return throttling.hit("api", f"key:{self.digest}")
         return self.rate.verdict()
 
 
@@ -76,27 +80,32 @@ def _cache_key(key_hash: str) -> str:
     return f"apikey:{key_hash}"
 
 
-def key_lookup(raw: str, *, cached: Any = None) -> ChannelKey | None:
-    """The channel key for a raw token. Valid keys are cached briefly (the API's hot path);
-    revoking a key or deactivating a channel drops the cache entry at once. ``cached``: the
-    cache entry when the caller fetched it already."""
+def token_digest(raw: str) -> str | None:
+    """The stored hash of a raw token (None for no token or one too long to be ours)."""
     if not raw or len(raw) > 200:
         return None
-    digest = hash_key(raw)
+    return hash_key(raw)
+
+
+def key_lookup(digest: str, *, cached: Any = None) -> ChannelKey | None:
+    """The channel key for a token's digest. Valid keys are cached briefly (the API's hot
+    path); revoking a key or deactivating a channel drops the cache entry at once.
+    ``cached``: the cache entry when the caller fetched it already."""
     if cached is None:
         cached = cache.get(_cache_key(digest))
-    if cached is not None:
-        return ChannelKey(*cached)
-    key = (
-        ApiKey.objects.select_related("channel")
-        .filter(key_hash=digest, revoked_at__isnull=True, channel__is_active=True)
-        .first()
-    )
-    if key is None:
-        return None
-    value = (key.pk, key.channel_id, key.channel.kind, key.channel.code)
-    cache.set(_cache_key(digest), value, _KEY_CACHE_SECONDS)
-    return ChannelKey(*value)
+    if cached is None:
+        key = (
+            ApiKey.objects.select_related("channel")
+            .filter(key_hash=digest, revoked_at__isnull=True, channel__is_active=True)
+            .first()
+        )
+        if key is None:
+            return None
+        cached = (key.pk, key.channel_id, key.channel.kind, key.channel.code)
+        cache.set(_cache_key(digest), cached, _KEY_CACHE_SECONDS)
+    found = ChannelKey(*cached)
+    found.digest = digest
+    return found
 
 
 def _forget_key(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
@@ -138,7 +147,7 @@ class ChannelKeyAuthentication(BaseAuthentication):
         # The failed-attempts counter, the cached key and the key's rate limit in one cache
         # round trip (the rate is counted per key hash: known before the key is looked up).
         fail_key, judge = throttling.peek_later("api_auth_fail", ip)
-        digest = hash_key(token) if token and len(token) <= 200 else None
+        digest = token_digest(token)
         rate = None
         if digest is None:
             found = cache.get_many([fail_key])
@@ -148,7 +157,7 @@ class ChannelKeyAuthentication(BaseAuthentication):
                                                       f"key:{digest}")
         if not judge(found.get(fail_key)).allowed:
             raise exceptions.Throttled(detail=_("Too many failed attempts. Try again later."))
-        key = key_lookup(token, cached=found.get(key_entry)) if digest else None
+        key = key_lookup(digest, cached=found.get(key_entry)) if digest else None
         if key is None:
             throttling.hit("api_auth_fail", ip)
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
@@ -190,7 +199,9 @@ def check_body_size(length: int, payload: Any) -> None:
     if length <= MAX_BODY_BYTES:
         return
     files = payload.get("attachments") if isinstance(payload, dict) else None
-    encoded = sum(len(item["content_base64"]) for item in files or []
+    if not isinstance(files, list):
+        files = []  # not a list: the serializer says so (a 400), if the rest fits
+    encoded = sum(len(item["content_base64"]) for item in files
                   if isinstance(item, dict) and isinstance(item.get("content_base64"), str))
     if length - encoded > MAX_BODY_BYTES:
         raise _too_large(MAX_BODY_BYTES)
@@ -389,9 +400,10 @@ def validated_create(payload: Any) -> dict[str, Any]:
 
     A serializer instance deep-copies its declared fields when it is created (a sixth of the
     API's CPU on the hot path). ``run_validation`` keeps no state on the instance, so one
-    shared, already bound instance validates every valid body; a body it refuses goes
-    through a fresh serializer's ``is_valid`` so the errors are exactly DRF's (including its
-    special cases such as "No data provided")."""
+    shared, already bound instance validates every valid body. A body it refuses gets its
+    errors from a fresh serializer given the refusal, as ``is_valid`` would store it, so
+    they are exactly DRF's (its ``errors`` adds the special cases such as "No data
+    provided") without validating the body, and decoding its attachments, a second time."""
     global _shared_serializer
     shared = _shared_serializer
     if shared is None:
@@ -400,10 +412,10 @@ def validated_create(payload: Any) -> dict[str, Any]:
         _shared_serializer = shared
     try:
         return shared.run_validation(payload)
-    except exceptions.ValidationError:
+    except exceptions.ValidationError as refused:
         serializer = ComplaintCreateSerializer(data=payload)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        serializer._errors = refused.detail  # what is_valid() stores for a refused body
+        raise exceptions.ValidationError(serializer.errors) from None
 
 
 # --- the fast lane for the common POST -----------------------------------------------------------
@@ -422,11 +434,7 @@ def _fast_path_applies(request: HttpRequest) -> bool:
         request.content_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8")
     ):
         return False
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return False
-    if not 0 < length <= max_body_with_attachments():
+    if not 0 < _content_length(request) <= max_body_with_attachments():
         return False
     accept = request.META.get("HTTP_ACCEPT", "")
     if not accept:

@@ -9,7 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 
-API_PREFIX = "/api/"
+# The machine-facing endpoints only: the schema and the docs page stay on the site's chain
+# (the docs render the site's layout, whose forms need the CSRF cookie and the session).
+API_PREFIX = "/api/v1/complaints"
 
 
 class ApiWSGIHandler(WSGIHandler):
@@ -25,7 +27,8 @@ class ApiWSGIHandler(WSGIHandler):
 
 
 class ApiPathDispatcher:
-    """Route ``/api/...`` to the API handler and everything else to the site's handler."""
+    """Route ``/api/v1/complaints...`` to the API handler and everything else (the API's
+    schema and docs pages included) to the site's handler."""
 
     def __init__(self, *, site: Callable[..., Iterable[bytes]],
                  api: Callable[..., Iterable[bytes]]) -> None:

@@ -47,16 +47,10 @@ return false
 
 class RedisCacheClientWithIncr(RedisCacheClient):
     def incr(self, key: Any, delta: int) -> int:
-        client = self.get_client(key, write=True)
-        script = self.__dict__.get("_incr_script")
-        if script is None or script.registered_client is not client:
-            script = client.register_script(_INCR_EXISTING)
-            self.__dict__["_incr_script"] = script
-        value = script(keys=[key], args=[delta])
+        _found, value = self.get_many_and_incr_existing([], key, delta)
         if value is None:
             raise ValueError(f"Key '{key}' not found.")
-        return int(value)
-
+        return value
 
     def get_many_and_incr_existing(self, keys: list[Any], incr_key: Any,
                                    delta: int) -> tuple[dict, int | None]:

@@ -268,6 +268,8 @@ bodies = st.one_of(
         "occurred_at": st.datetimes().map(lambda d: d.isoformat()) | field_values,
         "order_ref": field_values,
         "urgency": st.sampled_from(["routine", "emergency", "x"]),
+        "attachments": json_values | st.lists(st.fixed_dictionaries({}, optional={
+            "name": field_values, "content_base64": field_values}), max_size=3),
     }),
 )
 

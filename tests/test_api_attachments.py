@@ -138,3 +138,40 @@ def test_the_schema_documents_attachments(client):
     assert create["type"] == "array" and "up to 5 files" in create["description"]
     item = spec["components"]["schemas"]["Attachment"]
     assert set(item["required"]) == {"name", "content_base64"}
+
+
+@pytest.mark.parametrize("attachments", [5, True, 1.5, "x", {"name": "a"}, None])
+def test_a_large_body_whose_attachments_are_not_a_list_is_400_in_both_lanes(
+        client, app_key, attachments):
+    """The size check looks into ``attachments`` before the serializer does: whatever it
+    holds, the answer is JSON (400 or 413), never a 500, and nothing is written."""
+    from channels.models import ApiKey, Channel
+
+    _channel, key = app_key
+    _k, other = ApiKey.issue(Channel.objects.get(code="wechat"))
+    body = {**BODY, "attachments": attachments, "desired_outcome": "退" * 2000,
+            "description": "长" * 80_000}  # over 256 KB with no attachment bytes
+    assert len(json.dumps(body).encode()) > api.MAX_BODY_BYTES
+    fast = post(client, key, body)
+    with drf_only():
+        drf = post(client, other, body)
+    assert fast.status_code in (400, 413) and fast.json()["error"] in ("invalid", "too_large")
+    assert_same_answer(fast, drf)
+    assert not Case.objects.exists()
+
+
+def test_an_upload_limit_below_256_kb_is_a_json_413(client, app_key, settings):
+    """DATA_UPLOAD_MAX_MEMORY_SIZE below the 256 KB of a plain complaint: a body between the
+    two is refused as too large in JSON, not by Django's HTML page."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100 * 1024
+    _channel, key = app_key
+    body = {**BODY, "description": "长" * 50_000}  # ~150 KB
+    for lane in (post, lambda *a: _drf_post(*a)):
+        response = lane(client, key, body)
+        assert response.status_code == 413 and response.json()["error"] == "too_large"
+    assert not Case.objects.exists()
+
+
+def _drf_post(client, key, body):
+    with drf_only():
+        return post(client, key, body)

@@ -380,3 +380,12 @@ def test_rows_new_builds_the_instance_the_constructor_builds():
     assert seen == [CaseTransition]
     with pytest.raises(TypeError):
         rows.new(CaseTransition, no_such_field=1)
+
+
+def test_the_api_docs_page_keeps_the_site_chain(wsgi_app):
+    """Only /api/v1/complaints takes the short chain: the docs page renders the site's
+    layout, whose language and logout forms need the CSRF cookie the full chain sets."""
+    with session_spy() as sessions:
+        status, headers, content = wsgi_call(wsgi_app, "GET", "/api/v1/docs")
+    assert status == 200 and sessions.called
+    assert "csrftoken=" in headers.get("Set-Cookie", ""), headers

@@ -52,7 +52,7 @@ from cases.models import (
     User,
 )
 from cases.models.notices import NoticeKind
-from cases.notice_texts import TemplateCache
+from cases.notice_texts import TEMPLATE_FIELDS, TemplateCache, template_keys
 from cases.services import clocks, grouping, rows
 from cases.services.errors import InvalidInput
 from cases.services.lifecycle import suggest_tier
@@ -418,7 +418,6 @@ class _Prelude:
     existing_id: int | None = None  # the case a retried external_id already has
 
 
-_TEMPLATE_FIELDS = ("id", "kind", "channel", "language", "subject", "body")
 _DESK_COLUMNS = ("duplicate_window_hours", "group_window_hours", "group_threshold")
 
 
@@ -474,7 +473,7 @@ def _read_together(data: IntakeData) -> _Prelude:
         for channel, language, pk, subject, body in extra.pop(0) or []:
             key = (NoticeKind.ACKNOWLEDGEMENT, channel, language)
             prelude.templates[key] = NoticeTemplate.from_db(
-                "default", _TEMPLATE_FIELDS, [int(pk), *key, subject, body])
+                "default", TEMPLATE_FIELDS, [int(pk), *key, subject, body])
     if by:
         prelude.customers = [
             _customer_from_row([int(row[0]), *row[1:6], row[6] == "true", row[7]])
@@ -496,7 +495,7 @@ def _together_sql(read_policies: bool, by: tuple[str, ...], check_retry: bool,
     if check_retry:
         scalars.append(_retry_scalar())
     if acknowledge:
-        t = {name: qn(NoticeTemplate._meta.get_field(name).column) for name in _TEMPLATE_FIELDS}
+        t = {name: qn(NoticeTemplate._meta.get_field(name).column) for name in TEMPLATE_FIELDS}
         scalars.append(
             f"(SELECT array_agg(ARRAY[t.{t['channel']}, t.{t['language']}, t.{t['id']}::text, "
             f"t.{t['subject']}, t.{t['body']}]) FROM {rows.table(NoticeTemplate)} t "
@@ -599,11 +598,7 @@ def _acknowledgement_templates(customer: Customer) -> list[tuple[str, str, str]]
     target = delivery_for(customer)
     if target is None:
         return []
-    language = customer.language or "zh-hans"
-    keys = [(NoticeKind.ACKNOWLEDGEMENT, target[0], language)]
-    if target[0] != ContactChannel.EMAIL:
-        keys.append((NoticeKind.ACKNOWLEDGEMENT, ContactChannel.EMAIL, language))
-    return keys
+    return template_keys(NoticeKind.ACKNOWLEDGEMENT, target[0], customer.language or "zh-hans")
 
 
 @dataclass

@@ -32,17 +32,14 @@ def delivery_for(customer: Customer) -> tuple[str, str] | None:
 
 def notice_queue(
     *, case: Case, kind: str, key: str, context: dict[str, Any] | None = None,
-    new_case: bool = False,
 ) -> Notice | None:
     """Write one outbox row for ``case``'s customer in the caller's transaction and dispatch
     it after commit. ``key`` makes the intent unique (a retried action queues nothing new).
-    Returns None when the customer has no address at all (the desk shows that).
-    ``new_case``: the caller created the case in this transaction, so no notice of it can
-    exist yet (intake skips the lookup; the unique key still guards the row)."""
-    if not new_case:
-        existing = Notice.objects.filter(idempotency_key=notice_key(case, kind, key)).first()
-        if existing is not None:
-            return existing
+    Returns None when the customer has no address at all (the desk shows that). (Intake
+    writes its acknowledgement with the case instead: ``notice_build``.)"""
+    existing = Notice.objects.filter(idempotency_key=notice_key(case, kind, key)).first()
+    if existing is not None:
+        return existing
     notice = notice_build(case=case, kind=kind, key=key, context=context)
     if notice is None:
         return None
