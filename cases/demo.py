@@ -415,6 +415,7 @@ class _Sim:
                                  breached_at=request.due_at if state == SlaState.BREACHED
                                  else None)
             case.next_due_at = min(filter(None, [case.next_due_at, request.due_at]))
+            case.next_risk_at = min(filter(None, [case.next_risk_at, risk]))
             if state == SlaState.BREACHED or (state == SlaState.AT_RISK
                                               and case.sla_state == SlaState.ON_TIME):
                 case.sla_state = state

@@ -227,9 +227,7 @@ class SearchResults(Sequence):
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
-            ids = self.ids[index]
-            by_id = {case.pk: case for case in self.base.filter(pk__in=ids)}
-            return [by_id[pk] for pk in ids if pk in by_id]
+            return selectors.rows_in_order(self.base, list(self.ids[index]))
         return self[index:index + 1][0]
 
 

@@ -176,9 +176,15 @@ def queue_q(name: str, user: User, now: datetime | None = None) -> Q:
     raise KeyError(name)
 
 
+def may_open_queue(user: User, name: str) -> bool:
+    """May ``user`` open the queue called ``name``? (Unknown names are the filter form's to
+    refuse.) Supervision queues are for supervisors."""
+    queue = QUEUES.get(name)
+    return queue is None or not queue.supervisors_only or perms.is_supervisor(user)
+
+
 def queues_for(user: User) -> list[Queue]:
-    return [QUEUES[n] for n in HOME_QUEUES
-            if not QUEUES[n].supervisors_only or perms.is_supervisor(user)]
+    return [QUEUES[n] for n in HOME_QUEUES if may_open_queue(user, n)]
 
 
 def _countable(qs: QuerySet) -> QuerySet:
@@ -192,10 +198,16 @@ def capped_count(qs: QuerySet, cap: int) -> int:
     """COUNT that stops at ``cap + 1`` rows: ``SELECT COUNT(*) FROM (SELECT 1 ... LIMIT
     cap+1)``. A queue of a million rows costs what ``cap`` rows cost. (Written out: Django's
     own ``count()`` drops the constant and leaves ``SELECT FROM``, which SQLite rejects.)"""
-    sql, params = _countable(qs)[: cap + 1].query.sql_with_params()
+    sql, params = _capped_count_sql(qs, cap, "capped")
     with connections[qs.db].cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS capped", params)
+        cursor.execute(f"SELECT {sql}", params)
         return int(cursor.fetchone()[0])
+
+
+def _capped_count_sql(qs: QuerySet, cap: int, alias: str) -> tuple[str, tuple]:
+    """``(SELECT COUNT(*) FROM (SELECT 1 ... LIMIT cap+1) AS alias)`` and its params."""
+    sql, params = _countable(qs)[: cap + 1].query.sql_with_params()
+    return f"(SELECT COUNT(*) FROM ({sql}) AS {alias})", params
 
 
 @dataclass
@@ -239,9 +251,9 @@ def desk_queue_counts(user: User, now: datetime | None = None) -> list[QueueCoun
     for queue in queues:
         terms = []
         for part in _queue_count_parts(queue.name, user, now):
-            capped = _countable(Case.objects.filter(part))[: HOME_COUNT_CAP + 1]
-            sql, qparams = capped.query.sql_with_params()
-            terms.append(f"(SELECT COUNT(*) FROM ({sql}) AS q{len(params)}_{len(terms)})")
+            sql, qparams = _capped_count_sql(Case.objects.filter(part), HOME_COUNT_CAP,
+                                             f"q{len(params)}_{len(terms)}")
+            terms.append(sql)
             params.extend(qparams)
         columns.append(" + ".join(terms))
     with connection.cursor() as cursor:
@@ -300,11 +312,16 @@ class PagedCases(Sequence):
     def __getitem__(self, index: Any) -> Any:
         if not isinstance(index, slice):
             return self[index:index + 1][0]
-        ids = list(self.sorted_qs.values_list("pk", flat=True)[index])
-        if not ids:
-            return []
-        by_id = {case.pk: case for case in self.base.filter(pk__in=ids).order_by()}
-        return [by_id[pk] for pk in ids if pk in by_id]
+        return rows_in_order(self.base, list(self.sorted_qs.values_list("pk", flat=True)[index]))
+
+
+def rows_in_order(base: QuerySet, ids: list[int]) -> list:
+    """The rows of ``base`` with these ids, in the order of ``ids`` (a page's ids were found
+    by an index-only read; its rows are then read by primary key)."""
+    if not ids:
+        return []
+    by_id = {row.pk: row for row in base.filter(pk__in=ids).order_by()}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def label_rows(cases: list[Case]) -> list[Case]:
@@ -705,9 +722,11 @@ __all__ = [
     "case_workspace",
     "deadline_state_q",
     "desk_queue_counts",
+    "may_open_queue",
     "pending_compensations",
     "queue_q",
     "queues_for",
+    "rows_in_order",
     "saved_filter_for",
     "saved_filters_for",
     "search_q",

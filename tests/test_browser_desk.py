@@ -173,6 +173,20 @@ def test_agent_and_supervisor_walk_a_case_through_the_desk(
         agent_page.wait_for_load_state()
         assert "tier=1" in agent_page.url
         assert reference in agent_page.inner_text("[data-testid=case-table]")
+        # Manage them: rename, then delete.
+        agent_page.goto(f"{base}/desk/filters/")
+        item = agent_page.locator(f"[data-saved-filter='{SAVED_NAME[language]}']")
+        item.locator("input[name=name]").fill(SAVED_NAME[language] + " 2")
+        item.locator("button[type=submit]").first.click()
+        agent_page.wait_for_load_state()
+        renamed = agent_page.locator(f"[data-saved-filter='{SAVED_NAME[language]} 2']")
+        assert renamed.count() == 1 and item.count() == 0
+        assert renamed.locator("[data-testid=saved-filter-summary]").inner_text().strip()
+        shot(agent_page, "07c_saved_filter_renamed")
+        renamed.locator("[data-testid=delete-saved-filter]").click()
+        agent_page.wait_for_load_state()
+        listed = agent_page.locator("[data-testid=saved-filter-list] [data-saved-filter]")
+        assert listed.count() == 0
         boss_page.goto(f"{base}/desk/")
         assert boss_page.locator("[data-queue=breached]").count() == 1
         shot(boss_page, "08_supervisor_home")

@@ -171,6 +171,29 @@ def test_desk_home_shows_queue_counts(client, frontline):
     assert 'data-queue="mine"' in html and reverse("channels:log_complaint") in html
 
 
+def test_every_home_count_is_what_its_list_shows(client, supervisor, frontline):
+    """The home counts each queue in disjoint parts (selectors._queue_count_parts); the
+    lists filter on the whole queue (selectors.queue_q). They must agree, also for a case
+    the user owns, handles and is on the task force of, and for both kinds of revisit."""
+    CaseFactory(actor=supervisor, channel_kind="hotline", stage=Stage.IN_PROGRESS,
+                tier=Tier.URGENT, handler=supervisor)  # owner, handler and task force
+    CaseFactory(actor=supervisor, channel_kind="hotline")
+    CaseFactory(stage=Stage.IN_PROGRESS, handler=supervisor)
+    CaseFactory(stage=Stage.IN_PROGRESS, handler=frontline)
+    CaseFactory(stage=Stage.REVISIT)
+    due = CaseFactory(stage=Stage.FEEDBACK_GIVEN)
+    Case.objects.filter(pk=due.pk).update(revisit_due_at=timezone.now() - timedelta(hours=1))
+    CaseFactory(stage=Stage.FEEDBACK_GIVEN)  # its revisit is not due yet
+    CaseFactory(stage=Stage.CLOSED, handler=supervisor)
+    client.force_login(supervisor)
+    counts = {qc.queue.name: qc.count
+              for qc in client.get(reverse("desk:home")).context["queue_counts"]}
+    assert set(counts) == {q.name for q in selectors.queues_for(supervisor)}
+    assert counts["mine"] == 3 and counts["revisits"] == 2
+    for name, count in counts.items():
+        assert count == len(_listed(client, name)), name
+
+
 def test_supervision_queues_are_on_the_home_only_for_supervisors(client, frontline, supervisor):
     client.force_login(frontline)
     names = {qc.queue.name for qc in client.get(reverse("desk:home")).context["queue_counts"]}

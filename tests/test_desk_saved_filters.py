@@ -151,12 +151,21 @@ def test_rename_to_a_taken_or_empty_name_is_refused(agent_client, frontline):
     SavedFilterFactory(owner=frontline, name="Taken")
     mine = SavedFilterFactory(owner=frontline, name="Mine")
     for name, message in (("Taken", "You already have a saved filter named “Taken”."),
-                          ("  ", "Give the saved filter a name.")):
+                          ("  ", "Give the saved filter a name."),
+                          ("\x00", "Give the saved filter a name."),
+                          ("x" * 81, "A name has at most 80 characters.")):
         response = agent_client.post(reverse("desk:saved_filter_rename", args=[mine.pk]),
                                      {"name": name})
         assert message in _messages(response)
     mine.refresh_from_db()
     assert mine.name == "Mine"
+
+
+def test_a_nul_in_a_name_is_never_stored(agent_client, frontline):
+    """Names are cleaned as intake cleans text: PostgreSQL refuses NUL (it was a 500)."""
+    response = _save(agent_client, "tier=1", "a\x00b")
+    assert response.status_code == 302
+    assert SavedFilter.objects.get(owner=frontline).name == "ab"
 
 
 def test_there_is_a_limit_per_user(agent_client, frontline, monkeypatch):

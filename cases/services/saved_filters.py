@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from cases.models import SavedFilter, User
 from cases.services.errors import InvalidInput
+from cases.services.intake import clean_text
 
 MAX_SAVED_FILTERS = 30
 NAME_MAX = SavedFilter._meta.get_field("name").max_length
@@ -33,20 +34,13 @@ def saved_filter_query(params: QueryDict, allowed: Iterable[str]) -> str:
 
 
 def _clean_name(name: str) -> str:
-    text = " ".join((name or "").split())
+    text = " ".join(clean_text(name).split())  # no NUL or lone surrogates: never stored
     if not text:
         raise InvalidInput(_("Give the saved filter a name."), field="name")
     if len(text) > NAME_MAX:
         raise InvalidInput(
             _("A name has at most %(n)d characters.") % {"n": NAME_MAX}, field="name")
     return text
-
-
-def _name_taken(actor: User, name: str, exclude_pk: int | None = None) -> bool:
-    qs = SavedFilter.objects.filter(owner=actor, name=name)
-    if exclude_pk is not None:
-        qs = qs.exclude(pk=exclude_pk)
-    return qs.exists()
 
 
 def _taken_error(name: str) -> InvalidInput:
@@ -70,12 +64,10 @@ def saved_filter_create(*, actor: User, name: str, query: str) -> SavedFilter:
         raise InvalidInput(
             _("You have %(n)d saved filters, the most there can be: delete one first.")
             % {"n": MAX_SAVED_FILTERS}, field="name")
-    if _name_taken(actor, text):
-        raise _taken_error(text)
     try:
         with transaction.atomic():
             return SavedFilter.objects.create(owner=actor, name=text, query=query)
-    except IntegrityError as exc:  # the same name saved at the same moment
+    except IntegrityError as exc:  # the name is one of theirs already (a unique constraint)
         raise _taken_error(text) from exc
 
 
@@ -87,8 +79,6 @@ def saved_filter_rename(*, actor: User, saved_filter_id: int, name: str) -> Save
     text = _clean_name(name)
     if text == row.name:
         return row
-    if _name_taken(actor, text, exclude_pk=row.pk):
-        raise _taken_error(text)
     row.name = text
     try:
         with transaction.atomic():

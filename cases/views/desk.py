@@ -108,9 +108,9 @@ class CaseListView(AgentRequiredMixin, View):
         # otherwise the list starts with the open ones.
         data.setdefault("queue", "all" if (data.get("q") or "").strip() else "open")
         data.setdefault("sort", selectors.DEFAULT_SORT)
-        queue = selectors.QUEUES.get(data.get("queue", ""))
-        if queue is not None and queue.supervisors_only and not perms.is_supervisor(user):
+        if not selectors.may_open_queue(user, data.get("queue", "")):
             raise PermissionDenied(_("This queue is for supervisors."))
+        queue = selectors.QUEUES.get(data.get("queue", ""))
         text = (data.get("q") or "").strip()
         if selectors.REFERENCE_RE.match(text):
             found = selectors.case_by_reference(user, text)
@@ -154,7 +154,6 @@ class CaseListView(AgentRequiredMixin, View):
             "next_url": request.get_full_path(),
             "saved_filters": selectors.saved_filters_for(user),
             "current_query": saved_filter_query(data, list_params()),
-            "save_form": True,
         }
         template = self.table_template if is_htmx(request) else self.template_name
         return render(request, template, context)
@@ -235,7 +234,7 @@ class AlertListView(LoginRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         show_all = request.GET.get("show") == "all"
         qs = selectors.alerts_for(request.user, unread_only=not show_all)
-        paginator = CappedPaginator(qs, 50)
+        paginator = CappedPaginator(qs, 50, cap=HISTORY_COUNT_CAP)  # alerts pile up
         try:
             page = paginator.page(request.GET.get("page") or 1)
         except InvalidPage:

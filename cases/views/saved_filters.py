@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from cases import permissions as perms
 from cases import selectors, services
 from cases.filters import CaseFilter, list_params
 from cases.models import SavedFilter
@@ -24,8 +23,7 @@ from cases.views.base import AgentRequiredMixin
 def _filter_problems(request: HttpRequest, query: str) -> list[str]:
     """What is wrong with a filter set the user wants to save ([] when nothing)."""
     data = QueryDict(query)
-    queue = selectors.QUEUES.get(data.get("queue", ""))
-    if queue is not None and queue.supervisors_only and not perms.is_supervisor(request.user):
+    if not selectors.may_open_queue(request.user, data.get("queue", "")):
         return [_("This queue is for supervisors.")]
     form = CaseFilter(data, queryset=selectors.case_list_for_desk(request.user),
                       user=request.user).form
