@@ -523,17 +523,6 @@ def sums_by_dimension(case_rows_: Iterable[dict[str, Any]],
     return out
 
 
-def merge_days(*parts: dict[Any, dict[str, Any]]) -> dict[Any, dict[str, Any]]:
-    """Day sums of several sources (cases, requests) in one mapping."""
-    out: dict[Any, dict[str, Any]] = {}
-    for part in parts:
-        for day, sums in part.items():
-            bucket = out.setdefault(day, {})
-            for name, value in sums.items():
-                bucket[name] = _add(bucket.get(name), value)
-    return out
-
-
 def day_sums(w: Window, tz: Any) -> dict[Any, dict[str, Any]]:
     """KPI sums per local day of ``w``, cases and requests (two aggregate queries)."""
     return rollup_days(case_day_rows(w, tz), request_day_rows(w, tz))

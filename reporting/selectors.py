@@ -194,17 +194,14 @@ def weekly_trend(window: K.Window, days: dict[date, dict[str, Any]] | None = Non
     return weeks
 
 
-def _summed(window: K.Window, summed: bool | None) -> bool:
-    return summaries.catch_up(window.now) if summed is None else summed
-
-
 def root_cause_counts(window: K.Window, previous: K.Window | None = None,
-                      summed: bool | None = None) -> list[dict[str, Any]]:
+                      summed: bool = False) -> list[dict[str, Any]]:
     """Cases resolved per root cause in ``window`` and in ``previous``: one aggregate query
-    (over the day sums when they are current, else over the cases). ``summed``: whether the
-    caller already brought the sums up to date (None: find out)."""
+    (over the day sums when ``summed``: the caller brought them up to date with
+    ``summaries.catch_up``, as the pages do; else over the cases, which a caller in a read
+    snapshot (the weekly review) must use: catching up writes)."""
     cur_days, prev_days = summaries.day_span(window), previous and summaries.day_span(previous)
-    if cur_days and (previous is None or prev_days) and _summed(window, summed):
+    if summed and cur_days and (previous is None or prev_days):
         return summaries.root_cause_counts(*cur_days, prev_days[0] if prev_days else None)
     span_start = previous.start if previous else window.start
     in_cur = Q(resolved_at__gte=window.start, resolved_at__lt=window.end)
@@ -222,7 +219,7 @@ def root_cause_counts(window: K.Window, previous: K.Window | None = None,
 
 
 def root_cause_top(window: K.Window, previous: K.Window | None = None,
-                   limit: int | None = None, summed: bool | None = None) -> list[dict[str, Any]]:
+                   limit: int | None = None, summed: bool = False) -> list[dict[str, Any]]:
     """Root causes of the cases resolved in ``window`` (and in ``previous``), most frequent
     first."""
     rows = [r for r in root_cause_counts(window, previous, summed)
@@ -434,10 +431,10 @@ def period_of_week(week: date) -> Period:
                   week - timedelta(days=1))
 
 
-def root_cause_by_category(window: K.Window, summed: bool | None = None) -> dict[str, Any]:
+def root_cause_by_category(window: K.Window, summed: bool = False) -> dict[str, Any]:
     """Root cause x category counts of the cases resolved in ``window`` (one query)."""
     days = summaries.day_span(window)
-    if days and _summed(window, summed):
+    if summed and days:
         rows = summaries.root_cause_matrix(*days)
     else:
         rows = K.root_cause_rows(window)

@@ -9,10 +9,12 @@ How the sums stay exact:
   and department (``KpiDaySum``), plus its root cause under the day it was resolved
   (``RootCauseDaySum``). A period of whole local days is then the sum of its days' rows:
   the same numbers the live aggregate gives, because the live aggregate is a sum too.
-* Database triggers on ``cases_case`` (insert, delete, an update of any column a KPI reads)
-  and on ``cases_customer`` (the key-customer flag) put the case's id in ``KpiQueue`` in the
-  same transaction as the change, whatever made it: a service, the admin, a queryset
-  ``update()``, ``COPY``. Nothing can change a counted fact without queueing the case.
+* Database triggers on ``cases_case`` (insert, delete, an update of any column a KPI reads),
+  on ``cases_customer`` (the key-customer flag), on ``cases_collaborationrequest`` and on
+  the tier entries of ``cases_casetransition`` (the escalation KPI reads them) put the
+  case's id in ``KpiQueue`` in the same transaction as the change, whatever made it: a
+  service, the admin, a queryset ``update()``, ``COPY``. Nothing can change a counted fact
+  without queueing the case.
 * A case's counts also change with time alone: a running clock's outcome becomes known when
   its due time passes. Each case's fact remembers the earliest such due time
   (``CaseKpiFact.next_flip_at``) and is computed again once it has passed.
@@ -90,7 +92,10 @@ _DURATION_COLUMNS = {f"{k.code}_num" for k in K.CASE_KPIS if k.unit == K.HOURS}
 
 # --- triggers ----------------------------------------------------------------------------------
 REQUESTS_TABLE = "cases_collaborationrequest"
+TRANSITIONS_TABLE = "cases_casetransition"
 TRIGGERS = {
+    "reporting_kpi_transition_write": TRANSITIONS_TABLE,
+    "reporting_kpi_transition_delete": TRANSITIONS_TABLE,
     "reporting_kpi_case_insert": "cases_case", "reporting_kpi_case_delete": "cases_case",
     "reporting_kpi_case_update": "cases_case", "reporting_kpi_customer_update": "cases_customer",
     "reporting_kpi_request_insert": REQUESTS_TABLE,
@@ -166,6 +171,25 @@ def _pg_triggers() -> list[str]:
         f"""CREATE TRIGGER reporting_kpi_request_update AFTER UPDATE ON {REQUESTS_TABLE}
            FOR EACH ROW WHEN (({old_request}) IS DISTINCT FROM ({new_request}))
            EXECUTE FUNCTION reporting_kpi_queue_request()""",
+        # Row-level with a condition: only the tier entries of the log count (the
+        # escalation KPI); the stage entry every action writes does not call the function.
+        # The log is append-only (read-only in the admin): inserts and deletes suffice.
+        """CREATE OR REPLACE FUNCTION reporting_kpi_queue_transition() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             IF TG_OP = 'DELETE' THEN
+               INSERT INTO reporting_kpiqueue (case_id) VALUES (OLD.case_id);
+             ELSE
+               INSERT INTO reporting_kpiqueue (case_id) VALUES (NEW.case_id);
+             END IF;
+             RETURN NULL;
+           END $$""",
+        f"""CREATE TRIGGER reporting_kpi_transition_write AFTER INSERT ON {TRANSITIONS_TABLE}
+           FOR EACH ROW WHEN (NEW.field = 'tier')
+           EXECUTE FUNCTION reporting_kpi_queue_transition()""",
+        f"""CREATE TRIGGER reporting_kpi_transition_delete AFTER DELETE ON {TRANSITIONS_TABLE}
+           FOR EACH ROW WHEN (OLD.field = 'tier')
+           EXECUTE FUNCTION reporting_kpi_queue_transition()""",
     ]
 
 
@@ -194,6 +218,12 @@ def _sqlite_triggers() -> list[str]:
            BEGIN INSERT INTO reporting_kpiqueue (case_id) VALUES (NEW.case_id);
                  INSERT INTO reporting_kpiqueue (case_id) SELECT OLD.case_id
                  WHERE OLD.case_id IS NOT NEW.case_id; END""",
+        f"""CREATE TRIGGER reporting_kpi_transition_write AFTER INSERT ON {TRANSITIONS_TABLE}
+           WHEN NEW.field = 'tier'
+           BEGIN INSERT INTO reporting_kpiqueue (case_id) VALUES (NEW.case_id); END""",
+        f"""CREATE TRIGGER reporting_kpi_transition_delete AFTER DELETE ON {TRANSITIONS_TABLE}
+           WHEN OLD.field = 'tier'
+           BEGIN INSERT INTO reporting_kpiqueue (case_id) VALUES (OLD.case_id); END""",
     ]
 
 
@@ -209,7 +239,8 @@ def install_triggers(using: str = "default") -> None:
                        conn.vendor)
         return
     tables = set(conn.introspection.table_names())
-    if not {"cases_case", "cases_customer", REQUESTS_TABLE, KpiQueue._meta.db_table} <= tables:
+    if not {"cases_case", "cases_customer", REQUESTS_TABLE, TRANSITIONS_TABLE,
+            KpiQueue._meta.db_table} <= tables:
         return  # migrated only part of the way: the next full migrate installs them
     with transaction.atomic(using=using), conn.cursor() as cursor:
         for sql in statements():
@@ -592,8 +623,11 @@ def by_dimension(first: date, last: date) -> dict[str, dict[Any, dict[str, Any]]
     rows = (KpiDaySum.objects.filter(day__gte=first, day__lte=last)
             .values("dim", "key").annotate(**_aggregates()).order_by())
     for row in rows:
-        if row["dim"] in out:
-            out[row["dim"]][_key(row["dim"], row["key"])] = _sums(row)
+        sums = _sums(row)
+        # A value whose cases all moved to another (a channel corrected at triage) keeps
+        # rows of zeros; the live aggregates have no such value, nor does the dashboard.
+        if row["dim"] in out and any(sums.values()):
+            out[row["dim"]][_key(row["dim"], row["key"])] = sums
     return out
 
 
@@ -622,7 +656,8 @@ def root_cause_matrix(first: date, last: date) -> list[dict[str, Any]]:
     """Cases resolved per root cause and category in ``first`` .. ``last``."""
     return list(
         RootCauseDaySum.objects.filter(day__gte=first, day__lte=last)
-        .values("root_cause_id", "category").annotate(n=Sum("cases")).order_by()
+        .values("root_cause_id", "category").annotate(n=Sum("cases"))
+        .filter(n__gt=0).order_by()  # emptied rows (a cause or category changed) count nothing
     )
 
 

@@ -201,9 +201,24 @@ def test_the_command_verifies_and_reports_differences(facts, capsys):
     assert "agree" in capsys.readouterr().out
 
 
-def test_the_command_refuses_a_bad_day_count(db):
+@pytest.mark.parametrize("days", ["-3", "5001"])
+def test_the_command_refuses_a_bad_day_count(db, days):
     with pytest.raises(CommandError, match="between"):
-        call_command("kpi_summaries", "--verify", "-3")
+        call_command("kpi_summaries", "--verify", days)
+
+
+def test_a_value_whose_cases_all_moved_leaves_no_row_in_the_breakdowns(facts):
+    """Moving a dimension's only cases to another value leaves its day-sum rows at zero:
+    the breakdowns (like the live path) no longer list it, nor the cause x category view."""
+    summaries.refresh(now=NOW)
+    Case.objects.all().update(channel="web", root_cause=root_cause())
+    summaries.refresh(now=NOW)
+    channels = summaries.by_dimension(MONTH_FIRST, MONTH_LAST)["channel"]
+    assert set(channels) == {"web"}
+    Case.objects.all().update(root_cause=None)
+    summaries.refresh(now=NOW)
+    assert summaries.root_cause_matrix(MONTH_FIRST, MONTH_LAST) == []
+    assert agree() == []
 
 
 def test_dashboard_queries_do_not_grow_with_the_cases(db, django_assert_num_queries):
@@ -266,6 +281,25 @@ def installed_triggers() -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return {row[0] for row in cursor.fetchall()}
+
+
+def test_a_tier_entry_written_to_the_log_alone_reaches_the_sums(facts):
+    """The escalation KPI reads the log's upward retiers: an entry written without touching
+    the case (an import, raw SQL) queues the case too; a stage entry does not."""
+    from cases.models import CaseTransition
+
+    summaries.refresh(now=NOW)
+    case = facts["cases"]["c1"]
+    KpiQueue.objects.all().delete()
+    CaseTransition.objects.create(case=case, field="stage", name="note", source="received",
+                                  target="received", at=NOW)
+    assert not KpiQueue.objects.exists()
+    CaseTransition.objects.create(case=case, field="tier", name="retier", source="3",
+                                  target="1", at=NOW)
+    assert KpiQueue.objects.filter(case_id=case.pk).exists()
+    assert agree() == []
+    CaseTransition.objects.filter(field="tier", case=case).delete()
+    assert agree() == []
 
 
 def test_migrate_installs_every_trigger_and_reinstalls_a_dropped_one(db):

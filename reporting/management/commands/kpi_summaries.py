@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["verify"] < 0 or options["verify"] > 5000:
-            raise CommandError("--verify takes a number of days between 1 and 5000.")
+            raise CommandError("--verify takes a number of days between 1 and 5000 (0: none).")
         now = timezone.now()
         started = time.monotonic()
         if options["rebuild"]:
