@@ -38,6 +38,25 @@ def test_off_by_default_dispatches_at_once(settings, django_capture_on_commit_ca
     dispatch.assert_called_once_with([7])
 
 
+@pytest.mark.parametrize(("linger", "batch", "on", "size"), [
+    (-5, 3, False, None), ("", 3, False, None), (None, 3, False, None), (50, 0, True, 1),
+    (50, -2, True, 1),
+])
+def test_odd_settings_turn_it_off_or_clamp_the_batch(settings, linger, batch, on, size):
+    """A linger of zero, negative or empty is off (dispatch at once); a batch size below
+    one is one."""
+    settings.OUTBOX_DISPATCH_LINGER_MS = linger
+    settings.OUTBOX_DISPATCH_BATCH = batch
+    dispatch_batches._batcher = None
+    try:
+        made = dispatch_batches.batcher()
+        assert (made is not None) == on
+        if on:
+            assert made.batch_size == size
+    finally:
+        dispatch_batches._batcher = None
+
+
 def test_production_settings_turn_it_on():
     import ast
     from pathlib import Path
