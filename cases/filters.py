@@ -107,7 +107,10 @@ class CaseFilter(django_filters.FilterSet):
         field_name="group", lookup_expr="isnull", exclude=True, label=_("Group complaint"),
         widget=YesNoWidget,
     )
-    customer = django_filters.NumberFilter(field_name="customer_id", widget=forms.HiddenInput)
+    # An id past the database's integer range is refused by the form (SQLite raised
+    # OverflowError on it: a 500).
+    customer = django_filters.NumberFilter(field_name="customer_id", widget=forms.HiddenInput,
+                                           min_value=1, max_value=2**63 - 1)
     sort = django_filters.ChoiceFilter(
         widget=FastSelect,
         choices=[(k, v[0]) for k, v in selectors.SORTS.items()], method="filter_sort",

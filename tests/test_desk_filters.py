@@ -201,6 +201,13 @@ def test_customer_filter_lists_their_cases(agent_client):
     assert set(_pks(agent_client, customer=customer.pk)) == {first.pk, second.pk}
 
 
+@pytest.mark.parametrize("value", ["99999999999999999999999", "-1", "abc"])
+def test_a_customer_id_out_of_range_is_refused_not_a_500(agent_client, value):
+    CaseFactory()
+    response = agent_client.get(reverse("desk:cases"), {"customer": value})
+    assert response.status_code == 200
+
+
 def test_htmx_request_gets_only_the_table(agent_client):
     CaseFactory()
     response = agent_client.get(reverse("desk:cases"), HTTP_HX_REQUEST="true")
