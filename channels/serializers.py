@@ -56,6 +56,18 @@ class AttachmentSerializer(serializers.Serializer):
         return {"file": checked}
 
 
+class InRangeDateTimeField(serializers.DateTimeField):
+    """DRF's DateTimeField, with a naive time at the very edge of the calendar (year 1 in
+    a zone ahead of UTC) refused as out of range: DRF's own check of the local time
+    overflows there (a 500)."""
+
+    def enforce_timezone(self, value):  # noqa: ANN001, ANN201 - DRF's signature
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
 class ComplaintCreateSerializer(serializers.Serializer):
     external_id = serializers.CharField(
         max_length=120, required=False, allow_blank=True, default="",
@@ -65,7 +77,7 @@ class ComplaintCreateSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     subject = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=20000)
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    occurred_at = InRangeDateTimeField(required=False, allow_null=True, default=None)
     order_ref = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     location = serializers.CharField(max_length=100, required=False, allow_blank=True,
                                      default="")

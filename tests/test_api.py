@@ -164,6 +164,15 @@ def test_the_rate_limit_counts_status_reads_too_and_a_bad_key_leaves_no_counter(
     assert pending.count is None and cache.get(pending.key) is None
 
 
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00", "9999-12-31T23:59:59",
+                                  "0001-01-01T00:00:00+14:00"])
+def test_a_time_at_the_edge_of_the_calendar_is_a_400(client, app_key, when):
+    _channel, key = app_key
+    response = post(client, key, {**BODY, "occurred_at": when})
+    assert response.status_code == 400 and "occurred_at" in response.json()["fields"]
+    assert not Case.objects.exists()
+
+
 def test_repeated_bad_keys_from_one_address_are_throttled(client, settings):
     settings.CHANNELS_RATE_LIMITS = {"api_auth_fail": "3/600"}
     codes = [post(client, f"guess-{i}", BODY).status_code for i in range(5)]
