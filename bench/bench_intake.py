@@ -1,9 +1,10 @@
 """Intake rate through the API over HTTP: gunicorn with 2 workers on PostgreSQL.
 
     createdb -h 127.0.0.1 -U postgres cd_intake        # once
+    apt-get install wrk                                 # the load generator
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cd_intake \\
     CACHE_URL=redis://127.0.0.1:6379/3 CELERY_BROKER_URL=redis://127.0.0.1:6379/3 \\
-        python bench/bench_intake.py --requests 4000 --concurrency 8
+        python bench/bench_intake.py --history 200000
 
 Migrates the database, issues an API key for the "app" channel, starts gunicorn (2 workers,
 production settings, the given cache and broker; notices are queued to the broker as in
@@ -18,17 +19,18 @@ asserts nothing.
 ``--history N`` first seeds N earlier cases (a running desk; an empty table's first cached
 plans are not what a live one gets).
 
-Gunicorn: ``--worker-class sync`` (default) or ``gthread`` with ``--threads N`` per worker.
+Gunicorn: ``--worker-class gthread`` (default) with ``--threads N`` per worker (default 2),
+or ``sync``.
 Load generator (``--client``):
-- ``threads`` (default): ``--concurrency`` Python threads, one connection per request;
-  simple, but Python's http.client costs about as much CPU as the server on these cores.
-- ``wrk``: Debian's ``wrk`` (C, keep-alive where the server allows it) with a Lua script
-  replaying the same pre-generated bodies (``--concurrency`` connections, 2 threads, for
-  ``--seconds``); far lighter, so more of the 2 cores are left to the server. wrk counts
+- ``wrk`` (the default when ``wrk`` is installed): Debian's ``wrk`` (C, keep-alive where the
+  server allows it) with a Lua script replaying the same pre-generated bodies
+  (``--concurrency`` connections, 2 threads, for ``--seconds``); far lighter, so more of the 2 cores are left to the server. wrk counts
   only statuses, so created/retried complaints are counted in the database afterwards.
+- ``threads``: ``--concurrency`` Python threads, one connection per request; simple, but
+  Python's http.client costs about as much CPU as the server on these cores.
 
-    python bench/bench_intake.py --worker-class gthread --threads 4 --client wrk \
-        --seconds 20 --concurrency 16
+The defaults are the closing note's measurement: ``--client wrk --seconds 20 --concurrency 8
+--worker-class gthread --threads 2``.
 """
 
 from __future__ import annotations
@@ -323,9 +325,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
-    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
-    parser.add_argument("--client", default="threads", choices=["threads", "wrk"])
+    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument("--client", default="wrk" if shutil.which("wrk") else "threads",
+                        choices=["threads", "wrk"])
     parser.add_argument("--seconds", type=int, default=20, help="wrk: length of the run")
     parser.add_argument("--history", type=int, default=0,
                         help="first seed the database with this many earlier cases (COPY, "
