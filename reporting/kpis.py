@@ -493,18 +493,32 @@ def rollup_days(case_rows_: Iterable[dict[str, Any]], request_rows_: Iterable[di
         bucket[name] = _add(bucket.get(name), value)
 
     for row in case_rows_:
-        put(row["d_received_at"], "received", row["received"])
-        for kpi in CASE_KPIS:
-            day = row[f"d_{kpi.anchor}"]
-            put(day, num_key(kpi.code), row[num_key(kpi.code)])
-            put(day, den_key(kpi.code), row[den_key(kpi.code)])
+        for day, name, value in case_filings(row):
+            put(day, name, value)
     for row in request_rows_:
-        day = row["d_created_at"]
-        put(day, "requests", row["requests"])
-        for kpi in REQUEST_KPIS:
-            put(day, num_key(kpi.code), row[num_key(kpi.code)])
-            put(day, den_key(kpi.code), row[den_key(kpi.code)])
+        for name, value in request_sums(row):
+            put(row["d_created_at"], name, value)
     return out
+
+
+def case_filings(row: dict[str, Any]) -> Iterator[tuple[Any, str, Any]]:
+    """(day, sum name, value) of a case row grouped by the anchor days (``case_day_rows``,
+    or one case's): the volume under the day of receipt, each KPI's sums under the day of
+    the KPI's own anchor. The live day sums and the stored ones (``reporting.summaries``)
+    both file through here."""
+    yield row["d_received_at"], "received", row["received"]
+    for kpi in CASE_KPIS:
+        day = row[f"d_{kpi.anchor}"]
+        yield day, num_key(kpi.code), row[num_key(kpi.code)]
+        yield day, den_key(kpi.code), row[den_key(kpi.code)]
+
+
+def request_sums(row: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(sum name, value) of a request row: all of it is filed under its creation day."""
+    yield "requests", row["requests"]
+    for kpi in REQUEST_KPIS:
+        yield num_key(kpi.code), row[num_key(kpi.code)]
+        yield den_key(kpi.code), row[den_key(kpi.code)]
 
 
 def sums_by_dimension(case_rows_: Iterable[dict[str, Any]],

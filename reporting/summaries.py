@@ -87,6 +87,7 @@ _SUM_KEY = {"received": "received", "requests": "requests"} | {
     f"{k.code}_{part}": (K.num_key if part == "num" else K.den_key)(k.code)
     for k in K.KPIS for part in ("num", "den")
 }
+_COLUMN = {name: column for column, name in _SUM_KEY.items()}
 _DURATION_COLUMNS = {f"{k.code}_num" for k in K.CASE_KPIS if k.unit == K.HOURS}
 
 
@@ -258,11 +259,8 @@ def _micro(value: Any) -> int:
 
 def _filed(row: dict[str, Any]) -> Iterable[tuple[date | None, str, int]]:
     """(day, column, value) of one case's counts: each KPI under its own anchor's day."""
-    yield row["d_received_at"], "received", row["received"]
-    for kpi in K.CASE_KPIS:
-        day = row[f"d_{kpi.anchor}"]
-        yield day, f"{kpi.code}_num", _micro(row[K.num_key(kpi.code)])
-        yield day, f"{kpi.code}_den", _micro(row[K.den_key(kpi.code)])
+    for day, name, value in K.case_filings(row):
+        yield day, _COLUMN[name], _micro(value)
 
 
 # "No clock left to fall due" in the flip expression (LEAST ignores no NULL on SQLite).
@@ -293,10 +291,7 @@ def _request_facts(case_ids: list[int], now: datetime) -> dict[int, list[dict[st
     )
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        counts = {"requests": row["requests"]}
-        for kpi in K.REQUEST_KPIS:
-            counts[f"{kpi.code}_num"] = row[K.num_key(kpi.code)]
-            counts[f"{kpi.code}_den"] = row[K.den_key(kpi.code)]
+        counts = {_COLUMN[name]: value for name, value in K.request_sums(row)}
         flip = row["flip"] if row["flip"] < NEVER else None
         out[row["case_id"]].append({
             "k": {dim: "" if row[field] is None else str(row[field])
