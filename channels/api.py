@@ -14,8 +14,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models.signals import post_delete, post_save
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -155,8 +156,10 @@ class ChannelKeyAuthentication(BaseAuthentication):
             key_entry = _cache_key(digest)
             found, rate = throttling.get_many_and_hit([fail_key, key_entry], "api",
                                                       f"key:{digest}")
-        if not judge(found.get(fail_key)).allowed:
-            raise exceptions.Throttled(detail=_("Too many failed attempts. Try again later."))
+        locked = judge(found.get(fail_key))
+        if not locked.allowed:
+            raise exceptions.Throttled(wait=locked.retry_after,
+                                       detail=_("Too many failed attempts. Try again later."))
         key = key_lookup(digest, cached=found.get(key_entry)) if digest else None
         if key is None:
             throttling.hit("api_auth_fail", ip)
@@ -248,6 +251,12 @@ def error_response(status_code: int, detail: str, fields: dict | None = None,
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    # Django's own, as DRF's default handler takes them (DRF's content negotiation raises
+    # Http404 for an unknown ``?format=``).
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):
         return error_response(400, _("The complaint is not valid."), _flatten(exc.detail))
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
@@ -488,8 +497,9 @@ class ComplaintStatusView(IntakeAPIView):
     )
     def get(self, request: Request, reference: str) -> Response:
         key: ChannelKey = request.auth
-        case = Case.objects.filter(reference=reference.upper()[:24],
-                                   source_id=key.channel_id).first()
+        # A NUL is in no reference (and PostgreSQL refuses it in a text parameter).
+        case = None if "\x00" in reference else Case.objects.filter(
+            reference=reference.upper()[:24], source_id=key.channel_id).first()
         if case is None:
             return error_response(404, _("No complaint with this reference from your channel."))
         return Response({

@@ -179,6 +179,45 @@ def test_repeated_bad_keys_from_one_address_are_throttled(client, settings):
     assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
 
 
+def test_a_locked_out_address_is_told_when_the_lock_ends(client, settings):
+    """Retry-After is the rest of the window, not 1 s (a client obeying it would hammer)."""
+    settings.CHANNELS_RATE_LIMITS = {"api_auth_fail": "2/600"}
+    for i in range(2):
+        post(client, f"guess-{i}", BODY)
+    locked = post(client, "guess-x", BODY)
+    assert locked.status_code == 429 and 1 < int(locked["Retry-After"]) <= 600
+
+
+@pytest.mark.parametrize("fmt", ["api", "xml", "%00"])
+def test_an_unknown_format_is_a_json_404_not_a_500(client, app_key, fmt):
+    _channel, key = app_key
+    reference = post(client, key, BODY).json()["reference"]
+    for response in (
+        post(client, key, {**BODY, "external_id": "f"}, QUERY_STRING=f"format={fmt}"),
+        client.get(f"{URL}/{reference}?format={fmt}", HTTP_AUTHORIZATION=f"Bearer {key}"),
+        client.post(f"{URL}?format={fmt}", "{}", content_type="application/json"),
+    ):
+        assert response.status_code == 404 and response.json()["error"] == "not_found"
+    assert Case.objects.count() == 1
+
+
+def test_a_nul_in_the_reference_is_a_404(client, app_key):
+    _channel, key = app_key
+    response = client.get(f"{URL}/TS%00-1", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
+def test_an_e_mail_of_254_characters_is_taken_and_acknowledged(client, app_key):
+    _channel, key = app_key
+    email = "a" * 62 + "@" + ".".join(["b" * 62] * 3) + ".cn"
+    assert len(email) == 254
+    body = {**BODY, "customer": {"name": "王芳", "email": email}}
+    response = post(client, key, body)
+    assert response.status_code == 201, response.content
+    notice = Notice.objects.get()
+    assert notice.channel == "email" and notice.recipient == email
+
+
 def test_status_of_own_case_and_404_for_others(client, app_key):
     _channel, key = app_key
     reference = post(client, key, BODY).json()["reference"]

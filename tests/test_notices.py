@@ -103,6 +103,24 @@ def test_follow_up_notice_is_sent_when_the_follow_up_completes(
     assert "追加补偿" in mail.outbox[-1].body
 
 
+def test_a_long_multi_line_value_in_a_template_subject_is_one_line_that_fits(
+    django_capture_on_commit_callbacks,
+):
+    case = CaseFactory(stage=Stage.FOLLOW_UP)
+    language = case.customer.language or "zh-hans"
+    NoticeTemplate.objects.update_or_create(
+        kind=NoticeKind.FOLLOW_UP, channel=ContactChannel.EMAIL, language=language,
+        defaults={"subject": "{reference}: {message}", "body": "{message}"})
+    message = "第一行\n第二行 " + "补" * 300
+    with django_capture_on_commit_callbacks(execute=True):
+        services.case_complete_follow_up(actor=case.owner, case_id=case.pk, message=message)
+    notice = _notice(case, NoticeKind.FOLLOW_UP)
+    assert notice.status == NoticeStatus.SENT
+    assert len(notice.subject) == 200 and notice.subject.endswith("…")
+    assert notice.subject.startswith(f"{case.reference}: 第一行 第二行 补")
+    assert mail.outbox[-1].subject == notice.subject and mail.outbox[-1].body == message
+
+
 def test_a_retried_action_queues_no_second_notice():
     case = CaseFactory()
     first = notice_queue(case=case, kind=NoticeKind.ACKNOWLEDGEMENT, key="ack")

@@ -34,7 +34,8 @@ class Notice(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=20, choices=NoticeKind.choices)
     channel = models.CharField(_("channel"), max_length=10, choices=ContactChannel.choices)
-    recipient = models.CharField(_("recipient"), max_length=200)
+    # An e-mail address may be 254 characters (RFC 5321), as the intake forms allow.
+    recipient = models.CharField(_("recipient"), max_length=254)
     language = models.CharField(_("language"), max_length=10, default="zh-hans")
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("body"))

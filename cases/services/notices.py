@@ -69,11 +69,22 @@ def notice_build(
     language = case.customer.language or "zh-hans"
     subject, body = render_notice(kind=kind, channel=channel, language=language,
                                   context=full_context, cache=templates)
+    subject = _subject_line(subject)
     return rows.new(
         Notice, case=case, kind=kind, channel=channel, recipient=recipient, language=language,
         subject=subject, body=body, context=full_context,
         idempotency_key=notice_key(case, kind, key), created_at=timezone.now(),
     )
+
+
+_SUBJECT_MAX = Notice._meta.get_field("subject").max_length
+
+
+def _subject_line(subject: str) -> str:
+    """One line that fits the column: a template may put a long or multi-line value (the
+    agent's message) in the subject, which an e-mail header cannot carry."""
+    line = " ".join(subject.split())
+    return line if len(line) <= _SUBJECT_MAX else line[:_SUBJECT_MAX - 1] + "…"
 
 
 def notice_dispatch_after_commit(notice: Notice) -> None:
