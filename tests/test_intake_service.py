@@ -278,8 +278,9 @@ def test_arbitrary_intake_data_creates_a_whole_case_or_nothing(
 @pytest.mark.django_db(transaction=True)
 def test_a_plain_create_outside_a_transaction_writes_one_statement_without_one(monkeypatch):
     """On PostgreSQL a create whose writes are one INSERT statement opens no transaction (the
-    statement is atomic by itself); a group complaint's writes still share one. SQLite
-    writes one statement per table, always in a transaction."""
+    statement is atomic by itself), unless it names a matter: then the matter's lock is
+    held in one (as it is when a group forms). SQLite writes one statement per table,
+    always in a transaction."""
     from django.db import transaction
 
     from cases.services import intake
@@ -297,7 +298,8 @@ def test_a_plain_create_outside_a_transaction_writes_one_statement_without_one(m
     monkeypatch.setattr(transaction.Atomic, "__enter__", counting_enter)
     app = Channel.objects.get(code="app")
     with CaptureQueriesContext(connection) as ctx:
-        case = case_intake(actor=None, data=data(source_id=app.pk, external_id="tx-1")).case
+        case = case_intake(actor=None, data=data(source_id=app.pk, external_id="tx-1",
+                                                 order_ref="")).case
     writes = [q for q in data_queries(ctx) if re.search(r"\b(INSERT|UPDATE|DELETE)\b", q)]
     postgres = connection.vendor == "postgresql"
     assert len(entered) == (0 if postgres else 1)
@@ -310,6 +312,9 @@ def test_a_plain_create_outside_a_transaction_writes_one_statement_without_one(m
 
     DeskSettings.objects.filter(pk=1).update(group_threshold=2)
     entered.clear()
+    case_intake(actor=None, data=data())
+    assert len(entered) == 1  # naming a matter: in the matter's lock
+    entered.clear()
     case_intake(actor=None, data=data(customer=CustomerData(name="第二位", phone="13911110000")))
     assert len(entered) == 1  # forming a group: the group, the case and its members together
     entered.clear()
@@ -319,7 +324,7 @@ def test_a_plain_create_outside_a_transaction_writes_one_statement_without_one(m
     group = ComplaintGroup.objects.get()
     assert joined.group_id == group.pk and group.case_count == 3
     assert group.last_received_at == later
-    assert len(entered) == (0 if postgres else 1)  # joining: counted in the case's statement
+    assert len(entered) == 1  # joining: in the matter's lock
 
     if postgres:  # an operator's stricter isolation: the whole create is one transaction
         from django.db.backends.postgresql.psycopg_any import IsolationLevel
@@ -359,24 +364,35 @@ def test_intake_checks_a_reused_connection_with_its_first_read(monkeypatch):
     each request), and a connection that died meanwhile is replaced as the health check
     would have: the create still succeeds."""
     app = Channel.objects.get(code="app")
-    case_intake(actor=None, data=data(source_id=app.pk, external_id="hc-1"))
+    case_intake(actor=None, data=data(source_id=app.pk, external_id="hc-1", order_ref=""))
     assert connection.health_check_enabled  # CONN_HEALTH_CHECKS, as in production
     checked = []
     real_is_usable = connection.is_usable
     monkeypatch.setattr(connection, "is_usable", lambda: checked.append(1) or real_is_usable())
     connection.health_check_done = False  # a new request on the reused connection
-    assert case_intake(actor=None, data=data(source_id=app.pk, external_id="hc-2")).created
+    assert case_intake(actor=None, data=data(source_id=app.pk, external_id="hc-2",
+                                             order_ref="")).created
     assert checked == []
 
-    dead = connection.connection.info.backend_pid
-    killer = connection.get_new_connection(connection.get_connection_params())
-    try:
-        killer.execute("SELECT pg_terminate_backend(%s)", [dead])
-    finally:
-        killer.close()
-    connection.health_check_done = False
-    result = case_intake(actor=None, data=data(source_id=app.pk, external_id="hc-3"))
+    def kill_the_connection() -> int:
+        dead = connection.connection.info.backend_pid
+        killer = connection.get_new_connection(connection.get_connection_params())
+        try:
+            killer.execute("SELECT pg_terminate_backend(%s)", [dead])
+        finally:
+            killer.close()
+        connection.health_check_done = False
+        return dead
+
+    dead = kill_the_connection()
+    result = case_intake(actor=None, data=data(source_id=app.pk, external_id="hc-3",
+                                               order_ref=""))
     assert result.created and Case.objects.filter(external_id="hc-3").exists()
+    assert connection.connection.info.backend_pid != dead
+    # Naming a matter, the create opens a transaction: Django's own check runs first.
+    dead = kill_the_connection()
+    result = case_intake(actor=None, data=data(source_id=app.pk, external_id="hc-4"))
+    assert result.created and Case.objects.filter(external_id="hc-4").exists()
     assert connection.connection.info.backend_pid != dead
 
 

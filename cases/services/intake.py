@@ -335,18 +335,20 @@ def case_intake(*, actor: User | None, data: IntakeData) -> IntakeResult:
     already has (a retry then writes nothing); the unique (source, external_id) constraint
     decides a race between two submissions: the loser rolls back and returns the first case.
 
-    Transactions: a create whose writes are one INSERT statement (PostgreSQL, no group and
-    no customer change; see ``_Draft.one_statement``) runs without one: at READ COMMITTED
-    its reads get no less isolation than in a transaction (a snapshot per statement, no
-    locks taken), and the statement is atomic by itself, so no half-written case is
-    possible; that saves the BEGIN and COMMIT round trips. Other creates write in a
-    transaction; inside a caller's transaction, or at a stricter isolation level, the whole
-    create is one (a savepoint in the caller's).
+    Transactions: a complaint that names a matter is created in one that holds the
+    matter's lock (``_names_a_matter``), so concurrent complaints on one matter group and
+    link as if they came one after the other. Else a create whose writes are one INSERT
+    statement (PostgreSQL, no customer change; see ``_Draft.one_statement``) runs without
+    one: at READ COMMITTED its reads get no less isolation than in a transaction (a
+    snapshot per statement, no locks taken), and the statement is atomic by itself, so no
+    half-written case is possible; that saves the BEGIN and COMMIT round trips. Other
+    creates write in a transaction; inside a caller's transaction, or at a stricter
+    isolation level, the whole create is one (a savepoint in the caller's).
     """
     _clean(data)
     _validate(data)
     try:
-        if connection.in_atomic_block or not _read_committed():
+        if connection.in_atomic_block or not _read_committed() or _names_a_matter(data):
             with transaction.atomic():
                 return _intake(actor, data, in_transaction=True)
         return _intake(actor, data, in_transaction=False)
@@ -371,6 +373,31 @@ def _intake(actor: User | None, data: IntakeData, *, in_transaction: bool) -> In
         return _write(draft)
     with transaction.atomic():
         return _write(draft)
+
+
+def _names_a_matter(data: IntakeData) -> bool:
+    """Does the complaint name a matter (an order/product reference or a location)? Then
+    it is created in a transaction that holds the matter's lock from before the matter read
+    until the commit: complaints on one matter arriving at the same moment are then seen
+    as a group, or as duplicates, exactly as if they had come one after the other; two
+    that do not see each other could each miss the group, or form one each. PostgreSQL:
+    an advisory lock on the matter, taken by the first read (``_read_together``; the matter
+    read that follows gets a snapshot taken after it). SQLite: its IMMEDIATE transactions
+    let one writer in at a time. A complaint that names no matter cannot form a group."""
+    return bool(data.order_ref or data.location)
+
+
+def _matter_lock_params(data: IntakeData) -> list[str]:
+    """The matter's lock key, as the matter read compares it (``grouping``: the category
+    and the reference, else the location, in any letter case)."""
+    kind = "order" if data.order_ref else "location"
+    return [f"intake-matter:{kind}:{data.category}:", data.order_ref or data.location]
+
+
+# The matter's lock (see ``_names_a_matter``): a 64-bit key hashed from the matter, held
+# until the transaction ends; UPPER as in the matter read, so spellings that read as one
+# matter take one lock.
+_MATTER_LOCK_SQL = "(SELECT 1 FROM pg_advisory_xact_lock(hashtextextended(%s || UPPER(%s), 0)))"
 
 
 def _read_committed() -> bool:
@@ -447,12 +474,15 @@ def _read_together(data: IntakeData) -> _Prelude:
     memo = _batch_settings.get()
     read_policies = not memo
     check_retry = data.source_id is not None and bool(data.external_id)
-    shape = (read_policies, by, check_retry, data.acknowledge)
+    lock = _names_a_matter(data)
+    shape = (read_policies, by, check_retry, data.acknowledge, lock)
     params: list = [value for value in (phone, email) if value]
     if check_retry:
         params += [data.source_id, data.external_id]
     if data.acknowledge:
         params.append(NoticeKind.ACKNOWLEDGEMENT)
+    if lock:
+        params += _matter_lock_params(data)
     sql = rows.statement(("intake-reads", *shape), lambda: _together_sql(*shape))
     found = rows.select(sql, params, checks_connection=True)
     width = len(SlaPolicy._meta.concrete_fields) if read_policies else 0
@@ -482,7 +512,7 @@ def _read_together(data: IntakeData) -> _Prelude:
 
 
 def _together_sql(read_policies: bool, by: tuple[str, ...], check_retry: bool,
-                  acknowledge: bool) -> str:
+                  acknowledge: bool, lock: bool) -> str:
     """``_read_together``'s text for one shape."""
     qn = connection.ops.quote_name
     scalars = _desk_scalars() if read_policies else []
@@ -508,6 +538,8 @@ def _together_sql(read_policies: bool, by: tuple[str, ...], check_retry: bool,
         scalars.append(f"(SELECT array_agg(ARRAY[{', '.join(c)}] ORDER BY _c.{qn('id')}) "
                        f"FROM _c)")
         cte = f"WITH _c AS ({_customers_sql(by)}) "
+    if lock:  # last: its value is not read
+        scalars.append(_MATTER_LOCK_SQL)
     if not read_policies:
         return f"{cte}SELECT {', '.join(scalars)}"
     return cte + _with_policies(scalars)

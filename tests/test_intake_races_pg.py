@@ -1,0 +1,92 @@
+"""Complaints on one matter arriving at the same moment are grouped and linked as if they had
+come one after the other (intake holds the matter's lock from its matter read to its commit).
+Needs PostgreSQL: SQLite lets one writer in at a time and proves nothing."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from cases.choices import Category, ChannelKind, ContactChannel, Scope
+from cases.models import Case, ComplaintGroup, Customer
+from cases.services import grouping, intake
+from cases.services.intake import CustomerData, IntakeData, case_intake
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql",
+                       reason="a race between connections needs PostgreSQL (set DATABASE_URL)"),
+]
+
+
+def complaint(customer: CustomerData, order_ref: str = "SO-BURST-1") -> IntakeData:
+    return IntakeData(customer=customer, channel=ChannelKind.APP, category=Category.DELIVERY,
+                      subject="同一批订单未送达", description="下单五天仍未收到货。",
+                      order_ref=order_ref)
+
+
+@pytest.fixture
+def slow_matter_read(monkeypatch):
+    """Widen the window between the matter read and the write, so that without the lock
+    every complaint of a burst would read the matter before any of the others is written."""
+    real = grouping.detect_related
+
+    def slow(**kwargs):
+        plan = real(**kwargs)
+        time.sleep(0.05)
+        return plan
+
+    monkeypatch.setattr(intake.grouping, "detect_related", slow)
+
+
+def _at_once(items: list[IntakeData]) -> list:
+    barrier = threading.Barrier(len(items))
+    results: list = [None] * len(items)
+
+    def run(i: int, item: IntakeData) -> None:
+        try:
+            barrier.wait()
+            results[i] = case_intake(actor=None, data=item)
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, item)) for i, item in enumerate(items)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def test_a_burst_on_one_order_forms_one_group_with_every_case(slow_matter_read):
+    burst = [complaint(CustomerData(name=f"客户{i}", phone=f"1390000{i:04d}",
+                                    preferred_channel=ContactChannel.SMS)) for i in range(12)]
+    results = _at_once(burst)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    group = ComplaintGroup.objects.get()  # one group, not one per racing complaint
+    cases = Case.objects.filter(order_ref="SO-BURST-1")
+    assert cases.count() == 12 and group.case_count == 12
+    assert set(cases.values_list("group_id", flat=True)) == {group.pk}
+    assert set(cases.values_list("scope", flat=True)) == {Scope.GROUP}
+    # Another order's burst is not held up by this one's lock, nor grouped with it.
+    other = _at_once([complaint(CustomerData(name="别人", phone="13911112222"), "SO-OTHER")])
+    assert other[0].case.group_id is None
+
+
+def test_one_customer_s_burst_on_one_order_links_the_repeats_to_the_first(slow_matter_read):
+    customer = case_intake(actor=None, data=complaint(
+        CustomerData(name="王芳", phone="13800138000"), order_ref="SO-WARM")).case.customer
+    Case.objects.all().delete()
+    results = _at_once([complaint(CustomerData(name="王芳", phone="13800138000"), "SO-DUP")
+                        for _ in range(4)])
+    assert not [r for r in results if isinstance(r, Exception)], results
+    cases = list(Case.objects.filter(order_ref="SO-DUP").order_by("received_at", "pk"))
+    assert len(cases) == 4 and Customer.objects.count() == 1
+    first = [c for c in cases if c.duplicate_of_id is None]
+    assert len(first) == 1 and first[0].customer_id == customer.pk
+    assert all(c.duplicate_of_id == first[0].pk for c in cases if c is not first[0])
