@@ -389,11 +389,13 @@ def test_intake_checks_a_reused_connection_with_its_first_read(monkeypatch):
                                                order_ref=""))
     assert result.created and Case.objects.filter(external_id="hc-3").exists()
     assert connection.connection.info.backend_pid != dead
-    # Naming a matter, the create opens a transaction: Django's own check runs first.
+    # Naming a matter, the create runs in a transaction, whose first read is the check.
+    assert case_intake(actor=None, data=data(source_id=app.pk, external_id="hc-4")).created
+    assert checked == []
     dead = kill_the_connection()
-    result = case_intake(actor=None, data=data(source_id=app.pk, external_id="hc-4"))
-    assert result.created and Case.objects.filter(external_id="hc-4").exists()
-    assert connection.connection.info.backend_pid != dead
+    result = case_intake(actor=None, data=data(source_id=app.pk, external_id="hc-5"))
+    assert result.created and Case.objects.filter(external_id="hc-5").count() == 1
+    assert connection.connection.info.backend_pid != dead and checked == []
 
 
 def test_a_changed_policy_or_setting_applies_to_the_next_complaint_at_once():

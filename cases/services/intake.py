@@ -348,9 +348,12 @@ def case_intake(*, actor: User | None, data: IntakeData) -> IntakeResult:
     _clean(data)
     _validate(data)
     try:
-        if connection.in_atomic_block or not _read_committed() or _names_a_matter(data):
+        if connection.in_atomic_block or not _read_committed():
             with transaction.atomic():
                 return _intake(actor, data, in_transaction=True)
+        if _names_a_matter(data):
+            return rows.atomic_checking_connection(
+                lambda: _intake(actor, data, in_transaction=True))
         return _intake(actor, data, in_transaction=False)
     except IntegrityError:
         # A retry of the same submission (or a race between two of them): the first one won.

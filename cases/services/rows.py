@@ -28,13 +28,13 @@ override to one of them fails a test instead of being skipped silently.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connections, models
+from django.db import InterfaceError, OperationalError, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -474,12 +474,52 @@ def select(sql: str, params: Sequence[Any], *, using: str = "default",
     If the connection turns out dead, it is closed and the read runs once more on a new
     one, which is what the health check would have done."""
     connection = connections[using]
+    if checks_connection and getattr(connection, _FIRST_IN_TRANSACTION, False):
+        setattr(connection, _FIRST_IN_TRANSACTION, False)
+        try:
+            return _fetch(connection, sql, params, prepare)
+        except (OperationalError, InterfaceError) as exc:
+            raw = connection.connection
+            if raw is not None and not raw.closed and not getattr(raw, "broken", False):
+                raise  # the statement failed, not the connection
+            raise _DeadOnFirstUse from exc
     if checks_connection and _health_check_deferred(connection):
         try:
             return _fetch(connection, sql, params, prepare)
         except (OperationalError, InterfaceError):
             connection.close()
     return _fetch(connection, sql, params, prepare)
+
+
+T = TypeVar("T")
+_FIRST_IN_TRANSACTION = "_rows_first_in_transaction"
+
+
+class _DeadOnFirstUse(Exception):
+    """A transaction's first statement found its reused connection dead."""
+
+
+def atomic_checking_connection(work: Callable[[], T], *, using: str = "default") -> T:
+    """``work()`` in a transaction whose first statement (a ``select`` with
+    ``checks_connection``) stands in for Django's health check of a reused connection,
+    as ``select`` does outside one: entering a transaction would otherwise send a
+    ``SELECT 1`` first. If that statement finds the connection dead, the transaction is
+    abandoned (nothing was done in it), the connection replaced, and ``work`` run again."""
+    connection = connections[using]
+    if connection.in_atomic_block or not _health_check_deferred(connection):
+        with transaction.atomic(using=using):
+            return work()
+    setattr(connection, _FIRST_IN_TRANSACTION, True)
+    try:
+        with transaction.atomic(using=using):
+            return work()
+    except _DeadOnFirstUse:
+        pass  # leaving the block, the failed rollback closed the connection
+    finally:
+        setattr(connection, _FIRST_IN_TRANSACTION, False)
+    connection.close()
+    with transaction.atomic(using=using):
+        return work()
 
 
 def _fetch(connection: BaseDatabaseWrapper, sql: str, params: Sequence[Any],
