@@ -10,6 +10,7 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 from django.forms.utils import flatatt
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases import selectors
 from cases.choices import Category, ChannelKind, SlaState, Stage, Tier
+from cases.ids import MAX_ID
 from cases.models import Case, Department
 
 
@@ -45,6 +47,31 @@ class FastSelect(forms.Select):
              for v, label in self.choices),
         )
         return format_html("<select{}>{}</select>", flatatt(final), options)
+
+
+class LocalDateRangeField(django_filters.fields.DateRangeField):
+    """django-filter's date range (from the first day's local midnight to the last day's
+    end, in the user's time zone), refusing a date whose bound falls outside the years UTC
+    can hold (year 1 ahead of UTC, 9999 behind it): SQLite converts the bound to UTC and
+    raised OverflowError (a 500)."""
+
+    def compress(self, data_list: list[Any]) -> slice | None:
+        value = super().compress(data_list)
+        for bound in (value.start, value.stop) if value else ():
+            if bound is None:
+                continue
+            try:
+                bound.astimezone(UTC)
+            except OverflowError:
+                raise forms.ValidationError(
+                    _("%(date)s is out of range."), code="out_of_range",
+                    params={"date": bound.date().isoformat()},
+                ) from None
+        return value
+
+
+class LocalDateRangeFilter(django_filters.DateFromToRangeFilter):
+    field_class = LocalDateRangeField
 
 
 def _queue_choices() -> list[tuple[str, Any]]:
@@ -96,7 +123,7 @@ class CaseFilter(django_filters.FilterSet):
         choices=SlaState.choices, method="filter_deadline", label=_("Deadline state"),
         empty_label=_("Any deadline state"),
     )
-    received = django_filters.DateFromToRangeFilter(
+    received = LocalDateRangeFilter(
         field_name="received_at", label=_("Received between"),
         widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
     )
@@ -110,7 +137,7 @@ class CaseFilter(django_filters.FilterSet):
     # An id past the database's integer range is refused by the form (SQLite raised
     # OverflowError on it: a 500).
     customer = django_filters.NumberFilter(field_name="customer_id", widget=forms.HiddenInput,
-                                           min_value=1, max_value=2**63 - 1)
+                                           min_value=1, max_value=MAX_ID)
     sort = django_filters.ChoiceFilter(
         widget=FastSelect,
         choices=[(k, v[0]) for k, v in selectors.SORTS.items()], method="filter_sort",
@@ -155,6 +182,13 @@ class CaseFilter(django_filters.FilterSet):
         return queryset  # applied in ``qs`` after every filter
 
     search_capped = False
+
+    @property
+    def matching(self) -> QuerySet[Case]:
+        """The filtered cases as one QuerySet (an export streams it in its own order): for a
+        text search, the matches the list shows (at most SEARCH_CAP, see SearchResults)."""
+        rows = self.qs
+        return rows.queryset() if isinstance(rows, SearchResults) else rows
 
     @property
     def qs(self) -> Any:
@@ -225,6 +259,10 @@ class SearchResults(Sequence):
         self.ids = [row[0] for row in rows]
         self.base = base
 
+    def queryset(self) -> QuerySet[Case]:
+        """The matches as an unordered QuerySet."""
+        return self.base.filter(pk__in=self.ids)
+
     def __len__(self) -> int:
         return len(self.ids)
 
@@ -256,6 +294,16 @@ def style_filter_form(form: forms.Form) -> None:
                 "form-control form-control-sm")
             if not isinstance(widget, forms.HiddenInput):
                 widget.attrs["class"] = css
+
+
+def list_query(params: QueryDict) -> QueryDict:
+    """A mutable copy of the list's query with its defaults (the desk list and its export
+    show the same cases): a search looks through every case (a caller asks about last
+    year's complaint too); otherwise the list starts with the open ones."""
+    data = params.copy()
+    data.setdefault("queue", "all" if (data.get("q") or "").strip() else "open")
+    data.setdefault("sort", selectors.DEFAULT_SORT)
+    return data
 
 
 def list_params() -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from cases.choices import (
     Tier,
     Urgency,
 )
+from cases.ids import parse_id
 from cases.models import Case, Department, RootCause, User
 
 TIER_CHOICES = [(t.value, t.label) for t in Tier if t != Tier.UNTRIAGED]
@@ -40,12 +41,34 @@ def _textarea(rows: int = 4) -> forms.Textarea:
     return forms.Textarea(attrs={"rows": rows})
 
 
+def _coerce_id(value: str) -> int:
+    """An id for a typed choice field's ``coerce`` (its ValueError is "Select a valid
+    choice"): see IdMultipleChoiceField."""
+    pk = parse_id(value)
+    if pk is None:
+        raise ValueError(value)
+    return pk
+
+
+class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses an id no primary key can have with "Select a valid choice" before querying:
+    Django range-checks ids in single-value lookups only, and SQLite raised OverflowError on
+    the ``pk__in`` of an id past 64 bits (a 500)."""
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value:
+            if parse_id(str(pk)) is None:
+                raise forms.ValidationError(self.error_messages["invalid_choice"],
+                                            code="invalid_choice", params={"value": pk})
+        return super()._check_values(value)
+
+
 class AgentChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return str(obj)
 
 
-class AgentMultipleChoiceField(forms.ModelMultipleChoiceField):
+class AgentMultipleChoiceField(IdMultipleChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return str(obj)
 
@@ -294,7 +317,7 @@ class BulkActionForm(DeskForm):
     ACTIONS = [("assign", _("Assign to a handler")), ("transfer", _("Transfer ownership"))]
 
     action = forms.ChoiceField(label=_("Bulk action"), choices=ACTIONS)
-    cases = forms.TypedMultipleChoiceField(coerce=int, choices=[], label=_("Cases"),
+    cases = forms.TypedMultipleChoiceField(coerce=_coerce_id, choices=[], label=_("Cases"),
                                            widget=forms.MultipleHiddenInput)
     agent = AgentChoiceField(label=_("Agent"), queryset=User.objects.none())
     department = forms.ModelChoiceField(label=_("Business department (tier 1)"),

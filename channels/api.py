@@ -238,8 +238,14 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
             for k, v in _flatten(item, prefix).items():
                 out.setdefault(k or "non_field_errors", []).extend(v)
     else:
-        out.setdefault(prefix or "non_field_errors", []).append(str(detail))
+        out.setdefault(prefix or "non_field_errors", []).append(_encodable(str(detail)))
     return out
+
+
+def _encodable(text: str) -> str:
+    """``text`` with each lone surrogate as its escape (\\ud800): DRF's messages echo the
+    value sent ("\\ud800" is not a valid choice), and the UTF-8 body cannot hold one."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def error_response(status_code: int, detail: str, fields: dict | None = None,
@@ -273,15 +279,27 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, InvalidInput):
         fields: dict[str, list[str]] = {}
         for field, message in getattr(exc, "errors", [(exc.field, exc.message)]):
-            fields.setdefault(field or "non_field_errors", []).append(str(message))
+            fields.setdefault(field or "non_field_errors", []).append(_encodable(str(message)))
         return error_response(400, _("The complaint is not valid."), fields)
     return None
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF's JSONParser, with a body nested deeper than the json module can read (it raises
+    RecursionError, a 500) refused as malformed JSON, like any other."""
+
+    def parse(self, stream: Any, media_type: str | None = None,
+              parser_context: dict | None = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply") from None
 
 
 class IntakeAPIView(APIView):
     authentication_classes = [ChannelKeyAuthentication]
     permission_classes = [HasChannelKey]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     renderer_classes = [JSONRenderer]
 
     def get_exception_handler(self):
@@ -429,7 +447,7 @@ def validated_create(payload: Any) -> dict[str, Any]:
 
 # --- the fast lane for the common POST -----------------------------------------------------------
 _JSON_RENDERER = JSONRenderer()
-_JSON_PARSER = JSONParser()
+_JSON_PARSER = BoundedJSONParser()
 _ACCEPT_JSON = {"*/*", "application/*", "application/json"}
 _ALLOW = "POST, OPTIONS"
 

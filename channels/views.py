@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from cases.choices import ChannelKind
+from cases.ids import parse_id
 from cases.models import Case, CaseAttachment, Customer
 from cases.permissions import is_agent
 from cases.services import CustomerData, IntakeData, InvalidInput
@@ -157,8 +158,9 @@ def log_complaint(request: HttpRequest) -> HttpResponse:
     lookup = CustomerLookupForm(request.GET or None)
     matches = customer_search(lookup.cleaned_data["q"]) if lookup.is_valid() else []
     chosen = None
-    if request.GET.get("customer", "").isdigit():
-        chosen = Customer.objects.filter(pk=request.GET["customer"]).first()
+    customer_id = parse_id(request.GET.get("customer"))
+    if customer_id is not None:
+        chosen = Customer.objects.filter(pk=customer_id).first()
     if request.method == "POST":
         form = DeskComplaintForm(request.POST, request.FILES)
         if form.is_valid():

@@ -111,20 +111,16 @@ def export_kpis(request: HttpRequest, fmt: str) -> Any:
 @require_GET
 def export_cases(request: HttpRequest, fmt: str) -> Any:
     """The desk's filtered case list as CSV or Excel. Takes the desk list's GET filters
-    (``cases.filters.CaseFilter``, same defaults: the "open" queue) and the user's
-    visibility scope. Customer data: supervisors and admins only."""
+    (``cases.filters.CaseFilter``, same defaults: the "open" queue, every case for a
+    search) and the user's visibility scope. Customer data: supervisors and admins only."""
     _require(rperms.can_export_customer_data, request,
              _("Only supervisors and admins may export customer data."))
     if fmt not in FORMATS:
         raise Http404
-    from cases import selectors as case_selectors
-    from cases.filters import CaseFilter
+    from cases.filters import CaseFilter, list_query
 
-    data = request.GET.copy()
-    data.setdefault("queue", "open")
-    data.setdefault("sort", case_selectors.DEFAULT_SORT)
-    filterset = CaseFilter(data, queryset=selectors.exportable_cases(request.user),
-                           user=request.user)
+    filterset = CaseFilter(list_query(request.GET),
+                           queryset=selectors.exportable_cases(request.user), user=request.user)
     if not filterset.is_valid():
         errors = "; ".join(f"{name}: {' '.join(map(str, errs))}"
                            for name, errs in filterset.errors.items())
@@ -132,8 +128,8 @@ def export_cases(request: HttpRequest, fmt: str) -> Any:
     stamp = timezone.localtime(timezone.now()).strftime("%Y%m%d-%H%M")
     name = f"cases-{stamp}"
     if fmt == "xlsx":
-        return exports.stream_cases_xlsx(filterset.qs, name)
-    return exports.stream_cases_csv(filterset.qs, name)
+        return exports.stream_cases_xlsx(filterset.matching, name)
+    return exports.stream_cases_csv(filterset.matching, name)
 
 
 # --- weekly reviews ----------------------------------------------------------------------------

@@ -53,6 +53,7 @@ from cases.models.collaboration import (
 from cases.permissions import can_request_help
 from cases.services import clocks
 from cases.services.errors import ActionForbidden, ActionNotAllowed, ConflictError, InvalidInput
+from cases.services.intake import clean_text
 from cases.services.transitions import (
     check_transition,
     lock_case,
@@ -87,7 +88,9 @@ def can_collaborate(request: CollaborationRequest, user: User | None) -> bool:
 
 
 def _text(value: str | None, field: str, message: str, *, required: bool = True) -> str:
-    text = (value or "").strip()
+    """A board text as it may be stored: without NUL or lone surrogates (callers pass what
+    people typed, and PostgreSQL refuses a NUL: a 500), stripped, checked."""
+    text = clean_text(value).strip()
     if required and not text:
         raise InvalidInput(message, field=field)
     if len(text) > _MAX_TEXT:

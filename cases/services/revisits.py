@@ -29,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cases.choices import Clock, RevisitMethod, Stage
+from cases.ids import parse_id
 from cases.models import Alert, Case, CaseDeadline, Revisit, User
 from cases.models.notices import NoticeKind
 from cases.services import clocks
@@ -79,10 +80,11 @@ def _token_read(token: str) -> tuple[int, str]:
         ) from exc
     except signing.BadSignature as exc:
         raise _invalid() from exc
-    revisit_id, _dot, nonce = value.partition(".")
-    if not revisit_id.isdigit() or not nonce:
+    raw_id, _dot, nonce = value.partition(".")
+    revisit_id = parse_id(raw_id)
+    if revisit_id is None or not nonce:
         raise _invalid()
-    return int(revisit_id), nonce
+    return revisit_id, nonce
 
 
 def _invalid() -> SurveyLinkInvalid:

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cases import permissions as perms
 from cases import selectors_board as board
+from cases.ids import parse_id
 from cases.models import Department, User
 from cases.services import collaboration as collab
 from cases.services.errors import ActionForbidden, DomainError, InvalidInput
@@ -80,8 +81,7 @@ def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
 
 
 def _version(request: HttpRequest) -> int | None:
-    raw = request.POST.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return parse_id(request.POST.get("version"), minimum=0)  # versions start at 0
 
 
 def _form_error(form: forms.Form) -> str:

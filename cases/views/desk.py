@@ -23,8 +23,9 @@ from django.views import View
 from cases import permissions as perms
 from cases import selectors, services
 from cases.choices import Tier
-from cases.filters import FILTER_ROWS, CaseFilter, list_params
+from cases.filters import FILTER_ROWS, CaseFilter, list_params, list_query
 from cases.forms import BulkActionForm, PreferencesForm
+from cases.ids import parse_id
 from cases.models import Alert, Case
 from cases.services import DomainError
 from cases.services.saved_filters import saved_filter_query
@@ -103,11 +104,7 @@ class CaseListView(AgentRequiredMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        data = request.GET.copy()
-        # A search looks through every case (a caller asks about last year's complaint too);
-        # otherwise the list starts with the open ones.
-        data.setdefault("queue", "all" if (data.get("q") or "").strip() else "open")
-        data.setdefault("sort", selectors.DEFAULT_SORT)
+        data = list_query(request.GET)
         if not selectors.may_open_queue(user, data.get("queue", "")):
             raise PermissionDenied(_("This queue is for supervisors."))
         queue = selectors.QUEUES.get(data.get("queue", ""))
@@ -251,10 +248,11 @@ class AlertListView(LoginRequiredMixin, View):
         mine = Alert.objects.filter(recipient=request.user, read_at__isnull=True)
         alert_id = request.POST.get("alert")
         if alert_id:
-            if not alert_id.isdigit():
+            pk = parse_id(alert_id)
+            if pk is None:
                 messages.error(request, _("No such alert."))
                 return redirect("desk:alerts")
-            mine = mine.filter(pk=int(alert_id))
+            mine = mine.filter(pk=pk)
         n = mine.update(read_at=now)
         if not alert_id:
             messages.success(request, _("%(n)d alert(s) marked read.") % {"n": n})
