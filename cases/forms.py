@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases import selectors
 from cases.choices import (
+    MAX_FREE_TEXT,
     CompensationKind,
     Difficulty,
     NoteKind,
@@ -39,6 +40,15 @@ MAX_AMOUNT = Decimal("99999999.99")
 
 def _textarea(rows: int = 4) -> forms.Textarea:
     return forms.Textarea(attrs={"rows": rows})
+
+
+class DeskText(forms.CharField):
+    """A free-text box of ``rows`` lines, at most MAX_FREE_TEXT characters (the browser
+    stops typing there; a longer post is a form error)."""
+
+    def __init__(self, *, rows: int = 4, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", MAX_FREE_TEXT)
+        super().__init__(widget=_textarea(rows), **kwargs)
 
 
 def _coerce_id(value: str) -> int:
@@ -113,7 +123,7 @@ class TriageForm(ActionForm):
         help_text=_("The system suggests a tier from the three dimensions; confirm or "
                     "change it."),
     )
-    note = forms.CharField(label=_("Note"), required=False, widget=_textarea(2))
+    note = DeskText(label=_("Note"), required=False, rows=2)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -145,7 +155,7 @@ class AssignForm(ActionForm):
         widget=forms.SelectMultiple(attrs={"size": 6}),
         help_text=_("Tier 1 only: the agents and managers working the case with the handler."),
     )
-    note = forms.CharField(label=_("Note"), required=False, widget=_textarea(2))
+    note = DeskText(label=_("Note"), required=False, rows=2)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -163,12 +173,11 @@ class AssignForm(ActionForm):
 
 
 class StartForm(ActionForm):
-    contact_summary = forms.CharField(
-        label=_("First response: what you told the customer"), widget=_textarea(3),
+    contact_summary = DeskText(
+        label=_("First response: what you told the customer"),
         required=False,
         help_text=_("Call or message the customer and summarise the contact. It counts as "
-                    "the first response."),
-    )
+                    "the first response."), rows=3)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -207,7 +216,7 @@ class CompensationFieldsMixin(forms.Form):
 
 
 class ResolveForm(CompensationFieldsMixin, ActionForm):
-    solution = forms.CharField(label=_("Solution"), widget=_textarea(5))
+    solution = DeskText(label=_("Solution"), rows=5)
     root_cause = forms.ModelChoiceField(label=_("Root cause"), queryset=RootCause.objects.none())
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -226,15 +235,13 @@ class ResolveForm(CompensationFieldsMixin, ActionForm):
 
 
 class FeedbackForm(ActionForm):
-    message = forms.CharField(
-        label=_("Message to the customer"), widget=_textarea(5),
+    message = DeskText(
+        label=_("Message to the customer"),
         help_text=_("The result of the handling. Approved compensation is named in the "
-                    "notice automatically."),
-    )
-    preventive_measures = forms.CharField(
-        label=_("Preventive measures"), widget=_textarea(3),
-        help_text=_("What was changed so that it does not happen again."),
-    )
+                    "notice automatically."), rows=5)
+    preventive_measures = DeskText(
+        label=_("Preventive measures"),
+        help_text=_("What was changed so that it does not happen again."), rows=3)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -245,24 +252,22 @@ class FeedbackForm(ActionForm):
 class RevisitForm(ActionForm):
     score = forms.TypedChoiceField(label=_("Satisfaction"), choices=SCORE_CHOICES, coerce=int,
                                    widget=forms.RadioSelect)
-    comment = forms.CharField(label=_("What the customer said"), required=False,
-                              widget=_textarea(3))
+    comment = DeskText(label=_("What the customer said"), required=False, rows=3)
 
 
 class FollowUpForm(ActionForm):
-    message = forms.CharField(
-        label=_("Extra compensation or adjusted plan delivered"), widget=_textarea(4),
-        help_text=_("The customer is told this message."),
-    )
+    message = DeskText(
+        label=_("Extra compensation or adjusted plan delivered"),
+        help_text=_("The customer is told this message."), rows=4)
 
 
 class ReasonForm(ActionForm):
-    reason = forms.CharField(label=_("Reason"), widget=_textarea(3))
+    reason = DeskText(label=_("Reason"), rows=3)
 
 
 class RetierForm(ActionForm):
     tier = forms.TypedChoiceField(label=_("New tier"), choices=TIER_CHOICES, coerce=int)
-    reason = forms.CharField(label=_("Reason for the change"), widget=_textarea(3))
+    reason = DeskText(label=_("Reason for the change"), rows=3)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -271,7 +276,7 @@ class RetierForm(ActionForm):
 
 class TransferForm(ActionForm):
     new_owner = AgentChoiceField(label=_("New owner"), queryset=User.objects.none())
-    reason = forms.CharField(label=_("Reason for the transfer"), widget=_textarea(3))
+    reason = DeskText(label=_("Reason for the transfer"), rows=3)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -279,7 +284,7 @@ class TransferForm(ActionForm):
 
 
 class ContactForm(ActionForm):
-    summary = forms.CharField(label=_("Summary of the contact"), widget=_textarea(3))
+    summary = DeskText(label=_("Summary of the contact"), rows=3)
     visible_to_customer = forms.BooleanField(
         label=_("Show on the customer's tracking page"), required=False,
     )
@@ -300,7 +305,7 @@ class NoteForm(DeskForm):
         choices=[(NoteKind.PROGRESS, NoteKind.PROGRESS.label),
                  (NoteKind.INTERNAL, NoteKind.INTERNAL.label)],
     )
-    body = forms.CharField(label=_("Text"), widget=_textarea(3))
+    body = DeskText(label=_("Text"), rows=3)
     visible_to_customer = forms.BooleanField(
         label=_("Progress update visible on the customer's tracking page"), required=False,
     )

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from cases.choices import MAX_FREE_TEXT
+
 
 class Direction(models.TextChoices):
     AT_LEAST = "at_least", _("at least")
@@ -80,7 +82,8 @@ class ImprovementAction(models.Model):
         WeeklyReview, verbose_name=_("weekly review"), on_delete=models.PROTECT,
         related_name="actions",
     )
-    action = models.TextField(_("action"))
+    # Capped in forms only (a TextField's max_length makes no database constraint).
+    action = models.TextField(_("action"), max_length=MAX_FREE_TEXT)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT,
         related_name="improvement_actions",
@@ -89,7 +92,7 @@ class ImprovementAction(models.Model):
     status = models.CharField(
         _("status"), max_length=12, choices=ActionStatus.choices, default=ActionStatus.OPEN
     )
-    progress_note = models.TextField(_("follow-up note"), blank=True)
+    progress_note = models.TextField(_("follow-up note"), blank=True, max_length=MAX_FREE_TEXT)
     cases = models.ManyToManyField(
         "cases.Case", verbose_name=_("linked cases"), blank=True,
         related_name="improvement_actions",

@@ -153,6 +153,24 @@ def test_resolving_needs_solution_and_root_cause(client, frontline):
     assert case.stage == Stage.IN_PROGRESS
 
 
+def test_a_text_past_the_limit_is_a_form_error_and_changes_nothing(client, frontline):
+    case = CaseFactory(stage=Stage.IN_PROGRESS, handler=frontline)
+    client.force_login(frontline)
+    page = _act(client, case, "resolve").content.decode()
+    assert 'maxlength="4000"' in page  # the browser stops typing at the limit
+    response = _act(client, case, "resolve", {"solution": "补" * 4001,
+                                              "root_cause": root_cause().pk})
+    assert response.status_code == 400 and "solution" in response.context["form"].errors
+    notes = CaseNote.objects.filter(case=case).count()
+    client.post(reverse("desk:case_note", args=[case.pk]),
+                {"kind": NoteKind.INTERNAL, "body": "记" * 4001})
+    case.refresh_from_db()
+    assert case.stage == Stage.IN_PROGRESS and not case.solution
+    assert CaseNote.objects.filter(case=case).count() == notes
+    assert _act(client, case, "resolve", {"solution": "补" * 4000,
+                                          "root_cause": root_cause().pk}).status_code == 302
+
+
 def test_compensation_above_the_threshold_waits_for_a_supervisor_before_feedback(
     client, frontline, supervisor
 ):

@@ -219,6 +219,9 @@ def test_supervisor_adds_an_action_with_linked_cases(client, supervisor, review,
     ({"action": "", "due_date": "2026-12-01"}, "This field is required"),
     ({"action": "X", "due_date": "2026-13-45"}, "valid date"),
     ({"action": "X", "due_date": "2026-12-01", "case_refs": "TS-2026-999999"}, "No such case"),
+    ({"action": "长" * 4001, "due_date": "2026-12-01"}, "at most 4000 characters"),
+    ({"action": "X", "due_date": "2026-12-01", "progress_note": "长" * 4001},
+     "at most 4000 characters"),
 ])
 def test_bad_action_input_changes_nothing(client, supervisor, review, db, data, error):
     owner = UserFactory(username="owner1", role=Role.SENIOR)

@@ -33,7 +33,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cases import permissions as perms
-from cases.choices import HANDLING_STAGES, Clock, Role, SlaState, Stage
+from cases.choices import HANDLING_STAGES, MAX_FREE_TEXT, Clock, Role, SlaState, Stage
 from cases.departments import lowest_common_parent, requesting_department_for
 from cases.models import (
     Alert,
@@ -73,7 +73,7 @@ ALERT_OVERDUE = "request_overdue"
 
 # Stages in which a case may ask for help: while it is handled, and in the second follow-up.
 REQUESTABLE_STAGES = (*HANDLING_STAGES, Stage.FOLLOW_UP)
-_MAX_TEXT = 4000
+_MAX_TEXT = MAX_FREE_TEXT
 
 
 # --- helpers ------------------------------------------------------------------------------------
