@@ -3,8 +3,6 @@ is lost. Needs PostgreSQL (row locks); SQLite serialises writers and proves noth
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -12,33 +10,13 @@ from cases import services
 from cases.choices import Stage
 from cases.models import Case
 from tests.factories import CaseFactory, UserFactory, root_cause
+from tests.races import at_once as _race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql",
                        reason="row-lock race needs PostgreSQL (set DATABASE_URL)"),
 ]
-
-
-def _race(*calls):
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
 
 
 def test_two_agents_resolve_and_invalidate_at_once():

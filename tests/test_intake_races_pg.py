@@ -4,7 +4,6 @@ Needs PostgreSQL: SQLite lets one writer in at a time and proves nothing."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -14,6 +13,7 @@ from cases.choices import Category, ChannelKind, ContactChannel, Scope
 from cases.models import Case, ComplaintGroup, Customer
 from cases.services import grouping, intake
 from cases.services.intake import CustomerData, IntakeData, case_intake
+from tests.races import at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -43,24 +43,7 @@ def slow_matter_read(monkeypatch):
 
 
 def _at_once(items: list[IntakeData]) -> list:
-    barrier = threading.Barrier(len(items))
-    results: list = [None] * len(items)
-
-    def run(i: int, item: IntakeData) -> None:
-        try:
-            barrier.wait()
-            results[i] = case_intake(actor=None, data=item)
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, item)) for i, item in enumerate(items)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
+    return at_once(*[lambda item=item: case_intake(actor=None, data=item) for item in items])
 
 
 def test_a_burst_on_one_order_forms_one_group_with_every_case(slow_matter_read):
