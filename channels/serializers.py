@@ -13,9 +13,17 @@ from channels import attachments as files
 
 
 class CustomerSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+    # min_length=1 states "not blank" in the schema (a blank is refused either way).
+    name = serializers.CharField(max_length=100, min_length=1)
+    phone = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, default="",
+        help_text=_("Digits, with spaces, dashes, parentheses and a leading + allowed. A "
+                    "phone number or an e-mail address is required."),
+    )
+    email = serializers.EmailField(
+        max_length=254, required=False, allow_blank=True, default="",
+        help_text=_("A phone number or an e-mail address is required."),
+    )
     preferred_channel = serializers.ChoiceField(
         choices=ContactChannel.choices, required=False, default=ContactChannel.SMS
     )
@@ -36,9 +44,10 @@ class AttachmentSerializer(serializers.Serializer):
     """One file, base64 in the JSON body, checked like the web form's uploads: by what its
     bytes are (photo, PDF, text or Office document), at most 10 MB (MAX_ATTACHMENT_BYTES)."""
 
-    name = serializers.CharField(max_length=255, help_text=_("The file's name, e.g. photo.jpg."))
+    name = serializers.CharField(max_length=255, min_length=1,
+                                 help_text=_("The file's name, e.g. photo.jpg."))
     content_base64 = serializers.CharField(
-        trim_whitespace=True,
+        trim_whitespace=True, min_length=1,
         help_text=_("The file's bytes, base64-encoded (RFC 4648, standard alphabet)."),
     )
 
@@ -75,8 +84,8 @@ class ComplaintCreateSerializer(serializers.Serializer):
     )
     customer = CustomerSerializer()
     category = serializers.ChoiceField(choices=Category.choices)
-    subject = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=20000)
+    subject = serializers.CharField(max_length=200, min_length=1)
+    description = serializers.CharField(max_length=20000, min_length=1)
     occurred_at = InRangeDateTimeField(required=False, allow_null=True, default=None)
     order_ref = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     location = serializers.CharField(max_length=100, required=False, allow_blank=True,

@@ -247,6 +247,19 @@ def test_schema_and_docs_are_served(client):
     assert docs.status_code == 200 and b"app-20261123-0001" in docs.content
 
 
+def test_the_schema_states_that_required_texts_may_not_be_blank(client):
+    """What the validation refuses is in the contract (schemathesis generated blank
+    subjects the schema allowed)."""
+    schemas = json.loads(client.get("/api/v1/schema?format=json").content)["components"][
+        "schemas"]
+    for name, fields in (("ComplaintCreate", ("subject", "description")),
+                         ("Customer", ("name",)), ("Attachment", ("name", "content_base64"))):
+        for field in fields:
+            assert schemas[name]["properties"][field]["minLength"] == 1, (name, field)
+    assert "e-mail address is required" in schemas["Customer"]["properties"]["phone"][
+        "description"]
+
+
 def _counted(ctx: CaptureQueriesContext) -> list[str]:
     return [q["sql"] for q in ctx.captured_queries
             if "SAVEPOINT" not in q["sql"] and q["sql"] not in ("BEGIN", "COMMIT")]
