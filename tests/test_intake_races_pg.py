@@ -73,3 +73,33 @@ def test_one_customer_s_burst_on_one_order_links_the_repeats_to_the_first(slow_m
     first = [c for c in cases if c.duplicate_of_id is None]
     assert len(first) == 1 and first[0].customer_id == customer.pk
     assert all(c.duplicate_of_id == first[0].pk for c in cases if c is not first[0])
+
+
+@pytest.fixture
+def slow_customer_match(monkeypatch):
+    """Widen the window between the customer read and the write (see slow_matter_read)."""
+    real = intake.customer_match
+
+    def slow(*args, **kwargs):
+        found = real(*args, **kwargs)
+        time.sleep(0.05)
+        return found
+
+    monkeypatch.setattr(intake, "customer_match", slow)
+
+
+@pytest.mark.parametrize("order_ref", ["", "SO-MINE"])
+def test_one_new_customer_s_burst_finds_one_customer_and_is_no_group(
+        slow_customer_match, order_ref):
+    """One person sending ten complaints at once (no earlier record of them) is one
+    customer: their repeats on one order are duplicates of the first, not ten voices of
+    a group complaint."""
+    burst = [complaint(CustomerData(name="赵六", phone="13612345678",
+                                    email=f"zhao{i}@example.com" if i % 2 else ""),
+                       order_ref=order_ref) for i in range(10)]
+    results = _at_once(burst)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert Customer.objects.count() == 1 and Case.objects.count() == 10
+    assert not ComplaintGroup.objects.exists()
+    if order_ref:
+        assert Case.objects.filter(duplicate_of__isnull=False).count() == 9

@@ -335,9 +335,10 @@ def case_intake(*, actor: User | None, data: IntakeData) -> IntakeResult:
     already has (a retry then writes nothing); the unique (source, external_id) constraint
     decides a race between two submissions: the loser rolls back and returns the first case.
 
-    Transactions: a complaint that names a matter is created in one that holds the
-    matter's lock (``_names_a_matter``), so concurrent complaints on one matter group and
-    link as if they came one after the other. Else a create whose writes are one INSERT
+    Transactions: a complaint that names a matter or a customer (nearly all) is created in
+    one that holds their locks (``_takes_locks``), so concurrent complaints on one matter
+    group and link, and one new customer's find one customer, as if they came one after
+    the other. Else a create whose writes are one INSERT
     statement (PostgreSQL, no customer change; see ``_Draft.one_statement``) runs without
     one: at READ COMMITTED its reads get no less isolation than in a transaction (a
     snapshot per statement, no locks taken), and the statement is atomic by itself, so no
@@ -351,7 +352,7 @@ def case_intake(*, actor: User | None, data: IntakeData) -> IntakeResult:
         if connection.in_atomic_block or not _read_committed():
             with transaction.atomic():
                 return _intake(actor, data, in_transaction=True)
-        if _names_a_matter(data):
+        if _takes_locks(data):
             return rows.atomic_checking_connection(
                 lambda: _intake(actor, data, in_transaction=True))
         return _intake(actor, data, in_transaction=False)
@@ -367,6 +368,10 @@ def _intake(actor: User | None, data: IntakeData, *, in_transaction: bool) -> In
     if connection.vendor == "postgresql":
         prelude = _read_together(data)
         candidates, existing_id = prelude.customers, prelude.existing_id
+        if existing_id is None and not candidates and in_transaction:
+            # That read's snapshot predates its locks: a complaint that held them may have
+            # created this customer meanwhile, which a read now sees.
+            candidates = _customers_with(data.customer.phone, data.customer.email)
     else:
         (candidates, existing_id), prelude = _lookup(data), None
     if existing_id is not None:
@@ -378,29 +383,50 @@ def _intake(actor: User | None, data: IntakeData, *, in_transaction: bool) -> In
         return _write(draft)
 
 
-def _names_a_matter(data: IntakeData) -> bool:
-    """Does the complaint name a matter (an order/product reference or a location)? Then
-    it is created in a transaction that holds the matter's lock from before the matter read
-    until the commit: complaints on one matter arriving at the same moment are then seen
-    as a group, or as duplicates, exactly as if they had come one after the other; two
-    that do not see each other could each miss the group, or form one each. PostgreSQL:
-    an advisory lock on the matter, taken by the first read (``_read_together``; the matter
-    read that follows gets a snapshot taken after it). SQLite: its IMMEDIATE transactions
-    let one writer in at a time. A complaint that names no matter cannot form a group."""
-    return bool(data.order_ref or data.location)
+def _takes_locks(data: IntakeData) -> bool:
+    """Does the complaint take intake's locks (``_lock_keys``): does it name a matter (an
+    order/product reference or a location) or a customer (a phone or an e-mail)? Then it
+    is created in a transaction that holds them from before the reads they guard until the
+    commit. Complaints arriving at the same moment on one matter are then grouped, and
+    linked as duplicates, exactly as if they had come one after the other, and one new
+    customer's complaints find one customer: without the locks, two that do not see each
+    other could each miss the group or form one each, and one person's burst became
+    several customers (and so a group complaint). PostgreSQL: advisory locks taken by the
+    first read (``_read_together``); the reads after it get snapshots taken after them
+    (``_intake`` reads the customers again when the first read found none). SQLite: its
+    IMMEDIATE transactions let one writer in at a time."""
+    return bool(data.order_ref or data.location or data.customer.phone or data.customer.email)
 
 
-def _matter_lock_params(data: IntakeData) -> list[str]:
-    """The matter's lock key, as the matter read compares it (``grouping``: the category
-    and the reference, else the location, in any letter case)."""
-    kind = "order" if data.order_ref else "location"
-    return [f"intake-matter:{kind}:{data.category}:", data.order_ref or data.location]
+def _lock_keys(data: IntakeData) -> tuple[tuple[str, ...], list[str]]:
+    """Intake's advisory locks for the complaint: (the kinds, for the statement's shape;
+    their parameters). Each is a text hashed to a 64-bit key; compared as the reads
+    compare them (the matter's reference in any letter case, the e-mail in lower case), so
+    spellings that read as one matter or one customer take one lock."""
+    kinds: list[str] = []
+    params: list[str] = []
+    if data.order_ref or data.location:
+        kind = "order" if data.order_ref else "location"
+        kinds.append("matter")
+        params += [f"intake-matter:{kind}:{data.category}:", data.order_ref or data.location]
+    for kind, value in (("phone", data.customer.phone), ("email", data.customer.email)):
+        if value:
+            kinds.append(kind)
+            params += [f"intake-customer:{kind}:", value]
+    return tuple(kinds), params
 
 
-# The matter's lock (see ``_names_a_matter``): a 64-bit key hashed from the matter, held
-# until the transaction ends; UPPER as in the matter read, so spellings that read as one
-# matter take one lock.
-_MATTER_LOCK_SQL = "(SELECT 1 FROM pg_advisory_xact_lock(hashtextextended(%s || UPPER(%s), 0)))"
+_LOCK_TEXT = {"matter": "%s || UPPER(%s)", "phone": "%s || %s", "email": "%s || LOWER(%s)"}
+
+
+def _locks_sql(kinds: tuple[str, ...]) -> str:
+    """A scalar that takes the advisory locks (held until the transaction ends) in the
+    order of their keys, so two complaints needing the same locks never wait on each other
+    in a circle."""
+    texts = ", ".join(_LOCK_TEXT[kind] for kind in kinds)
+    return ("(SELECT count(*) FROM (SELECT pg_advisory_xact_lock(k) FROM (SELECT "
+            f"hashtextextended(x, 0) AS k FROM unnest(ARRAY[{texts}]) AS x ORDER BY k) AS o) "
+            "AS l)")
 
 
 def _read_committed() -> bool:
@@ -477,15 +503,14 @@ def _read_together(data: IntakeData) -> _Prelude:
     memo = _batch_settings.get()
     read_policies = not memo
     check_retry = data.source_id is not None and bool(data.external_id)
-    lock = _names_a_matter(data)
-    shape = (read_policies, by, check_retry, data.acknowledge, lock)
+    locks, lock_params = _lock_keys(data)
+    shape = (read_policies, by, check_retry, data.acknowledge, locks)
     params: list = [value for value in (phone, email) if value]
     if check_retry:
         params += [data.source_id, data.external_id]
     if data.acknowledge:
         params.append(NoticeKind.ACKNOWLEDGEMENT)
-    if lock:
-        params += _matter_lock_params(data)
+    params += lock_params
     sql = rows.statement(("intake-reads", *shape), lambda: _together_sql(*shape))
     found = rows.select(sql, params, checks_connection=True)
     width = len(SlaPolicy._meta.concrete_fields) if read_policies else 0
@@ -515,7 +540,7 @@ def _read_together(data: IntakeData) -> _Prelude:
 
 
 def _together_sql(read_policies: bool, by: tuple[str, ...], check_retry: bool,
-                  acknowledge: bool, lock: bool) -> str:
+                  acknowledge: bool, locks: tuple[str, ...]) -> str:
     """``_read_together``'s text for one shape."""
     qn = connection.ops.quote_name
     scalars = _desk_scalars() if read_policies else []
@@ -541,8 +566,8 @@ def _together_sql(read_policies: bool, by: tuple[str, ...], check_retry: bool,
         scalars.append(f"(SELECT array_agg(ARRAY[{', '.join(c)}] ORDER BY _c.{qn('id')}) "
                        f"FROM _c)")
         cte = f"WITH _c AS ({_customers_sql(by)}) "
-    if lock:  # last: its value is not read
-        scalars.append(_MATTER_LOCK_SQL)
+    if locks:  # last: its value is not read
+        scalars.append(_locks_sql(locks))
     if not read_policies:
         return f"{cte}SELECT {', '.join(scalars)}"
     return cte + _with_policies(scalars)
