@@ -24,8 +24,9 @@ or ``sync``.
 Load generator (``--client``):
 - ``wrk`` (the default when ``wrk`` is installed): Debian's ``wrk`` (C, keep-alive where the
   server allows it) with a Lua script replaying the same pre-generated bodies
-  (``--concurrency`` connections, 2 threads, for ``--seconds``); far lighter, so more of the 2 cores are left to the server. wrk counts
-  only statuses, so created/retried complaints are counted in the database afterwards.
+  (``--concurrency`` connections, 2 threads, for ``--seconds``); far lighter, so more of
+  the 2 cores are left to the server. wrk counts only statuses, so created/retried
+  complaints are counted in the database afterwards.
 - ``threads``: ``--concurrency`` Python threads, one connection per request; simple, but
   Python's http.client costs about as much CPU as the server on these cores.
 
@@ -50,6 +51,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -85,7 +87,7 @@ def body(i: int, run: str) -> dict:
         "description": "下单五天仍未收到货，客服电话无人接听。" * rnd.randint(1, 8),
         # Orders belong to the run: a later run on the same database must not find the
         # earlier runs' cases on "SO-7" (a matter with hundreds of cases is a group already).
-        "order_ref": f"SO-{run}-{'S%d' % rnd.randrange(20) if shared_order else i}",
+        "order_ref": f"SO-{run}-{f'S{rnd.randrange(20)}' if shared_order else i}",
         "urgency": "emergency" if rnd.random() < 0.05 else "routine",
         "difficulty": rnd.choice(["frontline", "cross_department"]),
     }
@@ -288,15 +290,25 @@ def _wrk_figures(text: str) -> dict:
     return figures
 
 
-def queries_per_create(key: str, run: str) -> list[int]:
+def queries_per_create(key: str, run: str, *, new_customers: bool) -> list[int]:
+    """SQL statements of 30 creates, each of a new customer (a phone never seen) or all of
+    one returning customer (known from a complaint made first)."""
     client = Client()
+
+    def create(data: dict) -> Any:
+        return client.post("/api/v1/complaints", json.dumps(data),
+                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    known = body(9_999_999, run + "-q")
+    if not new_customers:
+        create(known)
     counts = []
     for i in range(30):
         data = body(10_000_000 + i, run + "-q")
+        data["customer"] = ({**data["customer"], "phone": f"137{random.randrange(10**8):08d}"}
+                            if new_customers else known["customer"])
         with CaptureQueriesContext(connection) as ctx:
-            response = client.post("/api/v1/complaints", json.dumps(data),
-                                   content_type="application/json",
-                                   HTTP_AUTHORIZATION=f"Bearer {key}")
+            response = create(data)
         assert response.status_code == 201, response.content
         counts.append(len([q for q in ctx.captured_queries if q["sql"] not in _TX]))
     return counts
@@ -372,10 +384,12 @@ def main() -> None:
         _report_threads(args, result, cpu_before, cpu_after, server)
     print(f"other processes on the machine used {result['others']:.2f} of its "
           f"{os.cpu_count()} cores meanwhile (machine busy time minus this benchmark's)")
-    counts = queries_per_create(raw, run)
-    print(f"SQL statements per create besides BEGIN/COMMIT (in-process, same view, "
-          f"PostgreSQL): "
-          f"min {min(counts)} max {max(counts)} mean {statistics.mean(counts):.1f}")
+    for new_customers in (True, False):
+        counts = queries_per_create(raw, run + ("-n" if new_customers else "-r"),
+                                    new_customers=new_customers)
+        print(f"SQL statements per create besides BEGIN/COMMIT (in-process, same view, "
+              f"PostgreSQL), {'new' if new_customers else 'returning'} customers: "
+              f"min {min(counts)} max {max(counts)} mean {statistics.mean(counts):.1f}")
 
 
 def _cpu_line(n: int, cpu_before: tuple, cpu_after: tuple, client_cpu: float) -> str:
