@@ -103,3 +103,28 @@ def test_one_new_customer_s_burst_finds_one_customer_and_is_no_group(
     assert not ComplaintGroup.objects.exists()
     if order_ref:
         assert Case.objects.filter(duplicate_of__isnull=False).count() == 9
+
+
+def _advisory_locks_held() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                       "AND pid = pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def test_a_caller_s_transaction_holds_the_locks_but_a_bulk_import_takes_none():
+    """A complaint with attachments (one complaint in the caller's transaction) holds its
+    sorted locks to the end; an import batch's rows would take theirs row after row, in no
+    one order, so it takes none."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        case_intake(actor=None, data=complaint(CustomerData(name="甲", phone="13500000001",
+                                                            email="jia@example.com")))
+        assert _advisory_locks_held() == 3  # the matter, the phone, the e-mail
+    with transaction.atomic(), intake.settings_read_once():
+        for i in range(3):
+            case_intake(actor=None, data=complaint(
+                CustomerData(name=f"乙{i}", phone=f"1350000010{i}"), order_ref=f"SO-IMP-{i}"))
+        assert _advisory_locks_held() == 0
+    assert Customer.objects.count() == 4

@@ -368,7 +368,7 @@ def _intake(actor: User | None, data: IntakeData, *, in_transaction: bool) -> In
     if connection.vendor == "postgresql":
         prelude = _read_together(data)
         candidates, existing_id = prelude.customers, prelude.existing_id
-        if existing_id is None and not candidates and in_transaction:
+        if existing_id is None and not candidates and prelude.locked:
             # That read's snapshot predates its locks: a complaint that held them may have
             # created this customer meanwhile, which a read now sees.
             candidates = _customers_with(data.customer.phone, data.customer.email)
@@ -394,7 +394,8 @@ def _takes_locks(data: IntakeData) -> bool:
     several customers (and so a group complaint). PostgreSQL: advisory locks taken by the
     first read (``_read_together``); the reads after it get snapshots taken after them
     (``_intake`` reads the customers again when the first read found none). SQLite: its
-    IMMEDIATE transactions let one writer in at a time."""
+    IMMEDIATE transactions let one writer in at a time. A bulk import takes none (see
+    ``_read_together``)."""
     return bool(data.order_ref or data.location or data.customer.phone or data.customer.email)
 
 
@@ -472,6 +473,7 @@ class _Prelude:
     templates: TemplateCache | None = None
     customers: list[Customer] = field(default_factory=list)
     existing_id: int | None = None  # the case a retried external_id already has
+    locked: bool = False  # the read took intake's locks (``_takes_locks``)
 
 
 _DESK_COLUMNS = ("duplicate_window_hours", "group_window_hours", "group_threshold")
@@ -503,7 +505,10 @@ def _read_together(data: IntakeData) -> _Prelude:
     memo = _batch_settings.get()
     read_policies = not memo
     check_retry = data.source_id is not None and bool(data.external_id)
-    locks, lock_params = _lock_keys(data)
+    # Not in a bulk import (``settings_read_once``): its transaction spans a batch of rows,
+    # whose locks, taken row after row, are not in one key order (another transaction
+    # could wait on them in a circle); imports are not concurrent complaints anyway.
+    locks, lock_params = _lock_keys(data) if memo is None else ((), [])
     shape = (read_policies, by, check_retry, data.acknowledge, locks)
     params: list = [value for value in (phone, email) if value]
     if check_retry:
@@ -523,7 +528,7 @@ def _read_together(data: IntakeData) -> _Prelude:
     else:
         settings_row, policies = memo[0]
     prelude = _Prelude(settings_row, policies, case_id=extra.pop(0),
-                       customer_id=extra.pop(0))
+                       customer_id=extra.pop(0), locked=bool(locks))
     if check_retry:
         prelude.existing_id = extra.pop(0)
     if data.acknowledge:
