@@ -28,11 +28,11 @@ class ChannelKind(models.TextChoices):
 
 
 # Channels on which an agent talks to the customer while logging: that is the first response.
+AGENT_LOGGED_CHANNELS = (ChannelKind.HOTLINE, ChannelKind.WALK_IN)
+
 # The longest free text a person types into one box on the desk or the board (a note, a
 # solution, a message to the customer, a reason): about three pages of Chinese.
 MAX_FREE_TEXT = 4000
-
-AGENT_LOGGED_CHANNELS = (ChannelKind.HOTLINE, ChannelKind.WALK_IN)
 
 
 class Category(models.TextChoices):

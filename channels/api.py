@@ -32,6 +32,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.models import Case
+from cases.selectors import REFERENCE_RE
 from cases.services import CustomerData, IntakeData, InvalidInput
 from cases.services.intake import track_url
 from channels import throttling
@@ -58,23 +59,16 @@ _LAST_USED_EVERY = 300
 
 # --- authentication ----------------------------------------------------------------------------
 class ChannelKey:
-    """The authenticated caller: one API key of one active channel. ``rate``: this request
-    counted against the key's API rate limit (judge it with ``rate.verdict()``)."""
+    """The authenticated caller: one API key of one active channel. ``rate``: this request,
+    counted against the key's API rate limit with the key lookup
+    (``ChannelKeyAuthentication``); judge it with ``rate.verdict()``."""
 
     def __init__(self, key_id: int, channel_id: int, channel_kind: str, channel_code: str):
         self.key_id = key_id
         self.channel_id = channel_id
         self.channel_kind = channel_kind
         self.channel_code = channel_code
-        self.digest = ""
         self.rate: throttling.PendingHit | None = None
-
-    def rate_verdict(self) -> throttling.Verdict:
-        """This request against the key's rate limit: counted with the key lookup already
-        (``ChannelKeyAuthentication``), else now, on the same counter (the key's hash)."""
-        if self.rate is None:
-            return throttling.hit("api", f"key:{self.digest}")
-        return self.rate.verdict()
 
 
 def _cache_key(key_hash: str) -> str:
@@ -104,9 +98,7 @@ def key_lookup(digest: str, *, cached: Any = None) -> ChannelKey | None:
             return None
         cached = (key.pk, key.channel_id, key.channel.kind, key.channel.code)
         cache.set(_cache_key(digest), cached, _KEY_CACHE_SECONDS)
-    found = ChannelKey(*cached)
-    found.digest = digest
-    return found
+    return ChannelKey(*cached)
 
 
 def _forget_key(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
@@ -309,7 +301,7 @@ class IntakeAPIView(APIView):
         if _content_length(request) > max_body_with_attachments():
             raise _too_large(max_body_with_attachments())
         super().initial(request, *args, **kwargs)
-        verdict = request.auth.rate_verdict()
+        verdict = request.auth.rate.verdict()
         if not verdict.allowed:
             raise exceptions.Throttled(wait=verdict.retry_after)
 
@@ -488,7 +480,7 @@ def fast_create(request: HttpRequest) -> HttpResponse:
         if verdict is None:
             raise exceptions.NotAuthenticated()
         key = verdict[1]
-        throttle = key.rate_verdict()
+        throttle = key.rate.verdict()
         if not throttle.allowed:
             raise exceptions.Throttled(wait=throttle.retry_after)
         payload = _JSON_PARSER.parse(io.BytesIO(request.body),
@@ -515,9 +507,9 @@ class ComplaintStatusView(IntakeAPIView):
     )
     def get(self, request: Request, reference: str) -> Response:
         key: ChannelKey = request.auth
-        # A NUL is in no reference (and PostgreSQL refuses it in a text parameter).
-        case = None if "\x00" in reference else Case.objects.filter(
-            reference=reference.upper()[:24], source_id=key.channel_id).first()
+        # Not a reference (a NUL, say, which PostgreSQL refuses in a parameter): no query.
+        case = Case.objects.filter(reference=reference.upper(), source_id=key.channel_id
+                                   ).first() if REFERENCE_RE.match(reference) else None
         if case is None:
             return error_response(404, _("No complaint with this reference from your channel."))
         return Response({

@@ -10,7 +10,7 @@ command borrows a connection from the pool), so one per pool is enough.
 script increments only an existing key, atomically. Django's version could also, if the key
 expired between its two commands, create a counter without an expiry.
 
-``get_many_and_incr_existing`` fetches keys and increments a counter in one round trip:
+``get_many_and_incr_existing`` fetches keys and increments a counter in one script:
 the API's key lookup, failed-attempts check and rate limit cost one trip to Redis per
 request instead of two (``channels.throttling.get_many_and_hit``).
 """
@@ -37,11 +37,16 @@ class RedisCacheClient(DjangoRedisCacheClient):
         return client
 
 
-_INCR_EXISTING = """
+# KEYS[1] is counted only if it exists (its expiry kept); the other KEYS are fetched.
+_INCR_EXISTING_AND_GET = """
+local n = false
 if redis.call('exists', KEYS[1]) == 1 then
-  return redis.call('incrby', KEYS[1], ARGV[1])
+  n = redis.call('incrby', KEYS[1], ARGV[1])
 end
-return false
+if #KEYS > 1 then
+  return {n, redis.call('mget', unpack(KEYS, 2))}
+end
+return {n, {}}
 """
 
 
@@ -55,56 +60,17 @@ class RedisCacheClientWithIncr(RedisCacheClient):
     def get_many_and_incr_existing(self, keys: list[Any], incr_key: Any,
                                    delta: int) -> tuple[dict, int | None]:
         """(values of ``keys`` that exist, ``incr_key`` + ``delta`` or None if it does not
-        exist), in one round trip: both commands written to one pooled connection, then
-        both replies read (redis-py's ``Pipeline`` object costs half as much again as the
-        commands themselves). The script is called by its SHA, loaded once per client and
-        again if Redis lost it (a restart, SCRIPT FLUSH)."""
-        from redis.exceptions import NoScriptError
-
+        exist), in one round trip: one script, called by its SHA through the client (so
+        with redis-py's retries; redis-py loads it again if Redis lost it)."""
         client = self.get_client(incr_key, write=True)
-        for attempt in (1, 2):
-            sha = self.__dict__.get("_incr_sha")
-            if sha is None or sha[0] is not client or attempt == 2:
-                sha = (client, client.script_load(_INCR_EXISTING))
-                self.__dict__["_incr_sha"] = sha
-            commands = [("MGET", *keys)] if keys else []  # MGET refuses no keys
-            commands.append(("EVALSHA", sha[1], 1, incr_key, delta))
-            try:
-                *fetched, count = _send_both(client.connection_pool, commands)
-                values = fetched[0] if fetched else []
-                break
-            except NoScriptError:
-                if attempt == 2:
-                    raise
+        kept = self.__dict__.get("_incr_script")
+        if kept is None or kept[0] is not client:
+            kept = self.__dict__["_incr_script"] = (
+                client, client.register_script(_INCR_EXISTING_AND_GET))
+        count, values = kept[1](keys=[incr_key, *keys], args=[delta])
         found = {k: self._serializer.loads(v) for k, v in zip(keys, values, strict=True)
                  if v is not None}
         return found, None if count is None else int(count)
-
-
-def _send_both(pool: Any, commands: list[tuple]) -> list:
-    """Send ``commands`` on one pooled connection and read every reply. A reply that is an
-    error is raised after all replies are read (the connection stays in step); a broken
-    connection is dropped, as redis-py does."""
-    from redis.exceptions import ResponseError
-
-    connection = pool.get_connection()
-    try:
-        connection.send_packed_command(connection.pack_commands(commands))
-        replies, error = [], None
-        for _command in commands:
-            try:
-                replies.append(connection.read_response())
-            except ResponseError as exc:
-                replies.append(None)
-                error = error or exc
-    except BaseException:
-        connection.disconnect()
-        raise
-    finally:
-        pool.release(connection)
-    if error is not None:
-        raise error
-    return replies
 
 
 class RedisCache(DjangoRedisCache):

@@ -73,7 +73,6 @@ ALERT_OVERDUE = "request_overdue"
 
 # Stages in which a case may ask for help: while it is handled, and in the second follow-up.
 REQUESTABLE_STAGES = (*HANDLING_STAGES, Stage.FOLLOW_UP)
-_MAX_TEXT = MAX_FREE_TEXT
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -93,9 +92,9 @@ def _text(value: str | None, field: str, message: str, *, required: bool = True)
     text = clean_text(value).strip()
     if required and not text:
         raise InvalidInput(message, field=field)
-    if len(text) > _MAX_TEXT:
+    if len(text) > MAX_FREE_TEXT:
         raise InvalidInput(
-            _("Keep it under %(n)s characters.") % {"n": _MAX_TEXT}, field=field
+            _("Keep it under %(n)s characters.") % {"n": MAX_FREE_TEXT}, field=field
         )
     return text
 

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cases import permissions as perms
 from cases import selectors_board as board
+from cases.forms import DeskText
 from cases.ids import parse_id
 from cases.models import Department, User
 from cases.services import collaboration as collab
@@ -37,9 +38,8 @@ class NewRequestForm(forms.Form):
         queryset=Department.objects.none(), label=gettext_lazy("Department"),
         empty_label=gettext_lazy("Choose a department"),
     )
-    ask = forms.CharField(
-        label=gettext_lazy("What do you need from them?"), max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 4}),
+    ask = DeskText(
+        label=gettext_lazy("What do you need from them?"),
         help_text=gettext_lazy("A concrete ask: what, by when, for which order or product."),
     )
 
@@ -66,8 +66,7 @@ class TodoForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    body = forms.CharField(label=gettext_lazy("Progress"), max_length=4000,
-                           widget=forms.Textarea(attrs={"rows": 2}))
+    body = DeskText(label=gettext_lazy("Progress"), rows=2)
 
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -49,10 +49,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# The intake API (/api/, see complaints_project/wsgi.py) runs a shorter chain: it has no
-# sessions, logins, CSRF-protected forms, messages or static files. It keeps the security
-# headers and SSL redirect, Accept-Language for its error messages, host validation and
-# Content-Length, and X-Frame-Options.
+# The intake API (/api/v1/complaints, see complaints_project/api_handler.py) runs a shorter
+# chain: it has no sessions, logins, CSRF-protected forms, messages or static files. It keeps
+# the security headers and SSL redirect, Accept-Language for its error messages, host
+# validation and Content-Length, and X-Frame-Options.
 API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.locale.LocaleMiddleware",
