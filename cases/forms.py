@@ -328,7 +328,7 @@ class BulkActionForm(DeskForm):
     department = forms.ModelChoiceField(label=_("Business department (tier 1)"),
                                         queryset=Department.objects.none(), required=False)
     reason = forms.CharField(label=_("Reason (for a transfer)"), required=False,
-                             widget=forms.TextInput)
+                             max_length=MAX_FREE_TEXT, widget=forms.TextInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

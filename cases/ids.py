@@ -14,7 +14,10 @@ def parse_id(raw: str | None, *, minimum: int = 1) -> int | None:
     ``str.isdigit`` alone is not enough: it accepts "²" (``int`` refuses it) and any length
     (``int`` refuses more than 4300 digits; past 19 the value is out of range anyway).
     ``minimum=0`` reads a version counter, which starts at 0."""
-    if not raw or not (raw.isascii() and raw.isdigit()) or len(raw.lstrip("0")) > 19:
+    if not raw or not (raw.isascii() and raw.isdigit()):
         return None
-    value = int(raw)
+    digits = raw.lstrip("0") or "0"  # int() counts leading zeros against its digit limit
+    if len(digits) > 19:
+        return None
+    value = int(digits)
     return value if minimum <= value <= MAX_ID else None

@@ -118,6 +118,7 @@ def export_cases(request: HttpRequest, fmt: str) -> Any:
     if fmt not in FORMATS:
         raise Http404
     from cases.filters import CaseFilter, list_query
+    from cases.selectors import SEARCH_CAP
 
     filterset = CaseFilter(list_query(request.GET),
                            queryset=selectors.exportable_cases(request.user), user=request.user)
@@ -125,11 +126,16 @@ def export_cases(request: HttpRequest, fmt: str) -> Any:
         errors = "; ".join(f"{name}: {' '.join(map(str, errs))}"
                            for name, errs in filterset.errors.items())
         return HttpResponseBadRequest(_("Invalid filters: %(errors)s") % {"errors": errors})
+    matching = filterset.matching
+    if filterset.search_capped:  # the file would look complete and not be
+        return HttpResponseBadRequest(
+            _("The search matches more than %(n)d cases: narrow it to export them.")
+            % {"n": SEARCH_CAP})
     stamp = timezone.localtime(timezone.now()).strftime("%Y%m%d-%H%M")
     name = f"cases-{stamp}"
     if fmt == "xlsx":
-        return exports.stream_cases_xlsx(filterset.matching, name)
-    return exports.stream_cases_csv(filterset.matching, name)
+        return exports.stream_cases_xlsx(matching, name)
+    return exports.stream_cases_csv(matching, name)
 
 
 # --- weekly reviews ----------------------------------------------------------------------------

@@ -67,6 +67,18 @@ def test_case_export_with_a_search_has_the_desk_lists_matches(client, supervisor
     assert set(references) == {case.reference for case in listed}
 
 
+def test_a_search_export_past_the_cap_is_refused_not_cut_short(client, supervisor,
+                                                               monkeypatch):
+    from cases import selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_CAP", 2)
+    for n in range(3):
+        CaseFactory(subject=f"Parcel lost {n}")
+    client.force_login(supervisor)
+    response = client.get(reverse("reports:export_cases", args=["csv"]), {"q": "parcel"})
+    assert response.status_code == 400 and b"more than 2 cases" in response.content
+
+
 # --- 2. a date whose local day lies outside the years UTC can hold ------------------------------
 DATE_EDGES = [
     pytest.param("Asia/Shanghai", "received_after", "0001-01-01", id="year-1-ahead-of-utc"),
@@ -116,6 +128,19 @@ def test_marking_an_alert_read_with_a_bad_id_is_a_message(client, frontline, raw
     assert response.status_code == 302 and "No such alert." in _messages(response)
     alert.refresh_from_db()
     assert alert.read_at is None
+
+
+def test_an_id_with_thousands_of_leading_zeros_is_that_id(client, frontline):
+    """int() counts leading zeros against its 4,300-digit limit (a 500 before)."""
+    alert = Alert.objects.create(recipient=frontline, kind="at_risk", message="a",
+                                 created_at=timezone.now())
+    client.force_login(frontline)
+
+    response = client.post(reverse("desk:alerts"), {"alert": "0" * 5000 + str(alert.pk)})
+
+    assert response.status_code == 302
+    alert.refresh_from_db()
+    assert alert.read_at is not None
 
 
 @pytest.mark.parametrize("raw", ["²", HUGE, BIG_ID])
@@ -207,6 +232,23 @@ def test_bulk_assign_with_a_case_id_past_64_bits_is_a_message(client, supervisor
     assert any("Select a valid choice" in m for m in _messages(response))
     case.refresh_from_db()
     assert case.stage == Stage.TRIAGED and case.handler_id is None
+
+
+def test_bulk_transfer_with_a_reason_past_the_limit_is_a_message(client, supervisor,
+                                                                 frontline):
+    case = CaseFactory(stage=Stage.TRIAGED)
+    owner = case.owner_id
+    client.force_login(supervisor)
+
+    response = client.post(reverse("desk:bulk"), {
+        "action": "transfer", "agent": frontline.pk, "cases": [case.pk],
+        "reason": "转" * 4001,
+    })
+
+    assert response.status_code == 302
+    assert any("4000" in m for m in _messages(response))
+    case.refresh_from_db()
+    assert case.owner_id == owner
 
 
 # --- 5. a NUL in the board's texts (PostgreSQL refuses it in a text column) ---------------------
