@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class CasesConfig(AppConfig):
     name = "cases"
     verbose_name = _("Complaint cases")
+
+    def ready(self) -> None:
+        from cases.services import desk_config
+
+        desk_config.connect_signals()

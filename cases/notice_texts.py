@@ -174,25 +174,11 @@ def _template(
     return None
 
 
-TEMPLATE_FIELDS = ("id", "kind", "channel", "language", "subject", "body")
-
-
 def _templates_for(kind: str, language: str,
                    channels: list[str]) -> dict[tuple[str, str, str], NoticeTemplate]:
-    """This channel's template and the e-mail fallback in one plain query (every notice
-    renders through here, the intake acknowledgement on the hot path)."""
-    from cases.services import rows
-
-    marks = ", ".join(["%s"] * len(channels))
-    sql = (f"SELECT {rows.columns(NoticeTemplate, *TEMPLATE_FIELDS)} "  # noqa: S608
-           f"FROM {rows.table(NoticeTemplate)} WHERE {rows.columns(NoticeTemplate, 'kind')} = %s "
-           f"AND {rows.columns(NoticeTemplate, 'language')} = %s "
-           f"AND {rows.columns(NoticeTemplate, 'channel')} IN ({marks})")
-    found = {}
-    for row in rows.select(sql, [kind, language, *channels]):
-        template = NoticeTemplate.from_db("default", TEMPLATE_FIELDS, row)
-        found[(template.kind, template.channel, template.language)] = template
-    return found
+    """This channel's template and the e-mail fallback, in one query."""
+    found = NoticeTemplate.objects.filter(kind=kind, language=language, channel__in=channels)
+    return {(t.kind, t.channel, t.language): t for t in found}
 
 
 def render_notice(

@@ -26,19 +26,6 @@ def send_notice_task(self, notice_id: int) -> str:
     return outcome.status
 
 
-@shared_task(
-    name="cases.tasks.send_notices_task", acks_late=True, reject_on_worker_lost=True,
-    soft_time_limit=30, time_limit=45,
-)
-def send_notices_task(notice_ids: list[int]) -> dict[str, int]:
-    """Send a batch of outbox notices (``OUTBOX_DISPATCH_LINGER_MS`` on in web processes).
-    Same time limits as one send: the batch stops starting sends well before them and
-    hands the rest back, so a leased row is never still in flight when its lease ends."""
-    from cases.services.outbox import notice_send_batch
-
-    return notice_send_batch(notice_ids=[int(i) for i in notice_ids])
-
-
 @shared_task(name="cases.tasks.outbox_redispatch_task", acks_late=True, soft_time_limit=120,
              time_limit=150)
 def outbox_redispatch_task() -> int:

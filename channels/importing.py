@@ -50,7 +50,7 @@ from django.utils import timezone
 
 from cases.models import Case, User
 from cases.services import CustomerData, IntakeData, InvalidInput
-from cases.services.intake import clean_text, settings_read_once, validate_intake
+from cases.services.intake import clean_text, validate_intake
 from channels.models import Channel
 from channels.services import complaint_submit
 
@@ -385,10 +385,10 @@ def _import_batch(
         return
     # One transaction per batch (each row in its own savepoint inside case_intake): a commit
     # per row would cost more than the row itself. A failing row rolls back only its savepoint.
-    with transaction.atomic(), settings_read_once():
+    with transaction.atomic():
         for line, data in todo:
             try:
-                result = complaint_submit(actor=actor, data=data)
+                result = complaint_submit(actor=actor, data=data, bulk=True)
             except InvalidInput as exc:
                 for name, message in getattr(exc, "errors", [(exc.field, exc.message)]):
                     _fail(report, line, data.external_id, name or "row", str(message),

@@ -23,23 +23,24 @@ def channel_for(code: str) -> Channel:
 
 def complaint_submit(
     *, actor: User | None, data: IntakeData, attachments: list[files.CheckedFile] | None = None,
-    notes: list[str] | None = None,
+    notes: list[str] | None = None, bulk: bool = False,
 ) -> IntakeResult:
     """Create the case (or find the retried one) and keep its attachments.
 
     Preconditions: attachments were checked with ``channels.attachments.check``. Raises
     InvalidInput (nothing written) when the complaint is not acceptable. A retry of an
     existing ``external_id`` stores nothing new. ``notes`` are internal notes for the desk
-    (e.g. attachments we refused), written only when the case is created."""
+    (e.g. attachments we refused), written only when the case is created. ``bulk``: see
+    ``case_intake``."""
     if notes:
         data.extra_notes = [*data.extra_notes, *notes]
     if not attachments:
         # case_intake is atomic itself: no outer transaction (and no savepoint) needed.
-        return case_intake(actor=actor, data=data)
+        return case_intake(actor=actor, data=data, bulk=bulk)
     stored: list[CaseAttachment] = []
     try:
         with transaction.atomic():
-            result = case_intake(actor=actor, data=data)
+            result = case_intake(actor=actor, data=data, bulk=bulk)
             if result.created:
                 stored = files.store(result.case, attachments)
     except BaseException:

@@ -18,6 +18,17 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
+@pytest.fixture(autouse=True)
+def fresh_desk_config():
+    """Each test reads the desk configuration its own database holds (tests change the rows
+    with ``QuerySet.update``, which sends no signal to drop the process's copy)."""
+    from cases.services import desk_config
+
+    desk_config.forget()
+    yield
+    desk_config.forget()
+
+
 @pytest.fixture
 def frontline(db):
     return UserFactory(username="agent", role=Role.FRONTLINE)

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from cases.choices import Clock, SlaState, Tier
 from cases.models import Case, CaseDeadline, SlaPolicy
-from cases.services.rows import new as new_row
 
 # clock -> (due-time field, stop-time field) on Case.
 # The progress clock has no stop fact: it restarts with every progress note.
@@ -30,17 +29,22 @@ _DEFAULT_MINUTES = {  # SPEC's numbers; used only if an admin deleted a policy r
 }
 
 
+def policy_tier(tier: int) -> int:
+    """The tier whose policy times a case of ``tier`` (an unknown tier runs as routine)."""
+    return tier if tier in (Tier.URGENT, Tier.IMPORTANT, Tier.ROUTINE) else Tier.ROUTINE
+
+
+def default_policy(tier: int) -> SlaPolicy:
+    """SPEC's policy for a tier (unsaved), for when an admin deleted its row."""
+    tier = policy_tier(tier)
+    defaults = _DEFAULT_MINUTES[Tier(tier)]
+    return SlaPolicy(tier=tier, response_minutes=defaults["response"],
+                     solution_minutes=defaults["solution"])
+
+
 def policy_for(tier: int) -> SlaPolicy:
     """The SLA policy of a tier (an untriaged case runs on its suggested tier's policy)."""
-    tier = tier if tier in (Tier.URGENT, Tier.IMPORTANT, Tier.ROUTINE) else Tier.ROUTINE
-    policy = SlaPolicy.objects.filter(tier=tier).first()
-    if policy is None:
-        defaults = _DEFAULT_MINUTES[Tier(tier)]
-        policy = SlaPolicy(
-            tier=tier, response_minutes=defaults["response"],
-            solution_minutes=defaults["solution"],
-        )
-    return policy
+    return SlaPolicy.objects.filter(tier=policy_tier(tier)).first() or default_policy(tier)
 
 
 def effective_tier(case: Case) -> int:
@@ -186,15 +190,13 @@ def start_new_case_clocks(
     """The clocks of a case that is being created, built in memory (no query): sets the due
     and stop facts and the denormalised SLA fields on ``case``, and returns unsaved rows that
     the caller bulk-inserts once the case has its id. Same rules as ``start_clock`` +
-    ``stop_clock`` + ``refresh_case_sla`` on an empty case, in one INSERT instead of ~8
-    queries (intake is the hot path)."""
+    ``stop_clock`` + ``refresh_case_sla`` on an empty case."""
     rows: list[CaseDeadline] = []
     for clock in clocks:
         risk_at, due_at = _window(policy, clock, start)
         if clock in CLOCK_FIELDS:
             setattr(case, CLOCK_FIELDS[clock][0], due_at)
-        row = new_row(CaseDeadline, clock=clock, started_at=start, risk_at=risk_at,
-                      due_at=due_at)
+        row = CaseDeadline(clock=clock, started_at=start, risk_at=risk_at, due_at=due_at)
         stop_at = (stopped or {}).get(clock)
         if stop_at is not None:
             stop_field = CLOCK_FIELDS.get(clock, (None, None))[1]

@@ -1,9 +1,10 @@
 """Duplicate and group-complaint detection at intake.
 
 Detection runs *before* the new case is inserted, with one read of the recent cases on the
-same matter, so intake stays a fixed, small number of queries. The plan it returns is applied
-by ``case_intake`` (``apply_links`` on the unsaved case; ``create_group`` and
-``apply_after_insert`` in the transaction that writes it).
+same matter. The plan it returns is applied by ``case_intake`` (``apply_links`` on the
+unsaved case; ``create_group`` and ``apply_after_insert`` in the transaction that writes
+it, which holds the matter's lock from before the read: see
+``cases.services.intake.intake_lock_keys``).
 
 - Duplicate: the same customer, the same category and the same matter (order/product
   reference, else location, else the same subject) within ``duplicate_window_hours``, while
@@ -26,10 +27,12 @@ from django.db.models.functions import Greatest
 
 from cases.choices import OPEN_STAGES, Scope, Tier
 from cases.models import Case, ComplaintGroup, DeskSettings, SlaPolicy
-from cases.services import clocks, rows
+from cases.services import clocks
 
 # A matter with more recent cases than this is a group already; reading more changes nothing.
 _MAX_MATTER_ROWS = 500
+_MATTER_COLUMNS = ("pk", "customer_id", "stage", "received_at", "duplicate_of_id", "group_id",
+                   "reference", "suggested_tier", "tier")
 
 
 def matter_key(category: str, order_ref: str, location: str) -> str:
@@ -39,8 +42,9 @@ def matter_key(category: str, order_ref: str, location: str) -> str:
 
 
 def _matter_filter(order_ref: str, location: str) -> Q | None:
-    """The ORM filter for a matter without an order reference (those are read by
-    ``_recent_on_order``); None when the complaint names no matter at all."""
+    """The cases on the same matter: the order/product reference in any letter case (the
+    index on UPPER(order_ref) serves it), else the location of cases without a reference;
+    None when the complaint names no matter at all."""
     if order_ref:
         return Q(order_ref__iexact=order_ref)
     if location:
@@ -103,15 +107,11 @@ def detect_related(
 
     widest = max(dup_window, group_window)
     since, until = received_at - widest, received_at + group_window
-    if order_ref:
-        recent = _recent_on_order(category, order_ref, since, until)
-    else:
-        recent = list(
-            Case.objects.filter(matter, category=category)
-            .filter(received_at__range=(since, until))
-            .order_by("-received_at")
-            .values_list(*_MATTER_COLUMNS)[:_MAX_MATTER_ROWS]
-        )
+    recent = list(
+        Case.objects.filter(matter, category=category, received_at__range=(since, until))
+        .order_by("-received_at")
+        .values_list(*_MATTER_COLUMNS)[:_MAX_MATTER_ROWS]
+    )
     for pk, cust, stage, at, dup_of, _group, reference, *_tiers in sorted(recent,
                                                                            key=lambda r: r[3]):
         if (
@@ -134,37 +134,6 @@ def detect_related(
     if len(customers) >= settings_row.group_threshold:
         plan.members = [GroupMember(r[0], r[3], r[7], r[8]) for r in in_window]
     return plan
-
-
-_MATTER_COLUMNS = ("pk", "customer_id", "stage", "received_at", "duplicate_of_id", "group_id",
-                   "reference", "suggested_tier", "tier")
-
-
-def _recent_on_order(category: str, order_ref: str, since: datetime,
-                     until: datetime) -> list[tuple]:
-    """The matter read for an order/product reference, as plain SQL: the same rows as the
-    ORM query for a location, without compiling it on every complaint (the hot path).
-
-    References are matched ignoring case (``UPPER`` on both sides, so the database's own
-    case rules apply to both) through the index on (UPPER(order_ref), category,
-    received_at): one index range whatever the planner's statistics say, so the statement
-    is prepared (its generic plan is the custom one). An ``IN`` of the spellings instead
-    made PostgreSQL prefer the (category, received_at) index on a young table and walk the
-    category's recent cases (1 ms instead of 0.03)."""
-    sql = rows.statement(("matter-on-order",), _matter_on_order_sql)
-    found = rows.select(sql, [order_ref, category, rows.db_datetime(since),
-                              rows.db_datetime(until)])
-    return [(*r[:3], rows.python_datetime(r[3]), *r[4:]) for r in found]
-
-
-def _matter_on_order_sql() -> str:
-    c = {name: rows.columns(Case, name) for name in ("order_ref", "category", "received_at")}
-    return (
-        f"SELECT {rows.columns(Case, *_MATTER_COLUMNS)} FROM {rows.table(Case)} "  # noqa: S608
-        f"WHERE UPPER({c['order_ref']}) = UPPER(%s) "
-        f"AND {c['category']} = %s AND {c['received_at']} BETWEEN %s AND %s "
-        f"ORDER BY {c['received_at']} DESC LIMIT {_MAX_MATTER_ROWS}"
-    )
 
 
 def group_scope_tier(suggested: int) -> int:
@@ -198,30 +167,11 @@ def create_group(plan: RelatedPlan, case: Case) -> ComplaintGroup | None:
     return group
 
 
-def count_into_group(plan: RelatedPlan, case: Case) -> tuple[str, list] | None:
-    """The UPDATE that counts the case into the active group it joins, as (sql, params) for
-    the caller to write with the case (``rows.insert_chain``); None when it joins none."""
-    if plan.group_id is None:
-        return None
-    return rows.statement(("count-into-group",), _count_into_group_sql), [
-        case.received_at, plan.group_id]
-
-
-def _count_into_group_sql() -> str:
-    c = {n: rows.columns(ComplaintGroup, n) for n in ("pk", "case_count", "last_received_at")}
-    return (f"UPDATE {rows.table(ComplaintGroup)} SET {c['case_count']} = "  # noqa: S608
-            f"{c['case_count']} + 1, {c['last_received_at']} = "
-            f"GREATEST({c['last_received_at']}, %s) WHERE {c['pk']} = %s")
-
-
 def apply_after_insert(plan: RelatedPlan, case: Case, new_group: ComplaintGroup | None,
-                       policies: dict[int, SlaPolicy] | None = None, *,
-                       counted: bool = False) -> None:
-    """Count the case into its group (unless ``counted``: written with the case already); a
-    new group pulls in the matter's recent cases. ``policies``: the SLA policies by tier,
-    when the caller read them already."""
-    if plan.group_id is not None and counted:
-        return
+                       policies: dict[int, SlaPolicy] | None = None) -> None:
+    """Count the saved case into the active group it joins, or pull the matter's recent
+    cases into the group it formed (``create_group``). ``policies``: the SLA policies by
+    tier, when the caller read them already."""
     if plan.group_id is not None:
         ComplaintGroup.objects.filter(pk=plan.group_id).update(
             case_count=F("case_count") + 1,

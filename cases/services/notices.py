@@ -10,9 +10,6 @@ from cases.choices import ContactChannel
 from cases.models import Case, Customer, Notice
 from cases.models.notices import NoticeKind
 from cases.notice_texts import TemplateCache, render_notice
-from cases.services import rows
-
-rows.register(Notice)
 
 
 def delivery_for(customer: Customer) -> tuple[str, str] | None:
@@ -35,15 +32,14 @@ def notice_queue(
 ) -> Notice | None:
     """Write one outbox row for ``case``'s customer in the caller's transaction and dispatch
     it after commit. ``key`` makes the intent unique (a retried action queues nothing new).
-    Returns None when the customer has no address at all (the desk shows that). (Intake
-    writes its acknowledgement with the case instead: ``notice_build``.)"""
+    Returns None when the customer has no address at all (the desk shows that)."""
     existing = Notice.objects.filter(idempotency_key=notice_key(case, kind, key)).first()
     if existing is not None:
         return existing
     notice = notice_build(case=case, kind=kind, key=key, context=context)
     if notice is None:
         return None
-    rows.insert(notice)  # a plain INSERT (see cases.services.rows)
+    notice.save(force_insert=True)
     notice_dispatch_after_commit(notice)
     return notice
 
@@ -57,9 +53,8 @@ def notice_build(
     templates: TemplateCache | None = None,
 ) -> Notice | None:
     """The unsaved outbox row ``notice_queue`` writes (None: the customer has no address).
-    For a caller that writes it together with other rows (intake's one INSERT statement)
-    and then calls ``notice_dispatch_after_commit``. ``templates``: the notice templates
-    the caller read already (see ``cases.notice_texts.render_notice``)."""
+    ``templates``: the notice templates the caller read already (see
+    ``cases.notice_texts.render_notice``)."""
     target = delivery_for(case.customer)
     if target is None:
         return None
@@ -70,8 +65,8 @@ def notice_build(
     subject, body = render_notice(kind=kind, channel=channel, language=language,
                                   context=full_context, cache=templates)
     subject = _subject_line(subject)
-    return rows.new(
-        Notice, case=case, kind=kind, channel=channel, recipient=recipient, language=language,
+    return Notice(
+        case=case, kind=kind, channel=channel, recipient=recipient, language=language,
         subject=subject, body=body, context=full_context,
         idempotency_key=notice_key(case, kind, key), created_at=timezone.now(),
     )

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -92,49 +91,10 @@ def notice_dispatch(notice_ids: Iterable[int]) -> int:
 
 
 def notice_dispatch_on_commit(notice_ids: list[int]) -> None:
-    """Dispatch after commit: at once, or through the process's batcher when
-    ``OUTBOX_DISPATCH_LINGER_MS`` is on (see ``cases.services.dispatch_batches``)."""
+    """Dispatch the notices once the current transaction commits (none if it rolls back)."""
     if notice_ids:
-        from cases.services.dispatch_batches import batcher
-
         ids = list(notice_ids)
-        batches = batcher()
-        if batches is not None:
-            transaction.on_commit(lambda: batches.add(ids))
-        else:
-            transaction.on_commit(lambda: notice_dispatch(ids))
-
-
-# A batch stops starting new sends after this long and hands the rest back as single
-# messages, well inside the task's soft time limit (30 s).
-BATCH_SEND_BUDGET_SECONDS = 15
-
-
-def notice_send_batch(*, notice_ids: list[int]) -> dict[str, int]:
-    """Send the notices of one dispatch batch, each through ``notice_send`` (its claim
-    makes every send happen once). A notice to retry gets its own delayed
-    ``send_notice_task`` message, as a single send's retry would; when the batch runs long,
-    the notices not started are handed back as single messages. Returns counts by outcome."""
-    from kombu.exceptions import OperationalError
-
-    from cases.tasks import send_notice_task
-
-    started = time.monotonic()
-    counts: dict[str, int] = {}
-    for index, notice_id in enumerate(notice_ids):
-        if time.monotonic() - started > BATCH_SEND_BUDGET_SECONDS:
-            rest = notice_ids[index:]
-            counts["handed_back"] = notice_dispatch(rest)
-            break
-        outcome = notice_send(notice_id=notice_id)
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
-        if outcome.retry_in is not None:
-            try:
-                send_notice_task.apply_async((notice_id,), countdown=outcome.retry_in)
-            except (OperationalError, ConnectionError, OSError):
-                logger.warning("broker unavailable, retry of notice %s left for the sweep",
-                               notice_id)
-    return counts
+        transaction.on_commit(lambda: notice_dispatch(ids))
 
 
 def backoff_seconds(attempt: int) -> int:

@@ -269,14 +269,6 @@ OUTBOX_BACKOFF_MAX_SECONDS = env_int("OUTBOX_BACKOFF_MAX_SECONDS", 1800)
 # A queued notice whose attempt was due this long ago and has not started was lost on the way
 # (broker message dropped, worker killed before claiming): the sweep dispatches it again.
 OUTBOX_REDISPATCH_AFTER_SECONDS = env_int("OUTBOX_REDISPATCH_AFTER_SECONDS", 60)
-# Web processes may gather the notices committed within this many milliseconds into one
-# Celery message (cases/services/dispatch_batches.py); 0 publishes each at once.
-OUTBOX_DISPATCH_LINGER_MS = env_int("OUTBOX_DISPATCH_LINGER_MS", 0)
-OUTBOX_DISPATCH_BATCH = env_int("OUTBOX_DISPATCH_BATCH", 50)
-# The intake's few statements are prepared per connection on PostgreSQL (cases/services/rows.py);
-# turn off behind a pooler that shares server connections between transactions (PgBouncer in
-# transaction mode), where a prepared statement may not exist on the next transaction's server.
-INTAKE_PREPARED_STATEMENTS = env_bool("INTAKE_PREPARED_STATEMENTS", True)
 # Rows per transaction in the deadline sweep (each batch commits, so locks are short).
 DEADLINE_SWEEP_BATCH = env_int("DEADLINE_SWEEP_BATCH", 5000)
 # Folder of the file SMS / WeChat backends (the embedded run's "what would be sent").

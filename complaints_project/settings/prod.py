@@ -21,10 +21,6 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Acknowledgements and other notices leave a web process in batches (one Celery message per
-# 50 ms of commits, see cases/services/dispatch_batches.py): the acknowledgement waits
-# at most that much longer, and at 100 complaints/s per process 5 share one message.
-OUTBOX_DISPATCH_LINGER_MS = env_int("OUTBOX_DISPATCH_LINGER_MS", 50)
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

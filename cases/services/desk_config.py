@@ -1,0 +1,128 @@
+"""The admin-edited configuration intake reads on every complaint (desk settings, SLA policies,
+acknowledgement templates), cached per process.
+
+A process reuses its copy while the version in the shared cache is unchanged and the copy is
+younger than ``MAX_AGE`` (the bound when the cache is not shared between processes, as in the
+embedded default's local-memory cache). Saving or deleting any of these rows drops this
+process's copy at once and, after commit, changes the shared version, so every other process
+reloads on its next complaint. A cache that is down only costs the reload.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+from cases.choices import ContactChannel
+from cases.models import DeskSettings, NoticeTemplate, SlaPolicy
+from cases.models.notices import NoticeKind
+from cases.notice_texts import TemplateCache
+from cases.services import clocks
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "desk-config-version"
+MAX_AGE = 60.0  # seconds
+
+
+@dataclass(frozen=True)
+class DeskConfig:
+    """One consistent read of the configuration. Read-only: do not change or save these
+    objects (they are shared by every request of the process)."""
+
+    settings: DeskSettings
+    policies: dict[int, SlaPolicy]
+    # Every acknowledgement template key, None where the admin defined none (so rendering
+    # the acknowledgement reads no template: see ``cases.notice_texts.render_notice``).
+    templates: TemplateCache
+
+    def policy(self, tier: int) -> SlaPolicy:
+        """The policy that times a case of ``tier`` (see ``clocks.policy_for``)."""
+        return self.policies.get(clocks.policy_tier(tier)) or clocks.default_policy(tier)
+
+
+@dataclass(frozen=True)
+class _Copy:
+    version: Any
+    loaded_at: float
+    config: DeskConfig
+
+
+_copy: _Copy | None = None
+
+
+def desk_config() -> DeskConfig:
+    """The current configuration: this process's copy, or a fresh read (3 queries)."""
+    global _copy
+    version = _shared_version()
+    copy = _copy
+    if (copy is not None and version is not None and copy.version == version
+            and time.monotonic() - copy.loaded_at < MAX_AGE):
+        return copy.config
+    config = _load()
+    if version is not None:
+        _copy = _Copy(version, time.monotonic(), config)
+    return config
+
+
+def forget() -> None:
+    """Drop this process's copy (the next ``desk_config`` reads the database)."""
+    global _copy
+    _copy = None
+
+
+def _changed(**kwargs: Any) -> None:
+    forget()
+    transaction.on_commit(_new_version, using=kwargs.get("using"))
+
+
+def _new_version() -> None:
+    try:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+    except Exception:  # a cache that is down: the other processes reload within MAX_AGE
+        logger.warning("could not publish a new desk configuration version", exc_info=True)
+
+
+def _shared_version() -> Any:
+    """The version every process compares its copy with (set on first use); None when the
+    cache cannot be reached."""
+    try:
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            cache.add(VERSION_KEY, uuid.uuid4().hex, None)
+            version = cache.get(VERSION_KEY)
+        return version
+    except Exception:
+        logger.warning("desk configuration version unavailable; reading the database",
+                       exc_info=True)
+        return None
+
+
+def _load() -> DeskConfig:
+    templates: TemplateCache = {
+        (NoticeKind.ACKNOWLEDGEMENT, channel, language): None
+        for channel in ContactChannel.values for language, _name in settings.LANGUAGES
+    }
+    for template in NoticeTemplate.objects.filter(kind=NoticeKind.ACKNOWLEDGEMENT):
+        templates[(template.kind, template.channel, template.language)] = template
+    return DeskConfig(
+        settings=DeskSettings.get(),
+        policies={policy.tier: policy for policy in SlaPolicy.objects.all()},
+        templates=templates,
+    )
+
+
+def connect_signals() -> None:
+    """Watch the rows the configuration is read from (called from ``CasesConfig.ready``)."""
+    for model in (DeskSettings, SlaPolicy, NoticeTemplate):
+        uid = f"desk-config-{model.__name__}"
+        post_save.connect(_changed, sender=model, dispatch_uid=f"{uid}-save")
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"{uid}-delete")
