@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cases.choices import AGENT_LOGGED_CHANNELS, ChannelKind, Clock, NoteKind
@@ -64,18 +64,26 @@ def case_intake(*, actor: User | None, data: IntakeData, bulk: bool = False) -> 
     validate_intake(data)
     try:
         with transaction.atomic():
+            existing = _retried(data)
+            if existing is not None:
+                return existing
             if not bulk:
                 hold_transaction_locks(intake_lock_keys(data))
-            existing = find_existing(data.source_id, data.external_id)
-            if existing is not None:
-                return IntakeResult(existing, created=False)
             return _create(actor, data, desk_config())
     except IntegrityError:
         # Two submissions of one external_id at once: the first one's case is the answer.
-        existing = find_existing(data.source_id, data.external_id)
+        existing = _retried(data)
         if existing is None:
             raise
-        return IntakeResult(existing, created=False)
+        return existing
+
+
+def _retried(data: IntakeData) -> IntakeResult | None:
+    """The answer to a retry: the case this channel created for the ``external_id``."""
+    case = find_existing(data.source_id, data.external_id)
+    if case is None:
+        return None
+    return IntakeResult(case, created=False, duplicate_reference=case.duplicate_reference)
 
 
 def intake_lock_keys(data: IntakeData) -> list[str]:
@@ -95,10 +103,12 @@ def intake_lock_keys(data: IntakeData) -> list[str]:
 
 
 def find_existing(source_id: int | None, external_id: str) -> Case | None:
-    """The case this channel already created for ``external_id`` (None without one)."""
+    """The case this channel already created for ``external_id`` (None without one), with
+    its customer and the reference of the case it duplicates (``duplicate_reference``)."""
     if source_id is None or not external_id:
         return None
     return (Case.objects.select_related("customer")
+            .annotate(duplicate_reference=F("duplicate_of__reference"))
             .filter(source_id=source_id, external_id=external_id).first())
 
 

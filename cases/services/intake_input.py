@@ -86,8 +86,7 @@ class IntakeData:
 class IntakeResult:
     case: Case
     created: bool
-    # The reference of the case this one duplicates, as intake's duplicate detection read
-    # it; None for no duplicate and for a retry (the case's duplicate_of_id still tells).
+    # The reference of the case this one duplicates (None: no duplicate).
     duplicate_reference: str | None = None
 
 
