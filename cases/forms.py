@@ -65,12 +65,13 @@ class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
     Django range-checks ids in single-value lookups only, and SQLite raised OverflowError on
     the ``pk__in`` of an id past 64 bits (a 500)."""
 
-    def _check_values(self, value: Any) -> Any:
-        for pk in value:
-            if parse_id(str(pk)) is None:
-                raise forms.ValidationError(self.error_messages["invalid_choice"],
-                                            code="invalid_choice", params={"value": pk})
-        return super()._check_values(value)
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            for pk in value:
+                if parse_id(str(pk)) is None:
+                    raise forms.ValidationError(self.error_messages["invalid_choice"],
+                                                code="invalid_choice", params={"value": pk})
+        return super().clean(value)
 
 
 class AgentChoiceField(forms.ModelChoiceField):
