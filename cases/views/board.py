@@ -1,6 +1,6 @@
 """The shared board: HTTP in, one selector or service call, a message, a redirect.
 
-Scoping: every page reads through ``selectors_board.requests_visible_to``; a request outside a
+Scoping: every page reads through ``selectors.board.requests_visible_to``; a request outside a
 user's scope is a 404 (its existence must not leak), an action the user may not take on a
 request they can see is a 403. Moving a card is a request transition (POST), never a drag.
 """
@@ -23,10 +23,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import permissions as perms
-from cases import selectors_board as board
 from cases.forms import DeskText
 from cases.ids import parse_id
 from cases.models import Department, User
+from cases.selectors import board
 from cases.services import collaboration as collab
 from cases.services.errors import ActionForbidden, DomainError, InvalidInput
 from cases.transition_labels import TRANSITION_LABELS

@@ -682,7 +682,7 @@ def alert_links(user: User, alerts: list[Alert]) -> list[Alert]:
         for alert in alerts:
             alert.url = reverse("desk:case", args=[alert.case_id]) if alert.case_id else ""
         return alerts
-    from cases.selectors_board import requests_visible_to
+    from cases.selectors.board import requests_visible_to
 
     missing = {a.case_id for a in alerts if a.case_id and not a.request_id}
     by_case: dict[int, int] = {}
