@@ -1,9 +1,10 @@
 """Read queries: what the desk, the case workspace and the shared board show.
 
 One concept per module: ``queues``, ``lists`` (the case list), ``search``, ``workspace``,
-``saved_filters``, ``alerts`` and ``board`` (the shared board). The desk's names are
-re-exported here (``cases.selectors.<name>``); the board's are read from its module
-(``from cases.selectors import board``).
+``saved_filters``, ``alerts``, ``board`` (the shared board) and ``department_requests``
+(one request's page, a case's requests). The desk's names are re-exported here
+(``cases.selectors.<name>``); the board's are read from their modules
+(``from cases.selectors import board, department_requests``).
 """
 
 from .alerts import alert_links, alerts_for
