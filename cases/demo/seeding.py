@@ -37,7 +37,7 @@ def seed_cases(count: int, *, seed: int = 7, days: int = 90, batch: int = 5000,
                rich: bool | None = None, progress=None) -> int:
     """Bulk-insert ``count`` simulated cases. Below 20,000 cases each gets its full history
     (transitions, notes, compensation, revisits); above, only the case and its open deadline
-    rows, so a million cases fit in minutes."""
+    rows."""
     rng = random.Random(seed)
     now = timezone.now()
     staff = seed_reference_data()
@@ -89,9 +89,9 @@ def seed_cases(count: int, *, seed: int = 7, days: int = 90, batch: int = 5000,
 
 
 def bulk_insert(model: type, objs: list, batch: int) -> None:
-    """Insert model instances fast: COPY on PostgreSQL (several times quicker than INSERT for
-    a million rows), bulk_create elsewhere. Primary keys left unset are filled by the
-    database."""
+    """Insert model instances fast: COPY on PostgreSQL, bulk_create elsewhere. Primary keys
+    left unset are filled by the database. Side effect: none beyond the rows (no signals,
+    no ``save()``)."""
     if not objs:
         return
     if connection.vendor != "postgresql":

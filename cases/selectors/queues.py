@@ -158,14 +158,13 @@ def queues_for(user: User) -> list[Queue]:
 
 def _countable(qs: QuerySet) -> QuerySet:
     """``qs`` selecting a constant, for counting: no column has to be read, so PostgreSQL
-    counts a bitmap scan without visiting the table pages it knows are all-visible (the
-    revisits queue, an OR of two indexes: 39 ms selecting ids, 1.7 ms this way)."""
+    counts a bitmap scan without visiting the table pages it knows are all-visible."""
     return qs.order_by().annotate(_one=Value(1, output_field=IntegerField())).values("_one")
 
 
 def capped_count(qs: QuerySet, cap: int) -> int:
     """COUNT that stops at ``cap + 1`` rows: ``SELECT COUNT(*) FROM (SELECT 1 ... LIMIT
-    cap+1)``. A queue of a million rows costs what ``cap`` rows cost. (Written out: Django's
+    cap+1)``: a huge queue costs what ``cap`` rows cost. (Written out: Django's
     own ``count()`` drops the constant and leaves ``SELECT FROM``, which SQLite rejects.)"""
     sql, params = _capped_count_sql(qs, cap, "capped")
     with connections[qs.db].cursor() as cursor:
@@ -194,8 +193,8 @@ HOME_COUNT_CAP = 100_000
 def _queue_count_parts(name: str, user: User, now: datetime) -> list[Q]:
     """The queue's filter as disjoint parts whose counts add up to the queue's count. A part
     is one index range, counted index-only; the OR of the whole would be a bitmap scan that
-    reads a table page per row (the revisits queue: 50 ms cold, against 2 ms for its two
-    parts), or a scan of every open case (my cases: 8 ms, against 1 ms)."""
+    reads a table page per row (the revisits queue), or a scan of every open case (my
+    cases)."""
     is_open = Q(stage__in=OPEN_STAGES)
     if name == "revisits":  # disjoint by stage
         return [Q(stage=Stage.REVISIT), Q(stage=Stage.FEEDBACK_GIVEN, revisit_due_at__lte=now)]
