@@ -12,7 +12,7 @@ from cases.choices import Clock, Role, SlaState, Stage
 from cases.departments import lowest_common_parent
 from cases.models import Alert, CaseDeadline, CaseTransition, CollaborationRequest
 from cases.models.collaboration import RequestStatus
-from cases.selectors_board import available_actions
+from cases.selectors.board import available_actions
 from cases.services import collaboration as collab
 from cases.services.errors import (
     ActionForbidden,

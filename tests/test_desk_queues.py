@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases import selectors
-from cases.choices import SlaState, Stage, Tier
+from cases.choices import OPEN_STAGES, SlaState, Stage, Tier
 from cases.models import Case
 from tests.factories import CaseFactory, set_clocks, sync_case_clocks
 
@@ -127,7 +127,7 @@ def test_running_clocks_stop_when_a_case_closes_so_queues_need_no_case_stage(sup
     CaseFactory(stage=Stage.INVALID)
     assert CaseDeadline.objects.exists()
     assert not CaseDeadline.objects.filter(stopped_at__isnull=True).exclude(
-        case__stage__in=selectors.OPEN_STAGES).exists()
+        case__stage__in=OPEN_STAGES).exists()
 
 
 def test_waiting_revisits_and_follow_ups(frontline):
@@ -220,7 +220,7 @@ def test_queue_lists_match_the_queue_definitions(client, frontline):
 
 
 def test_home_counts_are_capped(client, frontline, monkeypatch):
-    monkeypatch.setattr(selectors, "HOME_COUNT_CAP", 2)
+    monkeypatch.setattr(selectors.queues, "HOME_COUNT_CAP", 2)
     for _ in range(3):
         CaseFactory()
     client.force_login(frontline)

@@ -1,6 +1,6 @@
 """The shared board: HTTP in, one selector or service call, a message, a redirect.
 
-Scoping: every page reads through ``selectors_board.requests_visible_to``; a request outside a
+Scoping: every page reads through ``selectors.board.requests_visible_to``; a request outside a
 user's scope is a 404 (its existence must not leak), an action the user may not take on a
 request they can see is a 403. Moving a card is a request transition (POST), never a drag.
 """
@@ -23,10 +23,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import permissions as perms
-from cases import selectors_board as board
 from cases.forms import DeskText
 from cases.ids import parse_id
 from cases.models import Department, User
+from cases.selectors import board, department_requests
 from cases.services import collaboration as collab
 from cases.services.errors import ActionForbidden, DomainError, InvalidInput
 from cases.transition_labels import TRANSITION_LABELS
@@ -45,7 +45,7 @@ class NewRequestForm(forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["department"].queryset = board.departments_to_ask(user)
+        self.fields["department"].queryset = department_requests.departments_to_ask(user)
 
 
 class TodoForm(forms.Form):
@@ -103,7 +103,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    detail = board.request_detail_for(user=request.user, pk=pk)
+    detail = department_requests.request_detail_for(user=request.user, pk=pk)
     return render(request, "cases/board/detail.html", {
         "d": detail, "todo_form": TodoForm(assignees=detail.assignees), "note_form": NoteForm(),
     })
@@ -125,7 +125,7 @@ def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """Move a card: run one request transition with its text."""
     if action not in _SERVICES:
         raise Http404("Unknown action")
-    board.request_for_user(user=request.user, pk=pk)  # 404 outside the user's scope
+    department_requests.request_for_user(user=request.user, pk=pk)  # 404 outside the user's scope
     field_name = board.ACTIONS[action][0]
     try:
         _SERVICES[action](
@@ -145,7 +145,7 @@ def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @login_required
 @require_POST
 def todo_add(request: HttpRequest, pk: int) -> HttpResponse:
-    req = board.request_for_user(user=request.user, pk=pk)
+    req = department_requests.request_for_user(user=request.user, pk=pk)
     if not collab.can_collaborate(req, request.user):
         raise PermissionDenied
     form = TodoForm(request.POST, assignees=collab.todo_assignees(req))
@@ -164,7 +164,7 @@ def todo_add(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def todo_toggle(request: HttpRequest, pk: int, todo_id: int) -> HttpResponse:
-    req = board.request_for_user(user=request.user, pk=pk)
+    req = department_requests.request_for_user(user=request.user, pk=pk)
     if not req.todos.filter(pk=todo_id).exists():
         raise Http404("No such to-do")
     try:
@@ -179,7 +179,7 @@ def todo_toggle(request: HttpRequest, pk: int, todo_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def note_add(request: HttpRequest, pk: int) -> HttpResponse:
-    board.request_for_user(user=request.user, pk=pk)
+    department_requests.request_for_user(user=request.user, pk=pk)
     form = NoteForm(request.POST)
     if not form.is_valid():
         messages.error(request, _form_error(form))
@@ -200,7 +200,7 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def request_new(request: HttpRequest, case_id: int) -> HttpResponse:
     """Ask a department for help on a case (agents only; others get a 404)."""
-    case = board.case_for_new_request(user=request.user, case_id=case_id)
+    case = department_requests.case_for_new_request(user=request.user, case_id=case_id)
     if not perms.can_request_help(case, request.user):
         raise PermissionDenied(_("Only the case team or a supervisor may ask a department."))
     if case.stage not in collab.REQUESTABLE_STAGES:
@@ -226,6 +226,6 @@ def request_new(request: HttpRequest, case_id: int) -> HttpResponse:
             return redirect("board:request", pk=req.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "cases/board/new.html", {
-        "form": form, "case": board.case_brief(case, request.user),
-        "collaboration": board.case_collaboration(case=case, user=request.user),
+        "form": form, "case": department_requests.case_brief(case, request.user),
+        "collaboration": department_requests.case_collaboration(case=case, user=request.user),
     }, status=status)

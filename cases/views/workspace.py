@@ -11,8 +11,9 @@ from django.views import View
 
 from cases import forms as desk_forms
 from cases import permissions as perms
-from cases import selectors, selectors_board, services
+from cases import selectors, services
 from cases.choices import CompensationStatus, NoteKind
+from cases.selectors import department_requests
 from cases.services import ActionNotAllowed, InvalidInput
 from cases.views.actions import actions_for, case_url
 from cases.views.base import AgentRequiredMixin, get_case_or_404
@@ -30,7 +31,7 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
         user = request.user
         # The board's panel (requests with open to-dos and latest progress, and the real
         # "may ask a department" rule); its requests also feed the timeline.
-        collaboration = selectors_board.case_collaboration(case=case, user=user)
+        collaboration = department_requests.case_collaboration(case=case, user=user)
         workspace = selectors.case_workspace(case, requests=collaboration.requests)
         actions = actions_for(case, user)
         can_note = perms.can_add_note(case, user)

@@ -1,12 +1,13 @@
-"""Reads for the shared board, the request page and the case workspace's collaboration panel.
+"""Reads for the shared board: who sees which department requests, the board's cards and
+columns, the actions a card offers, and the alerts about requests.
 
 Scope: agents and supervisors see every request (they see every case); a liaison sees only the
 requests to their own department; a manager also sees the disputes escalated to their
-department. One queryset (``requests_visible_to``) serves the board, the detail page and the
+department. One queryset (``requests_visible_to``) serves the board, the request page and the
 actions, so what a list shows and what a URL opens never disagree.
 
-Every page is a fixed number of queries whatever the number of cards: the latest progress
-note is a subquery annotation, open to-dos one prefetch, and what the permission checks need
+The board is a fixed number of queries whatever the number of cards: the latest progress note
+is a subquery annotation, open to-dos one prefetch, and what the permission checks need
 (department, liaison, escalation manager, case team) comes with ``select_related``.
 """
 
@@ -19,17 +20,14 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases import permissions as perms
 from cases.choices import Clock, Tier
-from cases.masking import contact_for
 from cases.models import (
     Alert,
-    Case,
     CaseDeadline,
     CollaborationNote,
     CollaborationRequest,
@@ -38,11 +36,6 @@ from cases.models import (
     User,
 )
 from cases.models.collaboration import OPEN_REQUEST_STATUSES, RequestStatus
-from cases.services.collaboration import (
-    REQUESTABLE_STAGES,
-    can_collaborate,
-    todo_assignees,
-)
 from cases.transition_labels import TRANSITION_LABELS
 
 # Board columns, in the order a request travels. Withdrawn requests leave the board; done ones
@@ -83,13 +76,16 @@ def available_actions(
     req: CollaborationRequest, user: User, *, open_todos: int = 0
 ) -> list[Action]:
     """The transitions ``user`` may run on ``req`` now (no queries when the caller loaded the
-    department, escalation target and case team). "Mark done" waits for the open to-dos."""
+    department, escalation target and case team). "Mark done" waits for the open to-dos.
+
+    Conditions are not checked: what they test (a plan, a decision) is what the action's form
+    asks for. The request's transitions name their sources (no ``*`` or ``+``)."""
+    from_here = {t.name: t for t in req.get_all_status_transitions() if t.source == req.status}
     out = []
     for name, (field_name, field_label, required) in ACTIONS.items():
         if name == "complete" and open_todos:
             continue
-        meta = getattr(req, name)._django_fsm  # noqa: SLF001 (django-fsm's metadata)
-        transition = meta.get_transition(req.status)
+        transition = from_here.get(name)
         if transition is not None and transition.has_perm(req, user):
             out.append(Action(name, str(TRANSITION_LABELS[name]), field_name, str(field_label),
                               required, _STYLES[name]))
@@ -266,190 +262,3 @@ def board_alerts(*, user: User, limit: int = 5) -> tuple[list[BoardAlert], int]:
         url = reverse("board:request", args=[request_id]) if request_id else ""
         out.append(BoardAlert(a.pk, a.message, a.created_at, url))
     return out, total
-
-
-# --- the request page ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CaseBrief:
-    """What the people on a request may see of its case. Contact data is masked for anyone
-    who is not an agent; internal notes are not part of it at all."""
-
-    pk: int
-    reference: str
-    tier: int
-    tier_label: str
-    stage_label: str
-    category_label: str
-    subject: str
-    description: str
-    order_ref: str
-    location: str
-    desired_outcome: str
-    received_at: datetime
-    customer_name: str
-    is_key_customer: bool
-    phone: str
-    email: str
-    masked: bool
-    owner: str
-    handler: str
-    desk_url: str
-
-
-def case_brief(case: Case, user: User) -> CaseBrief:
-    customer = case.customer
-    phone, email = contact_for(user, phone=customer.phone, email=customer.email)
-    desk_url = reverse("desk:case", args=[case.pk]) if perms.is_agent(user) else ""
-    return CaseBrief(
-        pk=case.pk, reference=case.reference or "", tier=case.tier,
-        tier_label=str(case.get_tier_display()), stage_label=str(case.get_stage_display()),
-        category_label=str(case.get_category_display()), subject=case.subject,
-        description=case.description, order_ref=case.order_ref, location=case.location,
-        desired_outcome=case.desired_outcome, received_at=case.received_at,
-        customer_name=customer.name, is_key_customer=customer.is_key_customer,
-        phone=phone, email=email, masked=not perms.can_see_contact_data(user),
-        owner=str(case.owner or ""), handler=str(case.handler or ""), desk_url=desk_url,
-    )
-
-
-@dataclass
-class HistoryItem:
-    at: datetime
-    label: str
-    who: str
-    text: str
-
-
-@dataclass
-class RequestDetail:
-    req: CollaborationRequest
-    case: CaseBrief
-    overdue: bool
-    actions: list[Action]
-    can_collaborate: bool
-    todos: list[CollaborationTodo]
-    notes: list[CollaborationNote]
-    history: list[HistoryItem]
-    assignees: list[User]
-    other_requests: list[CollaborationRequest]
-    attachments: list[Any]
-
-
-def request_for_user(*, user: User, pk: int) -> CollaborationRequest:
-    """One request the user may see, ready for permission checks; 404 otherwise (existence
-    of other departments' requests must not leak)."""
-    req = (
-        requests_visible_to(user)
-        .select_related(
-            "case__customer", "case__owner", "case__handler", "department__liaison",
-            "requested_by", "requesting_department", "escalated_to__manager", "answered_by",
-            "decided_by", "accepted_by", "disputed_by", "closed_by",
-        )
-        .prefetch_related("case__task_force")
-        .filter(pk=pk)
-        .first()
-    )
-    if req is None:
-        raise Http404("No such request")
-    return req
-
-
-def _history(req: CollaborationRequest) -> list[HistoryItem]:
-    items = [HistoryItem(req.created_at, str(_("Asked")), str(req.requested_by), req.ask)]
-    if req.answered_at:
-        items.append(HistoryItem(req.answered_at, str(_("Plan proposed")),
-                                 str(req.answered_by or ""), req.plan))
-    if req.accepted_at:
-        items.append(HistoryItem(req.accepted_at, str(_("Plan accepted")),
-                                 str(req.accepted_by or ""), ""))
-    if req.escalated_at:
-        to = req.escalated_to or _("the supervisors")
-        items.append(HistoryItem(req.escalated_at, str(_("Disputed, escalated to %(to)s")
-                                                       % {"to": to}), str(req.disputed_by or ""),
-                                 req.dispute_reason))
-    if req.decided_at:
-        items.append(HistoryItem(req.decided_at, str(_("Decided")), str(req.decided_by or ""),
-                                 req.decision))
-    if req.closed_at:
-        items.append(HistoryItem(req.closed_at, str(req.get_status_display()),
-                                 str(req.closed_by or ""), req.closing_note))
-    return items
-
-
-def request_detail_for(*, user: User, pk: int, now: datetime | None = None) -> RequestDetail:
-    now = now or timezone.now()
-    req = request_for_user(user=user, pk=pk)
-    collaborate = can_collaborate(req, user) and req.status not in (
-        RequestStatus.DONE, RequestStatus.WITHDRAWN)
-    others: list[CollaborationRequest] = []
-    if not is_department_only(user):
-        others = list(
-            CollaborationRequest.objects.filter(case_id=req.case_id).exclude(pk=req.pk)
-            .select_related("department").order_by("created_at")
-        )
-    todos = list(req.todos.select_related("assignee", "done_by").order_by(
-        "done_at", "due_at", "id"))
-    return RequestDetail(
-        req=req, case=case_brief(req.case, user), overdue=req.is_overdue(now),
-        actions=available_actions(req, user, open_todos=sum(t.done_at is None for t in todos)),
-        can_collaborate=collaborate, todos=todos,
-        notes=list(req.notes.select_related("author").order_by("-created_at", "-id")),
-        history=_history(req),
-        assignees=todo_assignees(req) if collaborate else [],
-        other_requests=others,
-        # Photos and receipts help the department; the download view lets anyone who can
-        # see the case (Case.objects.for_user: liaisons of its requests) fetch them.
-        attachments=list(req.case.attachments.order_by("uploaded_at", "id")),
-    )
-
-
-# --- the case workspace's panel, and the create form -------------------------------------------
-@dataclass
-class CaseCollaboration:
-    requests: list[CollaborationRequest]
-    waiting_on: list[str]
-    can_request: bool
-    new_url: str
-
-
-def case_collaboration(*, case: Case, user: User) -> CaseCollaboration:
-    """The requests of one case for its workspace (two queries)."""
-    latest = CollaborationNote.objects.filter(request=OuterRef("pk")).order_by(
-        "-created_at", "-id")
-    reqs = list(
-        requests_visible_to(user).filter(case=case)
-        .select_related("department", "requested_by", "escalated_to")
-        .annotate(
-            open_todo_count=Count("todos", filter=Q(todos__done_at__isnull=True)),
-            latest_note_body=Subquery(latest.values("body")[:1]),
-        )
-        .order_by("-created_at")
-    )
-    waiting = list(dict.fromkeys(str(r.department) for r in reqs if r.is_waiting))
-    may = perms.can_request_help(case, user) and case.stage in REQUESTABLE_STAGES
-    return CaseCollaboration(
-        requests=reqs, waiting_on=waiting, can_request=may,
-        new_url=reverse("board:new", args=[case.pk]),
-    )
-
-
-def departments_to_ask(user: User) -> QuerySet[Department]:
-    """Active departments with a liaison, other than the asker's own."""
-    qs = Department.objects.filter(is_active=True, liaison__isnull=False,
-                                   liaison__is_active=True)
-    if user.department_id:
-        qs = qs.exclude(pk=user.department_id)
-    return qs.order_by("name")
-
-
-def case_for_new_request(*, user: User, case_id: int) -> Case:
-    """The case an agent asks help for: 404 for non-agents and unknown cases."""
-    if not perms.is_agent(user):
-        raise Http404("No such case")
-    case = (
-        Case.objects.for_user(user).select_related("customer", "owner", "handler")
-        .prefetch_related("task_force").filter(pk=case_id).first()
-    )
-    if case is None:
-        raise Http404("No such case")
-    return case

@@ -1,19 +1,13 @@
-"""Demo and benchmark data: departments, one user per role, and cases simulated along the
-process with consistent timestamps, bulk-inserted (a million cases take minutes)."""
+"""Simulated customers and cases: each case walks the process as far as chance takes it, with
+consistent timestamps, its open clocks and (for a rich seed) its history."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.contrib.auth.models import Group
-from django.core.management.color import no_style
-from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.functional import Promise
 
 from cases.choices import (
     Category,
@@ -25,7 +19,6 @@ from cases.choices import (
     Difficulty,
     NoteKind,
     RevisitMethod,
-    Role,
     Scope,
     SlaState,
     Stage,
@@ -47,130 +40,10 @@ from cases.models import (
     User,
 )
 from cases.models.collaboration import RequestStatus
-from cases.services.clocks import REVISIT_ANSWER_WINDOW, policy_for
+from cases.services.clocks import REVISIT_ANSWER_WINDOW
 from cases.services.lifecycle import suggest_tier
 
-DEMO_PASSWORD = "demo12345"
-
-# (username, display name, role, department code)
-DEMO_USERS = [
-    ("agent", "李娜 (frontline)", Role.FRONTLINE, "cs"),
-    ("agent2", "王强 (frontline)", Role.FRONTLINE, "cs"),
-    ("senior", "张敏 (senior)", Role.SENIOR, "cs"),
-    ("supervisor", "陈静 (supervisor)", Role.SUPERVISOR, "cs"),
-    ("logistics", "赵磊 (logistics liaison)", Role.LIAISON, "logistics"),
-    ("sales", "刘洋 (sales liaison)", Role.LIAISON, "sales"),
-    ("product", "孙悦 (product liaison)", Role.LIAISON, "product"),
-    ("billing", "周婷 (billing liaison)", Role.LIAISON, "billing"),
-    ("ops", "运营管理员 (admin)", Role.ADMIN, None),
-]
-
-# (code, name, English name, parent code, manager username)
-DEMO_DEPARTMENTS = [
-    ("hq", "总经办", "General management", None, "supervisor"),
-    ("cs", "客户服务中心", "Customer service", "hq", "supervisor"),
-    ("operations", "运营中心", "Operations", "hq", "supervisor"),
-    ("logistics", "物流部", "Logistics", "operations", "supervisor"),
-    ("sales", "销售部", "Sales", "operations", "supervisor"),
-    ("product-center", "产品中心", "Product centre", "hq", "supervisor"),
-    ("product", "产品质量部", "Product quality", "product-center", "supervisor"),
-    ("billing", "财务结算部", "Billing", "hq", "supervisor"),
-]
-
-SUBJECTS = {
-    Category.PRODUCT_QUALITY: [
-        ("电水壶使用两次后底座冒烟", "The kettle base smoked after two uses"),
-        ("儿童座椅卡扣断裂", "Child seat buckle snapped"),
-        ("新买的手机屏幕出现亮线", "New phone screen shows a bright line"),
-    ],
-    Category.AFTER_SALES: [
-        ("维修三次仍未修好", "Repaired three times and still broken"),
-        ("退货申请一周无人处理", "Return request ignored for a week"),
-    ],
-    Category.FALSE_ADVERTISING: [
-        ("宣传的续航时间与实际严重不符", "Advertised battery life is far from real"),
-        ("页面标注包邮，结算时收取运费", "Page said free shipping, checkout charged it"),
-    ],
-    Category.DELIVERY: [
-        ("订单未按时送达", "Order not delivered on time"),
-        ("快递显示已签收但未收到货", "Tracking says delivered but nothing arrived"),
-        ("包裹破损，商品受损", "Parcel damaged, goods broken"),
-    ],
-    Category.BILLING: [
-        ("重复扣款两次", "Charged twice for one order"),
-        ("会员自动续费未经同意", "Membership renewed without consent"),
-    ],
-    Category.SERVICE_ATTITUDE: [
-        ("门店店员态度恶劣", "Store clerk was rude"),
-        ("客服电话中途挂断", "Hotline agent hung up mid-call"),
-    ],
-    Category.UNFULFILLED_PROMISE: [
-        ("承诺的赠品一直未发放", "Promised gift never sent"),
-        ("答应的退款至今未到账", "Promised refund never arrived"),
-    ],
-    Category.OTHER: [
-        ("发票信息错误", "Wrong details on the invoice"),
-        ("账户无法登录", "Cannot log in to my account"),
-    ],
-}
-DESCRIPTIONS = [
-    "客户来电表示非常不满，要求尽快给出处理方案。",
-    "客户称已多次联系未果，希望公司重视。",
-    "The customer says this is the second time it happened and wants a refund.",
-    "客户提供了照片和订单截图，情绪较激动。",
-    "Customer asked for a call back in the evening after 6 pm.",
-]
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
-GIVEN = ["芳", "伟", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "超", "霞"]
-ENGLISH = ["Emma Li", "James Wang", "Olivia Chen", "Lucas Zhang", "Mia Liu", "Noah Zhao"]
-
-CHANNEL_WEIGHTS = [
-    (ChannelKind.HOTLINE, 30), (ChannelKind.WEB, 18), (ChannelKind.APP, 16),
-    (ChannelKind.WECHAT, 10), (ChannelKind.WEIBO, 4), (ChannelKind.EMAIL, 8),
-    (ChannelKind.WALK_IN, 7), (ChannelKind.CALL_CENTRE, 5), (ChannelKind.LETTER, 2),
-]
-
-
-@dataclass
-class SeedReport:
-    users: int
-    departments: int
-    customers: int
-    cases: int
-    seconds: float
-
-
-def seed_reference_data() -> dict[str, User]:
-    """Departments and one user per role (idempotent)."""
-    users: dict[str, User] = {}
-    for username, display, role, _dept in DEMO_USERS:
-        user, created = User.objects.get_or_create(
-            username=username,
-            defaults={"display_name": display, "email": f"{username}@example.com"},
-        )
-        if created:
-            user.set_password(DEMO_PASSWORD)
-        user.is_staff = role == Role.ADMIN
-        user.is_superuser = role == Role.ADMIN
-        user.save()
-        user.groups.add(Group.objects.get(name=role))
-        users[username] = user
-    departments: dict[str, Department] = {}
-    for code, name, name_en, parent, manager in DEMO_DEPARTMENTS:
-        dept, _ = Department.objects.update_or_create(
-            code=code,
-            defaults={"name": name, "name_en": name_en, "parent": departments.get(parent),
-                      "manager": users.get(manager)},
-        )
-        departments[code] = dept
-    for username, _display, role, dept_code in DEMO_USERS:
-        if dept_code:
-            User.objects.filter(pk=users[username].pk).update(department=departments[dept_code])
-        if role == Role.LIAISON:
-            Department.objects.filter(liaison=users[username]).exclude(code=dept_code).update(
-                liaison=None)
-            Department.objects.filter(code=dept_code).update(liaison=users[username])
-    return users
+from .samples import CHANNEL_WEIGHTS, DESCRIPTIONS, ENGLISH, GIVEN, SUBJECTS, SURNAMES
 
 
 def _weighted(rng: random.Random, pairs: list[tuple[str, int]]) -> str:
@@ -178,7 +51,7 @@ def _weighted(rng: random.Random, pairs: list[tuple[str, int]]) -> str:
     return rng.choices(values, weights=weights)[0]
 
 
-def _customer(rng: random.Random, i: int) -> Customer:
+def simulated_customer(rng: random.Random, i: int) -> Customer:
     english = rng.random() < 0.2
     name = rng.choice(ENGLISH) if english else rng.choice(SURNAMES) + rng.choice(GIVEN)
     return Customer(
@@ -189,7 +62,7 @@ def _customer(rng: random.Random, i: int) -> Customer:
     )
 
 
-class _Sim:
+class Simulation:
     """Simulates one case's path; every time is derived from the previous one."""
 
     def __init__(self, rng: random.Random, now: datetime, days: int,
@@ -200,7 +73,7 @@ class _Sim:
         return timedelta(minutes=self.rng.uniform(lo, hi))
 
     def case(self, pk: int, customer_id: int, staff: dict[str, User], depts: list[Department],
-             root_causes: list[RootCause]) -> tuple[Case, list, list, list, list, list]:
+             root_causes: list[RootCause]) -> tuple[Case, list, list, list, list, list, list]:
         rng, now = self.rng, self.now
         age = timedelta(days=self.days) * (rng.random() ** 1.6)  # more recent cases
         received = now - age
@@ -494,95 +367,3 @@ class _Sim:
                 method=(rng.choice(RevisitMethod.values) if answered else ""),
                 answered_by=None))
         return transitions, notes, comps, revisits
-
-
-def _batches(total: int, size: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, total, size):
-        yield start, min(size, total - start)
-
-
-def seed_cases(count: int, *, seed: int = 7, days: int = 90, batch: int = 5000,
-               rich: bool | None = None, progress=None) -> int:
-    """Bulk-insert ``count`` simulated cases. Below 20,000 cases each gets its full history
-    (transitions, notes, compensation, revisits); above, only the case and its open deadline
-    rows, so a million cases fit in minutes."""
-    rng = random.Random(seed)
-    now = timezone.now()
-    staff = seed_reference_data()
-    depts = list(Department.objects.filter(liaison__isnull=False))
-    root_causes = list(RootCause.objects.filter(is_active=True))
-    policies = {t: policy_for(t) for t in (1, 2, 3)}
-    sim = _Sim(rng, now, days, policies)
-    sim.rich = count <= 20000 if rich is None else rich
-    customers_needed = max(1, count // 3)
-    first_customer = (Customer.objects.order_by("-pk").values_list("pk", flat=True).first()
-                      or 0) + 1
-    for start, size in _batches(customers_needed, batch):
-        customers = [_customer(rng, first_customer + start + i) for i in range(size)]
-        for offset, customer in enumerate(customers):
-            customer.pk = first_customer + start + offset
-        bulk_insert(Customer, customers, batch)
-    customer_ids = range(first_customer, first_customer + customers_needed)
-    next_pk = (Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
-    created = 0
-    for start, size in _batches(count, batch):
-        with transaction.atomic():
-            cases, deadlines, transitions, notes, comps, revisits = [], [], [], [], [], []
-            requests: list[tuple[CollaborationRequest, CaseDeadline | None]] = []
-            for i in range(size):
-                c, d, t, n, cp, r, rq = sim.case(next_pk + start + i, rng.choice(customer_ids),
-                                                 staff, depts, root_causes)
-                cases.append(c)
-                deadlines += d
-                transitions += t
-                notes += n
-                comps += cp
-                revisits += r
-                requests += rq
-            for model, rows in ((Case, cases), (CaseDeadline, deadlines),
-                                (CaseTransition, transitions), (CaseNote, notes),
-                                (Compensation, comps), (Revisit, revisits)):
-                bulk_insert(model, rows, batch)
-            # bulk_create gives the requests their keys, which their clocks refer to.
-            CollaborationRequest.objects.bulk_create([r for r, _ in requests], batch_size=batch)
-            for request, clock in requests:
-                if clock is not None:
-                    clock.request_id = request.pk
-            bulk_insert(CaseDeadline, [c for _, c in requests if c is not None], batch)
-        created += size
-        if progress:
-            progress(created)
-    _reset_sequences()
-    return created
-
-
-def bulk_insert(model: type, objs: list, batch: int) -> None:
-    """Insert model instances fast: COPY on PostgreSQL (several times quicker than INSERT for
-    a million rows), bulk_create elsewhere. Primary keys left unset are filled by the
-    database."""
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=batch)
-        return
-    fields = [f for f in model._meta.concrete_fields
-              if not (f.primary_key and getattr(objs[0], f.attname) is None)]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for obj in objs:
-            # pre_save fills auto_now(_add) fields as bulk_create would.
-            copy.write_row([_plain(f.pre_save(obj, True)) for f in fields])
-
-
-def _plain(value: object) -> object:
-    return str(value) if isinstance(value, Promise) else value
-
-
-def _reset_sequences() -> None:
-    """Explicit primary keys were inserted: move the database sequences past them."""
-    statements = connection.ops.sequence_reset_sql(no_style(), [Case, Customer])
-    if statements:
-        with connection.cursor() as cursor:
-            for sql in statements:
-                cursor.execute(sql)

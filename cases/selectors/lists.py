@@ -1,0 +1,98 @@
+"""The desk's case list: its base queryset, sorts, paging and row labels, and the agents its
+filters offer. A page is a constant number of queries whatever the number of rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import F, QuerySet
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from cases.choices import Role
+from cases.models import Case, User
+
+from .queues import capped_count
+
+# Sort keys offered by the list (all index-backed on PostgreSQL; see desk_search_indexes).
+SORTS: dict[str, tuple[Promise, list[Any]]] = {
+    "due": (_("Nearest due first"), [F("next_due_at").asc(nulls_last=True), "id"]),
+    "-received": (_("Newest first"), ["-received_at", "-id"]),
+    "received": (_("Oldest first"), ["received_at", "id"]),
+    "tier": (_("Tier, then nearest due"), ["tier", F("next_due_at").asc(nulls_last=True), "id"]),
+    "-updated": (_("Recently updated"), ["-updated_at", "-id"]),
+}
+DEFAULT_SORT = "due"
+
+
+def case_list_for_desk(user: User) -> QuerySet[Case]:
+    """The base queryset of the desk's case list: what ``user`` may see, with what a row shows
+    joined in (customer, owner, handler, department) so a page is one query."""
+    return (
+        Case.objects.for_user(user)
+        .select_related("customer", "owner", "handler", "department")
+        # The long texts are not shown in a list row.
+        .defer("description", "solution", "feedback_message", "preventive_measures",
+               "desired_outcome", "closing_reason")
+    )
+
+
+class PagedCases(Sequence):
+    """A sorted, filtered case list as the paginator's sequence, read in two steps: the ids of
+    the page (``SELECT id ... ORDER BY ... LIMIT/OFFSET``: an index-only scan of the list's
+    sort index, whatever the filters), then those rows with what a row shows joined in, by
+    primary key. One query more than a single SELECT, but its plan does not depend on
+    PostgreSQL's row estimate: with the wide joined SELECT a misestimated filter (the
+    deadline states' correlated columns) made it join and sort every match."""
+
+    ordered = True  # for the paginator's check (the order is the sorted queryset's)
+
+    def __init__(self, sorted_qs: QuerySet[Case], base: QuerySet[Case]) -> None:
+        self.sorted_qs = sorted_qs
+        self.base = base
+
+    def count_at_most(self, cap: int) -> int:
+        return capped_count(self.sorted_qs, cap)
+
+    def __len__(self) -> int:  # the paginator asks ``count_at_most``; this is a fallback
+        return self.sorted_qs.count()
+
+    def __getitem__(self, index: Any) -> Any:
+        if not isinstance(index, slice):
+            return self[index:index + 1][0]
+        return rows_in_order(self.base, list(self.sorted_qs.values_list("pk", flat=True)[index]))
+
+
+def rows_in_order(base: QuerySet, ids: list[int]) -> list:
+    """The rows of ``base`` with these ids, in the order of ``ids`` (a page's ids were found
+    by an index-only read; its rows are then read by primary key)."""
+    if not ids:
+        return []
+    by_id = {row.pk: row for row in base.filter(pk__in=ids).order_by()}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def label_rows(cases: list[Case]) -> list[Case]:
+    """Give each listed case its tier, stage, channel and category labels, read from one dict
+    per field (``get_FOO_display`` rebuilds a choices dict on every call, 100 times a page)."""
+    maps = {
+        name: {value: str(label) for value, label in Case._meta.get_field(name).flatchoices}
+        for name in ("tier", "stage", "channel", "category")
+    }
+    for case in cases:
+        for name, labels in maps.items():
+            value = getattr(case, name)
+            setattr(case, f"{name}_label", labels.get(value, value))
+    return cases
+
+
+def agents() -> QuerySet[User]:
+    """Active agents (frontline, senior, supervisors) for owner/handler choices."""
+    return (
+        User.objects.filter(
+            is_active=True, groups__name__in=[Role.FRONTLINE, Role.SENIOR, Role.SUPERVISOR]
+        )
+        .distinct()
+        .order_by("display_name", "username")
+    )
