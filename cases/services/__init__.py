@@ -22,6 +22,7 @@ from .lifecycle import (
     compensation_propose,
     suggest_tier,
 )
+from .messages import CustomerMessageResult, case_add_customer_message
 from .saved_filters import saved_filter_create, saved_filter_delete, saved_filter_rename
 
 __all__ = [
@@ -29,10 +30,12 @@ __all__ = [
     "ActionNotAllowed",
     "ConflictError",
     "CustomerData",
+    "CustomerMessageResult",
     "DomainError",
     "IntakeData",
     "IntakeResult",
     "InvalidInput",
+    "case_add_customer_message",
     "case_add_note",
     "case_assign",
     "case_complete_follow_up",
