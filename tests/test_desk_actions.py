@@ -377,7 +377,9 @@ def test_mark_all_alerts_read(client, frontline):
         Alert.objects.create(recipient=frontline, kind="at_risk", message=f"a{i}",
                              created_at=timezone.now())
     client.force_login(frontline)
-    client.post(reverse("desk:alerts"))
+    response = client.post(reverse("desk:alerts"), {"next": reverse("desk:home")})
+    assert response.status_code == 302 and response.url == reverse("desk:home")
+    assert "3 alert(s) marked read." in _messages(response)
     assert not Alert.objects.filter(recipient=frontline, read_at__isnull=True).exists()
 
 

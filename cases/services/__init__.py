@@ -1,5 +1,6 @@
 """Domain actions: every state change goes through these, whoever calls them."""
 
+from .alerts import alerts_mark_read
 from .errors import ActionForbidden, ActionNotAllowed, ConflictError, DomainError, InvalidInput
 from .intake import CustomerData, IntakeData, IntakeResult, case_intake
 from .lifecycle import (
@@ -23,6 +24,7 @@ from .lifecycle import (
     suggest_tier,
 )
 from .messages import CustomerMessageResult, case_add_customer_message
+from .preferences import user_preferences_update
 from .saved_filters import saved_filter_create, saved_filter_delete, saved_filter_rename
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "IntakeData",
     "IntakeResult",
     "InvalidInput",
+    "alerts_mark_read",
     "case_add_customer_message",
     "case_add_note",
     "case_assign",
@@ -58,4 +61,5 @@ __all__ = [
     "saved_filter_delete",
     "saved_filter_rename",
     "suggest_tier",
+    "user_preferences_update",
 ]
