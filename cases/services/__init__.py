@@ -1,6 +1,7 @@
 """Domain actions: every state change goes through these, whoever calls them."""
 
 from .alerts import alerts_mark_read
+from .compensation import CompensationOffer, compensation_decide, compensation_propose
 from .errors import ActionForbidden, ActionNotAllowed, ConflictError, DomainError, InvalidInput
 from .intake import CustomerData, IntakeData, IntakeResult, case_intake
 from .lifecycle import (
@@ -19,8 +20,6 @@ from .lifecycle import (
     case_transfer_ownership,
     case_triage,
     case_wait_for_department,
-    compensation_decide,
-    compensation_propose,
     suggest_tier,
 )
 from .messages import CustomerMessageResult, case_add_customer_message
@@ -30,6 +29,7 @@ from .saved_filters import saved_filter_create, saved_filter_delete, saved_filte
 __all__ = [
     "ActionForbidden",
     "ActionNotAllowed",
+    "CompensationOffer",
     "ConflictError",
     "CustomerData",
     "CustomerMessageResult",

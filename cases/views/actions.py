@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -105,23 +104,16 @@ def _start(user: User, case: Case, form: Any) -> Any:
 
 
 def _resolve(user: User, case: Case, form: Any) -> Any:
-    """Resolve, and propose the compensation offered with it: both or neither."""
     d = form.cleaned_data
-    with transaction.atomic():
-        resolved = services.case_resolve(
-            actor=user, case_id=case.pk, solution=d["solution"], root_cause=d["root_cause"],
-            expected_version=form.expected_version,
-        )
-        if d.get("compensation_kind"):
-            try:
-                services.compensation_propose(
-                    actor=user, case_id=case.pk, kind=d["compensation_kind"],
-                    amount=d["compensation_amount"],
-                    description=d.get("compensation_description", ""),
-                )
-            except InvalidInput as exc:
-                raise InvalidInput(exc.message, field=f"compensation_{exc.field}") from exc
-    return resolved
+    offer = None
+    if d.get("compensation_kind"):
+        offer = services.CompensationOffer(kind=d["compensation_kind"],
+                                           amount=d["compensation_amount"],
+                                           description=d.get("compensation_description", ""))
+    return services.case_resolve(
+        actor=user, case_id=case.pk, solution=d["solution"], root_cause=d["root_cause"],
+        compensation=offer, expected_version=form.expected_version,
+    )
 
 
 def _feedback(user: User, case: Case, form: Any) -> Any:
