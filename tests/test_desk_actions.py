@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import translation
 
 from cases import services
 from cases.choices import CompensationStatus, NoteKind, Role, Stage, Tier
@@ -15,6 +16,14 @@ from cases.models import Alert, Case, CaseNote, Compensation
 from tests.factories import CaseFactory, DepartmentFactory, UserFactory, root_cause
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _default_language_afterwards():
+    """A request here may activate Chinese for the thread (preferences, the language
+    switcher); later tests that call services without a request must not inherit it."""
+    yield
+    translation.deactivate()
 
 
 def _act(client, case, action, data=None):

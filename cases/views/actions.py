@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.http import require_POST
+from django_fsm import can_proceed
 
 from cases import forms as desk_forms
 from cases import permissions as perms
@@ -25,17 +26,8 @@ from cases import selectors, services
 from cases.choices import HANDLING_STAGES, OPEN_STAGES, RevisitMethod, Stage
 from cases.models import Case, Compensation, User
 from cases.services import ActionNotAllowed, ConflictError, InvalidInput
+from cases.services.transitions import transitions_named
 from cases.views.base import AgentRequiredMixin, get_case_or_404
-
-
-def _fsm_transitions(name: str) -> dict[Any, Any]:
-    """django-fsm's Transition objects of the transition method ``name``, by source state."""
-    return getattr(Case, name)._django_fsm.transitions  # noqa: SLF001
-
-
-def _state_field(name: str) -> str:
-    meta = getattr(Case, name)._django_fsm  # noqa: SLF001
-    return meta.field if isinstance(meta.field, str) else meta.field.name
 
 
 @dataclass(frozen=True)
@@ -65,15 +57,15 @@ class Action:
     def permitted(self, case: Case, user: User) -> bool:
         """May ``user`` ever take this step on ``case`` (whatever its state)?"""
         if self.transition:
-            any_transition = next(iter(_fsm_transitions(self.transition).values()))
-            return any_transition.has_perm(case, user)
+            transitions = transitions_named(case, self.transition)[1]
+            return any(t.has_perm(case, user) for t in transitions)
         return bool(self.permission and self.permission(case, user))
 
     def available(self, case: Case) -> bool:
-        """Is the step possible from the case's current state?"""
+        """Is the step possible from the case's current state? (Its conditions are the
+        form's to meet, so they are not checked here.)"""
         if self.transition:
-            state = getattr(case, _state_field(self.transition))
-            return getattr(case, self.transition)._django_fsm.has_transition(state)  # noqa: SLF001
+            return can_proceed(getattr(case, self.transition), check_conditions=False)
         return bool(self.when is None or self.when(case))
 
 
