@@ -28,7 +28,8 @@ def user_preferences_update(
             raise InvalidInput(_("Unknown time zone."), field="time_zone") from exc
     name = (display_name or "").strip()
     if len(name) > NAME_MAX:
-        raise InvalidInput(_("The name is too long."), field="display_name")
+        raise InvalidInput(_("At most %(limit)d characters.") % {"limit": NAME_MAX},
+                           field="display_name")
     actor.display_name = name
     actor.language, actor.time_zone = language, time_zone
     actor.save(update_fields=["display_name", "language", "time_zone"])
