@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ANY_OTHER_STATE, ANY_STATE, FSMFieldMixin, can_proceed
 
-if TYPE_CHECKING:
-    from django_fsm import Transition
-
 from cases.models import Case, CaseTransition, CollaborationRequest, User
 from cases.services.errors import ActionForbidden, ActionNotAllowed, ConflictError
+
+if TYPE_CHECKING:
+    from django_fsm import Transition
 
 # Messages for unmet transition conditions, keyed by the condition's name.
 _CONDITION_MESSAGES: dict[str, Callable[[], str]] = {
