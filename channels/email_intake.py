@@ -19,7 +19,7 @@ from cases.services import CustomerData, IntakeData, InvalidInput
 from channels import attachments as files
 from channels.email_parsing import EmailParseError, ParsedEmail, parse_email
 from channels.models import InboundMessage
-from channels.services import case_add_customer_message, channel_for, complaint_submit
+from channels.services import channel_for, complaint_submit, customer_message_submit
 
 logger = logging.getLogger(__name__)
 
@@ -115,9 +115,9 @@ def ingest_email(raw: bytes) -> EmailOutcome:
                 if parsed.from_address != (case.customer.email or "").lower():
                     notes = [_("Sent from an address not on file: %(sender)s")
                              % {"sender": sender}, *notes]
-                case_add_customer_message(case_id=case.pk, body=body,
-                                          message_id=parsed.message_id, attachments=kept,
-                                          notes=notes)
+                customer_message_submit(case_id=case.pk, body=body,
+                                        message_id=parsed.message_id, attachments=kept,
+                                        notes=notes)
                 return EmailOutcome("joined", parsed.message_id, case)
             _claim(parsed.message_id, "created")
             result = complaint_submit(actor=None, data=_new_case_data(parsed), attachments=kept,

@@ -1,18 +1,15 @@
 """Domain actions of the intake channels. Every channel (web form, desk, API, e-mail, import)
 ends in ``complaint_submit``, which wraps the one intake path (``cases.services.case_intake``)
 and the case's attachments in one transaction: a case is never half-written, and files of a
-rolled-back case are removed again."""
+rolled-back case are removed again. A customer's later message (an e-mail reply) goes through
+``customer_message_submit`` the same way, around ``cases.services.case_add_customer_message``."""
 
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from cases.choices import NoteKind
-from cases.models import Alert, Case, CaseAttachment, CaseNote, User
-from cases.services import IntakeData, IntakeResult, case_intake
-from cases.services.intake import clean_text
+from cases.models import CaseAttachment, CaseNote, User
+from cases.services import IntakeData, IntakeResult, case_add_customer_message, case_intake
 from channels import attachments as files
 from channels.models import Channel
 
@@ -49,45 +46,29 @@ def complaint_submit(
     return result
 
 
-def case_add_customer_message(
+def customer_message_submit(
     *, case_id: int, body: str, message_id: str = "",
     attachments: list[files.CheckedFile] | None = None, notes: list[str] | None = None,
 ) -> CaseNote:
-    """A message from the customer joins their case (e.g. a reply by e-mail).
+    """A customer's message joins their case, with its attachments, all or nothing.
 
-    Locks the case, writes a ``customer_message`` note (visible to the customer on the
-    tracking page: it is their own words) and its attachments, and alerts the case's owner
-    and handler so the message is not missed. Idempotent on ``message_id``."""
+    Preconditions: attachments were checked with ``channels.attachments.check``. The case's
+    side (note, internal ``notes``, alerts, idempotency on ``message_id``) is
+    ``cases.services.case_add_customer_message``; this keeps the files in the same
+    transaction, only for a message not seen before, and removes them again if it rolls
+    back."""
+    if not attachments:
+        # the service is atomic itself: no outer transaction (and no savepoint) needed.
+        return case_add_customer_message(case_id=case_id, body=body, message_id=message_id,
+                                         notes=notes or ()).note
     stored: list[CaseAttachment] = []
     try:
         with transaction.atomic():
-            case = Case.objects.select_for_update().get(pk=case_id)
-            if message_id:
-                existing = CaseNote.objects.filter(
-                    case=case, external_message_id=message_id[:255]
-                ).first()
-                if existing is not None:
-                    return existing
-            now = timezone.now()
-            note = CaseNote.objects.create(
-                case=case, kind=NoteKind.CUSTOMER_MESSAGE, body=clean_text(body).strip() or "-",
-                visible_to_customer=True, external_message_id=message_id[:255],
-                created_at=now,
-            )
-            for text in notes or []:
-                CaseNote.objects.create(case=case, kind=NoteKind.INTERNAL, body=text,
-                                        created_at=now)
-            if attachments:
-                stored = files.store(case, attachments)
-            recipients = {uid for uid in (case.owner_id, case.handler_id) if uid}
-            Alert.objects.bulk_create([
-                Alert(recipient_id=uid, case=case, kind="customer_message", created_at=now,
-                      message=_("New message from the customer on %(ref)s")
-                      % {"ref": case.reference})
-                for uid in recipients
-            ])
-            Case.objects.filter(pk=case.pk).update(updated_at=now)
+            result = case_add_customer_message(case_id=case_id, body=body,
+                                               message_id=message_id, notes=notes or ())
+            if result.created:
+                stored = files.store(result.note.case, attachments)
     except BaseException:
         files.discard(stored)
         raise
-    return note
+    return result.note

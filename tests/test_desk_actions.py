@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import translation
 
 from cases import services
 from cases.choices import CompensationStatus, NoteKind, Role, Stage, Tier
@@ -15,6 +16,14 @@ from cases.models import Alert, Case, CaseNote, Compensation
 from tests.factories import CaseFactory, DepartmentFactory, UserFactory, root_cause
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _default_language_afterwards():
+    """A request here may activate Chinese for the thread (preferences, the language
+    switcher); later tests that call services without a request must not inherit it."""
+    yield
+    translation.deactivate()
 
 
 def _act(client, case, action, data=None):
@@ -377,7 +386,9 @@ def test_mark_all_alerts_read(client, frontline):
         Alert.objects.create(recipient=frontline, kind="at_risk", message=f"a{i}",
                              created_at=timezone.now())
     client.force_login(frontline)
-    client.post(reverse("desk:alerts"))
+    response = client.post(reverse("desk:alerts"), {"next": reverse("desk:home")})
+    assert response.status_code == 302 and response.url == reverse("desk:home")
+    assert "3 alert(s) marked read." in _messages(response)
     assert not Alert.objects.filter(recipient=frontline, read_at__isnull=True).exists()
 
 

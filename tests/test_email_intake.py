@@ -116,7 +116,27 @@ def test_reply_from_another_address_is_joined_with_a_flag_for_the_agent():
     case = CaseFactory(email="someone.else@example.com")
     Case.objects.filter(pk=case.pk).update(reference="TS-2026-000123")
     ingest_email(eml("reply_with_case_ref.eml"))
-    assert case.notes.filter(kind=NoteKind.INTERNAL, body__contains="not on file").exists()
+    # the flag names the sender (its wording is in whichever language is active)
+    assert case.notes.filter(kind=NoteKind.INTERNAL,
+                             body__contains="<zhang.wei@example.com>").exists()
+
+
+def test_a_reply_s_attachments_join_the_case_once(_env):
+    from email.message import EmailMessage
+
+    case = CaseFactory(stage=Stage.IN_PROGRESS, email="zhang.wei@example.com")
+    Case.objects.filter(pk=case.pk).update(reference="TS-2026-000123")
+    mail = EmailMessage()
+    mail["From"], mail["To"] = "zhang.wei@example.com", "complaints@shop.example.cn"
+    mail["Subject"], mail["Message-ID"] = "Re: [TS-2026-000123] 订单问题", "<photo.1@example.com>"
+    mail.set_content("照片见附件。")
+    mail.add_attachment(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, maintype="image",
+                        subtype="png", filename="破损.png")
+    assert ingest_email(mail.as_bytes()).outcome == "joined"
+    assert ingest_email(mail.as_bytes()).outcome == "duplicate"
+    (attachment,) = case.attachments.all()
+    assert attachment.original_name == "破损.png" and (_env / attachment.file.name).exists()
+    assert case.notes.filter(kind=NoteKind.CUSTOMER_MESSAGE, body__contains="照片").count() == 1
 
 
 def test_missing_file_is_reported_and_the_rest_processed(capsys, tmp_path):

@@ -250,6 +250,42 @@ def test_bad_compensation_amount_is_refused(senior, amount):
     assert not case.compensations.exists()
 
 
+def test_resolving_with_a_compensation_records_both_in_one_save(frontline):
+    case = CaseFactory(stage=Stage.IN_PROGRESS, handler=frontline)
+    version = Case.objects.get(pk=case.pk).version
+    offer = services.CompensationOffer(kind="refund", amount=Decimal("800"),
+                                       description=" 部分退款 ")
+
+    resolved = services.case_resolve(actor=frontline, case_id=case.pk, solution="更换新机",
+                                     root_cause=root_cause(), compensation=offer)
+
+    comp = case.compensations.get()
+    assert (comp.kind, comp.amount, comp.description, comp.status, comp.proposed_by) == (
+        "refund", Decimal("800.00"), "部分退款", "proposed", frontline)
+    stored = Case.objects.get(pk=case.pk)
+    assert stored.stage == Stage.RESOLVED and stored.version == resolved.version == version + 1
+
+
+@pytest.mark.parametrize(("offer", "field"), [
+    (services.CompensationOffer(kind="refund", amount="-5"), "compensation_amount"),
+    (services.CompensationOffer(kind="gold", amount=Decimal("5")), "compensation_kind"),
+])
+def test_a_bad_compensation_leaves_the_case_unresolved(frontline, offer, field):
+    case = CaseFactory(stage=Stage.IN_PROGRESS, handler=frontline)
+    before = Case.objects.get(pk=case.pk)
+
+    with pytest.raises(services.InvalidInput) as info:
+        services.case_resolve(actor=frontline, case_id=case.pk, solution="更换新机",
+                              root_cause=root_cause(), compensation=offer)
+
+    assert info.value.field == field
+    after = Case.objects.get(pk=case.pk)
+    assert (after.stage, after.version, after.solution) == (
+        Stage.IN_PROGRESS, before.version, before.solution)
+    assert not case.compensations.exists()
+    assert not CaseTransition.objects.filter(case=case, name="resolve").exists()
+
+
 def test_dissatisfied_revisit_opens_follow_up_then_closes(supervisor):
     case = CaseFactory(stage=Stage.REVISIT)
     services.case_record_revisit(actor=None, case_id=case.pk, score=2, method="survey")

@@ -99,7 +99,7 @@ def test_get_prefills_reference_and_shows_no_case(client):
 
 
 def test_customer_reply_shows_as_their_message(client):
-    from channels.services import case_add_customer_message
+    from cases.services import case_add_customer_message
 
     case = CaseFactory(stage=Stage.IN_PROGRESS)
     case_add_customer_message(case_id=case.pk, body="请尽快处理", message_id="m-1")

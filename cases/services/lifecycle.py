@@ -4,8 +4,6 @@ moves the deadline clocks, saves, and queues side effects after commit."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,15 +24,14 @@ from cases.choices import (
 from cases.models import (
     Case,
     CaseNote,
-    Compensation,
     Department,
-    DeskSettings,
     Revisit,
     RootCause,
     User,
 )
 from cases.models.notices import NoticeKind
 from cases.services import clocks
+from cases.services.compensation import CompensationOffer, compensation_record
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.notices import notice_queue
 from cases.services.transitions import (
@@ -259,10 +256,14 @@ def case_resume(*, actor: User | None, case_id: int, note: str = "") -> Case:
 @transaction.atomic
 def case_resolve(
     *, actor: User, case_id: int, solution: str, root_cause: RootCause | None,
-    expected_version: int | None = None,
+    compensation: CompensationOffer | None = None, expected_version: int | None = None,
 ) -> Case:
     """Record the solution and root cause (in progress -> resolved). Stops the solution and
-    progress clocks and starts the 24-hour feedback clock."""
+    progress clocks and starts the 24-hour feedback clock.
+
+    With ``compensation``, the compensation offered with the solution is proposed too (as
+    ``compensation_propose`` does): both or neither. Its InvalidInput names the field
+    ``compensation_<field>``."""
     case = lock_case(case_id, expected_version)
     case.solution = _require(solution, "solution", _("Describe the solution."))
     if root_cause is None:
@@ -273,6 +274,11 @@ def case_resolve(
     clocks.stop_clock(case, Clock.SOLUTION, now)
     clocks.stop_clock(case, Clock.PROGRESS, now)
     clocks.start_clock(case, Clock.FEEDBACK, now, clocks.policy_for(case.tier))
+    if compensation is not None:
+        try:
+            compensation_record(case, actor, compensation)
+        except InvalidInput as exc:
+            raise InvalidInput(exc.message, field=f"compensation_{exc.field}") from exc
     return _finish(case)
 
 
@@ -404,58 +410,3 @@ def case_invalidate(*, actor: User, case_id: int, reason: str,
     case.closed_at = now
     clocks.stop_all_clocks(case, now)
     return _finish(case)
-
-
-# --- compensation ------------------------------------------------------------------------------
-@transaction.atomic
-def compensation_propose(
-    *, actor: User, case_id: int, kind: str, amount: Decimal, description: str = ""
-) -> Compensation:
-    """Propose compensation. Up to the admin-set threshold it is approved at once; above it a
-    supervisor must approve it before the feedback can name it."""
-    from cases.choices import CompensationKind
-
-    case = lock_case(case_id)
-    if not perms.can_propose_compensation(case, actor):
-        raise ActionForbidden(_("You may not propose compensation on this case."))
-    if case.stage not in (*HANDLING_STAGES, Stage.RESOLVED, Stage.FOLLOW_UP):
-        raise ActionNotAllowed(_("Compensation can be proposed only while the case is open."))
-    if kind not in CompensationKind.values:
-        raise InvalidInput(_("Choose the kind of compensation."), field="kind")
-    try:
-        value = Decimal(str(amount))
-    except ArithmeticError as exc:
-        raise InvalidInput(_("Enter an amount."), field="amount") from exc
-    if not value.is_finite() or value < 0 or value >= Decimal("100000000"):
-        raise InvalidInput(_("Enter an amount between 0 and 99,999,999."), field="amount")
-    threshold = DeskSettings.get().compensation_approval_threshold
-    now = timezone.now()
-    needs_approval = value > threshold and not perms.is_supervisor(actor)
-    compensation = Compensation.objects.create(
-        case=case, kind=kind, amount=value.quantize(Decimal("0.01")),
-        description=(description or "").strip()[:300], proposed_by=actor, created_at=now,
-        status=CompensationStatus.PROPOSED if needs_approval else CompensationStatus.APPROVED,
-        decided_by=None if needs_approval else actor, decided_at=None if needs_approval else now,
-    )
-    _finish(case)
-    return compensation
-
-
-@transaction.atomic
-def compensation_decide(
-    *, actor: User, compensation_id: int, approve: bool, note: str = ""
-) -> Compensation:
-    """A supervisor approves or rejects a compensation above the threshold."""
-    compensation = Compensation.objects.select_related("case").get(pk=compensation_id)
-    case = lock_case(compensation.case_id)
-    compensation = Compensation.objects.select_for_update().get(pk=compensation_id)
-    if not perms.can_approve_compensation(case, actor):
-        raise ActionForbidden(_("Only a supervisor may approve compensation."))
-    if compensation.status != CompensationStatus.PROPOSED:
-        raise ActionNotAllowed(_("This compensation has already been decided."))
-    compensation.status = CompensationStatus.APPROVED if approve else CompensationStatus.REJECTED
-    compensation.decided_by, compensation.decided_at = actor, timezone.now()
-    compensation.decision_note = (note or "").strip()[:300]
-    compensation.save()
-    _finish(case)
-    return compensation

@@ -4,14 +4,18 @@ transition with understandable errors, record the transition, save."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import can_proceed
+from django_fsm import ANY_OTHER_STATE, ANY_STATE, FSMFieldMixin, can_proceed
 
 from cases.models import Case, CaseTransition, CollaborationRequest, User
 from cases.services.errors import ActionForbidden, ActionNotAllowed, ConflictError
+
+if TYPE_CHECKING:
+    from django_fsm import Transition
 
 # Messages for unmet transition conditions, keyed by the condition's name.
 _CONDITION_MESSAGES: dict[str, Callable[[], str]] = {
@@ -47,8 +51,31 @@ def lock_case(case_id: int, expected_version: int | None = None) -> Case:
     return case
 
 
-def _transition_meta(method: Any) -> Any:
-    return method._django_fsm  # noqa: SLF001 (django-fsm's own metadata object)
+def transitions_named(obj: Model, name: str) -> tuple[str, list[Transition]]:
+    """The state field that the transition method ``name`` of ``obj`` moves, and django-fsm's
+    Transition objects of that method (one per source state: permission, conditions, custom),
+    read through the model's public ``get_all_<field>_transitions()``. Pure; no queries."""
+    for field in obj._meta.get_fields():
+        if isinstance(field, FSMFieldMixin):
+            found = [t for t in getattr(obj, f"get_all_{field.name}_transitions")()
+                     if t.name == name]
+            if found:
+                return field.name, found
+    raise AttributeError(f"{type(obj).__name__}.{name} is not a django-fsm transition")
+
+
+def current_transition(obj: Model, name: str) -> tuple[str, Transition | None]:
+    """The state field of transition method ``name`` and the Transition it would take from
+    ``obj``'s current state (its conditions not checked), or None when there is none."""
+    field, transitions = transitions_named(obj, name)
+    if not can_proceed(getattr(obj, name), check_conditions=False):
+        return field, None
+    by_source = {t.source: t for t in transitions}
+    # django-fsm's order: the current state itself, then "any state", then "any other state"
+    for source in (getattr(obj, field), ANY_STATE, ANY_OTHER_STATE):
+        if source in by_source:
+            return field, by_source[source]
+    return field, None
 
 
 def check_transition(obj: Case | CollaborationRequest, name: str, actor: User | None) -> Any:
@@ -59,10 +86,7 @@ def check_transition(obj: Case | CollaborationRequest, name: str, actor: User | 
     so it is enforced here.
     """
     method = getattr(obj, name)
-    meta = _transition_meta(method)
-    state_field = meta.field if isinstance(meta.field, str) else meta.field.name
-    state = getattr(obj, state_field)
-    transition = meta.get_transition(state)
+    state_field, transition = current_transition(obj, name)
     label = _label(name)
     if transition is None:
         raise ActionNotAllowed(
@@ -104,8 +128,7 @@ def run_case_transition(
 ) -> CaseTransition:
     """Run one transition of ``case`` (already locked) and log it; the caller saves."""
     method = check_transition(case, name, actor)
-    meta = _transition_meta(method)
-    field = meta.field if isinstance(meta.field, str) else meta.field.name
+    field = transitions_named(case, name)[0]
     source = getattr(case, field)
     method(*args, **kwargs)
     return CaseTransition.objects.create(

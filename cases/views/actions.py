@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,6 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.http import require_POST
+from django_fsm import can_proceed
 
 from cases import forms as desk_forms
 from cases import permissions as perms
@@ -26,17 +26,8 @@ from cases import selectors, services
 from cases.choices import HANDLING_STAGES, OPEN_STAGES, RevisitMethod, Stage
 from cases.models import Case, Compensation, User
 from cases.services import ActionNotAllowed, ConflictError, InvalidInput
+from cases.services.transitions import transitions_named
 from cases.views.base import AgentRequiredMixin, get_case_or_404
-
-
-def _fsm_transitions(name: str) -> dict[Any, Any]:
-    """django-fsm's Transition objects of the transition method ``name``, by source state."""
-    return getattr(Case, name)._django_fsm.transitions  # noqa: SLF001
-
-
-def _state_field(name: str) -> str:
-    meta = getattr(Case, name)._django_fsm  # noqa: SLF001
-    return meta.field if isinstance(meta.field, str) else meta.field.name
 
 
 @dataclass(frozen=True)
@@ -66,15 +57,15 @@ class Action:
     def permitted(self, case: Case, user: User) -> bool:
         """May ``user`` ever take this step on ``case`` (whatever its state)?"""
         if self.transition:
-            any_transition = next(iter(_fsm_transitions(self.transition).values()))
-            return any_transition.has_perm(case, user)
+            transitions = transitions_named(case, self.transition)[1]
+            return any(t.has_perm(case, user) for t in transitions)
         return bool(self.permission and self.permission(case, user))
 
     def available(self, case: Case) -> bool:
-        """Is the step possible from the case's current state?"""
+        """Is the step possible from the case's current state? (Its conditions are the
+        form's to meet, so they are not checked here.)"""
         if self.transition:
-            state = getattr(case, _state_field(self.transition))
-            return getattr(case, self.transition)._django_fsm.has_transition(state)  # noqa: SLF001
+            return can_proceed(getattr(case, self.transition), check_conditions=False)
         return bool(self.when is None or self.when(case))
 
 
@@ -105,23 +96,16 @@ def _start(user: User, case: Case, form: Any) -> Any:
 
 
 def _resolve(user: User, case: Case, form: Any) -> Any:
-    """Resolve, and propose the compensation offered with it: both or neither."""
     d = form.cleaned_data
-    with transaction.atomic():
-        resolved = services.case_resolve(
-            actor=user, case_id=case.pk, solution=d["solution"], root_cause=d["root_cause"],
-            expected_version=form.expected_version,
-        )
-        if d.get("compensation_kind"):
-            try:
-                services.compensation_propose(
-                    actor=user, case_id=case.pk, kind=d["compensation_kind"],
-                    amount=d["compensation_amount"],
-                    description=d.get("compensation_description", ""),
-                )
-            except InvalidInput as exc:
-                raise InvalidInput(exc.message, field=f"compensation_{exc.field}") from exc
-    return resolved
+    offer = None
+    if d.get("compensation_kind"):
+        offer = services.CompensationOffer(kind=d["compensation_kind"],
+                                           amount=d["compensation_amount"],
+                                           description=d.get("compensation_description", ""))
+    return services.case_resolve(
+        actor=user, case_id=case.pk, solution=d["solution"], root_cause=d["root_cause"],
+        compensation=offer, expected_version=form.expected_version,
+    )
 
 
 def _feedback(user: User, case: Case, form: Any) -> Any:

@@ -26,8 +26,8 @@ from cases.choices import Tier
 from cases.filters import FILTER_ROWS, CaseFilter, list_params, list_query
 from cases.forms import BulkActionForm, PreferencesForm
 from cases.ids import parse_id
-from cases.models import Alert, Case
-from cases.services import DomainError
+from cases.models import Case
+from cases.services import DomainError, InvalidInput
 from cases.services.saved_filters import saved_filter_query
 from cases.views.base import AgentRequiredMixin, is_htmx
 
@@ -244,17 +244,15 @@ class AlertListView(LoginRequiredMixin, View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         """Mark one alert (``alert`` = id) or all of them read. Only the recipient's own."""
-        now = timezone.now()
-        mine = Alert.objects.filter(recipient=request.user, read_at__isnull=True)
         alert_id = request.POST.get("alert")
         if alert_id:
             pk = parse_id(alert_id)
             if pk is None:
                 messages.error(request, _("No such alert."))
                 return redirect("desk:alerts")
-            mine = mine.filter(pk=pk)
-        n = mine.update(read_at=now)
-        if not alert_id:
+            services.alerts_mark_read(actor=request.user, alert_ids=[pk])
+        else:
+            n = services.alerts_mark_read(actor=request.user)
             messages.success(request, _("%(n)d alert(s) marked read.") % {"n": n})
         return HttpResponseRedirect(_safe_next(request, reverse("desk:alerts")))
 
@@ -272,7 +270,11 @@ class PreferencesView(LoginRequiredMixin, View):
         form = PreferencesForm(request.POST, instance=request.user)
         if not form.is_valid():
             return render(request, self.template_name, {"form": form}, status=400)
-        user = form.save()
+        try:
+            user = services.user_preferences_update(actor=request.user, **form.cleaned_data)
+        except InvalidInput as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            return render(request, self.template_name, {"form": form}, status=400)
         language = user.language or translation.get_language_from_request(request)
         translation.activate(language)
         messages.success(request, _("Preferences saved."))
