@@ -19,6 +19,17 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language: a request that switched it (a user's
+    preference) leaves it active in the thread, which would change later tests' texts."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def fresh_desk_config():
     """Each test reads the desk configuration its own database holds (tests change the rows
     with ``QuerySet.update``, which sends no signal to drop the process's copy)."""
