@@ -2,8 +2,8 @@
 
 POST /api/v1/complaints with ``Authorization: Bearer <channel key>``; idempotent on the
 channel's ``external_id``. GET /api/v1/complaints/<reference> for the status of a case the
-same channel submitted. Every error is JSON: ``{"error": code, "detail": text, "fields":
-{"customer.phone": ["..."]}}`` with 400, 401, 404, 413, 415 or 429.
+same channel submitted. Every error is JSON (``channels.api_errors``) with 400,
+401, 404, 413, 415 or 429; the rate limits are ``channels.throttling``'s.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models.signals import post_delete, post_save
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -32,8 +31,9 @@ from rest_framework.views import APIView
 
 from cases.models import Case
 from cases.selectors import REFERENCE_RE
-from cases.services import CustomerData, IntakeData, IntakeResult, InvalidInput
+from cases.services import CustomerData, IntakeData, IntakeResult
 from cases.services.intake import track_url
+from channels.api_errors import AUTH_REALM, api_exception_handler, error_response, too_large
 from channels.models import ApiKey, Channel, hash_key
 from channels.serializers import (
     ComplaintCreatedSerializer,
@@ -47,7 +47,6 @@ from channels.throttling import ChannelKeyThrottle, FailedKeyThrottle
 MAX_BODY_BYTES = 256 * 1024  # a complaint without attachments
 KEY_CACHE_SECONDS = 30
 LAST_USED_EVERY = 300  # seconds between two updates of a key's last_used_at
-AUTH_REALM = 'Bearer realm="complaints-api"'
 
 
 def max_body_with_attachments() -> int:
@@ -167,17 +166,7 @@ class HasChannelKey(BasePermission):
         return isinstance(request.auth, ChannelKey)
 
 
-# --- errors ------------------------------------------------------------------------------------
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "Request body too large."
-    default_code = "too_large"
-
-
-def too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(_("The body is larger than %(kb)d KB.") % {"kb": limit // 1024})
-
-
+# --- request bodies ----------------------------------------------------------------------------
 def content_length(request: HttpRequest) -> int:
     """The request's declared body length (0 when absent or not a number)."""
     try:
@@ -198,73 +187,6 @@ def check_body_size(length: int, payload: Any) -> None:
                   if isinstance(item, dict) and isinstance(item.get("content_base64"), str))
     if length - encoded > MAX_BODY_BYTES:
         raise too_large(MAX_BODY_BYTES)
-
-
-ERROR_CODES = {
-    400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 413: "too_large",
-    415: "unsupported_media_type", 429: "throttled",
-}
-
-
-def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested error dict -> {"customer.phone": ["..."]}."""
-    out: dict[str, list[str]] = {}
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            name = prefix if key == "non_field_errors" else (
-                f"{prefix}.{key}" if prefix else str(key))
-            for k, v in _flatten(value, name).items():
-                out.setdefault(k or "non_field_errors", []).extend(v)
-    elif isinstance(detail, list):
-        for item in detail:
-            for k, v in _flatten(item, prefix).items():
-                out.setdefault(k or "non_field_errors", []).extend(v)
-    else:
-        out.setdefault(prefix or "non_field_errors", []).append(_encodable(str(detail)))
-    return out
-
-
-def _encodable(text: str) -> str:
-    """``text`` with each lone surrogate as its escape (\\ud800): DRF's messages echo the
-    value sent ("\\ud800" is not a valid choice), and the UTF-8 body cannot hold one."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def error_response(status_code: int, detail: str, fields: dict | None = None,
-                   headers: dict | None = None) -> Response:
-    body: dict[str, Any] = {"error": ERROR_CODES.get(status_code, "error"), "detail": detail}
-    if fields:
-        body["fields"] = fields
-    return Response(body, status=status_code, headers=headers)
-
-
-def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """The API's exception handler (``IntakeAPIView.get_exception_handler``): every error
-    as ``{"error", "detail", "fields"}``; None (a 500) for anything unexpected."""
-    # Django's own, as DRF's default handler takes them (DRF's content negotiation raises
-    # Http404 for an unknown ``?format=``).
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
-    if isinstance(exc, exceptions.ValidationError):
-        return error_response(400, _("The complaint is not valid."), _flatten(exc.detail))
-    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
-        return error_response(401, str(exc.detail), headers={"WWW-Authenticate": AUTH_REALM})
-    if isinstance(exc, exceptions.Throttled):
-        wait = int(exc.wait or 1)
-        return error_response(429, str(exc.detail), headers={"Retry-After": str(wait)})
-    if isinstance(exc, exceptions.ParseError):
-        return error_response(400, _("The body is not valid JSON."))
-    if isinstance(exc, exceptions.APIException):
-        return error_response(exc.status_code, str(exc.detail))
-    if isinstance(exc, InvalidInput):
-        fields: dict[str, list[str]] = {}
-        for field, message in getattr(exc, "errors", [(exc.field, exc.message)]):
-            fields.setdefault(field or "non_field_errors", []).append(_encodable(str(message)))
-        return error_response(400, _("The complaint is not valid."), fields)
-    return None
 
 
 class BoundedJSONParser(JSONParser):
@@ -327,6 +249,9 @@ EXAMPLE_RESPONSE = {
 
 
 class ComplaintCreateView(IntakeAPIView):
+    """POST: validate the body, hand it to the intake (one case per channel and
+    ``external_id``), answer 201 for a new case and 200 for a retry."""
+
     @extend_schema(
         operation_id="complaints_create",
         summary="Submit a complaint",
@@ -391,6 +316,8 @@ def created_body(result: IntakeResult) -> dict[str, Any]:
 
 
 class ComplaintStatusView(IntakeAPIView):
+    """GET: the status of a case the calling channel submitted (404 for any other)."""
+
     @extend_schema(
         operation_id="complaints_status",
         summary="Status of a complaint this channel submitted",
