@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -52,13 +53,19 @@ class ChannelThrottle(SimpleRateThrottle):
         return overrides.get(self.scope) or DEFAULT_RATES[self.scope]
 
     def parse_rate(self, rate: str | None) -> tuple[Any, Any]:
-        """"3000/60" (seconds, the environment's format) or DRF's "3000/min"."""
+        """(requests, seconds) for a rate in seconds, as the environment gives it
+        (``3000/60``), or in DRF's units (``3000/min``). Raises ImproperlyConfigured for
+        anything else."""
         if rate is None:
             return None, None
         count, _sep, period = rate.partition("/")
-        period = period.strip() or "60"
-        seconds = int(period) if period.isdigit() else _UNITS[period[0].lower()]
-        return int(count), seconds
+        period = period.strip().lower()
+        if count.strip().isdigit() and period.isdigit() and int(period) > 0:
+            return int(count), int(period)
+        if count.strip().isdigit() and period[:1] in _UNITS and period.isalpha():
+            return int(count), _UNITS[period[0]]
+        raise ImproperlyConfigured(f"Rate {rate!r} of {self.scope!r}: use requests/seconds "
+                                   "(3000/60) or requests/unit (3000/min).")
 
     def get_ident(self, request: Any) -> str:
         return client_ip(request)
