@@ -2,24 +2,22 @@
 
 POST /api/v1/complaints with ``Authorization: Bearer <channel key>``; idempotent on the
 channel's ``external_id``. GET /api/v1/complaints/<reference> for the status of a case the
-same channel submitted. Every error is JSON: ``{"error": code, "detail": text, "fields":
-{"customer.phone": ["..."]}}`` with 400, 401, 404, 413, 415 or 429.
+same channel submitted. Every error is JSON (``channels.api_errors``) with 400,
+401, 404, 413, 415 or 429; the rate limits are ``channels.throttling``'s.
 """
 
 from __future__ import annotations
 
-import io
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models.signals import post_delete, post_save
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -33,9 +31,9 @@ from rest_framework.views import APIView
 
 from cases.models import Case
 from cases.selectors import REFERENCE_RE
-from cases.services import CustomerData, IntakeData, InvalidInput
+from cases.services import CustomerData, IntakeData, IntakeResult
 from cases.services.intake import track_url
-from channels import throttling
+from channels.api_errors import AUTH_REALM, api_exception_handler, error_response, too_large
 from channels.models import ApiKey, Channel, hash_key
 from channels.serializers import (
     ComplaintCreatedSerializer,
@@ -44,8 +42,11 @@ from channels.serializers import (
     ErrorSerializer,
 )
 from channels.services import complaint_submit
+from channels.throttling import ChannelKeyThrottle, FailedKeyThrottle
 
 MAX_BODY_BYTES = 256 * 1024  # a complaint without attachments
+KEY_CACHE_SECONDS = 30
+LAST_USED_EVERY = 300  # seconds between two updates of a key's last_used_at
 
 
 def max_body_with_attachments() -> int:
@@ -53,22 +54,17 @@ def max_body_with_attachments() -> int:
     limit past which Django refuses to read it); the rest of it is still held to
     MAX_BODY_BYTES (``check_body_size``). No limit set: MAX_BODY_BYTES."""
     return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or MAX_BODY_BYTES)
-_KEY_CACHE_SECONDS = 30
-_LAST_USED_EVERY = 300
 
 
 # --- authentication ----------------------------------------------------------------------------
+@dataclass(frozen=True)
 class ChannelKey:
-    """The authenticated caller: one API key of one active channel. ``rate``: this request,
-    counted against the key's API rate limit with the key lookup
-    (``ChannelKeyAuthentication``); judge it with ``rate.verdict()``."""
+    """The authenticated caller (``request.auth``): one API key of one active channel."""
 
-    def __init__(self, key_id: int, channel_id: int, channel_kind: str, channel_code: str):
-        self.key_id = key_id
-        self.channel_id = channel_id
-        self.channel_kind = channel_kind
-        self.channel_code = channel_code
-        self.rate: throttling.PendingHit | None = None
+    key_id: int
+    channel_id: int
+    channel_kind: str
+    channel_code: str
 
 
 def _cache_key(key_hash: str) -> str:
@@ -82,12 +78,11 @@ def token_digest(raw: str) -> str | None:
     return hash_key(raw)
 
 
-def key_lookup(digest: str, *, cached: Any = None) -> ChannelKey | None:
-    """The channel key for a token's digest. Valid keys are cached briefly (the API's hot
-    path); revoking a key or deactivating a channel drops the cache entry at once.
-    ``cached``: the cache entry when the caller fetched it already."""
-    if cached is None:
-        cached = cache.get(_cache_key(digest))
+def key_lookup(digest: str) -> ChannelKey | None:
+    """The unrevoked key of an active channel with this digest, or None. Valid keys are
+    cached for KEY_CACHE_SECONDS; saving a key or its channel drops the entry at once
+    (``connect_signals``)."""
+    cached = cache.get(_cache_key(digest))
     if cached is None:
         key = (
             ApiKey.objects.select_related("channel")
@@ -97,7 +92,7 @@ def key_lookup(digest: str, *, cached: Any = None) -> ChannelKey | None:
         if key is None:
             return None
         cached = (key.pk, key.channel_id, key.channel.kind, key.channel.code)
-        cache.set(_cache_key(digest), cached, _KEY_CACHE_SECONDS)
+        cache.set(_cache_key(digest), cached, KEY_CACHE_SECONDS)
     return ChannelKey(*cached)
 
 
@@ -111,57 +106,50 @@ def _forget_channel_keys(sender: Any, instance: Channel, **kwargs: Any) -> None:
 
 
 def connect_signals() -> None:
+    """Drop cached keys when a key or a channel is saved or deleted (``AppConfig.ready``)."""
     post_save.connect(_forget_key, sender=ApiKey, dispatch_uid="channels-apikey-save")
     post_delete.connect(_forget_key, sender=ApiKey, dispatch_uid="channels-apikey-delete")
     post_save.connect(_forget_channel_keys, sender=Channel, dispatch_uid="channels-chan-save")
 
 
-_touched: dict[int, float] = {}
+_touched: dict[int, float] = {}  # key id -> when this process last recorded its use
 
 
-def _touch(key_id: int) -> None:
-    """Record that a key is in use, at most every few minutes per key (not per request)."""
+def touch(key_id: int) -> None:
+    """Record that a key is in use: one UPDATE of ``last_used_at`` per key every
+    LAST_USED_EVERY seconds across processes (a cache entry decides which request writes),
+    and in each process at most one cache call per key a minute."""
     now = time.monotonic()
-    if now - _touched.get(key_id, -_LAST_USED_EVERY) < _LAST_USED_EVERY / 5:
-        return  # this process checked a moment ago
+    if now - _touched.get(key_id, -LAST_USED_EVERY) < LAST_USED_EVERY / 5:
+        return
     _touched[key_id] = now
-    if cache.add(f"apikey-used:{key_id}", 1, _LAST_USED_EVERY):
+    if cache.add(f"apikey-used:{key_id}", 1, LAST_USED_EVERY):
         ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
 
 
 class ChannelKeyAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <key>`` -> ``(None, ChannelKey)``; no header -> None (the
+    permission then answers 401). A bad key is a 401, or a 429 once its address has sent
+    too many bad keys (``FailedKeyThrottle``); a valid key is always let through."""
+
     def authenticate(self, request: Request) -> tuple[None, ChannelKey] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
         scheme, _sep, token = header.partition(" ")
-        token = token.strip() if scheme.lower() == "bearer" else ""
-        ip = throttling.client_ip(request)
-        # The failed-attempts counter, the cached key and the key's rate limit in one cache
-        # round trip (the rate is counted per key hash: known before the key is looked up).
-        fail_key, judge = throttling.peek_later("api_auth_fail", ip)
-        digest = token_digest(token)
-        rate = None
-        if digest is None:
-            found = cache.get_many([fail_key])
-        else:
-            key_entry = _cache_key(digest)
-            found, rate = throttling.get_many_and_hit([fail_key, key_entry], "api",
-                                                      f"key:{digest}")
-        locked = judge(found.get(fail_key))
-        if not locked.allowed:
-            raise exceptions.Throttled(wait=locked.retry_after,
-                                       detail=_("Too many failed attempts. Try again later."))
-        key = key_lookup(digest, cached=found.get(key_entry)) if digest else None
+        digest = token_digest(token.strip() if scheme.lower() == "bearer" else "")
+        key = key_lookup(digest) if digest else None
         if key is None:
-            throttling.hit("api_auth_fail", ip)
+            lockout = FailedKeyThrottle()
+            if not lockout.allow_request(request, None):  # counts this failure
+                raise exceptions.Throttled(wait=lockout.retry_after(),
+                                           detail=_("Too many failed attempts. Try again later."))
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
-        key.rate = rate
-        _touch(key.key_id)
+        touch(key.key_id)
         return None, key
 
     def authenticate_header(self, request: Request) -> str:
-        return 'Bearer realm="complaints-api"'
+        return AUTH_REALM
 
 
 class ChannelKeyScheme(OpenApiAuthenticationExtension):
@@ -178,19 +166,18 @@ class HasChannelKey(BasePermission):
         return isinstance(request.auth, ChannelKey)
 
 
-# --- errors ------------------------------------------------------------------------------------
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "Request body too large."
-    default_code = "too_large"
-
-
-def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(_("The body is larger than %(kb)d KB.") % {"kb": limit // 1024})
+# --- request bodies ----------------------------------------------------------------------------
+def content_length(request: HttpRequest) -> int:
+    """The request's declared body length (0 when absent or not a number)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 def check_body_size(length: int, payload: Any) -> None:
-    """After parsing: a body over MAX_BODY_BYTES is accepted only for its attachments."""
+    """After parsing: a body over MAX_BODY_BYTES is accepted only for its attachments.
+    Raises PayloadTooLarge when the rest of the body is over the limit."""
     if length <= MAX_BODY_BYTES:
         return
     files = payload.get("attachments") if isinstance(payload, dict) else None
@@ -199,81 +186,7 @@ def check_body_size(length: int, payload: Any) -> None:
     encoded = sum(len(item["content_base64"]) for item in files
                   if isinstance(item, dict) and isinstance(item.get("content_base64"), str))
     if length - encoded > MAX_BODY_BYTES:
-        raise _too_large(MAX_BODY_BYTES)
-
-
-def _content_length(request: HttpRequest) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
-
-
-_ERROR_CODES = {
-    400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 413: "too_large",
-    415: "unsupported_media_type", 429: "throttled",
-}
-
-
-def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested error dict -> {"customer.phone": ["..."]}."""
-    out: dict[str, list[str]] = {}
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            name = prefix if key == "non_field_errors" else (
-                f"{prefix}.{key}" if prefix else str(key))
-            for k, v in _flatten(value, name).items():
-                out.setdefault(k or "non_field_errors", []).extend(v)
-    elif isinstance(detail, list):
-        for item in detail:
-            for k, v in _flatten(item, prefix).items():
-                out.setdefault(k or "non_field_errors", []).extend(v)
-    else:
-        out.setdefault(prefix or "non_field_errors", []).append(_encodable(str(detail)))
-    return out
-
-
-def _encodable(text: str) -> str:
-    """``text`` with each lone surrogate as its escape (\\ud800): DRF's messages echo the
-    value sent ("\\ud800" is not a valid choice), and the UTF-8 body cannot hold one."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def error_response(status_code: int, detail: str, fields: dict | None = None,
-                   headers: dict | None = None) -> Response:
-    body: dict[str, Any] = {"error": _ERROR_CODES.get(status_code, "error"), "detail": detail}
-    if fields:
-        body["fields"] = fields
-    return Response(body, status=status_code, headers=headers)
-
-
-def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    # Django's own, as DRF's default handler takes them (DRF's content negotiation raises
-    # Http404 for an unknown ``?format=``).
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
-    if isinstance(exc, exceptions.ValidationError):
-        return error_response(400, _("The complaint is not valid."), _flatten(exc.detail))
-    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
-        response = error_response(401, str(exc.detail))
-        response["WWW-Authenticate"] = 'Bearer realm="complaints-api"'
-        return response
-    if isinstance(exc, exceptions.Throttled):
-        wait = int(exc.wait or 1)
-        return error_response(429, str(exc.detail), headers={"Retry-After": str(wait)})
-    if isinstance(exc, exceptions.ParseError):
-        return error_response(400, _("The body is not valid JSON."))
-    if isinstance(exc, exceptions.APIException):
-        return error_response(exc.status_code, str(exc.detail))
-    if isinstance(exc, InvalidInput):
-        fields: dict[str, list[str]] = {}
-        for field, message in getattr(exc, "errors", [(exc.field, exc.message)]):
-            fields.setdefault(field or "non_field_errors", []).append(_encodable(str(message)))
-        return error_response(400, _("The complaint is not valid."), fields)
-    return None
+        raise too_large(MAX_BODY_BYTES)
 
 
 class BoundedJSONParser(JSONParser):
@@ -288,22 +201,24 @@ class BoundedJSONParser(JSONParser):
             raise exceptions.ParseError("JSON parse error - nested too deeply") from None
 
 
+# --- views -------------------------------------------------------------------------------------
 class IntakeAPIView(APIView):
+    """Channel-key authentication, the per-key rate, JSON in and out, our error format."""
+
     authentication_classes = [ChannelKeyAuthentication]
     permission_classes = [HasChannelKey]
+    throttle_classes = [ChannelKeyThrottle]
     parser_classes = [BoundedJSONParser]
     renderer_classes = [JSONRenderer]
 
-    def get_exception_handler(self):
+    def get_exception_handler(self) -> Any:
         return api_exception_handler
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        if _content_length(request) > max_body_with_attachments():
-            raise _too_large(max_body_with_attachments())
+        # A body Django would refuse to read is refused first, in our format.
+        if content_length(request) > max_body_with_attachments():
+            raise too_large(max_body_with_attachments())
         super().initial(request, *args, **kwargs)
-        verdict = request.auth.rate.verdict()
-        if not verdict.allowed:
-            raise exceptions.Throttled(wait=verdict.retry_after)
 
 
 _ERRORS = {
@@ -334,6 +249,9 @@ EXAMPLE_RESPONSE = {
 
 
 class ComplaintCreateView(IntakeAPIView):
+    """POST: validate the body, hand it to the intake (one case per channel and
+    ``external_id``), answer 201 for a new case and 200 for a retry."""
+
     @extend_schema(
         operation_id="complaints_create",
         summary="Submit a complaint",
@@ -356,147 +274,50 @@ class ComplaintCreateView(IntakeAPIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        payload = request.data
-        check_body_size(_content_length(request), payload)
-        status_code, body = submit(request.auth, payload)
-        return Response(body, status=status_code)
-
-    @classmethod
-    def as_view(cls, **initkwargs: Any) -> Any:
-        """The usual POST (JSON in, JSON out, no format or media-type negotiation to do) is
-        served by ``fast_create`` without DRF's request wrapping and rendering; everything
-        else (other methods, ``?format=``, other Accept or Content-Type headers, bodies over
-        the limit) goes through DRF as before, so those answers are DRF's own. The view
-        keeps ``cls`` so drf-spectacular documents this class."""
-        drf_view = super().as_view(**initkwargs)
-
-        def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if _fast_path_applies(request):
-                return fast_create(request)
-            return drf_view(request, *args, **kwargs)
-
-        view.cls = cls  # type: ignore[attr-defined]
-        view.initkwargs = initkwargs  # type: ignore[attr-defined]
-        return csrf_exempt(view)
+        check_body_size(content_length(request), request.data)
+        serializer = ComplaintCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        valid = serializer.validated_data
+        result = complaint_submit(actor=None, data=intake_data(request.auth, valid),
+                                  attachments=[item["file"] for item in valid["attachments"]])
+        return Response(created_body(result),
+                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
-def submit(key: ChannelKey, payload: Any) -> tuple[int, dict[str, Any]]:
-    """Validate a create request's body and hand it to the intake: (status, response body).
-    Raises ValidationError (the serializer's per-field errors) or InvalidInput."""
-    v = validated_create(payload)
-    c = v["customer"]
-    data = IntakeData(
+def intake_data(key: ChannelKey, valid: dict[str, Any]) -> IntakeData:
+    """The intake's input for a create request's validated data from ``key``'s channel."""
+    c = valid["customer"]
+    return IntakeData(
         customer=CustomerData(name=c["name"], phone=c["phone"], email=c["email"],
                               preferred_channel=c["preferred_channel"],
                               language=c["language"]),
-        channel=key.channel_kind, source_id=key.channel_id, external_id=v["external_id"],
-        category=v["category"], subject=v["subject"], description=v["description"],
-        occurred_at=v["occurred_at"], order_ref=v["order_ref"], location=v["location"],
-        desired_outcome=v["desired_outcome"], urgency=v["urgency"], scope=v["scope"],
-        difficulty=v["difficulty"],
+        channel=key.channel_kind, source_id=key.channel_id, external_id=valid["external_id"],
+        category=valid["category"], subject=valid["subject"],
+        description=valid["description"], occurred_at=valid["occurred_at"],
+        order_ref=valid["order_ref"], location=valid["location"],
+        desired_outcome=valid["desired_outcome"], urgency=valid["urgency"],
+        scope=valid["scope"], difficulty=valid["difficulty"],
     )
-    result = complaint_submit(actor=None, data=data,
-                              attachments=[item["file"] for item in v["attachments"]])
+
+
+def created_body(result: IntakeResult) -> dict[str, Any]:
+    """The create answer (``ComplaintCreatedSerializer``) for a new or retried case."""
     case = result.case
     duplicate_ref = result.duplicate_reference
     if duplicate_ref is None and case.duplicate_of_id:
         duplicate_ref = (Case.objects.filter(pk=case.duplicate_of_id)
                          .values_list("reference", flat=True).first())
-    body = {
+    return {
         "reference": case.reference, "tracking_code": case.tracking_code,
         "stage": case.stage, "suggested_tier": case.suggested_tier,
         "track_url": track_url(case), "duplicate_of": duplicate_ref,
         "group_complaint": case.group_id is not None,
     }
-    return (status.HTTP_201_CREATED if result.created else status.HTTP_200_OK), body
-
-
-_shared_serializer: ComplaintCreateSerializer | None = None
-
-
-def validated_create(payload: Any) -> dict[str, Any]:
-    """``ComplaintCreateSerializer``'s validated data for ``payload``.
-
-    A serializer instance deep-copies its declared fields when it is created (a sixth of the
-    API's CPU on the hot path). ``run_validation`` keeps no state on the instance, so one
-    shared, already bound instance validates every valid body. A body it refuses gets its
-    errors from a fresh serializer given the refusal, as ``is_valid`` would store it, so
-    they are exactly DRF's (its ``errors`` adds the special cases such as "No data
-    provided") without validating the body, and decoding its attachments, a second time."""
-    global _shared_serializer
-    shared = _shared_serializer
-    if shared is None:
-        shared = ComplaintCreateSerializer()
-        shared.fields  # noqa: B018 - bind the fields once, before any thread shares them
-        _shared_serializer = shared
-    try:
-        return shared.run_validation(payload)
-    except exceptions.ValidationError as refused:
-        serializer = ComplaintCreateSerializer(data=payload)
-        serializer._errors = refused.detail  # what is_valid() stores for a refused body
-        raise exceptions.ValidationError(serializer.errors) from None
-
-
-# --- the fast lane for the common POST -----------------------------------------------------------
-_JSON_RENDERER = JSONRenderer()
-_JSON_PARSER = BoundedJSONParser()
-_ACCEPT_JSON = {"*/*", "application/*", "application/json"}
-_ALLOW = "POST, OPTIONS"
-
-
-def _fast_path_applies(request: HttpRequest) -> bool:
-    """A POST that DRF would parse with JSONParser and render with JSONRenderer without
-    media-type parameters. Anything else keeps DRF's own handling."""
-    if request.method != "POST" or "format" in request.GET:
-        return False
-    if request.content_type != "application/json" or (
-        request.content_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8")
-    ):
-        return False
-    if not 0 < _content_length(request) <= max_body_with_attachments():
-        return False
-    accept = request.META.get("HTTP_ACCEPT", "")
-    if not accept:
-        return True
-    parts = [part.strip() for part in accept.split(",")]
-    return all(";" not in part for part in parts) and any(p in _ACCEPT_JSON for p in parts)
-
-
-def _json_response(data: Any, status_code: int, headers: Any = ()) -> HttpResponse:
-    response = HttpResponse(_JSON_RENDERER.render(data), status=status_code,
-                            content_type="application/json")
-    for name, value in headers:
-        response[name] = value
-    response["Allow"] = _ALLOW
-    return response
-
-
-def fast_create(request: HttpRequest) -> HttpResponse:
-    """POST /api/v1/complaints in the same order as DRF's dispatch (authentication,
-    permission, rate limit, body, validation, intake) and with the same answers, built by
-    the same exception handler and JSON renderer."""
-    try:
-        verdict = ChannelKeyAuthentication().authenticate(request)  # type: ignore[arg-type]
-        if verdict is None:
-            raise exceptions.NotAuthenticated()
-        key = verdict[1]
-        throttle = key.rate.verdict()
-        if not throttle.allowed:
-            raise exceptions.Throttled(wait=throttle.retry_after)
-        payload = _JSON_PARSER.parse(io.BytesIO(request.body),
-                                     parser_context={"encoding": "utf-8"})
-        check_body_size(_content_length(request), payload)
-        status_code, body = submit(key, payload)
-    except Exception as exc:
-        response = api_exception_handler(exc, {})
-        if response is None:
-            raise
-        headers = [(k, v) for k, v in response.items() if k.lower() != "content-type"]
-        return _json_response(response.data, response.status_code, headers)
-    return _json_response(body, status_code)
 
 
 class ComplaintStatusView(IntakeAPIView):
+    """GET: the status of a case the calling channel submitted (404 for any other)."""
+
     @extend_schema(
         operation_id="complaints_status",
         summary="Status of a complaint this channel submitted",

@@ -1,45 +1,33 @@
-"""Rate limits for the public surfaces and the API, kept in Django's cache (Redis in
-production, so every web process shares the counters; the local-memory cache of the embedded
-default counts per process, which is fine for one process).
+"""Rate limits of the public pages and the intake API: DRF's ``SimpleRateThrottle`` on
+Django's default cache (Redis in production, so every web process shares the counters; the
+local-memory cache of the embedded default counts per process, which is fine for one).
 
-Fixed windows: a counter per (scope, who, window number) that expires with the window. Cheap
-(one or two cache round trips), no new dependency, and good enough against form spam, code
-guessing and a runaway integration.
+Every scope's rate lives in ``DEFAULT_RATES``, overridden per scope by
+``settings.CHANNELS_RATE_LIMITS`` (read on every request). The API's views list their
+throttle in ``throttle_classes``; the authentication class and the plain Django views of the
+web form and the tracking page call ``allow_request`` themselves.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+import math
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
+from rest_framework.throttling import SimpleRateThrottle
 
-# scope -> (requests, seconds). Override any of them with settings.CHANNELS_RATE_LIMITS.
-DEFAULT_RATES: dict[str, tuple[int, int]] = {
-    "complain": (10, 3600),  # public form submissions per IP per hour
-    "track": (20, 600),  # progress lookups per IP per 10 minutes
-    "track_reference": (10, 3600),  # failed lookups per reference per hour (code guessing)
-    "api": (3000, 60),  # API calls per channel key per minute
-    "api_auth_fail": (30, 600),  # bad API keys per IP per 10 minutes
+# scope -> "requests/seconds" (or DRF's "requests/min"). Override with CHANNELS_RATE_LIMITS.
+DEFAULT_RATES: dict[str, str] = {
+    "complain": "10/3600",  # public form submissions per address per hour
+    "track": "20/600",  # progress lookups per address per 10 minutes
+    "track_reference": "10/3600",  # failed lookups per reference per hour (code guessing)
+    "api": "3000/60",  # API calls per channel key per minute
+    "api_auth_fail": "30/600",  # bad API keys per address per 10 minutes
 }
-
-
-def parse_rate(value: str | tuple[int, int] | list[int]) -> tuple[int, int]:
-    """'3000/60' or (3000, 60) -> (3000, 60)."""
-    if isinstance(value, str):
-        count, _, seconds = value.partition("/")
-        return int(count), int(seconds or 60)
-    count, seconds = value
-    return int(count), int(seconds)
-
-
-def rate_for(scope: str) -> tuple[int, int]:
-    overrides = getattr(settings, "CHANNELS_RATE_LIMITS", {}) or {}
-    return parse_rate(overrides.get(scope, DEFAULT_RATES[scope]))
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -55,97 +43,92 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
-@dataclass(frozen=True)
-class Verdict:
-    allowed: bool
-    retry_after: int  # seconds until the window resets (0 when allowed)
+class ChannelThrottle(SimpleRateThrottle):
+    """DRF's sliding-window throttle for one scope of ``DEFAULT_RATES``, counted per client
+    address. Subclasses change ``scope`` and, to count something else, ``get_ident``.
+    Works on DRF requests and plain ``HttpRequest``s alike (``view`` may be None)."""
+
+    def get_rate(self) -> str:
+        overrides = getattr(settings, "CHANNELS_RATE_LIMITS", None) or {}
+        return overrides.get(self.scope) or DEFAULT_RATES[self.scope]
+
+    def parse_rate(self, rate: str | None) -> tuple[Any, Any]:
+        """(requests, seconds) for a rate in seconds, as the environment gives it
+        (``3000/60``), or in DRF's units (``3000/min``). Raises ImproperlyConfigured for
+        anything else."""
+        if rate is None:
+            return None, None
+        count, _sep, period = rate.partition("/")
+        period = period.strip().lower()
+        if count.strip().isdigit() and period.isdigit() and int(period) > 0:
+            return int(count), int(period)
+        if count.strip().isdigit() and period[:1] in _UNITS and period.isalpha():
+            return int(count), _UNITS[period[0]]
+        raise ImproperlyConfigured(f"Rate {rate!r} of {self.scope!r}: use requests/seconds "
+                                   "(3000/60) or requests/unit (3000/min).")
+
+    def get_ident(self, request: Any) -> str:
+        return client_ip(request)
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        # Hashed: the ident may be client-supplied text, unfit for a cache key as it is.
+        ident = hashlib.sha256(self.get_ident(request).encode("utf-8", "replace")).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident[:32]}
+
+    def used_up(self, request: Any, view: Any = None) -> bool:
+        """Has this ident no request left in the window? Counts nothing (``allow_request``
+        counts); afterwards ``wait()`` tells how long until one is free."""
+        self.key = self.get_cache_key(request, view)
+        self.now = self.timer()
+        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
+        return len(self.history) >= self.num_requests
+
+    def retry_after(self) -> int:
+        """Whole seconds until the refused ident may try again (after ``allow_request``
+        or ``used_up`` said no): the Retry-After header's value."""
+        return max(1, math.ceil(self.wait() or self.duration))
 
 
-def _key(scope: str, who: str, window: int) -> str:
-    digest = hashlib.sha256(who.encode("utf-8", "replace")).hexdigest()[:24]
-    return f"rl:{scope}:{digest}:{window}"
+class ComplaintFormThrottle(ChannelThrottle):
+    """Submissions of the public complaint form, per address."""
+
+    scope = "complain"
 
 
-def hit(scope: str, who: str, *, cost: int = 1) -> Verdict:
-    """Count one request of ``who`` in ``scope``; refuse it when the window is full."""
-    pending = _pending(scope, who, cost)
-    pending.count = _incr_existing(pending.key, cost)  # the common case: one round trip
-    return pending.verdict()
+class TrackThrottle(ChannelThrottle):
+    """Progress lookups on the tracking page, per address."""
+
+    scope = "track"
 
 
-@dataclass
-class PendingHit:
-    """A request counted, or to be counted, in a window (see ``get_many_and_hit``)."""
+class TrackReferenceThrottle(ChannelThrottle):
+    """Failed progress lookups of one case reference, from any address: the view counts a
+    failure with ``allow_request`` and refuses every lookup of a reference ``used_up``, so
+    a tracking code cannot be guessed from many addresses either."""
 
-    key: str
-    limit: int
-    seconds: int
-    window: int
-    now: float
-    cost: int
-    count: int | None = None  # None: this window has no counter yet
+    scope = "track_reference"
 
-    def verdict(self) -> Verdict:
-        """The verdict; starts the window's counter if the request found none."""
-        count = self.count
-        if count is None:  # first request of the window
-            if cache.add(self.key, self.cost, self.seconds + 1):
-                count = self.cost
-            else:  # another process started the window meanwhile
-                count = cache.incr(self.key, self.cost)
-            self.count = count
-        if count > self.limit:
-            return Verdict(False, max(1, int((self.window + 1) * self.seconds - self.now)))
-        return Verdict(True, 0)
+    def __init__(self, reference: str) -> None:
+        super().__init__()
+        self.reference = reference
+
+    def get_ident(self, request: Any) -> str:
+        return self.reference
 
 
-def _pending(scope: str, who: str, cost: int) -> PendingHit:
-    limit, seconds = rate_for(scope)
-    now = time.time()
-    window = int(now // seconds)
-    return PendingHit(_key(scope, who, window), limit, seconds, window, now, cost)
+class FailedKeyThrottle(ChannelThrottle):
+    """Requests with a bad API key, per address. ``ChannelKeyAuthentication`` counts each
+    failure with ``allow_request``; past the limit a bad key is answered 429 instead of
+    401. A valid key is never refused by it (several integrations may share an address)."""
+
+    scope = "api_auth_fail"
 
 
-def _incr_existing(key: str, cost: int) -> int | None:
-    try:
-        return cache.incr(key, cost)
-    except ValueError:
-        return None
+class ChannelKeyThrottle(ChannelThrottle):
+    """API calls per channel key (``IntakeAPIView.throttle_classes``). Runs after
+    authentication, so ``request.auth`` is the caller's ``channels.api.ChannelKey``."""
 
+    scope = "api"
 
-def get_many_and_hit(keys: list[str], scope: str, who: str,
-                     *, cost: int = 1) -> tuple[dict, PendingHit]:
-    """``cache.get_many(keys)`` and a request of ``who`` in ``scope`` counted into a window
-    that has a counter already, in one round trip where the cache can (ours on Redis).
-    Call ``verdict()`` on the result to judge the request; only that starts a new window's
-    counter, so a caller that finds the request is not to be counted (an unknown API key)
-    leaves no counter behind."""
-    pending = _pending(scope, who, cost)
-    combined = getattr(cache, "get_many_and_incr_existing", None)
-    if combined is not None:
-        found, pending.count = combined(keys, pending.key, cost)
-    else:
-        found = cache.get_many(keys)
-        pending.count = _incr_existing(pending.key, cost)
-    return found, pending
-
-
-def peek(scope: str, who: str) -> Verdict:
-    """Is ``who`` over the limit already (without counting a request)?"""
-    key, judge = peek_later(scope, who)
-    return judge(cache.get(key))
-
-
-def peek_later(scope: str, who: str) -> tuple[str, Callable[[int | None], Verdict]]:
-    """``peek`` in two halves, so a caller can fetch the counter together with other cache
-    keys in one round trip: (cache key, verdict for the counter's value)."""
-    limit, seconds = rate_for(scope)
-    now = time.time()
-    window = int(now // seconds)
-
-    def judge(count: int | None) -> Verdict:
-        if (count or 0) >= limit:
-            return Verdict(False, max(1, int((window + 1) * seconds - now)))
-        return Verdict(True, 0)
-
-    return _key(scope, who, window), judge
+    def get_ident(self, request: Any) -> str:
+        return f"key:{request.auth.key_id}"

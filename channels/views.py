@@ -58,13 +58,14 @@ def complain(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         form = PublicComplaintForm(initial={"submission_id": uuid.uuid4().hex})
         return render(request, "channels/complain.html", {"form": form})
-    verdict = throttling.hit("complain", throttling.client_ip(request))
-    if not verdict.allowed:
+    throttle = throttling.ComplaintFormThrottle()
+    if not throttle.allow_request(request, None):
+        retry_after = throttle.retry_after()
         response = render(request, "channels/complain.html", {
             "form": PublicComplaintForm(initial=request.POST.dict()),
-            "throttled": True, "retry_minutes": max(1, verdict.retry_after // 60),
+            "throttled": True, "retry_minutes": max(1, retry_after // 60),
         }, status=429)
-        response["Retry-After"] = str(verdict.retry_after)
+        response["Retry-After"] = str(retry_after)
         return response
     form = PublicComplaintForm(request.POST, request.FILES)
     if form.is_spam:
@@ -116,26 +117,31 @@ def track(request: HttpRequest) -> HttpResponse:
         return render(request, "channels/track.html", {"form": form})
     form = TrackForm(request.POST)
     context: dict[str, Any] = {"form": form}
-    verdict = throttling.hit("track", throttling.client_ip(request))
-    if not verdict.allowed:
-        context["throttled"] = True
-        response = render(request, "channels/track.html", context, status=429)
-        response["Retry-After"] = str(verdict.retry_after)
-        return response
+    throttle = throttling.TrackThrottle()
+    if not throttle.allow_request(request, None):
+        return _track_throttled(request, context, throttle)
     if not form.is_valid():
         return render(request, "channels/track.html", context, status=400)
     reference, code = form.cleaned_data["reference"], form.cleaned_data["code"]
-    if not throttling.peek("track_reference", reference).allowed:
-        context["throttled"] = True
-        return render(request, "channels/track.html", context, status=429)
+    failures = throttling.TrackReferenceThrottle(reference)
+    if failures.used_up(request):
+        return _track_throttled(request, context, failures)
     case = case_for_tracking(reference=reference, code=code)
     if case is None:
-        throttling.hit("track_reference", reference)
+        failures.allow_request(request, None)  # counts this failed lookup
         context["not_found"] = True
         return render(request, "channels/track.html", context, status=404)
     context.update(case=case, timeline=tracking_timeline(case), form=TrackForm(),
                    stage_label=PUBLIC_STAGE_LABELS.get(case.stage, case.stage))
     return render(request, "channels/track.html", context)
+
+
+def _track_throttled(request: HttpRequest, context: dict[str, Any],
+                     throttle: throttling.ChannelThrottle) -> HttpResponse:
+    context["throttled"] = True
+    response = render(request, "channels/track.html", context, status=429)
+    response["Retry-After"] = str(throttle.retry_after())
+    return response
 
 
 def _case_url(case: Case) -> str:

@@ -146,22 +146,40 @@ def test_throttled_is_429_with_retry_after(client, app_key, settings):
     assert third.json()["error"] == "throttled" and Case.objects.count() == 2
 
 
-def test_the_rate_limit_counts_status_reads_too_and_a_bad_key_leaves_no_counter(
-        client, app_key, settings):
-    from django.core.cache import cache
-
-    from channels import throttling
-    from channels.models import hash_key
-
+def test_the_rate_limit_counts_status_reads_too(client, app_key, settings):
     settings.CHANNELS_RATE_LIMITS = {"api": "2/60"}
     _channel, key = app_key
     reference = post(client, key, BODY).json()["reference"]
     status_read = client.get(f"{URL}/{reference}", HTTP_AUTHORIZATION=f"Bearer {key}")
     assert status_read.status_code == 200
     assert post(client, key, {**BODY, "external_id": "x"}).status_code == 429
-    assert post(client, "not-a-key", BODY).status_code == 401
-    _found, pending = throttling.get_many_and_hit([], "api", f"key:{hash_key('not-a-key')}")
-    assert pending.count is None and cache.get(pending.key) is None
+    refused_read = client.get(f"{URL}/{reference}", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert refused_read.status_code == 429 and int(refused_read["Retry-After"]) >= 1
+
+
+def test_each_key_has_its_own_rate(client, app_key, settings):
+    settings.CHANNELS_RATE_LIMITS = {"api": "1/60"}
+    _channel, key = app_key
+    _k, other = ApiKey.issue(Channel.objects.get(code="wechat"))
+    assert post(client, key, BODY).status_code == 201
+    assert post(client, key, {**BODY, "external_id": "2"}).status_code == 429
+    assert post(client, other, BODY).status_code == 201
+
+
+def test_bad_keys_do_not_use_up_a_key_s_rate(client, app_key, settings):
+    settings.CHANNELS_RATE_LIMITS = {"api": "1/60", "api_auth_fail": "100/600"}
+    _channel, key = app_key
+    for i in range(3):
+        assert post(client, f"guess-{i}", BODY).status_code == 401
+    assert post(client, key, BODY).status_code == 201
+
+
+def test_the_rate_accepts_drf_s_units_too(client, app_key, settings):
+    settings.CHANNELS_RATE_LIMITS = {"api": "1/min"}
+    _channel, key = app_key
+    assert post(client, key, BODY).status_code == 201
+    refused = post(client, key, {**BODY, "external_id": "2"})
+    assert refused.status_code == 429 and 50 < int(refused["Retry-After"]) <= 60
 
 
 @pytest.mark.parametrize("when", ["0001-01-01T00:00:00", "9999-12-31T23:59:59",
@@ -177,6 +195,49 @@ def test_repeated_bad_keys_from_one_address_are_throttled(client, settings):
     settings.CHANNELS_RATE_LIMITS = {"api_auth_fail": "3/600"}
     codes = [post(client, f"guess-{i}", BODY).status_code for i in range(5)]
     assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
+
+
+def test_a_locked_out_address_is_told_in_json_and_a_missing_key_is_not_counted(client,
+                                                                              settings):
+    settings.CHANNELS_RATE_LIMITS = {"api_auth_fail": "1/600"}
+    assert post(client, None, BODY).status_code == 401  # no credentials: not a bad key
+    assert post(client, "guess-1", BODY).status_code == 401
+    locked = post(client, "guess-2", BODY)
+    assert locked.status_code == 429 and locked.json()["error"] == "throttled"
+    assert locked.json()["detail"].startswith("Too many failed attempts.")
+
+
+def test_a_valid_key_is_not_locked_out_by_bad_keys_from_its_address(client, app_key, settings):
+    """Integrations may share an address (one NAT): one sending a stale key does not lock
+    the others out; its own bad keys stay refused."""
+    settings.CHANNELS_RATE_LIMITS = {"api_auth_fail": "2/600"}
+    _channel, key = app_key
+    assert [post(client, f"guess-{i}", BODY).status_code for i in range(3)] == [401, 401, 429]
+    assert post(client, key, BODY).status_code == 201
+    assert post(client, "guess-9", BODY).status_code == 429
+
+
+def test_failed_keys_are_counted_per_client_address(client, settings):
+    settings.CHANNELS_RATE_LIMITS = {"api_auth_fail": "1/600"}
+    assert post(client, "guess-1", BODY, REMOTE_ADDR="10.0.0.1").status_code == 401
+    assert post(client, "guess-2", BODY, REMOTE_ADDR="10.0.0.1").status_code == 429
+    assert post(client, "guess-3", BODY, REMOTE_ADDR="10.0.0.2").status_code == 401
+
+
+@pytest.mark.parametrize(("proxies", "first", "second", "locked"), [
+    (1, "10.0.0.7", "10.0.0.7", True),  # the proxy's entry names the same client twice
+    (1, "10.0.0.7", "10.0.0.7, 10.0.0.8", False),  # the last entry is the proxy's: another
+    (2, "10.0.0.7, 10.0.0.5", "10.0.0.7, 10.0.0.6", True),  # two proxies: second from the end
+    (0, "10.0.0.7", "10.0.0.9", True),  # no trusted proxy: the header is ignored
+])
+def test_behind_a_proxy_the_address_comes_from_x_forwarded_for(client, settings, proxies,
+                                                               first, second, locked):
+    settings.CHANNELS_RATE_LIMITS = {"api_auth_fail": "1/600"}
+    settings.CHANNELS_TRUSTED_PROXY_COUNT = proxies
+    proxy = {"REMOTE_ADDR": "192.0.2.1"}
+    assert post(client, "guess-1", BODY, HTTP_X_FORWARDED_FOR=first, **proxy).status_code == 401
+    again = post(client, "guess-2", BODY, HTTP_X_FORWARDED_FOR=second, **proxy)
+    assert again.status_code == (429 if locked else 401)
 
 
 def test_a_locked_out_address_is_told_when_the_lock_ends(client, settings):

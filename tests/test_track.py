@@ -83,12 +83,31 @@ def test_failed_lookups_for_one_reference_are_limited(client, settings):
     assert blocked.status_code == 429 and case.subject not in blocked.content.decode()
 
 
+def test_a_locked_reference_is_told_when_to_retry_and_others_are_not_locked(client, settings):
+    settings.CHANNELS_RATE_LIMITS = {"track_reference": "1/3600", "track": "100/600"}
+    case, other = CaseFactory(), CaseFactory()
+    assert lookup(client, case.reference, "WRONG").status_code == 404
+    blocked = lookup(client, case.reference, case.tracking_code)
+    assert blocked.status_code == 429 and 3500 < int(blocked["Retry-After"]) <= 3600
+    assert lookup(client, other.reference, other.tracking_code).status_code == 200
+
+
+def test_successful_lookups_do_not_count_against_the_reference(client, settings):
+    settings.CHANNELS_RATE_LIMITS = {"track_reference": "1/3600", "track": "100/600"}
+    case = CaseFactory()
+    for _ in range(3):
+        assert lookup(client, case.reference, case.tracking_code).status_code == 200
+
+
 def test_lookups_per_address_are_limited(client, settings):
     settings.CHANNELS_RATE_LIMITS = {"track": "2/600"}
     case = CaseFactory()
     lookup(client, "TS-2026-000001", "X")
     lookup(client, "TS-2026-000002", "X")
-    assert lookup(client, case.reference, case.tracking_code).status_code == 429
+    blocked = lookup(client, case.reference, case.tracking_code)
+    assert blocked.status_code == 429 and 500 < int(blocked["Retry-After"]) <= 600
+    assert lookup(client, case.reference, case.tracking_code, REMOTE_ADDR="10.0.0.5"
+                  ).status_code == 200
 
 
 def test_get_prefills_reference_and_shows_no_case(client):

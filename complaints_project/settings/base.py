@@ -49,17 +49,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# The intake API (/api/v1/complaints, see complaints_project/api_handler.py) runs a shorter
-# chain: it has no sessions, logins, CSRF-protected forms, messages or static files. It keeps
-# the security headers and SSL redirect, Accept-Language for its error messages, host
-# validation and Content-Length, and X-Frame-Options.
-API_MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-]
-
 ROOT_URLCONF = "complaints_project.urls"
 WSGI_APPLICATION = "complaints_project.wsgi.application"
 
@@ -121,9 +110,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# Rate limits and the API's key lookups live here: Redis in production, so every web process
+# shares them; local memory (per process) in the embedded default.
 CACHES = {
     "default": (
-        {"BACKEND": "complaints_project.cache.RedisCache", "LOCATION": env_str("CACHE_URL")}
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+         "LOCATION": env_str("CACHE_URL")}
         if env_str("CACHE_URL").startswith("redis")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -160,7 +152,8 @@ IMAP_PASSWORD = env_str("IMAP_PASSWORD")
 IMAP_FOLDER = env_str("IMAP_FOLDER", "INBOX")
 IMAP_USE_SSL = env_bool("IMAP_USE_SSL", True)
 
-# Intake channels: rate limits ("requests/seconds"; see channels/throttling.py for every scope),
+# Intake channels: rate limits ("requests/seconds" or DRF's "requests/min"; every scope and its
+# default is in channels/throttling.py),
 # proxies in front of the app (to read the client address from X-Forwarded-For), upload size.
 CHANNELS_RATE_LIMITS = {
     "api": env_str("INTAKE_API_RATE", "3000/60"),
@@ -203,9 +196,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
     # so no task runs twice because it waited; long waits are due-time columns plus sweeps.
     else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 )
-if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # The stock Redis transport with one publishing client per channel (see the module).
-    CELERY_BROKER_TRANSPORT = "complaints_project.kombu_redis:Transport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
