@@ -17,7 +17,8 @@ from cases.choices import OPEN_STAGES, Category, ChannelKind, Clock, SlaState, S
 from cases.models import Case, CaseDeadline, Department, RootCause
 from reporting import kpis as K
 from reporting import summaries
-from reporting.models import Direction, ImprovementAction, KpiTarget, WeeklyReview
+from reporting.choices import Direction
+from reporting.models import ImprovementAction, KpiTarget, WeeklyReview
 from reporting.periods import Period, report_tz
 
 CASE_DIMS = ["tier", "channel", "category", "department_id"]

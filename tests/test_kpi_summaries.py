@@ -19,6 +19,7 @@ from cases.choices import Stage, Tier
 from cases.models import Case, CollaborationRequest, Customer
 from reporting import kpis as K
 from reporting import selectors, summaries
+from reporting.kpis import queries
 from reporting.models import CaseKpiFact, KpiDaySum, KpiQueue
 from reporting.periods import CUSTOM, Period
 from reporting.tasks import kpi_summaries_task
@@ -44,8 +45,9 @@ def no_live(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the dashboard scanned the cases instead of the day sums")
 
-    monkeypatch.setattr(K, "case_rows", refuse)
-    monkeypatch.setattr(K, "case_day_rows", refuse)
+    for module in (K, queries):
+        monkeypatch.setattr(module, "case_rows", refuse)
+        monkeypatch.setattr(module, "case_day_rows", refuse)
 
 
 def test_the_hand_computed_week_comes_from_the_sums(facts, no_live):
