@@ -5,21 +5,20 @@ any watched column queues the case (on whichever database the tests run)."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count, Q
 
-import reporting.migrations
 from cases.models import Case, CollaborationRequest, Customer
 from cases.models.collaboration import RequestStatus
 from reporting.choices import Direction
 from reporting.kpis import definitions, queries
+from reporting.management.commands.kpi_trigger_migration import current_sql, trigger_migrations
 from reporting.models import KpiQueue
 from reporting.summaries import triggers
 from reporting.summaries.watched import columns_read, fact_queries, watched_columns
@@ -28,10 +27,7 @@ from tests.kpi_facts import NOW, at, make
 
 
 def latest_trigger_migration():
-    """The last reporting migration that installs the queue triggers (defines WATCHED)."""
-    names = sorted(m.name for m in pkgutil.iter_modules(reporting.migrations.__path__))
-    modules = [importlib.import_module(f"reporting.migrations.{n}") for n in names]
-    return [m for m in modules if hasattr(m, "WATCHED")][-1]
+    return trigger_migrations()[-1]
 
 
 def test_the_derived_columns_are_what_the_kpi_definitions_read():
@@ -46,9 +42,9 @@ def test_the_derived_columns_are_what_the_kpi_definitions_read():
     assert not {"sla_state", "next_due_at", "subject", "id"} & set(watched["cases_case"])
 
 
-def test_a_kpi_reading_a_new_column_is_watched_and_the_migration_check_fails(monkeypatch):
-    """Adding a KPI that reads ``subject`` puts ``subject`` in the derived list, so the
-    migration check below fails until a new migration watches it."""
+@pytest.fixture
+def kpi_reading_subject(monkeypatch):
+    """A new case KPI that reads ``subject``, a column no trigger watches."""
     def by_subject(w):
         den = definitions.in_window(w, "received_at")
         return Count("pk", filter=den & Q(subject="x")), Count("pk", filter=den)
@@ -57,17 +53,38 @@ def test_a_kpi_reading_a_new_column_is_watched_and_the_migration_check_fails(mon
                             definitions.PERCENT, definitions.CASE, "received_at", by_subject,
                             "test only")
     monkeypatch.setattr(queries, "CASE_KPIS", (*queries.CASE_KPIS, extra))
+
+
+def test_a_kpi_reading_a_new_column_is_watched_and_the_check_fails(kpi_reading_subject):
     assert "subject" in watched_columns()["cases_case"]
-    frozen = {t: tuple(c) for t, c in latest_trigger_migration().WATCHED.items()}
-    assert frozen != watched_columns()
+    assert latest_trigger_migration().FORWARD != current_sql()
+    with pytest.raises(CommandError, match="other columns"):
+        call_command("kpi_trigger_migration", "--check")
+
+
+def test_the_command_writes_the_next_migration_for_the_new_column(kpi_reading_subject,
+                                                                   monkeypatch):
+    written = {}
+    monkeypatch.setattr(Path, "write_text", lambda path, text: written.update({path: text}))
+    call_command("kpi_trigger_migration", verbosity=0)
+    [(path, text)] = written.items()
+    latest = latest_trigger_migration()
+    assert path.name.startswith(f"{int(latest.__name__.rsplit('.', 1)[1][:4]) + 1:04d}_")
+    migration: dict = {}
+    exec(compile(text, str(path), "exec"), migration)  # noqa: S102 - the file just written
+    assert "subject" in migration["WATCHED"]["cases_case"]
+    assert migration["FORWARD"] == current_sql()
+    assert migration["REVERSE"] == latest.FORWARD  # unapplying restores the previous triggers
+    assert ("reporting", latest.__name__.rsplit(".", 1)[1]) in (
+        migration["Migration"].dependencies)
 
 
 def test_the_latest_trigger_migration_watches_what_the_kpis_read():
-    frozen = {t: tuple(c) for t, c in latest_trigger_migration().WATCHED.items()}
-    assert frozen == watched_columns(), (
-        "The KPIs read other columns than the queue triggers watch: add a reporting "
-        "migration like 0006_kpi_queue_triggers with WATCHED = "
-        f"{ {t: list(c) for t, c in watched_columns().items()} }")
+    latest = latest_trigger_migration()
+    assert {t: tuple(c) for t, c in latest.WATCHED.items()} == watched_columns()
+    assert latest.FORWARD == current_sql(), (
+        "The KPIs read other columns than the queue triggers watch (or their SQL changed): "
+        "run python manage.py kpi_trigger_migration")
 
 
 def test_every_table_the_kpis_read_has_a_trigger_route():
