@@ -172,3 +172,23 @@ def test_migrate_keeps_the_triggers_and_on_sqlite_reinstalls_a_dropped_one():
     assert "reporting_kpi_case_update" not in triggers.installed()
     call_command("migrate", verbosity=0)
     assert set(triggers.installed()) == set(triggers.TRIGGERS)
+
+
+@pytest.mark.django_db
+def test_verify_fails_on_a_missing_or_stale_trigger(capsys):
+    call_command("kpi_summaries", "--verify", "1")
+    assert "agree" in capsys.readouterr().out
+    on = " ON cases_customer" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER reporting_kpi_customer_update{on}")
+    with pytest.raises(CommandError, match="triggers"):
+        call_command("kpi_summaries", "--verify", "1")
+    assert "reporting_kpi_customer_update is not installed" in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_verify_fails_when_a_kpi_reads_a_column_the_installed_triggers_miss(
+        kpi_reading_subject, capsys):
+    with pytest.raises(CommandError, match="triggers"):
+        call_command("kpi_summaries", "--verify", "1")
+    assert "the triggers on cases_case watch" in capsys.readouterr().err

@@ -1,5 +1,5 @@
-"""Checking the day sums against live aggregates over the cases (``kpi_summaries
---verify``). Read-only."""
+"""Checking the day sums against live aggregates over the cases, and the queue triggers
+against the columns the KPIs read (``kpi_summaries --verify``). Read-only."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Any
 
 from reporting import kpis as K
 from reporting.periods import local_midnight, report_tz
+from reporting.summaries import triggers
 from reporting.summaries.columns import DIMS, REQUEST_DIMS, micro
 from reporting.summaries.reads import by_day, by_dimension, root_cause_matrix
+from reporting.summaries.watched import watched_columns
 
 
 def _norm(sums: dict[str, Any]) -> dict[str, int]:
@@ -43,4 +45,18 @@ def compare(first: date, last: date, now: datetime) -> list[str]:
 
     check("root cause", by_cause(K.root_cause_rows(window)),
           by_cause(root_cause_matrix(first, last)))
+    return diffs
+
+
+def trigger_differences(using: str = "default") -> list[str]:
+    """What is wrong with the installed queue triggers: a missing one, or an update trigger
+    watching other columns than the KPIs read. Empty when they are as they must be."""
+    installed = triggers.installed(using)
+    diffs = [f"trigger {name} is not installed" for name in triggers.TRIGGERS
+             if name not in installed]
+    derived = watched_columns()
+    for table, columns in triggers.watched_by_installed(using).items():
+        if columns != set(derived[table]):
+            diffs.append(f"the triggers on {table} watch {sorted(columns)}, the KPIs read "
+                         f"{sorted(derived[table])}")
     return diffs
