@@ -8,10 +8,13 @@ that can change its KPI fact, whoever makes it (a service, the admin, ``update()
 * ``cases_casetransition``: insert and delete of a tier entry (the log is append-only).
 
 The watched columns come from ``reporting.summaries.watched`` (derived from the KPI
-definitions). PostgreSQL: installed by reporting migrations, which freeze the column list
-they were generated with; a change of the list, or of this SQL, needs a new migration.
-SQLite: installed after every ``migrate`` (``reporting.apps``), because SQLite drops a
-table's triggers when a migration rebuilds the table.
+definitions); which rows lead to which case (and that the log counts its tier entries only,
+a superset of the upward retiers the escalation KPI reads) is declared here. PostgreSQL:
+installed by reporting migrations holding this SQL literally, written by ``manage.py
+kpi_trigger_migration``; a change of the columns or of this SQL needs the next one (the
+command's ``--check`` and the tests fail until it exists). SQLite: installed after every
+``migrate`` (``reporting.apps``), because SQLite drops a table's triggers when a migration
+rebuilds the table.
 """
 
 from __future__ import annotations
