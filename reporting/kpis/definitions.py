@@ -274,6 +274,9 @@ def department_response(w: Window) -> tuple[Any, Any]:
 
 @dataclass(frozen=True)
 class Kpi:
+    """One KPI: code, label, target direction and default, unit, what it counts (cases or
+    collaboration requests), the time its period is taken on, and its measure."""
+
     code: str
     label: Promise
     direction: str
@@ -353,8 +356,10 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
 
 
 def num_key(code: str) -> str:
+    """The name of a KPI's numerator in aggregate rows and sums."""
     return f"{code}__num"
 
 
 def den_key(code: str) -> str:
+    """The name of a KPI's denominator in aggregate rows and sums."""
     return f"{code}__den"

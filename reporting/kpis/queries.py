@@ -42,10 +42,12 @@ def aggregate_session() -> Iterator[None]:
 
 # --- query builders ----------------------------------------------------------------------------
 def case_base() -> Any:
+    """The cases every case KPI counts: all but the invalid ones."""
     return Case.objects.exclude(stage=Stage.INVALID).order_by()
 
 
 def request_base() -> Any:
+    """The collaboration requests the request KPIs count: those of non-invalid cases."""
     return CollaborationRequest.objects.exclude(case__stage=Stage.INVALID).order_by()
 
 
@@ -60,6 +62,7 @@ def case_aggregates(w: Window) -> dict[str, Any]:
 
 
 def request_aggregates(w: Window) -> dict[str, Any]:
+    """The aggregate expressions of every request KPI, plus the request volume."""
     aggs: dict[str, Any] = {"requests": Count("pk", filter=in_window(w, "created_at"))}
     for kpi in REQUEST_KPIS:
         num, den = kpi.measure(w)
@@ -86,6 +89,7 @@ def case_rows(w: Window, group_by: Iterable[str] = ()) -> list[dict[str, Any]]:
 
 
 def request_rows(w: Window, group_by: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """One aggregate query: the request KPI sums of the window, grouped by ``group_by``."""
     fields = list(group_by)
     qs = request_base().filter(in_window(w, "created_at"))
     if not fields:
@@ -116,6 +120,7 @@ def root_cause_rows(w: Window) -> list[dict[str, Any]]:
 
 
 def request_day_rows(w: Window, tz: Any) -> list[dict[str, Any]]:
+    """One aggregate query: the request KPI sums of the window per local creation day."""
     qs = request_base().filter(in_window(w, "created_at")).annotate(
         d_created_at=TruncDate("created_at", tzinfo=tz))
     return list(qs.values("d_created_at").annotate(**request_aggregates(w)).order_by())

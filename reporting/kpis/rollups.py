@@ -22,7 +22,6 @@ from reporting.kpis.definitions import (
 )
 
 
-# --- roll-ups and values -----------------------------------------------------------------------
 def _add(a: Any, b: Any) -> Any:
     if a is None:
         return b
@@ -124,6 +123,7 @@ def kpi_value(kpi: Kpi, sums: dict[str, Any]) -> Decimal | None:
 
 
 def kpi_values(sums: dict[str, Any]) -> dict[str, Decimal | None]:
+    """Every KPI's value from one set of sums, by code."""
     return {kpi.code: kpi_value(kpi, sums) for kpi in KPIS}
 
 
