@@ -1,6 +1,8 @@
 """The columns the KPI facts read, derived from the fact queries themselves (so from the KPI
 definitions in ``reporting.kpis``): a change to any of them must queue the case. The queue
-triggers' migration freezes this list; ``tests/test_kpi_triggers.py`` fails when they differ."""
+triggers' migration freezes this list; ``tests/test_kpi_triggers.py`` fails when they differ.
+The walk reads the ORM's query tree (``Query``, ``Join``, ``Col``: public names, though not
+documented API); the tests pin what it finds, so a Django upgrade that changes it shows."""
 
 from __future__ import annotations
 
