@@ -5,10 +5,10 @@ from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
-def _install_kpi_triggers(sender: Any, using: str = "default", **kwargs: Any) -> None:
-    from reporting.summaries import install_triggers
+def _install_sqlite_kpi_triggers(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    from reporting.summaries.triggers import install_sqlite
 
-    install_triggers(using)
+    install_sqlite(using)
 
 
 class ReportingConfig(AppConfig):
@@ -16,7 +16,8 @@ class ReportingConfig(AppConfig):
     verbose_name = _("Reporting")
 
     def ready(self) -> None:
-        # After every migrate: creates the triggers that keep the KPI day sums exact, and
-        # recreates them where a migration rebuilt a cases table (SQLite drops its triggers).
-        post_migrate.connect(_install_kpi_triggers, sender=self,
+        # SQLite only (PostgreSQL gets the KPI queue triggers from migrations): SQLite drops a
+        # table's triggers when a migration rebuilds it, so they are recreated after every
+        # migrate, with the columns the KPIs read now.
+        post_migrate.connect(_install_sqlite_kpi_triggers, sender=self,
                              dispatch_uid="reporting.install_kpi_triggers")

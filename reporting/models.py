@@ -7,12 +7,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from cases.choices import MAX_FREE_TEXT
-
-
-class Direction(models.TextChoices):
-    AT_LEAST = "at_least", _("at least")
-    AT_MOST = "at_most", _("at most")
-    FALLING = "falling", _("falling period over period")
+from reporting.choices import Direction
+from reporting.kpis.definitions import KPI_BY_CODE
 
 
 class KpiTarget(models.Model):
@@ -34,8 +30,6 @@ class KpiTarget(models.Model):
         verbose_name_plural = _("KPI targets")
 
     def __str__(self) -> str:
-        from reporting.kpis import KPI_BY_CODE
-
         kpi = KPI_BY_CODE.get(self.code)
         return str(kpi.label) if kpi else self.code
 
@@ -202,9 +196,9 @@ class CaseKpiFact(models.Model):
 
 
 class KpiQueue(models.Model):
-    """Cases whose KPI facts may have changed (the case, its customer's key flag or one of
-    its collaboration requests), written by database triggers on the cases tables (see
-    reporting.summaries.TRIGGERS) in the same transaction as the change."""
+    """Cases whose KPI facts may have changed (the case, its customer's key flag, one of its
+    collaboration requests or tier log entries), written by database triggers on the cases
+    tables in the same transaction as the change (``reporting.summaries.triggers``)."""
 
     id = models.BigAutoField(primary_key=True)
     case_id = models.BigIntegerField()

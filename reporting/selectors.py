@@ -17,7 +17,8 @@ from cases.choices import OPEN_STAGES, Category, ChannelKind, Clock, SlaState, S
 from cases.models import Case, CaseDeadline, Department, RootCause
 from reporting import kpis as K
 from reporting import summaries
-from reporting.models import Direction, ImprovementAction, KpiTarget, WeeklyReview
+from reporting.choices import Direction
+from reporting.models import ImprovementAction, KpiTarget, WeeklyReview
 from reporting.periods import Period, report_tz
 
 CASE_DIMS = ["tier", "channel", "category", "department_id"]
@@ -60,6 +61,8 @@ def kpi_status(kpi: K.Kpi, value: Decimal | None, target: Decimal | None,
 
 @dataclass
 class KpiLine:
+    """One KPI on the dashboard: its value, the previous period's, target and status."""
+
     kpi: K.Kpi
     value: Decimal | None
     previous: Decimal | None
@@ -91,6 +94,7 @@ class KpiLine:
 
 def kpi_lines(sums: dict[str, Any], previous: dict[str, Any],
               targets: dict[str, KpiTarget]) -> list[KpiLine]:
+    """One line per KPI from the period's and the previous period's sums. No query."""
     lines = []
     for kpi in K.KPIS:
         value, prev = K.kpi_value(kpi, sums), K.kpi_value(kpi, previous)
@@ -107,6 +111,8 @@ def kpi_lines(sums: dict[str, Any], previous: dict[str, Any],
 # --- breakdowns --------------------------------------------------------------------------------
 @dataclass
 class BreakdownRow:
+    """One value of a breakdown dimension: its label, volume and every KPI's value."""
+
     key: Any
     label: str
     volume: int
@@ -119,6 +125,8 @@ class BreakdownRow:
 
 @dataclass
 class Dashboard:
+    """Everything the dashboard page shows for one period."""
+
     period: Period
     lines: list[KpiLine]
     volume: int
@@ -399,6 +407,7 @@ def exportable_cases(user: Any) -> Any:
 
 
 def review_list() -> Any:
+    """The weekly reviews, newest first, with their action and open-action counts."""
     return WeeklyReview.objects.select_related("built_by").annotate(
         action_count=Count("actions"),
         open_action_count=Count("actions", filter=Q(actions__status__in=["open",
@@ -407,6 +416,7 @@ def review_list() -> Any:
 
 
 def review_actions(review: WeeklyReview) -> Any:
+    """The review's improvement actions with owner, author and linked cases loaded."""
     return (
         ImprovementAction.objects.filter(review=review)
         .select_related("owner", "created_by")
@@ -427,6 +437,7 @@ def carried_over_actions(review: WeeklyReview) -> Any:
 
 
 def period_of_week(week: date) -> Period:
+    """The local week starting on Monday ``week`` and the week before it."""
     return Period("week", week, week + timedelta(days=6), week - timedelta(weeks=1),
                   week - timedelta(days=1))
 

@@ -19,8 +19,10 @@ from cases.choices import Stage, Tier
 from cases.models import Case, CollaborationRequest, Customer
 from reporting import kpis as K
 from reporting import selectors, summaries
+from reporting.kpis import queries
 from reporting.models import CaseKpiFact, KpiDaySum, KpiQueue
 from reporting.periods import CUSTOM, Period
+from reporting.summaries import refreshing
 from reporting.tasks import kpi_summaries_task
 from tests.factories import CaseFactory, CustomerFactory, DepartmentFactory, UserFactory, root_cause
 from tests.kpi_facts import EXPECTED_W, NOW, SH, W, at, make
@@ -44,8 +46,9 @@ def no_live(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the dashboard scanned the cases instead of the day sums")
 
-    monkeypatch.setattr(K, "case_rows", refuse)
-    monkeypatch.setattr(K, "case_day_rows", refuse)
+    for module in (K, queries):
+        monkeypatch.setattr(module, "case_rows", refuse)
+        monkeypatch.setattr(module, "case_day_rows", refuse)
 
 
 def test_the_hand_computed_week_comes_from_the_sums(facts, no_live):
@@ -162,7 +165,7 @@ def test_refreshing_twice_or_recomputing_everything_changes_nothing(facts):
 
 def test_a_long_backlog_is_computed_live_and_left_to_the_task(facts, monkeypatch):
     summaries.refresh(now=NOW)
-    monkeypatch.setattr(summaries, "INLINE_MAX", 2)
+    monkeypatch.setattr(refreshing, "INLINE_MAX", 2)
     Case.objects.filter(pk__in=[facts["cases"][k].pk for k in ("c1", "c2", "c3")]).update(
         category="other")
     assert summaries.catch_up(NOW) is False
@@ -275,14 +278,6 @@ def test_concurrent_refreshes_count_each_change_once():
     assert sum(KpiDaySum.objects.filter(dim="tier").values_list("received", flat=True)) == 40
 
 
-def installed_triggers() -> set[str]:
-    sql = ("SELECT tgname FROM pg_trigger" if connection.vendor == "postgresql"
-           else "SELECT name FROM sqlite_master WHERE type = 'trigger'")
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return {row[0] for row in cursor.fetchall()}
-
-
 def test_a_tier_entry_written_to_the_log_alone_reaches_the_sums(facts):
     """The escalation KPI reads the log's upward retiers: an entry written without touching
     the case (an import, raw SQL) queues the case too; a stage entry does not."""
@@ -300,15 +295,3 @@ def test_a_tier_entry_written_to_the_log_alone_reaches_the_sums(facts):
     assert agree() == []
     CaseTransition.objects.filter(field="tier", case=case).delete()
     assert agree() == []
-
-
-def test_migrate_installs_every_trigger_and_reinstalls_a_dropped_one(db):
-    assert set(summaries.TRIGGERS) <= installed_triggers()
-    # SQLite drops a table's triggers when a migration rebuilds the table; migrate's
-    # post_migrate handler puts them back.
-    with connection.cursor() as cursor:
-        table = "ON cases_case" if connection.vendor == "postgresql" else ""
-        cursor.execute(f"DROP TRIGGER reporting_kpi_case_update {table}")
-    assert "reporting_kpi_case_update" not in installed_triggers()
-    call_command("migrate", verbosity=0)
-    assert set(summaries.TRIGGERS) <= installed_triggers()

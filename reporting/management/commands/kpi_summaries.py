@@ -22,8 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--rebuild", action="store_true",
                             help="Recompute every case from scratch.")
         parser.add_argument("--verify", type=int, metavar="DAYS", default=0,
-                            help="Then compare the last DAYS local days with live aggregates "
-                                 "over the cases; exit with an error on any difference.")
+                            help="Then check the queue triggers and compare the last DAYS local "
+                                 "days with live aggregates over the cases; exit with an "
+                                 "error on any difference.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["verify"] < 0 or options["verify"] > 5000:
@@ -40,6 +41,12 @@ class Command(BaseCommand):
             f"{result.batches} batches, {elapsed:.1f} s."
         )
         if options["verify"]:
+            broken = summaries.trigger_differences()
+            if broken:
+                for line in broken:
+                    self.stderr.write(line)
+                raise CommandError("The KPI queue triggers are not as the KPIs need them: "
+                                   "changes would not reach the day sums.")
             last = today_local(now) + timedelta(days=400)  # revisits fall due ahead
             first = today_local(now) - timedelta(days=options["verify"] - 1)
             started = time.monotonic()

@@ -28,25 +28,22 @@ Common rules (they hold for every KPI below):
   1/2/4 h by tier, solution 24/48/72 h, feedback 24 h, department response 24 h).
 """
 
+
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
-from django.db.models.functions import TruncDate
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from cases.choices import Stage
-from cases.models import Case, CaseTransition, CollaborationRequest, Customer
+from cases.models import CaseTransition, Customer
 from cases.models.collaboration import RequestStatus
-from reporting.models import Direction
+from reporting.choices import Direction
 
 PERCENT = "percent"
 HOURS = "hours"
@@ -57,8 +54,8 @@ REQUEST = "request"
 @dataclass(frozen=True)
 class Window:
     """A half-open period ``[start, end)`` and the moment the facts are read (``now``).
-    ``start`` and ``end`` None is all time: ``reporting.summaries`` measures each case once
-    that way and files every KPI's counts under the local day of the KPI's own anchor."""
+    ``start`` and ``end`` None is all time (``all_time``): ``reporting.summaries`` measures
+    each case once that way and files every KPI's counts under the local day of its anchor."""
 
     start: datetime | None
     end: datetime | None
@@ -66,10 +63,12 @@ class Window:
 
 
 def all_time(now: datetime) -> Window:
+    """The window with no start and no end, read at ``now``."""
     return Window(None, None, now)
 
 
-def _in(window: Window, field: str) -> Q:
+def in_window(window: Window, field: str) -> Q:
+    """``field`` lies in the window (all time: ``field`` is set)."""
     if window.start is None or window.end is None:
         return Q(**{f"{field}__isnull": False})
     return Q(**{f"{field}__gte": window.start, f"{field}__lt": window.end})
@@ -94,7 +93,7 @@ def first_response_on_time(w: Window) -> tuple[Any, Any]:
     (``first_responded_at <= response_due_at``). A first response is the first human contact
     (hotline and walk-in cases are responded at receipt), never the automatic acknowledgement.
     """
-    den = _in(w, "received_at") & Q(response_due_at__isnull=False) & _known(
+    den = in_window(w, "received_at") & Q(response_due_at__isnull=False) & _known(
         "first_responded_at", "response_due_at", w
     )
     num = den & Q(first_responded_at__lte=F("response_due_at"))
@@ -102,7 +101,7 @@ def first_response_on_time(w: Window) -> tuple[Any, Any]:
 
 
 def _solution_due(w: Window) -> Q:
-    return _in(w, "received_at") & Q(solution_due_at__isnull=False) & _known(
+    return in_window(w, "received_at") & Q(solution_due_at__isnull=False) & _known(
         "resolved_at", "solution_due_at", w
     )
 
@@ -144,7 +143,7 @@ def feedback_on_time(w: Window) -> tuple[Any, Any]:
     Numerator: of those, feedback given at or before the due time (24 h after resolution by
     default; admins set it per tier).
     """
-    den = _in(w, "resolved_at") & Q(feedback_due_at__isnull=False) & _known(
+    den = in_window(w, "resolved_at") & Q(feedback_due_at__isnull=False) & _known(
         "feedback_given_at", "feedback_due_at", w
     )
     num = den & Q(feedback_given_at__lte=F("feedback_due_at"))
@@ -161,7 +160,7 @@ def revisit_done(w: Window) -> tuple[Any, Any]:
     time.
     """
     den = (
-        _in(w, "revisit_due_at")
+        in_window(w, "revisit_due_at")
         & Q(feedback_given_at__isnull=False)
         & _known("revisit_done_at", "revisit_due_at", w)
     )
@@ -175,7 +174,7 @@ def satisfaction(w: Window) -> tuple[Any, Any]:
     Denominator: cases whose revisit was recorded in the period with a score.
     Numerator: of those, scores 4 or 5 (``satisfied``).
     """
-    den = _in(w, "revisit_done_at") & Q(satisfaction_score__isnull=False)
+    den = in_window(w, "revisit_done_at") & Q(satisfaction_score__isnull=False)
     return Count("pk", filter=den & Q(satisfaction_score__gte=4)), Count("pk", filter=den)
 
 
@@ -187,7 +186,7 @@ def tier_accuracy(w: Window) -> tuple[Any, Any]:
     cases are not graded yet).
     Numerator: of those, cases never re-tiered after confirmation (``retiered`` false).
     """
-    den = _in(w, "received_at") & Q(tier__gt=0)
+    den = in_window(w, "received_at") & Q(tier__gt=0)
     return Count("pk", filter=den & Q(retiered=False)), Count("pk", filter=den)
 
 
@@ -210,7 +209,7 @@ def slow_response_escalation(w: Window) -> tuple[Any, Any]:
     which opens the second follow-up), or reopened after closing. A slow response followed
     by none of these did not escalate; an escalation after a timely response is not counted.
     """
-    den = _in(w, "received_at")
+    den = in_window(w, "received_at")
     slow = (
         Q(response_breached=True)
         | Q(first_responded_at__gt=F("response_due_at"))
@@ -235,7 +234,7 @@ def key_customer_recovery(w: Window) -> tuple[Any, Any]:
     counted as recovered.
     """
     key = Q(customer_id__in=Customer.objects.filter(is_key_customer=True).values("pk"))
-    den = _in(w, "closed_at") & key
+    den = in_window(w, "closed_at") & key
     return Count("pk", filter=den & Q(satisfaction_score__gte=4)), Count("pk", filter=den)
 
 
@@ -247,7 +246,7 @@ def average_handling_cycle(w: Window) -> tuple[Any, Any]:
     Numerator: the sum of their handling times ``resolved_at - received_at``; the KPI is the
     mean. A reopened and resolved-again case counts from its receipt to its latest resolution.
     """
-    den = _in(w, "resolved_at")
+    den = in_window(w, "resolved_at")
     duration = ExpressionWrapper(F("resolved_at") - F("received_at"), output_field=DurationField())
     return Sum(duration, filter=den), Count("pk", filter=den)
 
@@ -266,7 +265,7 @@ def department_response(w: Window) -> tuple[Any, Any]:
         closed_at__lte=F("due_at")
     )
     den = (
-        _in(w, "created_at")
+        in_window(w, "created_at")
         & (Q(answered_at__isnull=False) | Q(due_at__lte=w.now))
         & ~withdrawn_early
     )
@@ -275,6 +274,9 @@ def department_response(w: Window) -> tuple[Any, Any]:
 
 @dataclass(frozen=True)
 class Kpi:
+    """One KPI: code, label, target direction and default, unit, what it counts (cases or
+    collaboration requests), the time its period is taken on, and its measure."""
+
     code: str
     label: Promise
     direction: str
@@ -354,219 +356,10 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
 
 
 def num_key(code: str) -> str:
+    """The name of a KPI's numerator in aggregate rows and sums."""
     return f"{code}__num"
 
 
 def den_key(code: str) -> str:
+    """The name of a KPI's denominator in aggregate rows and sums."""
     return f"{code}__den"
-
-
-@contextmanager
-def aggregate_session() -> Iterator[None]:
-    """Run the report's aggregate queries in one read transaction with PostgreSQL's JIT off.
-    JIT compiles every large conditional aggregate anew; in the million-case benchmark that
-    took 2.1 s of a 4.7 s query (more than it saved). On PostgreSQL the transaction is
-    REPEATABLE READ when it is the outermost one, so the breakdowns, the days and the root
-    causes of one page come from one snapshot even while the day sums are being refreshed.
-    Other databases: just the transaction."""
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                if outermost:
-                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                cursor.execute("SET LOCAL jit = off")
-        yield
-
-
-# --- query builders ----------------------------------------------------------------------------
-def case_base() -> Any:
-    return Case.objects.exclude(stage=Stage.INVALID).order_by()
-
-
-def request_base() -> Any:
-    return CollaborationRequest.objects.exclude(case__stage=Stage.INVALID).order_by()
-
-
-def case_aggregates(w: Window) -> dict[str, Any]:
-    """The aggregate expressions of every case KPI, plus the received volume."""
-    aggs: dict[str, Any] = {"received": Count("pk", filter=_in(w, "received_at"))}
-    for kpi in CASE_KPIS:
-        num, den = kpi.measure(w)
-        aggs[num_key(kpi.code)] = num
-        aggs[den_key(kpi.code)] = den
-    return aggs
-
-
-def request_aggregates(w: Window) -> dict[str, Any]:
-    aggs: dict[str, Any] = {"requests": Count("pk", filter=_in(w, "created_at"))}
-    for kpi in REQUEST_KPIS:
-        num, den = kpi.measure(w)
-        aggs[num_key(kpi.code)] = num
-        aggs[den_key(kpi.code)] = den
-    return aggs
-
-
-def case_in_window(w: Window) -> Q:
-    """Cases that can count in any case KPI of the window (any anchor inside it)."""
-    q = Q()
-    for anchor in CASE_ANCHORS:
-        q |= _in(w, anchor)
-    return q
-
-
-def case_rows(w: Window, group_by: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """One aggregate query: the KPI sums of the window, grouped by ``group_by`` case fields."""
-    fields = list(group_by)
-    qs = case_base().filter(case_in_window(w))
-    if not fields:
-        return [qs.aggregate(**case_aggregates(w))]
-    return list(qs.values(*fields).annotate(**case_aggregates(w)).order_by())
-
-
-def request_rows(w: Window, group_by: Iterable[str] = ()) -> list[dict[str, Any]]:
-    fields = list(group_by)
-    qs = request_base().filter(_in(w, "created_at"))
-    if not fields:
-        return [qs.aggregate(**request_aggregates(w))]
-    return list(qs.values(*fields).annotate(**request_aggregates(w)).order_by())
-
-
-def case_day_rows(w: Window, tz: Any) -> list[dict[str, Any]]:
-    """One aggregate query, one pass over the cases of ``w``: every case KPI's sums grouped
-    by the local *day* of each anchor time (received, resolved, revisit due, revisit done,
-    closed). Cases resolve, get revisited and close within days of receipt, so the day
-    tuples are few (about ten thousand a year) and ``rollup_days`` attributes each KPI's sums
-    to the day of its own anchor. Any period made of whole local days (this week, a month,
-    the previous period, a weekly trend) is then a sum of days: exact, without another
-    scan."""
-    days = {f"d_{a}": TruncDate(a, tzinfo=tz) for a in CASE_ANCHORS}
-    qs = case_base().filter(case_in_window(w)).annotate(**days)
-    return list(qs.values(*days).annotate(**case_aggregates(w)).order_by())
-
-
-def root_cause_rows(w: Window) -> list[dict[str, Any]]:
-    """One aggregate query: the cases resolved in ``w`` per root cause and category (``n``)."""
-    return list(
-        case_base()
-        .filter(_in(w, "resolved_at"), root_cause__isnull=False)
-        .values("root_cause_id", "category").annotate(n=Count("pk")).order_by()
-    )
-
-
-def request_day_rows(w: Window, tz: Any) -> list[dict[str, Any]]:
-    qs = request_base().filter(_in(w, "created_at")).annotate(
-        d_created_at=TruncDate("created_at", tzinfo=tz))
-    return list(qs.values("d_created_at").annotate(**request_aggregates(w)).order_by())
-
-
-# --- roll-ups and values -----------------------------------------------------------------------
-def _add(a: Any, b: Any) -> Any:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a + b
-
-
-def rollup(rows: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], Any] | None = None,
-           ) -> dict[Any, dict[str, Any]]:
-    """Sum grouped rows by ``key(row)`` (everything into one bucket when ``key`` is None)."""
-    out: dict[Any, dict[str, Any]] = {}
-    for row in rows:
-        bucket = out.setdefault(key(row) if key else None, {})
-        for name, value in row.items():
-            if name.endswith(("__num", "__den")) or name in ("received", "requests"):
-                bucket[name] = _add(bucket.get(name), value)
-    return out
-
-
-def rollup_days(case_rows_: Iterable[dict[str, Any]], request_rows_: Iterable[dict[str, Any]],
-                ) -> dict[Any, dict[str, Any]]:
-    """Attribute each KPI's sums to the local day of the KPI's own anchor."""
-    out: dict[Any, dict[str, Any]] = {}
-
-    def put(day: Any, name: str, value: Any) -> None:
-        if day is None or not value:
-            return
-        bucket = out.setdefault(day, {})
-        bucket[name] = _add(bucket.get(name), value)
-
-    for row in case_rows_:
-        for day, name, value in case_filings(row):
-            put(day, name, value)
-    for row in request_rows_:
-        for name, value in request_sums(row):
-            put(row["d_created_at"], name, value)
-    return out
-
-
-def case_filings(row: dict[str, Any]) -> Iterator[tuple[Any, str, Any]]:
-    """(day, sum name, value) of a case row grouped by the anchor days (``case_day_rows``,
-    or one case's): the volume under the day of receipt, each KPI's sums under the day of
-    the KPI's own anchor. The live day sums and the stored ones (``reporting.summaries``)
-    both file through here."""
-    yield row["d_received_at"], "received", row["received"]
-    for kpi in CASE_KPIS:
-        day = row[f"d_{kpi.anchor}"]
-        yield day, num_key(kpi.code), row[num_key(kpi.code)]
-        yield day, den_key(kpi.code), row[den_key(kpi.code)]
-
-
-def request_sums(row: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    """(sum name, value) of a request row: all of it is filed under its creation day."""
-    yield "requests", row["requests"]
-    for kpi in REQUEST_KPIS:
-        yield num_key(kpi.code), row[num_key(kpi.code)]
-        yield den_key(kpi.code), row[den_key(kpi.code)]
-
-
-def sums_by_dimension(case_rows_: Iterable[dict[str, Any]],
-                      request_rows_: Iterable[dict[str, Any]] = (),
-                      ) -> dict[str, dict[Any, dict[str, Any]]]:
-    """KPI sums per dimension and value, rolled up from case rows grouped by every
-    dimension's case field and request rows grouped by every dimension's request field
-    (a request counts under its own department and its case's tier, channel, category)."""
-    cases, requests = list(case_rows_), list(request_rows_)
-    out: dict[str, dict[Any, dict[str, Any]]] = {}
-    for dim, (case_field, request_field) in DIMENSIONS.items():
-        by_case = rollup(cases, key=lambda r, f=case_field: r[f])
-        by_request = rollup(requests, key=lambda r, f=request_field: r[f])
-        out[dim] = {key: {**by_case.get(key, {}), **by_request.get(key, {})}
-                    for key in set(by_case) | set(by_request)}
-    return out
-
-
-def day_sums(w: Window, tz: Any) -> dict[Any, dict[str, Any]]:
-    """KPI sums per local day of ``w``, cases and requests (two aggregate queries)."""
-    return rollup_days(case_day_rows(w, tz), request_day_rows(w, tz))
-
-
-def sum_days(days: dict[Any, dict[str, Any]], first: Any, last: Any) -> dict[str, Any]:
-    """The sums of the local days ``first`` .. ``last`` (inclusive)."""
-    return rollup(sums for day, sums in days.items() if first <= day <= last).get(None, {})
-
-
-def kpi_value(kpi: Kpi, sums: dict[str, Any]) -> Decimal | None:
-    """The KPI's value from its sums: a percentage (one decimal) or hours (one decimal);
-    None when the denominator is zero (no data is not 0 % and not 100 %)."""
-    num, den = sums.get(num_key(kpi.code)), sums.get(den_key(kpi.code)) or 0
-    if not den:
-        return None
-    if kpi.unit == HOURS:
-        seconds = num.total_seconds() if isinstance(num, timedelta) else float(num or 0) / 1e6
-        value = Decimal(str(seconds)) / Decimal(3600) / Decimal(den)
-    else:
-        value = Decimal(num or 0) * 100 / Decimal(den)
-    return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
-def kpi_values(sums: dict[str, Any]) -> dict[str, Decimal | None]:
-    return {kpi.code: kpi_value(kpi, sums) for kpi in KPIS}
-
-
-def compute(w: Window) -> dict[str, Decimal | None]:
-    """Every KPI for one window, with no breakdown: two aggregate queries."""
-    with aggregate_session():
-        sums = {**case_rows(w)[0], **request_rows(w)[0]}
-    return kpi_values(sums)

@@ -1,0 +1,72 @@
+"""The KPIs of SPEC's "Reporting" section: ``definitions`` (each KPI once), ``queries`` (the
+definitions applied to a window as aggregate queries) and ``rollups`` (sums to coarser groups,
+days and values). Callers use ``from reporting import kpis as K``; the names below are that
+public surface."""
+
+from reporting.kpis.definitions import (
+    CASE,
+    CASE_ANCHORS,
+    CASE_KPIS,
+    DIMENSIONS,
+    HOURS,
+    KPI_BY_CODE,
+    KPIS,
+    PERCENT,
+    REQUEST,
+    REQUEST_KPIS,
+    Kpi,
+    Measure,
+    Window,
+    all_time,
+    average_handling_cycle,
+    den_key,
+    department_response,
+    feedback_on_time,
+    first_response_on_time,
+    handling_complete,
+    in_window,
+    key_customer_recovery,
+    late_handling,
+    num_key,
+    revisit_done,
+    satisfaction,
+    slow_response_escalation,
+    tier_accuracy,
+)
+from reporting.kpis.queries import (
+    aggregate_session,
+    case_aggregates,
+    case_base,
+    case_day_rows,
+    case_in_window,
+    case_rows,
+    request_aggregates,
+    request_base,
+    request_day_rows,
+    request_rows,
+    root_cause_rows,
+)
+from reporting.kpis.rollups import (
+    case_filings,
+    compute,
+    day_sums,
+    kpi_value,
+    kpi_values,
+    request_sums,
+    rollup,
+    rollup_days,
+    sum_days,
+    sums_by_dimension,
+)
+
+__all__ = [
+    "CASE", "CASE_ANCHORS", "CASE_KPIS", "DIMENSIONS", "HOURS", "KPIS", "KPI_BY_CODE",
+    "PERCENT", "REQUEST", "REQUEST_KPIS", "Kpi", "Measure", "Window", "aggregate_session",
+    "all_time", "average_handling_cycle", "case_aggregates", "case_base", "case_day_rows",
+    "case_filings", "case_in_window", "case_rows", "compute", "day_sums", "den_key",
+    "department_response", "feedback_on_time", "first_response_on_time", "handling_complete",
+    "in_window", "key_customer_recovery", "kpi_value", "kpi_values", "late_handling", "num_key",
+    "request_aggregates", "request_base", "request_day_rows", "request_rows", "request_sums",
+    "revisit_done", "rollup", "rollup_days", "root_cause_rows", "satisfaction",
+    "slow_response_escalation", "sum_days", "sums_by_dimension", "tier_accuracy",
+]
