@@ -161,19 +161,25 @@ def check(file: IncomingFile, claimed_type: str = "") -> CheckedFile:
 
 def store(case: Case, files: list[CheckedFile]) -> list[CaseAttachment]:
     """Write the files privately and record them on the case (call inside the transaction
-    that creates the case; ``written`` names are removed by the caller if it rolls back)."""
+    that creates the case; the returned rows' files are removed by the caller with
+    ``discard`` if it rolls back). A failure here removes the files it wrote itself."""
     rows = []
     now = timezone.now()
-    for item in files:
-        name = f"attachments/{now:%Y/%m}/{uuid.uuid4().hex}{ALLOWED_TYPES[item.content_type]}"
-        saved = private_storage().save(name, ContentFile(item.data))
-        attachment = CaseAttachment(
-            case=case, original_name=item.name[:200], content_type=item.content_type,
-            size=len(item.data),
-        )
-        attachment.file.name = saved
-        rows.append(attachment)
-    CaseAttachment.objects.bulk_create(rows)
+    try:
+        for item in files:
+            suffix = ALLOWED_TYPES[item.content_type]
+            saved = private_storage().save(f"attachments/{now:%Y/%m}/{uuid.uuid4().hex}{suffix}",
+                                           ContentFile(item.data))
+            attachment = CaseAttachment(
+                case=case, original_name=item.name[:200], content_type=item.content_type,
+                size=len(item.data),
+            )
+            attachment.file.name = saved
+            rows.append(attachment)
+        CaseAttachment.objects.bulk_create(rows)
+    except BaseException:
+        discard(rows)
+        raise
     return rows
 
 

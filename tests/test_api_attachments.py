@@ -160,3 +160,32 @@ def test_an_upload_limit_below_256_kb_is_a_json_413(client, app_key, settings):
     response = post(client, key, body)
     assert response.status_code == 413 and response.json()["error"] == "too_large"
     assert not Case.objects.exists()
+
+
+def test_a_store_that_fails_half_way_leaves_no_file_and_no_case(client, app_key, intake_env,
+                                                                 monkeypatch):
+    """The second file's write fails: the first file written is removed again, and the case
+    it was for is rolled back with it (the API answers 500 for a disk that refuses)."""
+    from channels import attachments
+
+    real_storage = attachments.private_storage()
+    writes = []
+
+    class FailingSecondWrite:
+        def save(self, name, content):
+            writes.append(name)
+            if len(writes) == 2:
+                raise OSError("disk full")
+            return real_storage.save(name, content)
+
+        def delete(self, name):
+            real_storage.delete(name)
+
+    monkeypatch.setattr(attachments, "private_storage", lambda: FailingSecondWrite())
+    client.raise_request_exception = False
+    _channel, key = app_key
+    response = post(client, key, with_files(("photo.png", PNG), ("receipt.pdf", PDF),
+                                            external_id="half-way"))
+    assert response.status_code == 500 and len(writes) == 2
+    assert stored_files(intake_env) == []
+    assert not Case.objects.filter(external_id="half-way").exists()
