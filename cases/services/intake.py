@@ -80,6 +80,11 @@ def case_intake(*, actor: User | None, data: IntakeData, bulk: bool = False) -> 
 
 def _retried(data: IntakeData) -> IntakeResult | None:
     """The answer to a retry: the case this channel created for the ``external_id``."""
+    if data.source_id is None or not data.external_id:
+        return None
+    # Nearly every complaint is new: look for the key alone before reading a whole case.
+    if not Case.objects.filter(source_id=data.source_id, external_id=data.external_id).exists():
+        return None
     case = find_existing(data.source_id, data.external_id)
     if case is None:
         return None
