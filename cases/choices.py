@@ -124,6 +124,8 @@ class NoteKind(models.TextChoices):
     PROGRESS = "progress", _("Progress update")
     CONTACT = "contact", _("Contact with customer")
     CUSTOMER_MESSAGE = "customer_message", _("Message from customer")
+    # Claims to be from the customer but the sender could not be verified: staff only.
+    UNVERIFIED_MESSAGE = "unverified_message", _("Unverified message")
 
 
 class CompensationKind(models.TextChoices):

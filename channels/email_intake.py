@@ -1,7 +1,10 @@
-"""E-mail intake: one inbound message becomes a new case, or a customer message on the case
-whose reference its subject quotes. Auto-replies and bounces are ignored. Each message is
-processed once: its Message-ID is claimed in the same transaction that stores its effect, so a
-second run (or a second worker) finds it claimed and does nothing."""
+"""E-mail intake: one inbound message becomes a new case, or a message on the case it answers
+(a per-case reply address among its recipients, else the reference its subject quotes). It
+speaks as the customer only from the customer's address or through a valid reply address;
+anything else is kept as an unverified message for staff. Auto-replies and bounces are
+ignored. Each message is processed once: its Message-ID is claimed in the same transaction
+that stores its effect, so a second run (or a second worker) finds it claimed and does
+nothing."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from cases.services import CustomerData, IntakeData, InvalidInput
 from channels import attachments as files
 from channels.email_parsing import EmailParseError, ParsedEmail, parse_email
 from channels.models import InboundMessage
+from channels.reply_address import case_id_from_addresses
 from channels.services import channel_for, complaint_submit, customer_message_submit
 
 logger = logging.getLogger(__name__)
@@ -28,7 +32,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 @dataclass(frozen=True)
 class EmailOutcome:
-    outcome: str  # created / joined / ignored / rejected / duplicate
+    outcome: str  # created / joined / unverified / ignored / rejected / duplicate
     message_id: str
     case: Case | None = None
     detail: str = ""
@@ -89,6 +93,24 @@ def _new_case_data(parsed: ParsedEmail) -> IntakeData:
     )
 
 
+def _case_answered(parsed: ParsedEmail) -> tuple[Case | None, bool]:
+    """The case the mail answers, and whether it may speak as that case's customer: sent to
+    the case's reply address, or from the customer's own address (the parsed From, compared
+    without case; Reply-To plays no part)."""
+    case_id = case_id_from_addresses(parsed.to_addresses)
+    if case_id is not None:
+        case = Case.objects.select_related("customer").filter(pk=case_id).first()
+        if case is not None:
+            return case, True
+    reference = parsed.case_reference
+    case = (Case.objects.select_related("customer").filter(reference=reference).first()
+            if reference else None)
+    if case is None:
+        return None, False
+    customer_email = (case.customer.email or "").strip().casefold()
+    return case, bool(customer_email) and parsed.from_address.casefold() == customer_email
+
+
 def ingest_email(raw: bytes) -> EmailOutcome:
     """Process one raw message (from IMAP or an .eml file). Never raises on bad mail: the
     outcome says what happened; only database failures propagate (so the caller retries)."""
@@ -104,21 +126,18 @@ def ingest_email(raw: bytes) -> EmailOutcome:
     if InboundMessage.objects.filter(message_id=parsed.message_id[:255]).exists():
         return EmailOutcome("duplicate", parsed.message_id)
     kept, notes = _attachments(parsed)
-    reference = parsed.case_reference
-    case = Case.objects.filter(reference=reference).first() if reference else None
+    case, verified = _case_answered(parsed)
     try:
         with transaction.atomic():
             if case is not None:
-                _claim(parsed.message_id, "joined", case)
+                outcome = "joined" if verified else "unverified"
+                _claim(parsed.message_id, outcome, case)
                 body = parsed.text.strip() or _("(The e-mail has no text; see its attachments.)")
                 sender = f"{parsed.from_name} <{parsed.from_address}>".strip()
-                if parsed.from_address != (case.customer.email or "").lower():
-                    notes = [_("Sent from an address not on file: %(sender)s")
-                             % {"sender": sender}, *notes]
                 customer_message_submit(case_id=case.pk, body=body,
                                         message_id=parsed.message_id, attachments=kept,
-                                        notes=notes)
-                return EmailOutcome("joined", parsed.message_id, case)
+                                        notes=notes, unverified_sender="" if verified else sender)
+                return EmailOutcome(outcome, parsed.message_id, case)
             _claim(parsed.message_id, "created")
             result = complaint_submit(actor=None, data=_new_case_data(parsed), attachments=kept,
                                       notes=notes)

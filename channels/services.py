@@ -49,6 +49,7 @@ def complaint_submit(
 def customer_message_submit(
     *, case_id: int, body: str, message_id: str = "",
     attachments: list[files.CheckedFile] | None = None, notes: list[str] | None = None,
+    unverified_sender: str = "",
 ) -> CaseNote:
     """A customer's message joins their case, with its attachments, all or nothing.
 
@@ -56,16 +57,19 @@ def customer_message_submit(
     side (note, internal ``notes``, alerts, idempotency on ``message_id``) is
     ``cases.services.case_add_customer_message``; this keeps the files in the same
     transaction, only for a message not seen before, and removes them again if it rolls
-    back."""
+    back. ``unverified_sender``: the channel could not verify the customer sent it; the
+    message is then kept for staff only (see the service)."""
     if not attachments:
         # the service is atomic itself: no outer transaction (and no savepoint) needed.
         return case_add_customer_message(case_id=case_id, body=body, message_id=message_id,
-                                         notes=notes or ()).note
+                                         notes=notes or (),
+                                         unverified_sender=unverified_sender).note
     stored: list[CaseAttachment] = []
     try:
         with transaction.atomic():
             result = case_add_customer_message(case_id=case_id, body=body,
-                                               message_id=message_id, notes=notes or ())
+                                               message_id=message_id, notes=notes or (),
+                                               unverified_sender=unverified_sender)
             if result.created:
                 stored = files.store(result.note.case, attachments)
     except BaseException:

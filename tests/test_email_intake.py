@@ -112,13 +112,13 @@ def test_reply_quoting_an_unknown_reference_opens_a_new_case():
     assert outcome.outcome == "created" and Case.objects.count() == 1
 
 
-def test_reply_from_another_address_is_joined_with_a_flag_for_the_agent():
+def test_reply_from_another_address_is_kept_unverified_with_its_sender():
     case = CaseFactory(email="someone.else@example.com")
     Case.objects.filter(pk=case.pk).update(reference="TS-2026-000123")
-    ingest_email(eml("reply_with_case_ref.eml"))
-    # the flag names the sender (its wording is in whichever language is active)
-    assert case.notes.filter(kind=NoteKind.INTERNAL,
-                             body__contains="<zhang.wei@example.com>").exists()
+    assert ingest_email(eml("reply_with_case_ref.eml")).outcome == "unverified"
+    note = case.notes.get(kind=NoteKind.UNVERIFIED_MESSAGE)
+    assert note.sender.endswith("<zhang.wei@example.com>") and not note.visible_to_customer
+    assert not case.notes.filter(kind=NoteKind.CUSTOMER_MESSAGE).exists()
 
 
 def test_a_reply_s_attachments_join_the_case_once(_env):

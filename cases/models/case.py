@@ -366,6 +366,8 @@ class CaseNote(models.Model):
     body = models.TextField(_("text"))
     visible_to_customer = models.BooleanField(_("visible to customer"), default=False)
     external_message_id = models.CharField(max_length=255, blank=True)
+    # The address an unverified message came from, shown to staff beside it.
+    sender = models.CharField(_("sender"), max_length=254, blank=True)
     created_at = models.DateTimeField(_("at"))
 
     class Meta:

@@ -15,6 +15,7 @@ from cases.services.intake import clean_text
 from cases.services.transitions import lock_case
 
 ALERT_CUSTOMER_MESSAGE = "customer_message"
+ALERT_UNVERIFIED_MESSAGE = "unverified_message"
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class CustomerMessageResult:
 @transaction.atomic
 def case_add_customer_message(
     *, case_id: int, body: str, message_id: str = "", notes: Sequence[str] = (),
+    unverified_sender: str = "",
 ) -> CustomerMessageResult:
     """A message from the customer joins their case.
 
@@ -35,6 +37,9 @@ def case_add_customer_message(
     message is not missed. Idempotent on ``message_id``: a message seen before returns its
     note with ``created=False`` and writes nothing. A channel that keeps attachments stores
     them in the same transaction, on the returned note's case, only when ``created``.
+    With ``unverified_sender`` (the channel could not tell that the customer sent it) the
+    note is an ``unverified_message`` for staff only, never visible to the customer, recording
+    that sender, and the alert says it is unverified.
     Raises ActionNotAllowed when the case does not exist."""
     case = lock_case(case_id)
     external_id = message_id[:255]
@@ -43,17 +48,26 @@ def case_add_customer_message(
         if existing is not None:
             return CustomerMessageResult(existing, created=False)
     now = timezone.now()
+    verified = not unverified_sender
     note = CaseNote.objects.create(
-        case=case, kind=NoteKind.CUSTOMER_MESSAGE, body=clean_text(body).strip() or "-",
-        visible_to_customer=True, external_message_id=external_id, created_at=now,
+        case=case, body=clean_text(body).strip() or "-",
+        kind=NoteKind.CUSTOMER_MESSAGE if verified else NoteKind.UNVERIFIED_MESSAGE,
+        visible_to_customer=verified, sender=clean_text(unverified_sender)[:254],
+        external_message_id=external_id, created_at=now,
     )
     CaseNote.objects.bulk_create([
         CaseNote(case=case, kind=NoteKind.INTERNAL, body=text, created_at=now) for text in notes
     ])
-    message = _("New message from the customer on %(ref)s") % {"ref": case.reference}
+    if verified:
+        kind = ALERT_CUSTOMER_MESSAGE
+        message = _("New message from the customer on %(ref)s") % {"ref": case.reference}
+    else:
+        kind = ALERT_UNVERIFIED_MESSAGE
+        message = _("Unverified message on %(ref)s from %(sender)s: not from the customer's "
+                    "address, not shown to the customer") % {"ref": case.reference,
+                                                              "sender": note.sender}
     Alert.objects.bulk_create([
-        Alert(recipient_id=uid, case=case, kind=ALERT_CUSTOMER_MESSAGE, created_at=now,
-              message=message)
+        Alert(recipient_id=uid, case=case, kind=kind, created_at=now, message=message[:300])
         for uid in {case.owner_id, case.handler_id} - {None}
     ])
     # The case changed for its readers, not for its workflow: no version bump, so a desk
