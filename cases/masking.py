@@ -4,6 +4,8 @@ reaches a liaison's page."""
 
 from __future__ import annotations
 
+import re
+
 MASK = "****"
 
 
@@ -51,3 +53,72 @@ def contact_for(user: object, *, phone: str, email: str) -> tuple[str, str]:
     if can_see_contact_data(user):  # type: ignore[arg-type]
         return phone, email
     return mask_phone(phone), mask_email(email)
+
+
+# --- personal data typed into free text ----------------------------------------------------------
+# Each pattern is tried where no ASCII letter or digit (nor "letters-", as in SO-88812) comes
+# just before, and no digit just after, so order numbers, dates and amounts stay readable.
+_BEFORE = r"(?<![A-Za-z0-9])(?<![A-Za-z0-9]-)"
+_AFTER = r"(?![0-9])"
+_PERSONAL_DATA = re.compile(
+    r"(?P<email>[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})"
+    # resident ID: 18 characters, the last a digit or X (also written 6-8-4)
+    rf"|{_BEFORE}(?P<id>[0-9]{{17}}[0-9Xx]|[0-9]{{6}}([ -])[0-9]{{8}}\3[0-9]{{3}}[0-9Xx])"
+    rf"(?![0-9A-Za-z])"
+    # +86 / 0086 then a mobile or an area code and number
+    rf"|(?P<intl>(?:\(\+86\)|\+86|(?<![0-9])0086)[ -]?(?:1[3-9][0-9][ -]?[0-9]{{4}}[ -]?[0-9]{{4}}"
+    rf"|\(?[1-9][0-9]{{1,2}}\)?[ -]?[0-9]{{3,4}}[ -]?[0-9]{{4}})){_AFTER}"
+    # mobile: 1[3-9]x 11 digits, also 3-4-4 with spaces or dashes
+    rf"|{_BEFORE}(?P<mobile>1[3-9][0-9](?:[ -]?[0-9]{{4}}){{2}}){_AFTER}"
+    # landline with its area code: 010-88886666, (021) 6888 1234, 0571 8888 6666
+    rf"|{_BEFORE}(?P<landline>\(?0[1-9][0-9]{{1,2}}\)?[ -]?[0-9]{{3,4}}[ -]?[0-9]{{4}}){_AFTER}"
+    # bank card: 13-19 digits, unbroken or in groups of four
+    rf"|{_BEFORE}(?P<card>[0-9]{{13,19}}|[0-9]{{4}}([ -])[0-9]{{4}}\8[0-9]{{4}}\8[0-9]{{1,4}}(?:\8[0-9]{{1,3}})?)"
+    rf"{_AFTER}"
+)
+# Full-width forms (common in Chinese input) are matched as their ASCII twins: same length,
+# so positions found in the folded text are positions in the original.
+_FOLD = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
+                       "＋": "+", "－": "-", "（": "(", "）": ")", "＠": "@", "．": ".",
+                       "\u3000": " ", "Ｘ": "X", "ｘ": "x"})
+
+
+def _mask_match(kind: str, value: str) -> str:
+    if kind == "email":
+        return mask_email(value)
+    if kind == "id":
+        return value[:3] + "*" * (len(value) - 3)
+    if kind == "card":
+        digits = re.sub(r"[^0-9]", "", value)
+        return f"{MASK} {digits[-4:]}"
+    if kind == "intl":
+        digits = re.sub(r"[^0-9]", "", value)
+        digits = digits[4:] if digits.startswith("0086") else digits[2:]
+        return f"+86 {digits[:3]}{MASK}{digits[-4:]}"
+    return mask_phone(value)
+
+
+def mask_text(text: str | None) -> str:
+    """Free text with the personal data typed into it masked: phone numbers (mobiles, landlines
+    with an area code, +86 forms, spaced or dashed), e-mail addresses, resident ID numbers and
+    bank-card numbers (13 to 19 digits, so an all-digit order number that long is masked
+    too). Order numbers such as SO-88812, dates and amounts are left alone."""
+    raw = text or ""
+    folded = raw.translate(_FOLD)
+    out, last = [], 0
+    for match in _PERSONAL_DATA.finditer(folded):
+        kind = match.lastgroup or "card"
+        out.append(raw[last:match.start()])
+        out.append(_mask_match(kind, match.group(0)))
+        last = match.end()
+    out.append(raw[last:])
+    return "".join(out)
+
+
+def text_for(user: object, text: str | None) -> str:
+    """Free case text as ``user`` may see it: in full for agents, masked for everyone else."""
+    from cases.permissions import can_see_contact_data
+
+    if can_see_contact_data(user):  # type: ignore[arg-type]
+        return text or ""
+    return mask_text(text)

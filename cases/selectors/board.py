@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases import permissions as perms
 from cases.choices import Clock, Tier
+from cases.masking import text_for
 from cases.models import (
     Alert,
     CaseDeadline,
@@ -260,5 +261,5 @@ def board_alerts(*, user: User, limit: int = 5) -> tuple[list[BoardAlert], int]:
     for a in rows:
         request_id = (a.deadline.request_id if a.deadline else None) or by_case.get(a.case_id)
         url = reverse("board:request", args=[request_id]) if request_id else ""
-        out.append(BoardAlert(a.pk, a.message, a.created_at, url))
+        out.append(BoardAlert(a.pk, text_for(user, a.message), a.created_at, url))
     return out, total

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases import permissions as perms
-from cases.masking import contact_for
+from cases.masking import contact_for, text_for
 from cases.models import (
     Case,
     CollaborationNote,
@@ -36,8 +36,9 @@ from .board import Action, available_actions, is_department_only, requests_visib
 
 @dataclass(frozen=True)
 class CaseBrief:
-    """What the people on a request may see of its case. Contact data is masked for anyone
-    who is not an agent; internal notes are not part of it at all."""
+    """What the people on a request may see of its case. Contact data, and the personal data
+    typed into its text, is masked for anyone who is not an agent; internal notes are not part
+    of it at all."""
 
     pk: int
     reference: str
@@ -68,9 +69,10 @@ def case_brief(case: Case, user: User) -> CaseBrief:
     return CaseBrief(
         pk=case.pk, reference=case.reference or "", tier=case.tier,
         tier_label=str(case.get_tier_display()), stage_label=str(case.get_stage_display()),
-        category_label=str(case.get_category_display()), subject=case.subject,
-        description=case.description, order_ref=case.order_ref, location=case.location,
-        desired_outcome=case.desired_outcome, received_at=case.received_at,
+        category_label=str(case.get_category_display()),
+        subject=text_for(user, case.subject), description=text_for(user, case.description),
+        order_ref=case.order_ref, location=text_for(user, case.location),
+        desired_outcome=text_for(user, case.desired_outcome), received_at=case.received_at,
         customer_name=customer.name, is_key_customer=customer.is_key_customer,
         phone=phone, email=email, masked=not perms.can_see_contact_data(user),
         owner=str(case.owner or ""), handler=str(case.handler or ""), desk_url=desk_url,
@@ -119,7 +121,7 @@ def request_for_user(*, user: User, pk: int) -> CollaborationRequest:
     return req
 
 
-def _history(req: CollaborationRequest) -> list[HistoryItem]:
+def _history(req: CollaborationRequest, user: User) -> list[HistoryItem]:
     items = [HistoryItem(req.created_at, str(_("Asked")), str(req.requested_by), req.ask)]
     if req.answered_at:
         items.append(HistoryItem(req.answered_at, str(_("Plan proposed")),
@@ -138,7 +140,7 @@ def _history(req: CollaborationRequest) -> list[HistoryItem]:
     if req.closed_at:
         items.append(HistoryItem(req.closed_at, str(req.get_status_display()),
                                  str(req.closed_by or ""), req.closing_note))
-    return items
+    return [HistoryItem(i.at, i.label, i.who, text_for(user, i.text)) for i in items]
 
 
 def request_detail_for(*, user: User, pk: int, now: datetime | None = None) -> RequestDetail:
@@ -159,7 +161,7 @@ def request_detail_for(*, user: User, pk: int, now: datetime | None = None) -> R
         actions=available_actions(req, user, open_todos=sum(t.done_at is None for t in todos)),
         can_collaborate=collaborate, todos=todos,
         notes=list(req.notes.select_related("author").order_by("-created_at", "-id")),
-        history=_history(req),
+        history=_history(req, user),
         assignees=todo_assignees(req) if collaborate else [],
         other_requests=others,
         # Photos and receipts help the department; the download view lets anyone who can
