@@ -63,8 +63,8 @@ _AFTER = r"(?![0-9])"
 _PERSONAL_DATA = re.compile(
     r"(?P<email>[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})"
     # resident ID: 18 characters, the last a digit or X (also written 6-8-4)
-    rf"|{_BEFORE}(?P<id>[0-9]{{17}}[0-9Xx]|[0-9]{{6}}([ -])[0-9]{{8}}\3[0-9]{{3}}[0-9Xx])"
-    rf"(?![0-9A-Za-z])"
+    rf"|{_BEFORE}(?P<id>[0-9]{{17}}[0-9Xx]"
+    rf"|[0-9]{{6}}(?P<idsep>[ -])[0-9]{{8}}(?P=idsep)[0-9]{{3}}[0-9Xx])(?![0-9A-Za-z])"
     # +86 / 0086 then a mobile or an area code and number
     rf"|(?P<intl>(?:\(\+86\)|\+86|(?<![0-9])0086)[ -]?(?:1[3-9][0-9][ -]?[0-9]{{4}}[ -]?[0-9]{{4}}"
     rf"|\(?[1-9][0-9]{{1,2}}\)?[ -]?[0-9]{{3,4}}[ -]?[0-9]{{4}})){_AFTER}"
@@ -73,9 +73,10 @@ _PERSONAL_DATA = re.compile(
     # landline with its area code: 010-88886666, (021) 6888 1234, 0571 8888 6666
     rf"|{_BEFORE}(?P<landline>\(?0[1-9][0-9]{{1,2}}\)?[ -]?[0-9]{{3,4}}[ -]?[0-9]{{4}}){_AFTER}"
     # bank card: 13-19 digits, unbroken or in groups of four
-    rf"|{_BEFORE}(?P<card>[0-9]{{13,19}}|[0-9]{{4}}([ -])[0-9]{{4}}\8[0-9]{{4}}\8[0-9]{{1,4}}(?:\8[0-9]{{1,3}})?)"
-    rf"{_AFTER}"
+    rf"|{_BEFORE}(?P<card>[0-9]{{13,19}}|[0-9]{{4}}(?P<sep>[ -])[0-9]{{4}}(?P=sep)[0-9]{{4}}"
+    rf"(?P=sep)[0-9]{{1,4}}(?:(?P=sep)[0-9]{{1,3}})?){_AFTER}"
 )
+_KINDS = ("email", "id", "intl", "mobile", "landline", "card")
 # Full-width forms (common in Chinese input) are matched as their ASCII twins: same length,
 # so positions found in the folded text are positions in the original.
 _FOLD = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
@@ -107,7 +108,7 @@ def mask_text(text: str | None) -> str:
     folded = raw.translate(_FOLD)
     out, last = [], 0
     for match in _PERSONAL_DATA.finditer(folded):
-        kind = match.lastgroup or "card"
+        kind = next(k for k in _KINDS if match.group(k) is not None)
         out.append(raw[last:match.start()])
         out.append(_mask_match(kind, match.group(0)))
         last = match.end()

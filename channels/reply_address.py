@@ -12,7 +12,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 _SALT = "channels.reply_address"
 _SIGNATURE_LENGTH = 24  # hex characters: 96 bits
-_TOKEN = re.compile(r"\+c(\d{1,12})-([0-9a-f]{%d})@" % _SIGNATURE_LENGTH)
+_TOKEN = re.compile(rf"\+c(\d{{1,12}})-([0-9a-f]{{{_SIGNATURE_LENGTH}}})@")
 
 
 def _signature(case_id: int) -> str:

@@ -76,8 +76,8 @@ def _text(label: str) -> str:
 def planted(dept_tree):
     agent = UserFactory(username="cs-agent", role=Role.FRONTLINE)
     case = CaseFactory(stage=Stage.IN_PROGRESS, handler=agent, description=_text("描述"))
-    Case.objects.filter(pk=case.pk).update(  # the location field holds 100 characters
-        desired_outcome=_text("诉求"), location=f"地址：手机{PLANTED['mobile']}，{PLANTED['email']}")
+    location = f"地址：手机{PLANTED['mobile']}，{PLANTED['email']}"  # the field holds 100
+    Case.objects.filter(pk=case.pk).update(desired_outcome=_text("诉求"), location=location)
     liaison = dept_tree["logistics"].liaison
     req = collab.request_create(actor=agent, case_id=case.pk, department=dept_tree["logistics"],
                                 ask=_text("请求"))
