@@ -332,7 +332,9 @@ def test_every_page_kind_is_served_without_a_5xx_and_with_its_static_files(site)
     browsers, html = _pages(site)
 
     links = sorted({link for response in html for link in STATIC_LINK.findall(response.text)})
-    assert links, "no page links a static file"
+    for name in ("bootstrap.min", "bootstrap.bundle.min", "bootstrap-icons.min", "htmx.min",
+                 "chart.umd.min", "desk", "reports"):
+        assert any(f"/{name}." in link for link in links), f"no page links {name}: {links}"
     assets = Browser(site.port)
     for link in links:
         assert re.search(r"\.[0-9a-f]{12}\.", link), f"{link} is not from the manifest"
@@ -343,6 +345,7 @@ def test_every_page_kind_is_served_without_a_5xx_and_with_its_static_files(site)
                 if not target.startswith("data:"):
                     assets.get(urljoin(link, target).split("#")[0])
 
+    assert any(".woff2" in path for _method, path, _status in assets.seen), "no icon font"
     seen = [entry for browser in [*browsers, assets] for entry in browser.seen]
     failures = [entry for entry in seen if entry[2] >= 500 or
                 (entry[0] == "GET" and "/static/" in entry[1] and entry[2] != 200)]
