@@ -139,7 +139,8 @@ def test_healthz_503_when_broker_unreachable(client, settings):
 def test_production_settings_pass_check_deploy():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "complaints_project.settings.prod",
            "SECRET_KEY": "x" * 60 + "-production-secret-for-the-check-only",
-           "ALLOWED_HOSTS": "complaints.example.com", "DATABASE_URL": "sqlite:///:memory:"}
+           "ALLOWED_HOSTS": "complaints.example.com", "DATABASE_URL": "sqlite:///:memory:",
+           "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests only
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

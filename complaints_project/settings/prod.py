@@ -1,4 +1,10 @@
-"""Production: PostgreSQL, Redis, secure cookies and headers. `check --deploy` is clean."""
+"""Production: PostgreSQL, Redis, secure cookies and headers. `check --deploy` is clean.
+
+Refuses to start (ImproperlyConfigured) with a weak SECRET_KEY or without DATABASE_URL and
+CELERY_BROKER_URL, rather than falling back to the embedded SQLite and filesystem broker.
+"""
+
+import os
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -7,8 +13,26 @@ from .base import SECRET_KEY
 from .env import env_bool, env_int
 
 DEBUG = False
+
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_UNIQUE_CHARACTERS = 5
 if SECRET_KEY.startswith("dev-insecure"):
     raise ImproperlyConfigured("Set SECRET_KEY in the environment for production.")
+if (len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+        or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too weak for production: use at least {SECRET_KEY_MIN_LENGTH} "
+        f"characters with at least {SECRET_KEY_MIN_UNIQUE_CHARACTERS} different ones, e.g. "
+        "python -c 'from django.core.management.utils import get_random_secret_key as k; "
+        "print(k())'"
+    )
+for _name, _example in (("DATABASE_URL", "postgres://user:password@host:5432/complaints"),
+                        ("CELERY_BROKER_URL", "redis://host:6379/0")):
+    if not os.environ.get(_name, "").strip():
+        raise ImproperlyConfigured(
+            f"Set {_name} in the environment for production (e.g. {_example}); the embedded "
+            "SQLite and filesystem broker are for one machine only."
+        )
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
