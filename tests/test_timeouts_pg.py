@@ -77,6 +77,8 @@ def _messages(response) -> list[str]:
     (["/usr/lib/python3/site-packages/celery/__main__.py", "worker"], "background"),
     (["manage.py", "kpi_summaries", "--rebuild"], "background"),
     (["/srv/venv/bin/django-admin", "migrate"], "background"),
+    (["bench/bench_sweep.py", "--cases", "1000000"], "background"),
+    (["/srv/venv/bin/uvicorn", "complaints_project.asgi:application"], "web"),
     ([], "web"),
 ])
 def test_process_kind_picks_the_timeout_profile(monkeypatch, argv, kind):

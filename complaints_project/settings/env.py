@@ -33,8 +33,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def process_kind(argv: list[str] | None = None) -> str:
-    """``"background"`` for a Celery worker or beat and for management commands (other than
-    ``runserver``), else ``"web"``. ``DB_TIMEOUT_PROFILE=web|background`` overrides the guess.
+    """``"background"`` for a Celery worker or beat, management commands (other than
+    ``runserver``) and ``bench/`` scripts, else ``"web"`` (any web server, and the tests). ``DB_TIMEOUT_PROFILE=web|background`` overrides the guess.
     Background processes get the longer database timeouts: sweeps and rebuilds run long."""
     forced = os.environ.get("DB_TIMEOUT_PROFILE", "").strip().lower()
     if forced in {"web", "background"}:
@@ -47,6 +47,8 @@ def process_kind(argv: list[str] | None = None) -> str:
         return "background"
     if program.name in {"manage.py", "django-admin"} and len(argv) > 1:
         return "web" if argv[1] == "runserver" else "background"
+    if program.parent.name == "bench":  # the benchmarks seed and measure millions of rows
+        return "background"
     return "web"
 
 
