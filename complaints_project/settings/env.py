@@ -34,8 +34,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 def process_kind(argv: list[str] | None = None) -> str:
     """``"background"`` for a Celery worker or beat, management commands (other than
-    ``runserver``) and ``bench/`` scripts, else ``"web"`` (any web server, and the tests). ``DB_TIMEOUT_PROFILE=web|background`` overrides the guess.
-    Background processes get the longer database timeouts: sweeps and rebuilds run long."""
+    ``runserver``) and ``bench/`` scripts, else ``"web"`` (any web server, and the tests).
+    ``DB_TIMEOUT_PROFILE=web|background`` overrides the guess. Background processes get the
+    longer database timeouts: sweeps and rebuilds run long."""
     forced = os.environ.get("DB_TIMEOUT_PROFILE", "").strip().lower()
     if forced in {"web", "background"}:
         return forced
