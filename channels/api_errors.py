@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from cases.services import InvalidInput
+from cases.services import CaseBusy, InvalidInput
 
 AUTH_REALM = 'Bearer realm="complaints-api"'
 
@@ -30,7 +30,7 @@ def too_large(limit: int) -> PayloadTooLarge:
 ERROR_CODES = {
     400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 406: "not_acceptable", 413: "too_large",
-    415: "unsupported_media_type", 429: "throttled",
+    409: "busy", 415: "unsupported_media_type", 429: "throttled",
 }
 
 
@@ -91,4 +91,6 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         for field, message in getattr(exc, "errors", [(exc.field, exc.message)]):
             fields.setdefault(field or "non_field_errors", []).append(_encodable(str(message)))
         return error_response(400, _("The complaint is not valid."), fields)
+    if isinstance(exc, CaseBusy):
+        return error_response(409, exc.message, headers={"Retry-After": str(exc.retry_after)})
     return None

@@ -2,7 +2,14 @@
 
 from .alerts import alerts_mark_read
 from .compensation import CompensationOffer, compensation_decide, compensation_propose
-from .errors import ActionForbidden, ActionNotAllowed, ConflictError, DomainError, InvalidInput
+from .errors import (
+    ActionForbidden,
+    ActionNotAllowed,
+    CaseBusy,
+    ConflictError,
+    DomainError,
+    InvalidInput,
+)
 from .intake import CustomerData, IntakeData, IntakeResult, case_intake
 from .lifecycle import (
     case_add_note,
@@ -29,6 +36,7 @@ from .saved_filters import saved_filter_create, saved_filter_delete, saved_filte
 __all__ = [
     "ActionForbidden",
     "ActionNotAllowed",
+    "CaseBusy",
     "CompensationOffer",
     "ConflictError",
     "CustomerData",

@@ -29,6 +29,13 @@ class ConflictError(DomainError):
     """Somebody else changed the case since the actor loaded it."""
 
 
+class CaseBusy(ConflictError):
+    """Another transaction holds the case row longer than the lock timeout: try again soon.
+    The actor's transaction was rolled back; ``retry_after`` is a hint in seconds."""
+
+    retry_after = 2
+
+
 class InvalidInput(DomainError):
     """A value given to the action is not acceptable; ``field`` names the form field."""
 

@@ -6,16 +6,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from django.db import OperationalError
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ANY_OTHER_STATE, ANY_STATE, FSMFieldMixin, can_proceed
 
 from cases.models import Case, CaseTransition, CollaborationRequest, User
-from cases.services.errors import ActionForbidden, ActionNotAllowed, ConflictError
+from cases.services.errors import ActionForbidden, ActionNotAllowed, CaseBusy, ConflictError
 
 if TYPE_CHECKING:
     from django_fsm import Transition
+
+# PostgreSQL's SQLSTATE when a lock wait exceeds ``lock_timeout`` (lock_not_available).
+LOCK_NOT_AVAILABLE = "55P03"
 
 # Messages for unmet transition conditions, keyed by the condition's name.
 _CONDITION_MESSAGES: dict[str, Callable[[], str]] = {
@@ -34,7 +38,10 @@ _CONDITION_MESSAGES: dict[str, Callable[[], str]] = {
 
 def lock_case(case_id: int, expected_version: int | None = None) -> Case:
     """Lock the case row for the rest of the transaction. ``expected_version`` is the version
-    the actor saw: if somebody changed the case since, refuse rather than overwrite."""
+    the actor saw: if somebody changed the case since, refuse rather than overwrite.
+    Waits at most the connection's ``lock_timeout`` (settings ``DB_LOCK_TIMEOUT_MS``) for a
+    row another transaction holds, then raises CaseBusy; the caller's transaction must roll
+    back (letting the exception leave ``transaction.atomic`` does that)."""
     try:
         case = (
             Case.objects.select_for_update(of=("self",))
@@ -43,6 +50,12 @@ def lock_case(case_id: int, expected_version: int | None = None) -> Case:
         )
     except Case.DoesNotExist as exc:
         raise ActionNotAllowed(_("This case does not exist.")) from exc
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise CaseBusy(
+            _("Someone else is saving this case right now; try again in a moment.")
+        ) from exc
     if expected_version is not None and case.version != expected_version:
         raise ConflictError(
             _("Someone else changed case %(ref)s a moment ago. Reload it and try again.")

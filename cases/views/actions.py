@@ -335,7 +335,7 @@ def compensation_decide_view(request: HttpRequest, pk: int, comp_pk: int) -> Htt
     try:
         services.compensation_decide(actor=request.user, compensation_id=compensation.pk,
                                      approve=approve, note=form.cleaned_data["note"])
-    except ActionNotAllowed as exc:
+    except (ActionNotAllowed, ConflictError) as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, gettext("Compensation approved.") if approve

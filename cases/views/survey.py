@@ -19,7 +19,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 
 from cases.models import Revisit
-from cases.services.errors import InvalidInput
+from cases.services.errors import CaseBusy, InvalidInput
 from cases.services.revisits import (
     COMMENT_MAX_LENGTH,
     SurveyAlreadyAnswered,
@@ -121,6 +121,8 @@ class SurveyView(View):
                                   comment=form.cleaned_data["comment"])
                 except InvalidInput as exc:
                     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                except CaseBusy as exc:
+                    form.add_error(None, exc.message)
                 except SurveyAlreadyAnswered as exc:
                     return self._answered(request, token, exc)
                 except (SurveyLinkInvalid, SurveyLinkExpired) as exc:

@@ -14,7 +14,7 @@ from cases import permissions as perms
 from cases import selectors, services
 from cases.choices import CompensationStatus, NoteKind
 from cases.selectors import department_requests
-from cases.services import ActionNotAllowed, InvalidInput
+from cases.services import ActionNotAllowed, CaseBusy, InvalidInput
 from cases.views.actions import actions_for, case_url
 from cases.views.base import AgentRequiredMixin, get_case_or_404
 
@@ -64,7 +64,7 @@ class CaseNoteView(AgentRequiredMixin, View):
                     actor=request.user, case_id=case.pk, body=data["body"], kind=data["kind"],
                     visible_to_customer=data["visible_to_customer"],
                 )
-            except (InvalidInput, ActionNotAllowed) as exc:
+            except (InvalidInput, ActionNotAllowed, CaseBusy) as exc:
                 field = getattr(exc, "field", None)
                 form.add_error(field if field in form.fields else None, exc.message)
             else:

@@ -8,7 +8,15 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
-from .env import database_from_url, env_bool, env_int, env_list, env_str
+from .env import (
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    postgres_timeouts,
+    process_kind,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("COMPLAINTS_VAR_DIR", str(BASE_DIR / "var")))
@@ -71,8 +79,21 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL timeouts in milliseconds (0: none). A web request gives up on a locked row within
+# DB_LOCK_TIMEOUT_MS ("busy, try again") instead of holding a thread; workers, beat and
+# management commands (sweeps, KPI rebuilds) get the background values.
+DB_PROCESS_KIND = process_kind()
+if DB_PROCESS_KIND == "web":
+    DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 15000)
+    DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 2000)
+else:
+    DB_STATEMENT_TIMEOUT_MS = env_int("DB_BACKGROUND_STATEMENT_TIMEOUT_MS", 0)
+    DB_LOCK_TIMEOUT_MS = env_int("DB_BACKGROUND_LOCK_TIMEOUT_MS", 30000)
 DATABASES = {
-    "default": database_from_url(env_str("DATABASE_URL", "sqlite:///db.sqlite3"), BASE_DIR),
+    "default": database_from_url(
+        env_str("DATABASE_URL", "sqlite:///db.sqlite3"), BASE_DIR,
+        timeouts=postgres_timeouts(DB_STATEMENT_TIMEOUT_MS, DB_LOCK_TIMEOUT_MS),
+    ),
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "cases.User"
