@@ -22,6 +22,9 @@ class NoticeStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # Claimed, never recorded, and the transport cannot say whether it was delivered: it waits
+    # for a person (send again / mark as delivered), never for the sweep.
+    UNCERTAIN = "uncertain", _("Uncertain")
 
 
 class Notice(models.Model):
@@ -50,11 +53,20 @@ class Notice(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     sending_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # Who settled an uncertain or failed notice by hand, and when (the decision is in last_error).
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name = _("notice")
         verbose_name_plural = _("notices")
+        permissions = [
+            ("decide_notice", _("Can send a notice again or mark it as delivered")),
+        ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="notice_status_idx"),
             models.Index(fields=["case", "created_at"], name="notice_case_idx"),
