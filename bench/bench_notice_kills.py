@@ -11,7 +11,11 @@ answer ``was_delivered``. Prints per channel: queued, delivered once, delivered 
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cd_email \\
     CELERY_BROKER_URL=redis://127.0.0.1:6379/10 \\
-        python bench/bench_notice_kills.py [--trials 50] [--batch 6] [--stall 0.6]
+        python bench/bench_notice_kills.py [--trials 50] [--batch 6] [--stall 0.6] [--seed 17]
+
+Use a database and a Redis db number of your own: the script migrates the database and
+leaves nothing behind (its notices are deleted at the end). Figures: README, "Exactly-once
+notices".
 """
 
 from __future__ import annotations

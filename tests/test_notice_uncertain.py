@@ -3,6 +3,11 @@ crash is checked with the backend or held as "uncertain" for a person, never re-
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -10,6 +15,7 @@ from unittest import mock
 import pytest
 from django.contrib.auth.models import Permission
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,6 +26,7 @@ from cases.notice_backends import FileSmsBackend, message_id_for
 from cases.services import outbox
 from cases.services.errors import ActionForbidden, ActionNotAllowed
 from tests.factories import CaseFactory, UserFactory
+from tests.test_worker_redis import real_broker  # noqa: F401 - the fixture, used below
 
 pytestmark = pytest.mark.django_db
 
@@ -210,3 +217,91 @@ def test_admin_hides_the_actions_without_the_permission(settings, client):
                                  "_selected_action": [notice.pk]})
     assert response.status_code in (200, 302)
     assert Notice.objects.get(pk=notice.pk).status == NoticeStatus.UNCERTAIN
+
+
+# --- a real worker SIGKILLed mid-send (needs Redis and PostgreSQL, like test_worker_redis) -----
+class StallingEmailBackend(BaseEmailBackend):
+    """A mail server for the real-worker test: records each accepted Message-ID in
+    NOTICE_FILE_PATH/email.log, then stalls TEST_EMAIL_STALL seconds (the kill lands there)."""
+
+    def send_messages(self, email_messages: list) -> int:
+        import os
+        import time
+
+        for message in email_messages:
+            with (Path(os.environ["NOTICE_FILE_PATH"]) / "email.log").open("a") as log:
+                log.write(message.extra_headers["Message-ID"] + "\n")
+            time.sleep(float(os.environ.get("TEST_EMAIL_STALL", "0")))
+        return len(email_messages)
+
+
+def _start_worker(folder: Path, stall: float, n: int) -> subprocess.Popen:
+    from django.db import connection
+
+    from complaints_project.celery import app
+    from tests.test_worker_redis import BROKER, LEASE, ROOT, VISIBILITY, _wait_for
+
+    db = connection.settings_dict
+    routes = app.conf.task_routes if isinstance(app.conf.task_routes, dict) else {}
+    queues = {app.conf.task_default_queue} | {
+        r["queue"] for r in routes.values() if isinstance(r, dict) and "queue" in r}
+    env = {
+        **os.environ, "DJANGO_SETTINGS_MODULE": "complaints_project.settings.base",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
+                        f"{db['PORT'] or 5432}/{db['NAME']}",
+        "CELERY_BROKER_URL": BROKER, "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
+        "OUTBOX_LEASE_SECONDS": str(LEASE), "NOTICE_FILE_PATH": str(folder),
+        "EMAIL_BACKEND": "tests.test_notice_uncertain.StallingEmailBackend",
+        "TEST_EMAIL_STALL": str(stall), "PYTHONPATH": str(ROOT),
+    }
+    log = folder / f"worker{n}.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "complaints_project", "worker", "--pool=prefork",
+         "--concurrency=2", "--loglevel=INFO", f"--hostname=uncertain{n}@%h", "--without-gossip",
+         "--without-mingle", "--without-heartbeat", f"--queues={','.join(sorted(queues))}"],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    _wait_for(lambda: "ready." in log.read_text() or proc.poll() is not None, 30, "a worker")
+    assert proc.poll() is None, log.read_text()[-3000:]
+    return proc
+
+
+@pytest.mark.realservices
+@pytest.mark.skipif(not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"),
+                    reason="needs a real Redis: set CELERY_BROKER_URL=redis://host:port/db")
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="the worker process must share the test database: set "
+                           "DATABASE_URL=postgres://... (in-memory SQLite cannot be shared)")
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_killed_after_the_mail_server_accepted_leaves_it_uncertain(
+    tmp_path, real_broker,  # noqa: F811
+):
+    from cases.tasks import send_notice_task
+    from tests.test_worker_redis import LEASE, VISIBILITY, _lines, _wait_for
+
+    notice = Notice.objects.create(
+        kind=NoticeKind.FOLLOW_UP, channel=ContactChannel.EMAIL, recipient="c@example.com",
+        language="en", subject="Follow-up", body="About your complaint.", context={},
+        idempotency_key=f"follow_up:uncertain:{time.monotonic_ns()}", created_at=timezone.now(),
+    )
+    procs = [_start_worker(tmp_path, stall=60, n=0)]
+    try:
+        send_notice_task.delay(notice.pk)
+        _wait_for(lambda: _lines(tmp_path / "email.log"), 30, "the mail server to accept")
+        killed_at = time.monotonic()
+        os.killpg(procs[0].pid, signal.SIGKILL)
+        procs[0].wait(10)
+        time.sleep(max(0.0, killed_at + max(LEASE, VISIBILITY) + 1 - time.monotonic()))
+        assert outbox.outbox_redispatch() == 1  # the sweep's copy; Redis redelivers the original
+        procs.append(_start_worker(tmp_path, stall=0, n=1))
+        _wait_for(lambda: Notice.objects.get(pk=notice.pk).status == NoticeStatus.UNCERTAIN, 60,
+                  "the notice to be held")
+        time.sleep(VISIBILITY)  # the redelivered original runs too, and must not send it
+        assert outbox.outbox_redispatch() == 0
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+    assert _lines(tmp_path / "email.log") == [message_id_for(notice.idempotency_key)]
+    assert Notice.objects.get(pk=notice.pk).attempts == 1
