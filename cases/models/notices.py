@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cases.choices import ContactChannel, RevisitMethod
 
@@ -56,9 +57,9 @@ class Notice(models.Model):
     # Who settled an uncertain or failed notice by hand, and when (the decision is in last_error).
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+", verbose_name=_("decided by"),
+        related_name="+", verbose_name=pgettext_lazy("notice", "decided by"),
     )
-    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_at = models.DateTimeField(pgettext_lazy("notice", "decided"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
