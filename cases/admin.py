@@ -294,8 +294,8 @@ class ComplaintGroupAdmin(_ReadOnlyAdmin):
 @admin.register(Notice)
 class NoticeAdmin(_ReadOnlyAdmin):
     """The outbox: every customer notice and staff alert email with its delivery state. Rows
-    are written by services and moved by workers; the one operator action is re-sending a
-    notice that failed."""
+    are written by services and moved by workers; an operator with ``cases.decide_notice``
+    sends a failed or uncertain notice again, or marks an uncertain one as delivered."""
 
     list_display = ("created_at", "case", "kind", "channel", "language", "status", "attempts",
                     "sent_at", "short_error")
@@ -303,30 +303,45 @@ class NoticeAdmin(_ReadOnlyAdmin):
     search_fields = ("case__reference", "idempotency_key")
     date_hierarchy = "created_at"
     list_select_related = ("case",)
-    actions = ["resend_action"]
+    actions = ["resend_action", "mark_delivered_action"]
     fields = ("case", "kind", "channel", "recipient", "language", "status", "attempts",
               "created_at", "next_attempt_at", "sending_started_at", "sent_at", "last_error",
-              "idempotency_key", "subject", "body")
+              "decided_by", "decided_at", "idempotency_key", "subject", "body")
     readonly_fields = fields
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("cases.decide_notice")
 
     @admin.display(description=_("last error"))
     def short_error(self, obj: Notice) -> str:
         return (obj.last_error[:60] + "…") if len(obj.last_error) > 60 else obj.last_error
 
-    @admin.action(description=_("Send selected failed notices again"))
+    def _decide(self, request: HttpRequest, queryset: QuerySet, service: Any, done_text: str,
+                ) -> None:
+        done = 0
+        for notice_id in queryset.values_list("pk", flat=True):
+            try:
+                service(actor=request.user, notice_id=notice_id)
+                done += 1
+            except services.DomainError as exc:
+                self.message_user(request, f"{notice_id}: {exc}", messages.WARNING)
+        if done:
+            self.message_user(request, done_text % {"n": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Send selected failed or uncertain notices again"),
+                  permissions=["decide"])
     def resend_action(self, request: HttpRequest, queryset: QuerySet) -> None:
         from cases.services.outbox import notice_resend
 
-        done = 0
-        for notice in queryset:
-            try:
-                notice_resend(actor=request.user, notice_id=notice.pk)
-                done += 1
-            except services.DomainError as exc:
-                self.message_user(request, f"{notice.pk}: {exc}", messages.WARNING)
-        if done:
-            self.message_user(request, _("%(n)d notice(s) queued again.") % {"n": done},
-                              messages.SUCCESS)
+        self._decide(request, queryset, notice_resend, _("%(n)d notice(s) queued again."))
+
+    @admin.action(description=_("Mark selected uncertain notices as delivered"),
+                  permissions=["decide"])
+    def mark_delivered_action(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from cases.services.outbox import notice_mark_delivered
+
+        self._decide(request, queryset, notice_mark_delivered,
+                     _("%(n)d notice(s) marked as delivered."))
 
 
 class NoticeTemplateForm(forms.ModelForm):

@@ -15,7 +15,10 @@ and COMPLAINTS_WECHAT_BACKEND; a gateway integration is one small class with thi
 recipient) and anything else for transient trouble (timeouts, 5xx), which is retried.
 ``was_delivered`` is how the outbox checks the idempotency key at send time: a notice whose
 earlier attempt ended without a recorded outcome (a worker killed mid-send) is asked about
-first, and not sent again if the gateway already has it.
+first, and not sent again if the gateway already has it. A backend without ``was_delivered``
+(plain SMTP) cannot be asked: such a notice is held as "uncertain" for a person to decide in
+the admin. A provider API would be the way to answer for e-mail (django-anymail's ESPs keep a
+message log per Message-ID); wrap it in a backend with ``was_delivered`` when one is used.
 
 Contact data never goes to logs: the logging backends write the notice id, kind and length only.
 """
@@ -26,6 +29,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -54,9 +58,19 @@ def key_digest(idempotency_key: str) -> str:
 
 def message_id_for(idempotency_key: str) -> str:
     """A stable Message-ID per notice: a repeat after a crash carries the same id, which mail
-    servers and clients use to recognise and fold duplicates."""
-    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "complaints.local"
+    servers and clients use to recognise and fold duplicates. The domain is
+    NOTICE_MESSAGE_ID_DOMAIN, else that of DEFAULT_FROM_EMAIL (a display name is allowed)."""
+    domain = getattr(settings, "NOTICE_MESSAGE_ID_DOMAIN", "") or (
+        settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >") or "complaints.local"
+    )
     return f"<notice-{key_digest(idempotency_key)}@{domain}>"
+
+
+def delivery_check(backend: NoticeBackend) -> Callable[[str], bool | None] | None:
+    """The backend's ``was_delivered(idempotency_key)``, or None when its transport cannot
+    say whether a message was accepted (plain SMTP)."""
+    check = getattr(backend, "was_delivered", None)
+    return check if callable(check) else None
 
 
 class EmailNoticeBackend:

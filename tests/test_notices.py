@@ -408,7 +408,7 @@ def test_admin_resends_a_failed_notice_only(client, admin_user, django_capture_o
     failed.refresh_from_db()
     assert failed.status == NoticeStatus.SENT and failed.attempts == 1
     assert len(mail.outbox) == 1
-    assert "Only a failed notice" in response.content.decode()
+    assert "Only a failed or uncertain notice" in response.content.decode()
 
 
 def test_admin_template_preview_and_validation(client, admin_user):

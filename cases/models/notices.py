@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cases.choices import ContactChannel, RevisitMethod
 
@@ -22,6 +23,9 @@ class NoticeStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # Claimed, never recorded, and the transport cannot say whether it was delivered: it waits
+    # for a person (send again / mark as delivered), never for the sweep.
+    UNCERTAIN = "uncertain", _("Uncertain")
 
 
 class Notice(models.Model):
@@ -50,11 +54,20 @@ class Notice(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     sending_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # Who settled an uncertain or failed notice by hand, and when (the decision is in last_error).
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", verbose_name=pgettext_lazy("notice", "decided by"),
+    )
+    decided_at = models.DateTimeField(pgettext_lazy("notice", "decided"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name = _("notice")
         verbose_name_plural = _("notices")
+        permissions = [
+            ("decide_notice", _("Can send a notice again or mark it as delivered")),
+        ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="notice_status_idx"),
             models.Index(fields=["case", "created_at"], name="notice_case_idx"),

@@ -13,7 +13,9 @@ How a send goes (``notice_send``):
 2. Check the idempotency key: if an earlier attempt may have reached the provider (it was
    claimed before and never recorded an outcome, e.g. its worker was SIGKILLed after the
    gateway accepted), the backend is asked ``was_delivered(key)`` first; if it says yes, the
-   row is marked sent without sending again.
+   row is marked sent without sending again. A row abandoned in ``sending`` whose backend
+   cannot answer (plain SMTP, or a gateway answering "unknown") is not sent again blindly: it
+   becomes ``uncertain`` and waits for a person (``notice_resend`` / ``notice_mark_delivered``).
 3. Deliver, outside any transaction (no row lock held during a slow network call), with the
    idempotency key handed to the provider (client message id / Message-ID header).
 4. Record the outcome, fenced on (status=sending, attempts=this attempt): sent; or queued
@@ -24,10 +26,10 @@ and everything after it is recorded; the one unrecorded window is between the pr
 accepting the message and our commit in step 4. A crash there leaves the row ``sending``; after
 the lease the redispatch sweep hands it to a worker, which resolves it by step 2. Backends
 that can answer ``was_delivered`` (our file backends; SMS/WeChat gateways with client message
-ids) are therefore exactly-once. Plain SMTP cannot be asked, so email is at-least-once in that
-window (milliseconds between the server's 250 and our commit); the repeat carries the same
-Message-ID, which mail systems use to fold duplicates. We never choose at-most-once: losing a
-result notice is worse than a folded duplicate.
+ids) are therefore exactly-once. Plain SMTP cannot be asked, so an e-mail abandoned in that
+window is held ``uncertain`` rather than resent or dropped: a person checks (the mail log, the
+customer) and sends it again or marks it delivered; a resend carries the same Message-ID,
+which mail systems use to fold duplicates. The redispatch sweep never touches uncertain rows.
 
 The lease must outlast the send task's hard time limit: a row whose lease expired cannot still
 be in flight in a live worker, because that worker's task was killed at the time limit.
@@ -51,9 +53,9 @@ from django.utils.translation import gettext as _
 from cases.choices import ContactChannel
 from cases.models import Notice, User
 from cases.models.notices import NoticeKind, NoticeStatus
-from cases.notice_backends import PermanentDeliveryError, backend_for
+from cases.notice_backends import PermanentDeliveryError, backend_for, delivery_check
 from cases.notice_texts import TemplateCache, render_notice
-from cases.services.errors import ActionNotAllowed
+from cases.services.errors import ActionForbidden, ActionNotAllowed
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ _CLOCK_TOLERANCE = timedelta(seconds=2)
 
 @dataclass(frozen=True)
 class SendOutcome:
-    status: str  # sent | already_delivered | retry | failed | skipped
+    status: str  # sent | already_delivered | retry | failed | skipped | uncertain
     retry_in: int | None = None
     reason: str = ""
 
@@ -107,13 +109,14 @@ def backoff_seconds(attempt: int) -> int:
 # --- sending -----------------------------------------------------------------------------------
 def _claim(notice_id: int, now: datetime) -> tuple[Notice | None, bool, str]:
     """(notice, uncertain, reason). ``uncertain``: an earlier attempt may have reached the
-    provider without our recording it."""
+    provider without our recording it. An abandoned row whose backend cannot be asked is
+    held ``uncertain`` here instead of being claimed (reason "uncertain")."""
     lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     with transaction.atomic():
         notice = Notice.objects.select_for_update().filter(pk=notice_id).first()
         if notice is None:
             return None, False, "missing"
-        if notice.status in (NoticeStatus.SENT, NoticeStatus.FAILED):
+        if notice.status in (NoticeStatus.SENT, NoticeStatus.FAILED, NoticeStatus.UNCERTAIN):
             return None, False, notice.status
         if notice.status == NoticeStatus.SENDING and (
             notice.sending_started_at is not None and notice.sending_started_at > now - lease
@@ -123,6 +126,11 @@ def _claim(notice_id: int, now: datetime) -> tuple[Notice | None, bool, str]:
             notice.next_attempt_at > now + _CLOCK_TOLERANCE
         ):
             return None, False, "not due"
+        if notice.status == NoticeStatus.SENDING and (
+            delivery_check(backend_for(notice.channel)) is None
+        ):
+            _hold_uncertain(notice, "abandoned mid-send; the transport cannot be asked")
+            return None, False, NoticeStatus.UNCERTAIN
         # Any earlier claim may have reached the provider (a timeout after the gateway
         # accepted, a worker killed before recording): the backend is asked before resending.
         uncertain = notice.sending_started_at is not None
@@ -131,6 +139,14 @@ def _claim(notice_id: int, now: datetime) -> tuple[Notice | None, bool, str]:
         notice.sending_started_at = now
         notice.save(update_fields=["status", "attempts", "sending_started_at"])
         return notice, uncertain, ""
+
+
+def _hold_uncertain(notice: Notice, why: str) -> None:
+    """Park a notice (row lock held by the caller) for a person; the sweep skips it."""
+    notice.status = NoticeStatus.UNCERTAIN
+    notice.last_error = f"[uncertain] {why}"[:2000]
+    notice.save(update_fields=["status", "last_error"])
+    logger.warning("notice %s held as uncertain: %s", notice.pk, why)
 
 
 def _finish(notice: Notice, **fields: Any) -> bool:
@@ -154,9 +170,10 @@ def notice_send(*, notice_id: int, now: datetime | None = None) -> SendOutcome:
     now = now or timezone.now()
     notice, uncertain, reason = _claim(notice_id, now)
     if notice is None:
-        return SendOutcome("skipped", reason=reason)
+        return SendOutcome("uncertain" if reason == NoticeStatus.UNCERTAIN else "skipped",
+                           reason=reason)
     backend = backend_for(notice.channel)
-    was_delivered = getattr(backend, "was_delivered", None)
+    was_delivered = delivery_check(backend)
     if uncertain and was_delivered is not None:
         try:
             delivered = was_delivered(notice.idempotency_key)
@@ -166,6 +183,10 @@ def notice_send(*, notice_id: int, now: datetime | None = None) -> SendOutcome:
             _finish(notice, status=NoticeStatus.SENT, sent_at=timezone.now())
             logger.info("notice %s was delivered by an earlier attempt", notice.pk)
             return SendOutcome("already_delivered")
+        if delivered is None:  # the gateway cannot tell: a person decides
+            _finish(notice, status=NoticeStatus.UNCERTAIN,
+                    last_error="[uncertain] the gateway cannot tell whether it was delivered")
+            return SendOutcome("uncertain", reason="unknown to the gateway")
     try:
         backend.send(notice)
     except PermanentDeliveryError as exc:
@@ -229,25 +250,59 @@ def outbox_redispatch(*, now: datetime | None = None, limit: int = 1000) -> int:
     return len(ids)
 
 
-@transaction.atomic
-def notice_resend(*, actor: User, notice_id: int) -> Notice:
-    """An operator sends a failed notice again (admin action): it gets a fresh budget of
-    attempts. A sent notice is never re-sent; one in flight is left to finish."""
+_DECIDE_PERMISSION = "cases.decide_notice"
+
+
+def _lock_for_decision(*, actor: User, notice_id: int) -> Notice:
+    if not actor.has_perm(_DECIDE_PERMISSION):
+        raise ActionForbidden(_("You may not send notices again or mark them as delivered."))
     notice = Notice.objects.select_for_update().filter(pk=notice_id).first()
     if notice is None:
         raise ActionNotAllowed(_("This notice does not exist."))
-    if notice.status != NoticeStatus.FAILED:
+    return notice
+
+
+@transaction.atomic
+def notice_resend(*, actor: User, notice_id: int) -> Notice:
+    """An operator sends a failed or uncertain notice again (admin action): it gets a fresh
+    budget of attempts. Needs ``cases.decide_notice``. A sent notice is never re-sent; one in
+    flight is left to finish. Records who and when; dispatches after commit."""
+    notice = _lock_for_decision(actor=actor, notice_id=notice_id)
+    if notice.status not in (NoticeStatus.FAILED, NoticeStatus.UNCERTAIN):
         raise ActionNotAllowed(
-            _("Only a failed notice can be sent again (this one is “%(status)s”).")
+            _("Only a failed or uncertain notice can be sent again (this one is “%(status)s”).")
             % {"status": notice.get_status_display()}
         )
+    now = timezone.now()
     notice.status = NoticeStatus.QUEUED
     notice.attempts = 0
-    notice.next_attempt_at = timezone.now()
+    notice.next_attempt_at = now
+    notice.decided_by, notice.decided_at = actor, now
     # The last error stays visible until the next attempt; the operator is recorded.
     notice.last_error = f"[re-sent by {actor}] {notice.last_error}"[:2000]
-    notice.save(update_fields=["status", "attempts", "next_attempt_at", "last_error"])
+    notice.save(update_fields=["status", "attempts", "next_attempt_at", "last_error",
+                               "decided_by", "decided_at"])
     notice_dispatch_on_commit([notice.pk])
+    return notice
+
+
+@transaction.atomic
+def notice_mark_delivered(*, actor: User, notice_id: int) -> Notice:
+    """An operator confirms that an uncertain notice did reach the customer (admin action):
+    it becomes sent and is never sent again. Needs ``cases.decide_notice``; records who and
+    when. Any other status is refused."""
+    notice = _lock_for_decision(actor=actor, notice_id=notice_id)
+    if notice.status != NoticeStatus.UNCERTAIN:
+        raise ActionNotAllowed(
+            _("Only an uncertain notice can be marked as delivered (this one is “%(status)s”).")
+            % {"status": notice.get_status_display()}
+        )
+    now = timezone.now()
+    notice.status = NoticeStatus.SENT
+    notice.sent_at = notice.sending_started_at or now
+    notice.decided_by, notice.decided_at = actor, now
+    notice.last_error = f"[marked delivered by {actor}] {notice.last_error}"[:2000]
+    notice.save(update_fields=["status", "sent_at", "last_error", "decided_by", "decided_at"])
     return notice
 
 

@@ -285,5 +285,7 @@ OUTBOX_REDISPATCH_AFTER_SECONDS = env_int("OUTBOX_REDISPATCH_AFTER_SECONDS", 60)
 DEADLINE_SWEEP_BATCH = env_int("DEADLINE_SWEEP_BATCH", 5000)
 # Folder of the file SMS / WeChat backends (the embedded run's "what would be sent").
 NOTICE_FILE_PATH = env_str("NOTICE_FILE_PATH", str(VAR_DIR / "outbox-messages"))
+# Domain of notice e-mails' deterministic Message-ID (empty: the domain of DEFAULT_FROM_EMAIL).
+NOTICE_MESSAGE_ID_DOMAIN = env_str("NOTICE_MESSAGE_ID_DOMAIN", "")
 # Satisfaction survey links: signed, single use, valid this long.
 SURVEY_TOKEN_MAX_AGE = env_int("SURVEY_TOKEN_MAX_AGE", 14 * 24 * 3600)
