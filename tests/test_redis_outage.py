@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import socket
+import subprocess
+import time
 
 import pytest
 from django.test import override_settings
@@ -107,3 +111,179 @@ def test_a_form_that_cannot_be_saved_comes_back_with_what_was_typed(client, monk
     assert "We could not save your complaint just now." in html
     assert FORM["description"] in html and FORM["subject"] in html
     assert not Case.objects.exists()
+
+
+# --- a real Redis stopped during a burst --------------------------------------------------------
+FAULT_PORT = 6396  # this test's own Redis; never the shared one
+DATABASE = os.environ.get("DATABASE_URL", "")
+
+
+class OwnRedis:
+    """A throw-away redis-server on FAULT_PORT, without persistence (a restart loses every
+    message, as an outage may)."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(FAULT_PORT), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", FAULT_PORT), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {FAULT_PORT}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture
+def own_redis():
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", FAULT_PORT)) == 0:
+            pytest.skip(f"port {FAULT_PORT} is taken: this test needs its own Redis there")
+    server = OwnRedis()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_cache_and_broker(own_redis, settings):
+    """Django's cache and Celery's broker both on the test's own Redis; tasks published,
+    not run inline (the outage must reach the broker too)."""
+    from complaints_project.celery import app
+
+    url = f"redis://127.0.0.1:{FAULT_PORT}"
+    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager",
+                                      "broker_transport_options")}
+    settings.OUTBOX_REDISPATCH_AFTER_SECONDS = 0
+    with override_settings(CACHES={"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"{url}/0",
+        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+    }}):
+        app.close()  # drop connections to the suite's broker, if any
+        app.conf.update(broker_url=f"{url}/1", task_always_eager=False,
+                        broker_transport_options={"socket_connect_timeout": 0.5,
+                                                  "socket_timeout": 1})
+        try:
+            yield app
+        finally:
+            app.close()
+            app.conf.update(saved)
+
+
+def _drain(app) -> int:
+    """Run every message left on the broker's default queue in this process (a worker
+    would): each is a late duplicate once the sweep has sent its notice."""
+    from kombu import Connection
+
+    ran = 0
+    with Connection(app.conf.broker_url) as conn:
+        queue = conn.SimpleQueue(app.conf.task_default_queue)
+        try:
+            while True:
+                try:
+                    message = queue.get(block=False)
+                except queue.Empty:
+                    return ran
+                args, kwargs, _embed = message.decode()
+                app.tasks[message.headers["task"]].apply(args=args, kwargs=kwargs)
+                message.ack()
+                ran += 1
+        finally:
+            queue.close()
+
+
+@pytest.mark.realservices
+@pytest.mark.skipif(shutil.which("redis-server") is None,
+                    reason="needs redis-server installed (the test starts its own on 6396)")
+@pytest.mark.skipif(not DATABASE.startswith("postgres"),
+                    reason="runs against PostgreSQL: set DATABASE_URL=postgres://...")
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_survives_redis_stopped_and_every_acknowledgement_goes_out_once(
+        client, app_key, redis_cache_and_broker, own_redis, settings):
+    from django.core import mail
+
+    from cases.models import Notice
+    from cases.models.notices import NoticeKind, NoticeStatus
+    from cases.services.outbox import outbox_redispatch
+
+    app = redis_cache_and_broker
+    settings.CHANNELS_RATE_LIMITS = {"complain": "10000/60", "api": "10000/60"}
+    _channel, key = app_key
+    sent: dict[str, dict] = {}  # customer email -> what was sent (to resend after a 503)
+    answers: list[tuple[str, int, str]] = []
+
+    def one(i: int) -> None:
+        email = f"burst-{i}@example.com"
+        if i % 2:
+            body = {**BODY, "external_id": f"burst-{i}",
+                    "customer": {"name": "王芳", "phone": f"139{i:08d}", "email": email,
+                                 "preferred_channel": "email"}}
+            sent[email] = {"api": body}
+            response = post(client, key, body)
+        else:
+            form = {**FORM, "phone": f"139{i:08d}", "email": email,
+                    "preferred_channel": "email", "submission_id": f"{i:032x}"}
+            sent[email] = {"form": form}
+            response = client.post("/complain/", form)
+        answers.append((email, response.status_code, response.get("Content-Type", "")))
+        if response.status_code == 503:
+            assert response.has_header("Retry-After")
+
+    started = time.monotonic()
+    for i in range(8):
+        one(i)
+    own_redis.stop()
+    down_at = time.monotonic()
+    i = 8
+    while time.monotonic() - down_at < 6:  # requests while Redis is down
+        one(i)
+        i += 1
+    during = answers[8:]
+    own_redis.start()
+    for j in range(i, i + 8):
+        one(j)
+    total = j + 1
+
+    bad = [(e, s, t) for e, s, t in answers
+           if s >= 500 and not (s == 503 and t.startswith("application/json"))]
+    assert not bad, bad
+    assert [a for a in during if a[1] in (201, 302)], "nothing was accepted while Redis was down"
+    # A client that got a 503 sends the same complaint again (same id: no double).
+    for email, status, _type in answers:
+        if status >= 500:
+            again = sent[email]
+            response = (post(client, key, again["api"]) if "api" in again
+                        else client.post("/complain/", again["form"]))
+            assert response.status_code in (200, 201, 302), response.content
+    assert Case.objects.count() == total
+    for email in sent:
+        assert Case.objects.filter(customer__email=email).count() == 1, email
+
+    # After recovery: the sweep sends what the outage kept queued, inline like a worker.
+    app.conf.task_always_eager = True
+    redispatched = outbox_redispatch()
+    app.conf.task_always_eager = False
+    assert redispatched >= len(during)  # notices of the outage (and of the lost messages)
+    late = _drain(app)  # the messages that reached the broker are duplicates by now
+    print(f"burst: {total} complaints, {len(during)} while down, {redispatched} redispatched, "
+          f"{late} late messages, statuses {sorted({a[1] for a in answers})}")
+    acks = Notice.objects.filter(kind=NoticeKind.ACKNOWLEDGEMENT)
+    assert acks.count() == total
+    assert set(acks.values_list("status", flat=True)) == {NoticeStatus.SENT}
+    delivered = [address for message in mail.outbox for address in message.to]
+    for email in sent:
+        assert delivered.count(email) == 1, email
+    assert time.monotonic() - started < 30
