@@ -116,6 +116,8 @@ def test_a_form_that_cannot_be_saved_comes_back_with_what_was_typed(client, monk
 # --- a real Redis stopped during a burst --------------------------------------------------------
 FAULT_PORT = 6396  # this test's own Redis; never the shared one
 DATABASE = os.environ.get("DATABASE_URL", "")
+# How long Redis stays down; the 30 s: TEST_REDIS_OUTAGE_SECONDS=30.
+OUTAGE_SECONDS = float(os.environ.get("TEST_REDIS_OUTAGE_SECONDS", "6"))
 
 
 class OwnRedis:
@@ -248,7 +250,7 @@ def test_a_burst_survives_redis_stopped_and_every_acknowledgement_goes_out_once(
     own_redis.stop()
     down_at = time.monotonic()
     i = 8
-    while time.monotonic() - down_at < 6:  # requests while Redis is down
+    while time.monotonic() - down_at < OUTAGE_SECONDS:  # requests while Redis is down
         one(i)
         i += 1
     during = answers[8:]
@@ -277,13 +279,11 @@ def test_a_burst_survives_redis_stopped_and_every_acknowledgement_goes_out_once(
     redispatched = outbox_redispatch()
     app.conf.task_always_eager = False
     assert redispatched >= len(during)  # notices of the outage (and of the lost messages)
-    late = _drain(app)  # the messages that reached the broker are duplicates by now
-    print(f"burst: {total} complaints, {len(during)} while down, {redispatched} redispatched, "
-          f"{late} late messages, statuses {sorted({a[1] for a in answers})}")
+    assert _drain(app) > 0  # the messages that reached the broker: duplicates by now
     acks = Notice.objects.filter(kind=NoticeKind.ACKNOWLEDGEMENT)
     assert acks.count() == total
     assert set(acks.values_list("status", flat=True)) == {NoticeStatus.SENT}
     delivered = [address for message in mail.outbox for address in message.to]
     for email in sent:
         assert delivered.count(email) == 1, email
-    assert time.monotonic() - started < 30
+    assert time.monotonic() - started < OUTAGE_SECONDS + 24
