@@ -13,7 +13,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from cases.services import InvalidInput
-from channels.throttling import CACHE_DOWN_ERRORS
+from channels.throttling import REDIS_DOWN_ERRORS
 
 UNAVAILABLE_RETRY_AFTER = 30  # seconds a client waits after a 503
 
@@ -71,8 +71,8 @@ def error_response(status_code: int, detail: str, fields: dict | None = None,
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """The API's exception handler (``IntakeAPIView.get_exception_handler``): every error
-    as ``{"error", "detail", "fields"}``; a 503 with Retry-After when a service we depend
-    on (cache, broker, file store) cannot be reached; None (a 500) for anything unexpected."""
+    as ``{"error", "detail", "fields"}``; a 503 with Retry-After when Redis cannot be
+    reached by a call that has no fallback; None (a 500) for anything unexpected."""
     # Django's own, as DRF's default handler takes them (DRF's content negotiation raises
     # Http404 for an unknown ``?format=``).
     if isinstance(exc, Http404):
@@ -95,7 +95,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         for field, message in getattr(exc, "errors", [(exc.field, exc.message)]):
             fields.setdefault(field or "non_field_errors", []).append(_encodable(str(message)))
         return error_response(400, _("The complaint is not valid."), fields)
-    if isinstance(exc, CACHE_DOWN_ERRORS):
+    if isinstance(exc, REDIS_DOWN_ERRORS):
         return error_response(
             503, _("The service is briefly unavailable. Please try again later."),
             headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)})

@@ -27,9 +27,9 @@ from rest_framework.throttling import SimpleRateThrottle
 logger = logging.getLogger(__name__)
 
 # What Django's Redis cache raises when Redis cannot be reached (refused, reset, timed out).
-CACHE_DOWN_ERRORS: tuple[type[BaseException], ...] = (
-    RedisConnectionError, RedisTimeoutError, OSError,
-)
+REDIS_DOWN_ERRORS: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError)
+# ... and what a cache call site falls back on (a socket error that escaped the client too).
+CACHE_DOWN_ERRORS: tuple[type[BaseException], ...] = (*REDIS_DOWN_ERRORS, OSError)
 # While the shared cache is down each process counts on its own, at the same rates: a limit
 # per process is looser than a shared one, but intake goes on.
 _local_counts = LocMemCache("channels-throttle-fallback", {"OPTIONS": {"MAX_ENTRIES": 10000}})

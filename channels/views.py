@@ -90,7 +90,7 @@ def complain(request: HttpRequest) -> HttpResponse:
             result = complaint_submit(actor=None, data=data, attachments=c["attachments"])
         except InvalidInput as exc:
             _put_errors(form, exc)
-        except throttling.CACHE_DOWN_ERRORS:
+        except throttling.REDIS_DOWN_ERRORS:
             # The form keeps what the customer typed (its submission id makes a resend safe).
             form.add_error(None, _("We could not save your complaint just now. What you typed "
                                    "is kept below: please send it again in a minute."))
