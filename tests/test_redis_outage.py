@@ -59,6 +59,20 @@ def test_the_api_accepts_complaints_with_the_cache_down(client, app_key, cache_d
     assert status.status_code == 200 and status.json()["reference"] == created.json()["reference"]
 
 
+def test_with_the_cache_down_a_revoked_key_is_refused_at_once(client, app_key, cache_down):
+    from django.utils import timezone
+
+    from channels.models import ApiKey
+
+    channel, key = app_key
+    assert post(client, key, BODY).status_code == 201
+    assert ApiKey.objects.get(channel=channel).last_used_at is not None  # recorded anyway
+    api_key = ApiKey.objects.get(channel=channel)
+    api_key.revoked_at = timezone.now()
+    api_key.save(update_fields=["revoked_at"])  # its cache entry cannot be dropped: no error
+    assert post(client, key, {**BODY, "external_id": "after"}).status_code == 401
+
+
 def test_with_the_cache_down_rate_limits_count_per_process_at_the_same_rate(
         client, app_key, cache_down, settings, caplog):
     settings.CHANNELS_RATE_LIMITS = {"api": "2/60"}
