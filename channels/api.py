@@ -8,6 +8,7 @@ same channel submitted. Every error is JSON (``channels.api_errors``) with 400,
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,14 @@ from channels.serializers import (
     ErrorSerializer,
 )
 from channels.services import complaint_submit
-from channels.throttling import ChannelKeyThrottle, FailedKeyThrottle
+from channels.throttling import (
+    CACHE_DOWN_ERRORS,
+    ChannelKeyThrottle,
+    FailedKeyAddressThrottle,
+    FailedKeyThrottle,
+)
+
+logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024  # a complaint without attachments
 KEY_CACHE_SECONDS = 30
@@ -81,8 +89,12 @@ def token_digest(raw: str) -> str | None:
 def key_lookup(digest: str) -> ChannelKey | None:
     """The unrevoked key of an active channel with this digest, or None. Valid keys are
     cached for KEY_CACHE_SECONDS; saving a key or its channel drops the entry at once
-    (``connect_signals``)."""
-    cached = cache.get(_cache_key(digest))
+    (``connect_signals``). While the cache is down every lookup reads the database."""
+    cache_up = True
+    try:
+        cached = cache.get(_cache_key(digest))
+    except CACHE_DOWN_ERRORS:
+        cached, cache_up = None, False
     if cached is None:
         key = (
             ApiKey.objects.select_related("channel")
@@ -92,17 +104,29 @@ def key_lookup(digest: str) -> ChannelKey | None:
         if key is None:
             return None
         cached = (key.pk, key.channel_id, key.channel.kind, key.channel.code)
-        cache.set(_cache_key(digest), cached, KEY_CACHE_SECONDS)
+        if cache_up:
+            try:
+                cache.set(_cache_key(digest), cached, KEY_CACHE_SECONDS)
+            except CACHE_DOWN_ERRORS:
+                pass
     return ChannelKey(*cached)
 
 
 def _forget_key(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
-    cache.delete(_cache_key(instance.key_hash))
+    try:
+        cache.delete(_cache_key(instance.key_hash))
+    except CACHE_DOWN_ERRORS:  # the entry expires within KEY_CACHE_SECONDS
+        logger.warning("cache unavailable: API key %s may stay valid for up to %s s",
+                       instance.pk, KEY_CACHE_SECONDS)
 
 
 def _forget_channel_keys(sender: Any, instance: Channel, **kwargs: Any) -> None:
     hashes = ApiKey.objects.filter(channel_id=instance.pk).values_list("key_hash", flat=True)
-    cache.delete_many([_cache_key(h) for h in hashes])
+    try:
+        cache.delete_many([_cache_key(h) for h in hashes])
+    except CACHE_DOWN_ERRORS:
+        logger.warning("cache unavailable: keys of channel %s may stay valid for up to %s s",
+                       instance.pk, KEY_CACHE_SECONDS)
 
 
 def connect_signals() -> None:
@@ -118,19 +142,25 @@ _touched: dict[int, float] = {}  # key id -> when this process last recorded its
 def touch(key_id: int) -> None:
     """Record that a key is in use: one UPDATE of ``last_used_at`` per key every
     LAST_USED_EVERY seconds across processes (a cache entry decides which request writes),
-    and in each process at most one cache call per key a minute."""
+    and in each process at most one cache call per key a minute. While the cache is down
+    each process writes on its own, at most once a minute per key."""
     now = time.monotonic()
     if now - _touched.get(key_id, -LAST_USED_EVERY) < LAST_USED_EVERY / 5:
         return
     _touched[key_id] = now
-    if cache.add(f"apikey-used:{key_id}", 1, LAST_USED_EVERY):
+    try:
+        first = cache.add(f"apikey-used:{key_id}", 1, LAST_USED_EVERY)
+    except CACHE_DOWN_ERRORS:
+        first = True
+    if first:
         ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
 
 
 class ChannelKeyAuthentication(BaseAuthentication):
     """``Authorization: Bearer <key>`` -> ``(None, ChannelKey)``; no header -> None (the
     permission then answers 401). A bad key is a 401, or a 429 once its address has sent
-    too many bad keys (``FailedKeyThrottle``); a valid key is always let through."""
+    too many bad keys starting as this one does (``FailedKeyThrottle``) or too many bad
+    keys at all (``FailedKeyAddressThrottle``); a valid key is always let through."""
 
     def authenticate(self, request: Request) -> tuple[None, ChannelKey] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -140,9 +170,11 @@ class ChannelKeyAuthentication(BaseAuthentication):
         digest = token_digest(token.strip() if scheme.lower() == "bearer" else "")
         key = key_lookup(digest) if digest else None
         if key is None:
-            lockout = FailedKeyThrottle()
-            if not lockout.allow_request(request, None):  # counts this failure
-                raise exceptions.Throttled(wait=lockout.retry_after(),
+            # Both count this failure; the longer wait of those refusing is the answer.
+            lockouts = (FailedKeyThrottle(token.strip()), FailedKeyAddressThrottle())
+            refused = [t for t in lockouts if not t.allow_request(request, None)]
+            if refused:
+                raise exceptions.Throttled(wait=max(t.retry_after() for t in refused),
                                            detail=_("Too many failed attempts. Try again later."))
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
         touch(key.key_id)

@@ -13,6 +13,9 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from cases.services import CaseBusy, InvalidInput
+from channels.throttling import REDIS_DOWN_ERRORS
+
+UNAVAILABLE_RETRY_AFTER = 30  # seconds a client waits after a 503
 
 AUTH_REALM = 'Bearer realm="complaints-api"'
 
@@ -30,7 +33,7 @@ def too_large(limit: int) -> PayloadTooLarge:
 ERROR_CODES = {
     400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 406: "not_acceptable", 413: "too_large",
-    409: "busy", 415: "unsupported_media_type", 429: "throttled",
+    409: "busy", 415: "unsupported_media_type", 429: "throttled", 503: "unavailable",
 }
 
 
@@ -68,7 +71,8 @@ def error_response(status_code: int, detail: str, fields: dict | None = None,
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """The API's exception handler (``IntakeAPIView.get_exception_handler``): every error
-    as ``{"error", "detail", "fields"}``; None (a 500) for anything unexpected."""
+    as ``{"error", "detail", "fields"}``; a 503 with Retry-After when Redis cannot be
+    reached by a call that has no fallback; None (a 500) for anything unexpected."""
     # Django's own, as DRF's default handler takes them (DRF's content negotiation raises
     # Http404 for an unknown ``?format=``).
     if isinstance(exc, Http404):
@@ -93,4 +97,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return error_response(400, _("The complaint is not valid."), fields)
     if isinstance(exc, CaseBusy):
         return error_response(409, exc.message, headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, REDIS_DOWN_ERRORS):
+        return error_response(
+            503, _("The service is briefly unavailable. Please try again later."),
+            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)})
     return None

@@ -164,7 +164,7 @@ class TrackForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "TS-2026-000123", "autocomplete": "off"}),
     )
     code = forms.CharField(
-        label=_("Tracking code or the last 4 digits of your phone"), max_length=16,
+        label=_("Tracking code"), max_length=16,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 

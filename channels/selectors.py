@@ -34,22 +34,14 @@ _DUMMY_CODE = "ZZZZZZZZZZ"
 
 
 def case_for_tracking(*, reference: str, code: str) -> Case | None:
-    """The case if ``code`` is its tracking code or the last four digits of the customer's
-    phone; else None. Both a wrong reference and a wrong code take the same path and the same
-    comparisons, so neither the answer nor its timing tells which one was wrong."""
-    case = (
-        Case.objects.select_related("customer").filter(reference=reference).first()
-        if reference else None
-    )
+    """The case if ``code`` is its tracking code; else None. Only the tracking code opens
+    it: never a part of the phone number, which staff screens show masked. A wrong
+    reference and a wrong code take the same path and the same comparison, so neither the
+    answer nor its timing tells which one was wrong."""
+    case = Case.objects.filter(reference=reference).first() if reference else None
     tracking_code = case.tracking_code if case is not None else _DUMMY_CODE
-    phone = normalise_phone(case.customer.phone) if case is not None else ""
-    last_four = phone[-4:] if len(phone) >= 4 else "----"
     code_ok = secrets.compare_digest(code.encode(), tracking_code.encode())
-    phone_ok = (
-        len(code) == 4 and code.isdigit() and secrets.compare_digest(code.encode(),
-                                                                    last_four.encode())
-    )
-    if case is None or not (code_ok or phone_ok):
+    if case is None or not code_ok:
         return None
     return case
 

@@ -11,21 +11,49 @@ web form and the tracking page call ``allow_request`` themselves.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+import time
 from typing import Any
 
 from django.conf import settings
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.throttling import SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
+
+# What Django's Redis cache raises when Redis cannot be reached (refused, reset, timed out).
+REDIS_DOWN_ERRORS: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError)
+# ... and what a cache call site falls back on (a socket error that escaped the client too).
+CACHE_DOWN_ERRORS: tuple[type[BaseException], ...] = (*REDIS_DOWN_ERRORS, OSError)
+# While the shared cache is down each process counts on its own, at the same rates: a limit
+# per process is looser than a shared one, but intake goes on.
+_local_counts = LocMemCache("channels-throttle-fallback", {"OPTIONS": {"MAX_ENTRIES": 10000}})
+WARN_EVERY = 60.0  # seconds between two "cache down" warnings of one process
+_last_warning = -WARN_EVERY
+
+
+def _warn_cache_down(exc: BaseException) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning >= WARN_EVERY:
+        _last_warning = now
+        logger.warning("rate-limit cache unavailable (%s); counting per process",
+                       type(exc).__name__)
 
 # scope -> "requests/seconds" (or DRF's "requests/min"). Override with CHANNELS_RATE_LIMITS.
 DEFAULT_RATES: dict[str, str] = {
     "complain": "10/3600",  # public form submissions per address per hour
     "track": "20/600",  # progress lookups per address per 10 minutes
-    "track_reference": "10/3600",  # failed lookups per reference per hour (code guessing)
+    "track_reference": "30/3600",  # failed lookups per reference per hour, from any address
+    "track_reference_ip": "5/3600",  # failed lookups per reference and address per hour
     "api": "3000/60",  # API calls per channel key per minute
-    "api_auth_fail": "30/600",  # bad API keys per address per 10 minutes
+    "api_auth_fail": "100/600",  # bad API keys per address per 10 minutes (any key)
+    "api_auth_fail_key": "10/600",  # bad API keys per address and key prefix per 10 minutes
 }
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -70,6 +98,16 @@ class ChannelThrottle(SimpleRateThrottle):
     def get_ident(self, request: Any) -> str:
         return client_ip(request)
 
+    def allow_request(self, request: Any, view: Any) -> bool:
+        """DRF's check-and-count; on this process's own counter while the shared cache is
+        down (fail open to a per-process limit, never an error)."""
+        try:
+            return super().allow_request(request, view)
+        except CACHE_DOWN_ERRORS as exc:
+            _warn_cache_down(exc)
+            self.cache = _local_counts
+            return super().allow_request(request, view)
+
     def get_cache_key(self, request: Any, view: Any) -> str | None:
         # Hashed: the ident may be client-supplied text, unfit for a cache key as it is.
         ident = hashlib.sha256(self.get_ident(request).encode("utf-8", "replace")).hexdigest()
@@ -80,7 +118,13 @@ class ChannelThrottle(SimpleRateThrottle):
         counts); afterwards ``wait()`` tells how long until one is free."""
         self.key = self.get_cache_key(request, view)
         self.now = self.timer()
-        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
+        try:
+            history = self.cache.get(self.key, [])
+        except CACHE_DOWN_ERRORS as exc:
+            _warn_cache_down(exc)
+            self.cache = _local_counts
+            history = self.cache.get(self.key, [])
+        self.history = [t for t in history if t > self.now - self.duration]
         return len(self.history) >= self.num_requests
 
     def retry_after(self) -> int:
@@ -116,10 +160,38 @@ class TrackReferenceThrottle(ChannelThrottle):
         return self.reference
 
 
+class TrackReferenceAddressThrottle(TrackReferenceThrottle):
+    """Failed lookups of one reference from one address: a lower limit than
+    ``TrackReferenceThrottle``'s, so the guessing address is refused long before the
+    reference is locked for its customer."""
+
+    scope = "track_reference_ip"
+
+    def get_ident(self, request: Any) -> str:
+        return f"{client_ip(request)}|{self.reference}"
+
+
 class FailedKeyThrottle(ChannelThrottle):
-    """Requests with a bad API key, per address. ``ChannelKeyAuthentication`` counts each
-    failure with ``allow_request``; past the limit a bad key is answered 429 instead of
-    401. A valid key is never refused by it (several integrations may share an address)."""
+    """Requests with a bad API key, per address and first ``PREFIX_CHARS`` characters of
+    the key presented: an integration behind a shared address (a NAT, a proxy) that keeps
+    sending a stale key is locked out alone. ``ChannelKeyAuthentication`` counts each
+    failure with ``allow_request`` (past the limit a bad key is answered 429 instead of
+    401); a valid key is never refused by it."""
+
+    scope = "api_auth_fail_key"
+    PREFIX_CHARS = 8
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.prefix = token[:self.PREFIX_CHARS]
+
+    def get_ident(self, request: Any) -> str:
+        return f"{client_ip(request)}|{self.prefix}"
+
+
+class FailedKeyAddressThrottle(ChannelThrottle):
+    """Requests with a bad API key, per address whatever the key (a higher limit than
+    ``FailedKeyThrottle``'s): stops one address guessing many different keys."""
 
     scope = "api_auth_fail"
 

@@ -23,6 +23,7 @@ from cases.models import Case, CaseAttachment, Customer
 from cases.permissions import is_agent
 from cases.services import CustomerData, IntakeData, InvalidInput
 from channels import throttling
+from channels.api_errors import UNAVAILABLE_RETRY_AFTER
 from channels.attachments import private_storage
 from channels.forms import CustomerLookupForm, DeskComplaintForm, PublicComplaintForm, TrackForm
 from channels.selectors import (
@@ -89,6 +90,13 @@ def complain(request: HttpRequest) -> HttpResponse:
             result = complaint_submit(actor=None, data=data, attachments=c["attachments"])
         except InvalidInput as exc:
             _put_errors(form, exc)
+        except throttling.REDIS_DOWN_ERRORS:
+            # The form keeps what the customer typed (its submission id makes a resend safe).
+            form.add_error(None, _("We could not save your complaint just now. What you typed "
+                                   "is kept below: please send it again in a minute."))
+            response = render(request, "channels/complain.html", {"form": form}, status=503)
+            response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+            return response
         else:
             request.session[_DONE_KEY] = {
                 "reference": result.case.reference, "tracking_code": result.case.tracking_code,
@@ -109,7 +117,7 @@ def complain_done(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def track(request: HttpRequest) -> HttpResponse:
-    """Progress lookup 进度查询: reference + tracking code (or the phone's last four digits).
+    """Progress lookup 进度查询: reference + tracking code.
     A wrong reference and a wrong code get the same answer; lookups are rate limited per
     address and failed ones per reference, so codes cannot be guessed or cases listed."""
     if request.method == "GET":
@@ -123,12 +131,15 @@ def track(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "channels/track.html", context, status=400)
     reference, code = form.cleaned_data["reference"], form.cleaned_data["code"]
-    failures = throttling.TrackReferenceThrottle(reference)
-    if failures.used_up(request):
-        return _track_throttled(request, context, failures)
+    failures = (throttling.TrackReferenceAddressThrottle(reference),
+                throttling.TrackReferenceThrottle(reference))
+    for limit in failures:
+        if limit.used_up(request):
+            return _track_throttled(request, context, limit)
     case = case_for_tracking(reference=reference, code=code)
     if case is None:
-        failures.allow_request(request, None)  # counts this failed lookup
+        for limit in failures:
+            limit.allow_request(request, None)  # counts this failed lookup
         context["not_found"] = True
         return render(request, "channels/track.html", context, status=404)
     context.update(case=case, timeline=tracking_timeline(case), form=TrackForm(),

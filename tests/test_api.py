@@ -217,6 +217,27 @@ def test_a_valid_key_is_not_locked_out_by_bad_keys_from_its_address(client, app_
     assert post(client, "guess-9", BODY).status_code == 429
 
 
+def test_a_stale_key_locks_out_only_itself_behind_a_shared_address(client, app_key, settings):
+    """Bad keys count per address and key prefix: one integration retrying a stale key is
+    refused, another integration's mistyped key at the same address still gets its 401."""
+    settings.CHANNELS_RATE_LIMITS = {"api_auth_fail_key": "2/600", "api_auth_fail": "100/600"}
+    _channel, key = app_key
+    stale = [post(client, "cd_stale-key-1", BODY).status_code for _ in range(3)]
+    assert stale == [401, 401, 429]
+    assert post(client, "cd_other-key-1", BODY).status_code == 401
+    assert post(client, "cd_stale-key-1", BODY, REMOTE_ADDR="10.0.0.3").status_code == 401
+    assert post(client, key, BODY).status_code == 201
+
+
+def test_an_address_guessing_many_keys_is_locked_out_by_its_own_limit(client, app_key,
+                                                                     settings):
+    settings.CHANNELS_RATE_LIMITS = {"api_auth_fail_key": "100/600", "api_auth_fail": "3/600"}
+    _channel, key = app_key
+    codes = [post(client, f"cd_guess{i:04d}", BODY).status_code for i in range(4)]
+    assert codes == [401, 401, 401, 429]
+    assert post(client, key, BODY).status_code == 201  # a valid key is never refused
+
+
 def test_failed_keys_are_counted_per_client_address(client, settings):
     settings.CHANNELS_RATE_LIMITS = {"api_auth_fail": "1/600"}
     assert post(client, "guess-1", BODY, REMOTE_ADDR="10.0.0.1").status_code == 401

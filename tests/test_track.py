@@ -32,10 +32,25 @@ def test_tracking_code_shows_customer_timeline(client):
     assert case.preventive_measures in html
 
 
-def test_phone_last_four_digits_work_too_and_input_is_forgiving(client):
-    case = CaseFactory(phone="13955556666")
-    response = lookup(client, case.reference.lower(), " 6666 ")
+def test_input_is_forgiving_of_case_and_spaces(client):
+    case = CaseFactory()
+    code = case.tracking_code
+    response = lookup(client, case.reference.lower(), f" {code[:4].lower()} {code[4:]} ")
     assert response.status_code == 200 and case.subject in response.content.decode()
+
+
+@pytest.mark.parametrize("code", ["6666", "13955556666", "139****6666"])
+def test_what_a_liaison_sees_of_the_phone_does_not_open_the_case(client, code):
+    """Staff screens show the phone masked (first three, last four digits): none of it is
+    a credential, only the tracking code sent to the customer is."""
+    case = CaseFactory(phone="13955556666")
+    response = lookup(client, case.reference, code)
+    assert response.status_code == 404 and case.subject not in response.content.decode()
+
+
+def test_the_form_asks_for_the_tracking_code_only(client):
+    html = client.get("/track/").content.decode()
+    assert "Tracking code" in html and "last 4 digits" not in html
 
 
 def test_internal_notes_and_staff_names_are_never_shown(client, supervisor):
@@ -90,6 +105,20 @@ def test_a_locked_reference_is_told_when_to_retry_and_others_are_not_locked(clie
     blocked = lookup(client, case.reference, case.tracking_code)
     assert blocked.status_code == 429 and 3500 < int(blocked["Retry-After"]) <= 3600
     assert lookup(client, other.reference, other.tracking_code).status_code == 200
+
+
+def test_a_guessing_address_is_refused_before_the_reference_locks_for_its_customer(
+        client, settings):
+    settings.CHANNELS_RATE_LIMITS = {"track_reference_ip": "2/3600",
+                                     "track_reference": "5/3600", "track": "100/600"}
+    case = CaseFactory()
+    for i in range(2):
+        assert lookup(client, case.reference, f"WRONG{i}", REMOTE_ADDR="10.0.0.66"
+                      ).status_code == 404
+    refused = lookup(client, case.reference, case.tracking_code, REMOTE_ADDR="10.0.0.66")
+    assert refused.status_code == 429 and 3500 < int(refused["Retry-After"]) <= 3600
+    customer = lookup(client, case.reference, case.tracking_code, REMOTE_ADDR="10.0.0.7")
+    assert customer.status_code == 200 and case.subject in customer.content.decode()
 
 
 def test_successful_lookups_do_not_count_against_the_reference(client, settings):

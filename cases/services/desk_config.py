@@ -100,9 +100,9 @@ def _shared_version() -> Any:
             cache.add(VERSION_KEY, uuid.uuid4().hex, None)
             version = cache.get(VERSION_KEY)
         return version
-    except Exception:
-        logger.warning("desk configuration version unavailable; reading the database",
-                       exc_info=True)
+    except Exception as exc:  # no traceback: an outage would log one per complaint
+        logger.warning("desk configuration version unavailable (%s); reading the database",
+                       type(exc).__name__)
         return None
 
 

@@ -137,7 +137,10 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-         "LOCATION": env_str("CACHE_URL")}
+         "LOCATION": env_str("CACHE_URL"),
+         # A Redis that is down costs each call a fraction of a second, not a worker: the
+         # callers fall back (channels/throttling.py, channels/api.py, desk_config).
+         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}
         if env_str("CACHE_URL").startswith("redis")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -216,8 +219,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
     # Redis: a message not acknowledged within the visibility timeout is delivered again. Every
     # countdown we use (notice retry backoff, capped by OUTBOX_BACKOFF_MAX_SECONDS) is shorter,
     # so no task runs twice because it waited; long waits are due-time columns plus sweeps.
-    else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+    else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+          # A broker that is down fails a publish within about two seconds (the outbox
+          # sweep re-sends the notice) instead of holding the web request.
+          "socket_connect_timeout": 1, "socket_timeout": 5}
 )
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0,
+                                    "interval_step": 0.2, "interval_max": 0.2}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
