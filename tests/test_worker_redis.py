@@ -109,7 +109,7 @@ class Workers:
             [sys.executable, "-m", "celery", "-A", "complaints_project", "worker",
              "--pool=prefork", f"--concurrency={concurrency}", "--loglevel=INFO",
              f"--hostname=test{len(self.procs)}@%h", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "--queues=celery"],
+             "--without-heartbeat", "--queues=notices"],  # where send_notice_task is routed
             cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: SIGKILL reaches the children too
         )
