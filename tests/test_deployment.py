@@ -125,7 +125,7 @@ def test_beat_sends_sweeps_to_the_sweeps_queue_and_every_entry_expires():
 
 def test_the_embedded_worker_consumes_every_queue():
     script = (ROOT / "scripts" / "run.sh").read_text()
-    match = re.search(r"celery -A complaints_project worker --beat .*?-Q (\S+)", script)
+    match = re.search(r"celery -A complaints_project worker --beat .*?-Q (\S+)", script, re.S)
     assert match, "scripts/run.sh starts its worker without -Q"
     assert set(match.group(1).split(",")) == _known_queues()
 

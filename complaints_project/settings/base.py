@@ -221,9 +221,9 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Queues (README "Deployment"): each group has its own worker processes, so a backlog in one
 # never delays another. Sweeps (beat, every minute, with `expires`) must not wait behind
-# thousands of notices; the outbox redispatch is a sweep too: it finds notices whose message
-# was lost and would be lost again if it queued behind them. Unrouted tasks land in "celery",
-# which the imports workers also consume.
+# thousands of notices. The outbox redispatch is a sweep too: it re-sends notices whose message
+# was lost, and behind a notice backlog it would wait for (and expire behind) the very backlog
+# it repairs. Unrouted tasks land in "celery", which the imports workers also consume.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "cases.tasks.send_notice_task": {"queue": "notices"},
