@@ -2,8 +2,9 @@
 why each reliability option is set); tasks are found in each app's tasks.py; the beat schedule
 is static, in settings (CELERY_BEAT_SCHEDULE), and exactly one beat process runs it.
 
-Production: ``celery -A complaints_project worker`` processes plus one ``celery -A
-complaints_project beat`` against Redis (CELERY_BROKER_URL=redis://...).
+Production: ``celery -A complaints_project worker -Q <queues>`` processes, one group per queue
+(notices, sweeps, imports; routes in settings CELERY_TASK_ROUTES, README "Deployment"), plus one
+``celery -A complaints_project beat`` against Redis (CELERY_BROKER_URL=redis://...).
 Embedded default (no Redis): ``celery -A complaints_project worker --beat`` uses kombu's
 filesystem transport under COMPLAINTS_VAR_DIR/broker; the folders are created here.
 """

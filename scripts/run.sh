@@ -14,6 +14,7 @@ python manage.py kpi_summaries
 port="${PORT:-8000}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:$port}"
 celery -A complaints_project worker --beat --pool=threads --concurrency=2 \
+  -Q notices,sweeps,imports,celery \
   --loglevel=INFO --schedule=var/celerybeat-schedule >var/worker.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null || true; wait $worker 2>/dev/null || true' EXIT INT TERM

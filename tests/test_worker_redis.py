@@ -91,7 +91,8 @@ class Workers:
         self.procs: list[subprocess.Popen] = []
         self.logs: list[Path] = []
 
-    def start(self, *, mode: str, stall: float, concurrency: int = 1) -> subprocess.Popen:
+    def start(self, *, mode: str, stall: float, concurrency: int = 1,
+              queues: str = "notices") -> subprocess.Popen:
         db = connection.settings_dict
         database_url = (f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
                         f"{db['PORT'] or 5432}/{db['NAME']}")
@@ -109,7 +110,7 @@ class Workers:
             [sys.executable, "-m", "celery", "-A", "complaints_project", "worker",
              "--pool=prefork", f"--concurrency={concurrency}", "--loglevel=INFO",
              f"--hostname=test{len(self.procs)}@%h", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "--queues=celery"],
+             "--without-heartbeat", f"--queues={queues}"],
             cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: SIGKILL reaches the children too
         )

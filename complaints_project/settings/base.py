@@ -7,6 +7,7 @@ from pathlib import Path
 
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from .env import (
     database_from_url,
@@ -249,6 +250,23 @@ CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queues (README "Deployment"): each group has its own worker processes, so a backlog in one
+# never delays another. Sweeps (beat, every minute, with `expires`) must not wait behind
+# thousands of notices. The outbox redispatch is a sweep too: it re-sends notices whose message
+# was lost, and behind a notice backlog it would wait for (and expire behind) the very backlog
+# it repairs. Unrouted tasks land in "celery", which the imports workers also consume.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "cases.tasks.send_notice_task": {"queue": "notices"},
+    "cases.tasks.outbox_redispatch_task": {"queue": "sweeps"},
+    "cases.tasks.deadline_sweep_task": {"queue": "sweeps"},
+    "cases.tasks.revisit_sweep_task": {"queue": "sweeps"},
+    "channels.tasks.poll_mailbox_task": {"queue": "imports"},
+    "reporting.tasks.kpi_summaries_task": {"queue": "imports"},
+    "reporting.tasks.weekly_review_task": {"queue": "imports"},
+}
+# A worker started without -Q consumes all of these (the embedded default does).
+CELERY_TASK_QUEUES = [Queue(name) for name in ("notices", "sweeps", "imports", "celery")]
 # One static schedule in code; exactly one beat process (never per-case beat rows).
 CELERY_BEAT_SCHEDULE = {
     # A sweep message older than its period is dropped (expires): after an outage the next
@@ -259,12 +277,15 @@ CELERY_BEAT_SCHEDULE = {
                       "options": {"expires": 55}},
     "outbox-redispatch": {"task": "cases.tasks.outbox_redispatch_task", "schedule": 60.0,
                           "options": {"expires": 55}},
-    "mailbox-poll": {"task": "channels.tasks.poll_mailbox_task", "schedule": 120.0},
+    "mailbox-poll": {"task": "channels.tasks.poll_mailbox_task", "schedule": 120.0,
+                     "options": {"expires": 115}},
     "kpi-summaries": {"task": "reporting.tasks.kpi_summaries_task", "schedule": 60.0,
                       "options": {"expires": 55}},
     "weekly-review": {
         "task": "reporting.tasks.weekly_review_task",
         "schedule": crontab(minute=0, hour=9, day_of_week="mon"),
+        # Any time that Monday builds the same review: late after an outage is fine.
+        "options": {"expires": 12 * 3600},
     },
 }
 
