@@ -3,6 +3,7 @@ environment (see README's configuration table)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "cases",
     "channels",
     "reporting",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -47,6 +49,8 @@ MIDDLEWARE = [
     "cases.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "complaints_project.urls"
@@ -81,6 +85,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes' backend first: it refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "desk:home"
@@ -162,6 +171,21 @@ CHANNELS_RATE_LIMITS = {
 }
 CHANNELS_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 CHANNELS_MAX_ATTACHMENT_BYTES = env_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+
+# Login throttling (django-axes) on /accounts/login/ and /admin/login/: a username is locked
+# after LOGIN_FAILURE_LIMIT failures from anywhere, a client address after
+# LOGIN_FAILURE_LIMIT_PER_IP failures for any usernames (higher, so one user's typos do not
+# lock colleagues behind the same address), both for LOGIN_COOLOFF_MINUTES. The address is
+# read as the intake channels read it (TRUSTED_PROXY_COUNT). Admins unlock in the admin
+# (Axes > Access attempts: delete the rows).
+AXES_HANDLER = "complaints_project.login_lockout.LoginLockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_LIMIT_PER_IP = env_int("LOGIN_FAILURE_LIMIT_PER_IP", 20)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "channels.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "complaints_project.login_lockout.lockout_response"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
