@@ -69,6 +69,16 @@ def test_another_user_behind_the_same_address_is_not_locked(client):
     assert _login(client, "/accounts/login/", "bob", "pass12345").status_code == 302
 
 
+def test_a_colleague_signing_in_does_not_reset_another_usernames_count(client):
+    UserFactory(username="amy")
+    UserFactory(username="bob")
+    for _ in range(LIMIT - 1):
+        _login(client, "/accounts/login/", "amy", "wrong-password")
+    assert _login(client, "/accounts/login/", "bob", "pass12345").status_code == 302
+    client.logout()
+    assert _login(client, "/accounts/login/", "amy", "wrong-password").status_code == 429
+
+
 def test_an_address_trying_many_usernames_is_locked(client):
     UserFactory(username="bob")
     for n in range(20):

@@ -186,7 +186,9 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_LIMIT_PER_IP = env_int("LOGIN_FAILURE_LIMIT_PER_IP", 20)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
-AXES_RESET_ON_SUCCESS = True
+# No reset on a successful login: axes would delete every attempt from that address, so anyone
+# with an account behind it could wipe another username's count. Counts expire with the cool-off.
+AXES_RESET_ON_SUCCESS = False
 AXES_CLIENT_IP_CALLABLE = "channels.throttling.client_ip"
 AXES_LOCKOUT_CALLABLE = "complaints_project.login_lockout.lockout_response"
 
