@@ -1,12 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
-from complaints_project import health, i18n
+from complaints_project import health, i18n, landing
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="desk:home", permanent=False)),
+    path("", landing.landing, name="landing"),
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", i18n.set_language, name="set_language"),

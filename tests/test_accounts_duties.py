@@ -68,3 +68,15 @@ def test_a_superuser_who_also_holds_the_supervisor_role_may_approve(client, fron
     services.compensation_decide(actor=boss, compensation_id=compensation.pk, approve=True)
     compensation.refresh_from_db()
     assert compensation.status == CompensationStatus.APPROVED
+
+
+@pytest.mark.parametrize(("who", "lands_on"), [
+    ("frontline", "/desk/"), ("supervisor", "/desk/"), ("liaison", "/board/"),
+    ("admin_user", "/admin/"),
+])
+def test_after_sign_in_each_role_lands_on_its_own_work(client, request, who, lands_on):
+    user = request.getfixturevalue(who)
+    response = client.post("/accounts/login/", {"username": user.username,
+                                                 "password": "pass12345"}, follow=True)
+    assert response.redirect_chain[-1][0] == lands_on
+    assert response.status_code == 200
