@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 
 from axes.handlers.database import AxesDatabaseHandler
@@ -10,6 +11,21 @@ from django.conf import settings
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+from channels.throttling import client_ip
+
+
+def login_client_ip(request: HttpRequest) -> str | None:
+    """The client address as the intake channels read it (``TRUSTED_PROXY_COUNT``), or the
+    connection's address, or None: axes stores it in an IP address column, which PostgreSQL
+    refuses for anything that is not an address (a mangled X-Forwarded-For, a request
+    without REMOTE_ADDR)."""
+    for candidate in (client_ip(request), request.META.get("REMOTE_ADDR", "")):
+        try:
+            return str(ipaddress.ip_address(candidate.strip()))
+        except ValueError:
+            continue
+    return None
 
 
 class LoginLockoutHandler(AxesDatabaseHandler):

@@ -100,6 +100,18 @@ def test_behind_a_proxy_the_forwarded_client_address_is_counted(client, settings
                   HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 302
 
 
+@pytest.mark.parametrize("forwarded", ["not-an-address", "", "1.2.3.4, <script>"])
+def test_a_mangled_forwarded_address_is_a_refusal_not_a_500(client, settings, forwarded):
+    settings.CHANNELS_TRUSTED_PROXY_COUNT = 1
+    UserFactory(username="bob")
+    response = _login(client, "/accounts/login/", "bob", "wrong", ip="192.168.0.1",
+                      HTTP_X_FORWARDED_FOR=forwarded)
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get().ip_address == "192.168.0.1"
+    assert _login(client, "/accounts/login/", "bob", "pass12345", ip="192.168.0.1",
+                  HTTP_X_FORWARDED_FOR=forwarded).status_code == 302
+
+
 def test_an_admin_unlocks_a_user_in_the_admin(client, admin_user):
     UserFactory(username="amy")
     _fail(client, "/accounts/login/", "amy", LIMIT)

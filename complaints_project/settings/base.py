@@ -189,7 +189,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 # No reset on a successful login: axes would delete every attempt from that address, so anyone
 # with an account behind it could wipe another username's count. Counts expire with the cool-off.
 AXES_RESET_ON_SUCCESS = False
-AXES_CLIENT_IP_CALLABLE = "channels.throttling.client_ip"
+AXES_CLIENT_IP_CALLABLE = "complaints_project.login_lockout.login_client_ip"
 AXES_LOCKOUT_CALLABLE = "complaints_project.login_lockout.lockout_response"
 
 # Content-Security-Policy (django-csp 4), enforced: scripts only from our own static files (no
