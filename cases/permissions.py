@@ -140,11 +140,13 @@ def can_review_request(request: CollaborationRequest, user: User | None) -> bool
 
 def can_decide_request(request: CollaborationRequest, user: User | None) -> bool:
     """Only the manager of the department the dispute escalated to (the lowest common
-    parent) decides; a superuser may stand in."""
+    parent) decides; a superuser who also holds the supervisor role may stand in (superuser
+    status alone does not: separation of duties)."""
     if not _active(user):
         return False
     target = request.escalated_to
-    return bool(user.is_superuser or (target is not None and target.manager_id == user.pk))
+    return bool((user.is_superuser and user.has_role(Role.SUPERVISOR))
+                or (target is not None and target.manager_id == user.pk))
 
 
 def can_complete_request(request: CollaborationRequest, user: User | None) -> bool:

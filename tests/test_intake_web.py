@@ -236,6 +236,8 @@ def test_attachment_download_is_forced_and_nosniff(client, frontline):
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;")
     assert response["X-Content-Type-Options"] == "nosniff"
+    # Its own sandboxing policy, not the site-wide one (django-csp keeps a header it finds).
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
     assert response["Content-Type"].startswith("text/plain")
     assert b"".join(response.streaming_content) == "有毒的<html>".encode()
 

@@ -41,7 +41,10 @@ class User(AbstractUser):
         return frozenset(self.groups.values_list("name", flat=True))
 
     def has_role(self, *roles: str) -> bool:
-        return self.is_superuser or bool(self.role_names.intersection(roles))
+        """True when the user is in one of these role groups. Superuser status grants no
+        desk role (separation of duties): a superuser administers in the Django admin and
+        acts on cases only through the roles they hold."""
+        return bool(self.role_names.intersection(roles))
 
     @property
     def is_agent(self) -> bool:

@@ -3,6 +3,7 @@ environment (see README's configuration table)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
     "cases",
     "channels",
     "reporting",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -55,8 +58,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "cases.middleware.UserPreferencesMiddleware",
+    "complaints_project.cache_control.NoStoreForStaffMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "complaints_project.urls"
@@ -105,8 +112,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes' backend first: it refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "desk:home"
+LOGIN_REDIRECT_URL = "landing"
 LOGOUT_REDIRECT_URL = "login"
 
 # Internationalisation: per-user language and time zone (cases.middleware).
@@ -188,6 +200,48 @@ CHANNELS_RATE_LIMITS = {
 }
 CHANNELS_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 CHANNELS_MAX_ATTACHMENT_BYTES = env_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+
+# Login throttling (django-axes) on /accounts/login/ and /admin/login/: a username is locked
+# after LOGIN_FAILURE_LIMIT failures from anywhere, a client address after
+# LOGIN_FAILURE_LIMIT_PER_IP failures for any usernames (higher, so one user's typos do not
+# lock colleagues behind the same address), both for LOGIN_COOLOFF_MINUTES. The address is
+# read as the intake channels read it (TRUSTED_PROXY_COUNT). Admins unlock in the admin
+# (Axes > Access attempts: delete the rows).
+AXES_HANDLER = "complaints_project.login_lockout.LoginLockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_LIMIT_PER_IP = env_int("LOGIN_FAILURE_LIMIT_PER_IP", 20)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+# No reset on a successful login: axes would delete every attempt from that address, so anyone
+# with an account behind it could wipe another username's count. Counts expire with the cool-off.
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "complaints_project.login_lockout.login_client_ip"
+AXES_LOCKOUT_CALLABLE = "complaints_project.login_lockout.lockout_response"
+
+# Content-Security-Policy (django-csp 4), enforced: scripts only from our own static files (no
+# inline script or handler anywhere in templates/), styles from static files; style="..."
+# attributes (ours and the Django admin's) are allowed, <style> elements are not. Bootstrap's
+# CSS draws its icons with data: images. CSP_REPORT_ONLY=true sends the same policy as
+# report-only, to try a change on a live site first.
+_CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP_POLICY
+else:
+    CONTENT_SECURITY_POLICY = _CSP_POLICY
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
