@@ -4,7 +4,8 @@
     python scripts/i18n_update.py                 # makemessages (zh_Hans, en) + compile
     python scripts/i18n_update.py --untranslated  # print zh_Hans entries still to translate (JSON)
     python scripts/i18n_update.py --apply FILE    # merge {"msgid": "译文", ...} into zh_Hans
-                                                  # (plural entries: {"msgid": ["译文"]})
+                                                  # (plural entries: {"msgid": ["译文"]};
+                                                  # with a context: {"ctxt\u0004msgid": ...})
     python scripts/i18n_update.py --compile       # only recompile .mo from .po
 
 Extracting strings needs GNU gettext (xgettext, msguniq, msgmerge: ``apt-get install gettext``).
@@ -113,7 +114,9 @@ def apply(path: Path) -> int:
     po = polib.pofile(str(po_path("zh_Hans")), wrapwidth=100)
     changed = 0
     for entry in po:
-        value = translations.get(entry.msgid)
+        # An entry with a context is keyed "context\u0004msgid" (gettext's own joining).
+        key = f"{entry.msgctxt}\x04{entry.msgid}" if entry.msgctxt else entry.msgid
+        value = translations.get(key)
         if value is None:
             continue
         if entry.msgid_plural:
