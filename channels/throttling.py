@@ -54,6 +54,8 @@ DEFAULT_RATES: dict[str, str] = {
     "api": "3000/60",  # API calls per channel key per minute
     "api_auth_fail": "100/600",  # bad API keys per address per 10 minutes (any key)
     "api_auth_fail_key": "10/600",  # bad API keys per address and key prefix per 10 minutes
+    "password_reset": "10/3600",  # password-reset requests per address per hour
+    "password_reset_email": "3/3600",  # password-reset requests per e-mail address per hour
 }
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -204,3 +206,23 @@ class ChannelKeyThrottle(ChannelThrottle):
 
     def get_ident(self, request: Any) -> str:
         return f"key:{request.auth.key_id}"
+
+
+class PasswordResetThrottle(ChannelThrottle):
+    """Password-reset requests (each may send a mail), per client address."""
+
+    scope = "password_reset"
+
+
+class PasswordResetEmailThrottle(ChannelThrottle):
+    """Password-reset requests for one e-mail address, from any client address: an inbox is
+    not flooded with reset mails from many addresses either."""
+
+    scope = "password_reset_email"
+
+    def __init__(self, email: str) -> None:
+        super().__init__()
+        self.email = email.strip().lower()
+
+    def get_ident(self, request: Any) -> str:
+        return self.email

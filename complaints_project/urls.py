@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from complaints_project import health, i18n, landing
+from complaints_project.password_reset import LimitedPasswordResetView
 
 urlpatterns = [
     path("", landing.landing, name="landing"),
@@ -11,7 +12,7 @@ urlpatterns = [
     path("i18n/setlang/", i18n.set_language, name="set_language"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password_reset/", auth_views.PasswordResetView.as_view(),
+    path("accounts/password_reset/", LimitedPasswordResetView.as_view(),
          name="password_reset"),
     path("accounts/password_reset/done/", auth_views.PasswordResetDoneView.as_view(),
          name="password_reset_done"),

@@ -30,6 +30,16 @@ def default_language():
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty default cache: rate-limit counters (all tests come
+    from one address) and cached keys do not carry over from an earlier test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def fresh_desk_config():
     """Each test reads the desk configuration its own database holds (tests change the rows
     with ``QuerySet.update``, which sends no signal to drop the process's copy)."""

@@ -115,3 +115,21 @@ def test_the_agent_still_sees_the_personal_data(client, planted):
         assert value in html, value
     board = client.get(reverse("board:index")).content.decode()
     assert PLANTED["mobile"] in board
+
+
+@pytest.mark.django_db
+def test_a_liaison_s_alert_cut_to_its_column_leaves_no_part_of_a_number(dept_tree):
+    """The alert text is masked before it is cut to 300 characters: a number standing at the
+    cut would otherwise be stored in part, no longer recognisable, and shown unmasked."""
+    from cases.models import Alert
+
+    agent = UserFactory(username="cs-agent2", role=Role.FRONTLINE)
+    case = CaseFactory(stage=Stage.IN_PROGRESS, handler=agent)
+    liaison = dept_tree["logistics"].liaison
+    # The alert reads "Case TS-… asks Logistics for help: <ask>": the numbers stand at the
+    # alert's 300-character cut.
+    ask = "请" * 245 + f"联系 {PLANTED['mobile']} 或 {PLANTED['card']}"
+    collab.request_create(actor=agent, case_id=case.pk, department=dept_tree["logistics"],
+                          ask=ask)
+    stored = Alert.objects.get(recipient=liaison).message
+    assert "1381234" not in stored and "6222 0212" not in stored and "****" in stored

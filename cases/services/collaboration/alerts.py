@@ -8,6 +8,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import translation
 
+from cases.masking import text_for
 from cases.models import Alert, Case, CaseDeadline, User
 
 # Alert kinds (an alert tied to a deadline is unique per recipient, deadline and kind).
@@ -23,8 +24,10 @@ def notify(
     recipients: Iterable[User | None], *, case: Case, kind: str, message: Callable[[], str],
     now: datetime, actor: User | None = None, deadline: CaseDeadline | None = None,
 ) -> int:
-    """One in-app alert per person, written in that person's language. The actor is not told
-    about their own action. With a ``deadline`` an alert is created at most once."""
+    """One in-app alert per person, written in that person's language, with personal data
+    masked for those who may not see it (before the text is cut to its column, so a cut
+    never leaves part of a number unmasked). The actor is not told about their own action.
+    With a ``deadline`` an alert is created at most once."""
     seen: set[int] = set()
     rows = []
     for user in recipients:
@@ -38,7 +41,7 @@ def notify(
         ).exists():
             continue
         with translation.override(user.language or settings.LANGUAGE_CODE):
-            text = str(message())[:300]
+            text = text_for(user, str(message()))[:300]
         rows.append(Alert(recipient=user, case=case, deadline=deadline, kind=kind, message=text,
                           created_at=now))
     # ignore_conflicts: two sweeps racing on PostgreSQL still write each alert once.

@@ -90,7 +90,7 @@ def request_create(
     notify([department.liaison], case=case, kind=ALERT_NEW, now=now, actor=actor,
            deadline=deadline,
            message=lambda: _("Case %(ref)s asks %(dept)s for help: %(ask)s")
-           % {"ref": case.reference, "dept": department, "ask": text[:150]})
+           % {"ref": case.reference, "dept": department, "ask": text})
     sync_case(case)
     return req
 
