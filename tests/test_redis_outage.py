@@ -200,25 +200,28 @@ def redis_cache_and_broker(own_redis, settings):
 
 
 def _drain(app) -> int:
-    """Run every message left on the broker's default queue in this process (a worker
-    would): each is a late duplicate once the sweep has sent its notice."""
+    """Run every message left on the broker's queues in this process (a worker would): each
+    is a late duplicate once the sweep has sent its notice."""
     from kombu import Connection
 
+    names = [queue.name for queue in app.conf.task_queues or ()] or [app.conf.task_default_queue]
     ran = 0
     with Connection(app.conf.broker_url) as conn:
-        queue = conn.SimpleQueue(app.conf.task_default_queue)
-        try:
-            while True:
-                try:
-                    message = queue.get(block=False)
-                except queue.Empty:
-                    return ran
-                args, kwargs, _embed = message.decode()
-                app.tasks[message.headers["task"]].apply(args=args, kwargs=kwargs)
-                message.ack()
-                ran += 1
-        finally:
-            queue.close()
+        for name in names:
+            queue = conn.SimpleQueue(name)
+            try:
+                while True:
+                    try:
+                        message = queue.get(block=False)
+                    except queue.Empty:
+                        break
+                    args, kwargs, _embed = message.decode()
+                    app.tasks[message.headers["task"]].apply(args=args, kwargs=kwargs)
+                    message.ack()
+                    ran += 1
+            finally:
+                queue.close()
+    return ran
 
 
 @pytest.mark.realservices
