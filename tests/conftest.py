@@ -51,6 +51,15 @@ def fresh_desk_config():
 
 
 @pytest.fixture
+def sms_folder(settings, tmp_path: Path) -> Path:
+    """SMS and WeChat notices written by the file backends into a temporary folder."""
+    settings.NOTICE_FILE_PATH = str(tmp_path)
+    settings.COMPLAINTS_SMS_BACKEND = "cases.notice_backends.FileSmsBackend"
+    settings.COMPLAINTS_WECHAT_BACKEND = "cases.notice_backends.FileWeChatBackend"
+    return tmp_path
+
+
+@pytest.fixture
 def frontline(db):
     return UserFactory(username="agent", role=Role.FRONTLINE)
 

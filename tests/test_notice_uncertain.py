@@ -31,14 +31,6 @@ from tests.test_worker_redis import real_broker  # noqa: F401 - the fixture, use
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sms_folder(settings, tmp_path: Path) -> Path:
-    settings.NOTICE_FILE_PATH = str(tmp_path)
-    settings.COMPLAINTS_SMS_BACKEND = "cases.notice_backends.FileSmsBackend"
-    settings.COMPLAINTS_WECHAT_BACKEND = "cases.notice_backends.FileWeChatBackend"
-    return tmp_path
-
-
 def _ack(case) -> Notice:
     return Notice.objects.get(case=case, kind=NoticeKind.ACKNOWLEDGEMENT)
 

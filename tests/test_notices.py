@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -25,14 +24,6 @@ from cases.services.notices import notice_queue
 from tests.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sms_folder(settings, tmp_path: Path) -> Path:
-    settings.NOTICE_FILE_PATH = str(tmp_path)
-    settings.COMPLAINTS_SMS_BACKEND = "cases.notice_backends.FileSmsBackend"
-    settings.COMPLAINTS_WECHAT_BACKEND = "cases.notice_backends.FileWeChatBackend"
-    return tmp_path
 
 
 def _notice(case, kind=NoticeKind.ACKNOWLEDGEMENT) -> Notice:
