@@ -43,12 +43,8 @@ from channels.serializers import (
     ErrorSerializer,
 )
 from channels.services import complaint_submit
-from channels.throttling import (
-    CACHE_DOWN_ERRORS,
-    ChannelKeyThrottle,
-    FailedKeyAddressThrottle,
-    FailedKeyThrottle,
-)
+from channels.throttling import ChannelKeyThrottle, FailedKeyAddressThrottle, FailedKeyThrottle
+from complaints_project.cache_outage import CACHE_DOWN_ERRORS
 
 logger = logging.getLogger(__name__)
 

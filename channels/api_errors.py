@@ -13,7 +13,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from cases.services import CaseBusy, InvalidInput
-from channels.throttling import REDIS_DOWN_ERRORS
+from complaints_project.cache_outage import REDIS_DOWN_ERRORS
 
 UNAVAILABLE_RETRY_AFTER = 30  # seconds a client waits after a 503
 

@@ -13,37 +13,26 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import time
 from typing import Any
 
 from django.conf import settings
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.throttling import SimpleRateThrottle
+
+from complaints_project.cache_outage import CACHE_DOWN_ERRORS, warn_cache_down
 
 logger = logging.getLogger(__name__)
 
-# What Django's Redis cache raises when Redis cannot be reached (refused, reset, timed out).
-REDIS_DOWN_ERRORS: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError)
-# ... and what a cache call site falls back on (a socket error that escaped the client too).
-CACHE_DOWN_ERRORS: tuple[type[BaseException], ...] = (*REDIS_DOWN_ERRORS, OSError)
 # While the shared cache is down each process counts on its own, at the same rates: a limit
 # per process is looser than a shared one, but intake goes on.
 _local_counts = LocMemCache("channels-throttle-fallback", {"OPTIONS": {"MAX_ENTRIES": 10000}})
-WARN_EVERY = 60.0  # seconds between two "cache down" warnings of one process
-_last_warning = -WARN_EVERY
 
 
 def _warn_cache_down(exc: BaseException) -> None:
-    global _last_warning
-    now = time.monotonic()
-    if now - _last_warning >= WARN_EVERY:
-        _last_warning = now
-        logger.warning("rate-limit cache unavailable (%s); counting per process",
-                       type(exc).__name__)
+    warn_cache_down(logger, "rate-limit cache unavailable (%s); counting per process", exc)
+
 
 # scope -> "requests/seconds" (or DRF's "requests/min"). Override with CHANNELS_RATE_LIMITS.
 DEFAULT_RATES: dict[str, str] = {

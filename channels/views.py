@@ -33,6 +33,7 @@ from channels.selectors import (
     tracking_timeline,
 )
 from channels.services import channel_for, complaint_submit
+from complaints_project.cache_outage import REDIS_DOWN_ERRORS
 
 # intake error field -> form field
 _FIELD_MAP = {
@@ -90,7 +91,7 @@ def complain(request: HttpRequest) -> HttpResponse:
             result = complaint_submit(actor=None, data=data, attachments=c["attachments"])
         except InvalidInput as exc:
             _put_errors(form, exc)
-        except throttling.REDIS_DOWN_ERRORS:
+        except REDIS_DOWN_ERRORS:
             # The form keeps what the customer typed (its submission id makes a resend safe).
             form.add_error(None, _("We could not save your complaint just now. What you typed "
                                    "is kept below: please send it again in a minute."))

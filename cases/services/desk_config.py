@@ -26,6 +26,7 @@ from cases.models import DeskSettings, NoticeTemplate, SlaPolicy
 from cases.models.notices import NoticeKind
 from cases.notice_texts import TemplateCache
 from cases.services import clocks
+from complaints_project.cache_outage import CACHE_DOWN_ERRORS, warn_cache_down
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +88,8 @@ def _changed(**kwargs: Any) -> None:
 def _new_version() -> None:
     try:
         cache.set(VERSION_KEY, uuid.uuid4().hex, None)
-    except Exception:  # a cache that is down: the other processes reload within MAX_AGE
-        logger.warning("could not publish a new desk configuration version", exc_info=True)
+    except CACHE_DOWN_ERRORS as exc:  # the other processes reload within MAX_AGE
+        warn_cache_down(logger, "could not publish a new desk configuration version (%s)", exc)
 
 
 def _shared_version() -> Any:
@@ -100,9 +101,9 @@ def _shared_version() -> Any:
             cache.add(VERSION_KEY, uuid.uuid4().hex, None)
             version = cache.get(VERSION_KEY)
         return version
-    except Exception as exc:  # no traceback: an outage would log one per complaint
-        logger.warning("desk configuration version unavailable (%s); reading the database",
-                       type(exc).__name__)
+    except CACHE_DOWN_ERRORS as exc:
+        warn_cache_down(logger, "desk configuration version unavailable (%s); reading the "
+                        "database", exc)
         return None
 
 
