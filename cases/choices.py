@@ -85,6 +85,9 @@ class Stage(models.TextChoices):
     FEEDBACK_GIVEN = "feedback_given", _("Feedback given")
     REVISIT = "revisit", _("Satisfaction revisit")
     FOLLOW_UP = "follow_up", _("Second follow-up")
+    # The complainant asked for a review 申请核查 of the answer; a reviewer above the handler
+    # confirms or changes the decision.
+    REVIEW = "under_review", _("Under review")
     CLOSED = "closed", _("Closed")
     INVALID = "invalid", _("Invalid / withdrawn")
 
@@ -111,6 +114,7 @@ class Clock(models.TextChoices):
     REVISIT = "revisit", _("Satisfaction revisit")
     FOLLOW_UP = "follow_up", _("Second follow-up")
     DEPARTMENT = "department", _("Department response")
+    REVIEW = "review", _("Review")
 
 
 class SlaState(models.TextChoices):
@@ -143,6 +147,15 @@ class CompensationStatus(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ReviewOutcome(models.TextChoices):
+    CONFIRMED = "confirmed", _("Decision confirmed")
+    CHANGED = "changed", _("Decision changed")
+
+
+# Stages from which the complainant may ask for a review: the answer has been given.
+REVIEWABLE_STAGES = (Stage.FEEDBACK_GIVEN, Stage.REVISIT, Stage.FOLLOW_UP, Stage.CLOSED)
 
 
 class RevisitMethod(models.TextChoices):

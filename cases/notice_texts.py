@@ -30,6 +30,9 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     NoticeKind.FEEDBACK: (*_COMMON, "message", "compensation", "measures"),
     NoticeKind.SURVEY: (*_COMMON, "survey_url", "expires_on"),
     NoticeKind.FOLLOW_UP: (*_COMMON, "message"),
+    NoticeKind.REVIEW_RECEIVED: (*_COMMON, "due_on", "track_url"),
+    NoticeKind.REVIEW_RESULT: (*_COMMON, "outcome", "message", "solution", "compensation",
+                               "track_url"),
     NoticeKind.STAFF_ALERT: ("reference", "recipient_name", "message", "case_url"),
 }
 
@@ -43,6 +46,9 @@ PLACEHOLDER_HELP = {
     "measures": gettext_lazy("measures against a repeat"),
     "survey_url": gettext_lazy("signed single-use survey link"),
     "expires_on": gettext_lazy("date the survey link expires"),
+    "due_on": gettext_lazy("date by which the review will be concluded"),
+    "outcome": gettext_lazy("the review's outcome (confirmed or changed)"),
+    "solution": gettext_lazy("the new solution after a changed decision"),
     "recipient_name": gettext_lazy("staff member's name"),
     "case_url": gettext_lazy("link to the case on the desk"),
 }
@@ -57,6 +63,9 @@ SAMPLE_CONTEXT: dict[str, str] = {
     "measures": "更换了该线路的物流服务商。",
     "survey_url": "https://example.com/survey/abc123/",
     "expires_on": "2026-12-07",
+    "due_on": "2026-12-22",
+    "outcome": "已变更处理决定",
+    "solution": "为您全额退款。",
     "recipient_name": "李娜",
     "case_url": "https://example.com/desk/cases/123/",
 }
@@ -141,6 +150,19 @@ def _defaults(kind: str) -> tuple[str, str]:
         return (
             _("Follow-up on your complaint {reference}"),
             _("Dear {customer_name}, following up on {reference}: {message}"),
+        )
+    if kind == NoticeKind.REVIEW_RECEIVED:
+        return (
+            _("We received your review request for {reference}"),
+            _("Dear {customer_name}, we received your request to review the handling of "
+              "{reference}. A reviewer who did not handle your complaint will examine it and "
+              "answer by {due_on}. Track it at {track_url} with code {tracking_code}."),
+        )
+    if kind == NoticeKind.REVIEW_RESULT:
+        return (
+            _("The result of the review of {reference}"),
+            _("Dear {customer_name}, we reviewed the handling of {reference}. Outcome: "
+              "{outcome}.\n{message}\nNew solution: {solution}\nCompensation: {compensation}"),
         )
     return (_("Complaint desk alert: {reference}"), "{message}\n{case_url}")
 

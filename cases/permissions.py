@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cases.choices import Role, Tier
+from cases.choices import Role, Stage, Tier
 
 if TYPE_CHECKING:
     from cases.models import Case, CollaborationRequest, User
@@ -92,6 +92,26 @@ def can_invalidate(case: Case, user: User | None) -> bool:
     return is_supervisor(user) or (is_agent(user) and case.owner_id == user.pk)
 
 
+def can_request_review(case: Case, user: User | None) -> bool:
+    """Only the complainant asks for a review (the system runs it for them, ``actor=None``)."""
+    return False
+
+
+def can_review(case: Case, user: User | None) -> bool:
+    """Who may review a case 申请核查: someone above the original handler and never the
+    handler, owner or a task-force member. The hierarchy (cases.choices.Role): a supervisor
+    reviews any case; a senior agent reviews a case whose handler was a frontline agent only
+    (not a senior or supervisor). Frontline agents, liaisons and admins (without the
+    supervisor role) never review; superuser status alone does not count."""
+    if not is_agent(user) or is_case_team(case, user):
+        return False
+    if is_supervisor(user):
+        return True
+    handler = case.handler
+    return bool(user.has_role(Role.SENIOR) and handler is not None
+                and not handler.has_role(Role.SENIOR, Role.SUPERVISOR))
+
+
 def can_transfer_ownership(case: Case, user: User | None) -> bool:
     return is_supervisor(user)
 
@@ -101,6 +121,9 @@ def can_add_note(case: Case, user: User | None) -> bool:
 
 
 def can_propose_compensation(case: Case, user: User | None) -> bool:
+    """The handling team; while a case is under review, its reviewers (a changed decision)."""
+    if case.stage == Stage.REVIEW:
+        return can_review(case, user)
     return can_handle(case, user)
 
 

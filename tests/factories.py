@@ -166,6 +166,8 @@ def advance(
         target, branch = Stage.REVISIT, stage
     elif stage == Stage.INVALID:
         target, branch = Stage.RECEIVED, stage
+    elif stage == Stage.REVIEW:
+        target, branch = Stage.CLOSED, stage
     steps = MAIN_PATH[: MAIN_PATH.index(target) + 1]
     handler = handler or boss
     for step in steps[1:]:
@@ -208,6 +210,10 @@ def advance(
         services.case_record_revisit(actor=boss, case_id=case.pk, score=2, comment="不满意")
     elif branch == Stage.INVALID:
         services.case_invalidate(actor=boss, case_id=case.pk, reason="客户撤回")
+    elif branch == Stage.REVIEW:
+        from cases.services.reviews import review_request
+
+        review_request(case_id=case.pk, reason="补发仍未收到，要求核查。", via="track")
     case.refresh_from_db()
     return case
 

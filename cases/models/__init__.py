@@ -6,6 +6,7 @@ from .config import DeskSettings, RootCause, SlaPolicy
 from .deadlines import Alert, CaseDeadline
 from .notices import Notice, NoticeTemplate, Revisit
 from .people import Customer, Department, User
+from .reviews import CaseReview, ReviewVia
 from .saved_filters import SavedFilter
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "CaseAttachment",
     "CaseDeadline",
     "CaseNote",
+    "CaseReview",
     "CaseTransition",
     "CollaborationNote",
     "CollaborationRequest",
@@ -26,6 +28,7 @@ __all__ = [
     "Notice",
     "NoticeTemplate",
     "Revisit",
+    "ReviewVia",
     "RootCause",
     "SavedFilter",
     "SlaPolicy",

@@ -12,6 +12,7 @@ from django_fsm import RETURN_VALUE, FSMField, FSMIntegerField, FSMModelMixin, t
 from cases import permissions as perms
 from cases.choices import (
     OPEN_STAGES,
+    REVIEWABLE_STAGES,
     Category,
     ChannelKind,
     CompensationKind,
@@ -144,6 +145,11 @@ class Case(FSMModelMixin, models.Model):
     follow_up_due_at = models.DateTimeField(_("follow-up due"), null=True, blank=True)
     follow_up_done_at = models.DateTimeField(_("follow-up done"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # The complainant's review 申请核查 (details on CaseReview): requested, due, concluded.
+    review_requested_at = models.DateTimeField(_("review requested"), null=True, blank=True)
+    review_due_at = models.DateTimeField(_("review due"), null=True, blank=True)
+    review_done_at = models.DateTimeField(_("review concluded"), null=True, blank=True)
+    review_changed = models.BooleanField(_("review changed the decision"), null=True, blank=True)
     # Denormalised for the desk: nearest open due time and the worst state of the open clocks.
     # ``sla_state``, ``ever_breached`` and ``response_breached`` are in no index (migration
     # 0011): the deadline sweep rewrites them on thousands of cases per run, and with no indexed
@@ -321,6 +327,19 @@ class Case(FSMModelMixin, models.Model):
     )
     def reopen(self) -> None:
         self.reopen_count += 1
+
+    @transition(
+        field=stage, source=list(REVIEWABLE_STAGES), target=Stage.REVIEW,
+        permission=perms.can_request_review, custom={"system": True},
+    )
+    def request_review(self) -> None:
+        """The complainant, not satisfied with the answer, asks for a review (once)."""
+
+    @transition(
+        field=stage, source=Stage.REVIEW, target=Stage.CLOSED, permission=perms.can_review,
+    )
+    def conclude_review(self) -> None:
+        """A reviewer above the handler confirmed or changed the decision."""
 
     @transition(
         field=stage, source=_CLOSABLE, target=Stage.INVALID, permission=perms.can_invalidate,

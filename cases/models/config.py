@@ -27,6 +27,9 @@ class SlaPolicy(models.Model):
     department_minutes = models.PositiveIntegerField(
         _("department response within (min)"), default=1440
     )
+    review_minutes = models.PositiveIntegerField(
+        _("complainant's review concluded within (min)"), default=21600  # 15 days
+    )
     at_risk_ratio = models.DecimalField(
         _("at risk from (share of allowed time)"), max_digits=3, decimal_places=2,
         default=Decimal("0.75"),
@@ -59,6 +62,10 @@ class DeskSettings(models.Model):
     )
     group_threshold = models.PositiveIntegerField(
         _("cases on one matter that make a group complaint"), default=5
+    )
+    review_window_days = models.PositiveIntegerField(
+        _("a closed case may be reviewed within (days)"), default=30,
+        help_text=_("How long after closing the complainant may still ask for a review."),
     )
 
     class Meta:

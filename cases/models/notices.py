@@ -16,6 +16,8 @@ class NoticeKind(models.TextChoices):
     SURVEY = "survey", _("Survey invitation")
     FOLLOW_UP = "follow_up", _("Follow-up")
     STAFF_ALERT = "staff_alert", _("Staff alert")
+    REVIEW_RECEIVED = "review_received", _("Review request received")
+    REVIEW_RESULT = "review_result", _("Review result")
 
 
 class NoticeStatus(models.TextChoices):

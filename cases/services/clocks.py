@@ -20,6 +20,7 @@ CLOCK_FIELDS: dict[str, tuple[str, str | None]] = {
     Clock.FEEDBACK: ("feedback_due_at", "feedback_given_at"),
     Clock.REVISIT: ("revisit_due_at", "revisit_done_at"),
     Clock.FOLLOW_UP: ("follow_up_due_at", "follow_up_done_at"),
+    Clock.REVIEW: ("review_due_at", "review_done_at"),
 }
 
 _DEFAULT_MINUTES = {  # SPEC's numbers; used only if an admin deleted a policy row.

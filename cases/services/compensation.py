@@ -48,7 +48,7 @@ def compensation_record(case: Case, actor: User, offer: CompensationOffer) -> Co
     row lock (``lock_case``) and saves the case afterwards; raises as compensation_propose."""
     if not perms.can_propose_compensation(case, actor):
         raise ActionForbidden(_("You may not propose compensation on this case."))
-    if case.stage not in (*HANDLING_STAGES, Stage.RESOLVED, Stage.FOLLOW_UP):
+    if case.stage not in (*HANDLING_STAGES, Stage.RESOLVED, Stage.FOLLOW_UP, Stage.REVIEW):
         raise ActionNotAllowed(_("Compensation can be proposed only while the case is open."))
     if offer.kind not in CompensationKind.values:
         raise InvalidInput(_("Choose the kind of compensation."), field="kind")
