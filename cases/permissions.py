@@ -112,6 +112,11 @@ def can_review(case: Case, user: User | None) -> bool:
                 and not handler.has_role(Role.SENIOR, Role.SUPERVISOR))
 
 
+def can_assign_review(case: Case, user: User | None) -> bool:
+    """Supervisors assign (or take) reviews."""
+    return is_supervisor(user)
+
+
 def can_transfer_ownership(case: Case, user: User | None) -> bool:
     return is_supervisor(user)
 

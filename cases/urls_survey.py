@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from cases.views import survey
+from cases.views import survey, survey_review
 
 urlpatterns = [
     path("<str:token>/", survey.SurveyView.as_view(), name="answer"),
+    path("<str:token>/review/", survey_review.ReviewRequestView.as_view(), name="review"),
 ]

@@ -173,3 +173,17 @@ class TrackForm(forms.Form):
 
     def clean_code(self) -> str:
         return "".join(self.cleaned_data["code"].split()).upper()
+
+
+class TrackReviewForm(TrackForm):
+    """A review request 申请核查 from the progress page: the reference and tracking code
+    again (hidden; the customer typed them for the lookup) and the reason."""
+
+    reference = forms.CharField(max_length=24, widget=forms.HiddenInput)
+    code = forms.CharField(max_length=16, widget=forms.HiddenInput)
+
+    reason = forms.CharField(
+        label=_("Why are you not satisfied with our answer?"), max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": 2000}),
+        error_messages={"required": _("Tell us why you are not satisfied with our answer.")},
+    )

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from cases.choices import NoteKind, Stage
-from cases.models import Case, Customer
+from cases.models import Case, CaseReview, Customer
 from cases.services.intake import normalise_phone
 
 # What each stage means to the customer (staff labels talk about the process, not to them).
@@ -26,6 +26,7 @@ PUBLIC_STAGE_LABELS = {
     Stage.FEEDBACK_GIVEN: _("We sent you the result"),
     Stage.REVISIT: _("Satisfaction survey"),
     Stage.FOLLOW_UP: _("Follow-up in progress"),
+    Stage.REVIEW: _("Your review request is being examined"),
     Stage.CLOSED: _("Closed"),
     Stage.INVALID: _("Closed (withdrawn or not a complaint)"),
 }
@@ -80,7 +81,26 @@ def tracking_timeline(case: Case) -> list[TimelineEntry]:
     if case.feedback_given_at and case.feedback_message and not result_shown:
         entries.append(TimelineEntry(case.feedback_given_at, "result", str(_("Our result")),
                                      case.feedback_message + measures))
+    entries += review_timeline(case)
     entries.sort(key=lambda e: e.at)
+    return entries
+
+
+def review_timeline(case: Case) -> list[TimelineEntry]:
+    """The customer's review request 申请核查 and its result (one query, only when asked)."""
+    if case.review_requested_at is None:
+        return []
+    review = CaseReview.objects.filter(case=case).first()
+    if review is None:
+        return []
+    entries = [TimelineEntry(review.requested_at, "customer", str(_("Your review request")),
+                             review.reason)]
+    if review.concluded_at is not None:
+        body = f"{review.get_outcome_display()}\n{review.conclusion}"
+        if review.new_solution:
+            body += "\n\n" + str(_("New solution:")) + " " + review.new_solution
+        entries.append(TimelineEntry(review.concluded_at, "result",
+                                     str(_("Result of the review")), body))
     return entries
 
 

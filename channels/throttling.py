@@ -43,6 +43,7 @@ DEFAULT_RATES: dict[str, str] = {
     "api": "3000/60",  # API calls per channel key per minute
     "api_auth_fail": "100/600",  # bad API keys per address per 10 minutes (any key)
     "api_auth_fail_key": "10/600",  # bad API keys per address and key prefix per 10 minutes
+    "review": "5/3600",  # review requests (survey page and progress page) per address per hour
     "password_reset": "10/3600",  # password-reset requests per address per hour
     "password_reset_email": "3/3600",  # password-reset requests per e-mail address per hour
 }
@@ -134,6 +135,12 @@ class TrackThrottle(ChannelThrottle):
     """Progress lookups on the tracking page, per address."""
 
     scope = "track"
+
+
+class ReviewRequestThrottle(ChannelThrottle):
+    """Review requests 申请核查 from the survey page and the progress page, per address."""
+
+    scope = "review"
 
 
 class TrackReferenceThrottle(ChannelThrottle):

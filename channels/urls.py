@@ -10,6 +10,7 @@ urlpatterns = [
     path("complain/", views.complain, name="complain"),
     path("complain/thanks/", views.complain_done, name="complain_done"),
     path("track/", views.track, name="track"),
+    path("track/review/", views.track_review, name="track_review"),
     path("desk/log/", views.log_complaint, name="log_complaint"),
     path("desk/attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("api/v1/complaints", api.ComplaintCreateView.as_view(), name="api_complaints"),

@@ -15,17 +15,24 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases.choices import ChannelKind
 from cases.ids import parse_id
-from cases.models import Case, CaseAttachment, Customer
+from cases.models import Case, CaseAttachment, Customer, ReviewVia
 from cases.permissions import is_agent
-from cases.services import CustomerData, IntakeData, InvalidInput
+from cases.services import ActionNotAllowed, CaseBusy, CustomerData, IntakeData, InvalidInput
+from cases.services.reviews import review_possible, review_request
 from channels import throttling
 from channels.api_errors import UNAVAILABLE_RETRY_AFTER
 from channels.attachments import private_storage
-from channels.forms import CustomerLookupForm, DeskComplaintForm, PublicComplaintForm, TrackForm
+from channels.forms import (
+    CustomerLookupForm,
+    DeskComplaintForm,
+    PublicComplaintForm,
+    TrackForm,
+    TrackReviewForm,
+)
 from channels.selectors import (
     PUBLIC_STAGE_LABELS,
     case_for_tracking,
@@ -143,9 +150,60 @@ def track(request: HttpRequest) -> HttpResponse:
             limit.allow_request(request, None)  # counts this failed lookup
         context["not_found"] = True
         return render(request, "channels/track.html", context, status=404)
+    return _track_result(request, context, case, reference=reference, code=code)
+
+
+def _track_result(request: HttpRequest, context: dict[str, Any], case: Case, *,
+                  reference: str, code: str, review_form: TrackReviewForm | None = None,
+                  status: int = 200) -> HttpResponse:
+    if review_form is None and review_possible(case):
+        review_form = TrackReviewForm(initial={"reference": reference, "code": code})
     context.update(case=case, timeline=tracking_timeline(case), form=TrackForm(),
-                   stage_label=PUBLIC_STAGE_LABELS.get(case.stage, case.stage))
-    return render(request, "channels/track.html", context)
+                   stage_label=PUBLIC_STAGE_LABELS.get(case.stage, case.stage),
+                   review_form=review_form)
+    return render(request, "channels/track.html", context, status=status)
+
+
+@never_cache
+@require_POST
+def track_review(request: HttpRequest) -> HttpResponse:
+    """A review request 申请核查 from the progress page: the lookup's reference and code
+    again, and the reason. Rate-limited per address; a wrong code counts as a failed lookup."""
+    context: dict[str, Any] = {"form": TrackForm()}
+    throttle = throttling.ReviewRequestThrottle()
+    if not throttle.allow_request(request, None):
+        return _track_throttled(request, context, throttle)
+    form = TrackReviewForm(request.POST)
+    reference = str(form["reference"].value() or "").strip().upper()[:24]
+    failures = (throttling.TrackReferenceAddressThrottle(reference),
+                throttling.TrackReferenceThrottle(reference))
+    for limit in failures:
+        if limit.used_up(request):
+            return _track_throttled(request, context, limit)
+    case = None
+    if form.is_valid() or ("reference" not in form.errors and "code" not in form.errors):
+        case = case_for_tracking(reference=form.cleaned_data["reference"],
+                                 code=form.cleaned_data["code"])
+    if case is None:
+        for limit in failures:
+            limit.allow_request(request, None)
+        context["not_found"] = True
+        return render(request, "channels/track.html", context, status=404)
+    code = form.cleaned_data["code"]
+    if form.is_valid():
+        try:
+            review_request(case_id=case.pk, reason=form.cleaned_data["reason"],
+                           via=ReviewVia.TRACK)
+        except InvalidInput as exc:
+            form.add_error("reason", exc.message)
+        except (ActionNotAllowed, CaseBusy) as exc:
+            form.add_error(None, exc.message)
+        else:
+            case.refresh_from_db()
+            context["review_sent"] = True
+            return _track_result(request, context, case, reference=case.reference, code=code)
+    return _track_result(request, context, case, reference=case.reference, code=code,
+                         review_form=form, status=400)
 
 
 def _track_throttled(request: HttpRequest, context: dict[str, Any],

@@ -103,6 +103,17 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
             "record_contact", "propose_compensation"],
         "liaison": [],
     },
+    # The complainant's review (issue 19): the case team never reviews its own answer; a
+    # senior agent reviews a frontline agent's case; supervisors review and assign reviews.
+    "under_review": {
+        "owner": ["record_contact"],
+        "handler": ["record_contact"],
+        "outsider": ["record_contact"],
+        "senior": ["conclude_review", "record_contact"],
+        "supervisor": ["conclude_review", "assign_review", "retier", "transfer_ownership",
+            "record_contact"],
+        "liaison": [],
+    },
     "closed": {
         "owner": ["reopen"],
         "handler": [],

@@ -30,7 +30,8 @@ from .managers import CaseQuerySet
 
 # Sources and targets written once, so the graph reads like SPEC's process.
 _REVISIT_SOURCES = [Stage.FEEDBACK_GIVEN, Stage.REVISIT]
-_CLOSABLE = [s for s in OPEN_STAGES]
+# A review is concluded, never closed as invalid (that would bypass the reviewer).
+_CLOSABLE = [s for s in OPEN_STAGES if s != Stage.REVIEW]
 
 
 class ComplaintGroup(models.Model):

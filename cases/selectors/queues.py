@@ -16,7 +16,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from cases import permissions as perms
-from cases.choices import OPEN_STAGES, CompensationStatus, SlaState, Stage, Tier
+from cases.choices import OPEN_STAGES, CompensationStatus, Role, SlaState, Stage, Tier
 from cases.models import Case, Compensation, User
 
 
@@ -61,13 +61,16 @@ QUEUES: dict[str, Queue] = {
                 "satisfaction revisit."), "telephone-outbound"),
         Queue("follow_ups", _("Follow-ups due"),
               _("Dissatisfied revisits needing a second follow-up."), "arrow-repeat"),
+        Queue("reviews", _("Reviews requested"),
+              _("Complainants asked for a review of the answer: supervisors assign or take "
+                "them; a senior agent sees the reviews given to them."), "patch-question"),
         Queue("open", _("All open cases"), _("Every case not yet closed."), "inbox"),
         Queue("all", _("All cases"), _("Every case, closed ones included."), "archive"),
     )
 }
 # The queues the desk home shows, in order (``open`` and ``all`` are list views only).
 HOME_QUEUES = ("mine", "team", "fast_lane", "at_risk", "breached", "approvals", "waiting",
-               "revisits", "follow_ups")
+               "revisits", "follow_ups", "reviews")
 
 
 # The deadline state of a case is the worst state of its running clocks (CaseDeadline rows
@@ -138,6 +141,10 @@ def queue_q(name: str, user: User, now: datetime | None = None) -> Q:
         return Q(stage=Stage.REVISIT) | Q(stage=Stage.FEEDBACK_GIVEN, revisit_due_at__lte=now)
     if name == "follow_ups":
         return Q(stage=Stage.FOLLOW_UP)
+    if name == "reviews":  # supervisors: every review; senior agents: those given to them
+        under_review = Q(stage=Stage.REVIEW)
+        return under_review if perms.is_supervisor(user) else (
+            under_review & Q(review__reviewer_id=user.pk))
     if name == "open":
         return is_open
     if name == "all":
@@ -149,6 +156,8 @@ def may_open_queue(user: User, name: str) -> bool:
     """May ``user`` open the queue called ``name``? (Unknown names are the filter form's to
     refuse.) Supervision queues are for supervisors."""
     queue = QUEUES.get(name)
+    if name == "reviews":
+        return perms.is_agent(user) and user.has_role(Role.SENIOR, Role.SUPERVISOR)
     return queue is None or not queue.supervisors_only or perms.is_supervisor(user)
 
 

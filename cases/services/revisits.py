@@ -123,6 +123,19 @@ def survey_revisit_for_token(token: str, *, for_update: bool = False) -> Revisit
     return revisit
 
 
+def survey_case_for_token(token: str) -> Case:
+    """The case a survey link was made for, whether or not the survey was answered (the
+    review request on the survey page). Raises SurveyLinkInvalid or SurveyLinkExpired."""
+    revisit_id, nonce = _token_read(token)
+    revisit = Revisit.objects.select_related("case", "case__customer").filter(
+        pk=revisit_id).first()
+    if revisit is None or not revisit.token_nonce or not secrets.compare_digest(
+        revisit.token_nonce, nonce
+    ):
+        raise _invalid()
+    return revisit.case
+
+
 # --- opening due revisits ----------------------------------------------------------------------
 @dataclass
 class RevisitSweepResult:

@@ -22,10 +22,11 @@ from django_fsm import can_proceed
 
 from cases import forms as desk_forms
 from cases import permissions as perms
-from cases import selectors, services
+from cases import review_forms, selectors, services
 from cases.choices import HANDLING_STAGES, OPEN_STAGES, RevisitMethod, Stage
 from cases.models import Case, Compensation, User
-from cases.services import ActionNotAllowed, ConflictError, InvalidInput
+from cases.services import ActionForbidden, ActionNotAllowed, ConflictError, InvalidInput
+from cases.services.reviews import review_assign, review_conclude
 from cases.services.transitions import transitions_named
 from cases.views.base import AgentRequiredMixin, get_case_or_404
 
@@ -165,6 +166,26 @@ def _compensate(user: User, case: Case, form: Any) -> Any:
                                          amount=d["amount"], description=d["description"])
 
 
+def _assign_review(user: User, case: Case, form: Any) -> Any:
+    return review_assign(actor=user, case_id=case.pk, reviewer=form.cleaned_data["reviewer"])
+
+
+def _conclude_review(user: User, case: Case, form: Any) -> Any:
+    d = form.cleaned_data
+    offer = None
+    if d.get("compensation_kind"):
+        offer = services.CompensationOffer(kind=d["compensation_kind"],
+                                           amount=d["compensation_amount"],
+                                           description=d.get("compensation_description", ""))
+    return review_conclude(actor=user, case_id=case.pk, outcome=d["outcome"],
+                           reasons=d["reasons"], new_solution=d["new_solution"],
+                           compensation=offer, expected_version=form.expected_version)
+
+
+def _under_review(case: Case) -> bool:
+    return case.stage == Stage.REVIEW
+
+
 def _is_open(case: Case) -> bool:
     return case.stage in OPEN_STAGES
 
@@ -205,6 +226,17 @@ ACTIONS: dict[str, Action] = {
                style="success", transition="complete_follow_up",
                help=_("After a dissatisfied revisit: the extra compensation or adjusted plan "
                       "was delivered.")),
+        Action("conclude_review", _("Conclude review"), review_forms.ReviewConcludeForm,
+               _conclude_review, _("Review concluded; the customer is told the result."),
+               icon="patch-check", style="success", transition="conclude_review",
+               help=_("Confirm or change the decision the customer asked to review, with the "
+                      "reasons; a changed decision needs the new solution.")),
+        Action("assign_review", _("Assign review"), review_forms.ReviewAssignForm,
+               _assign_review, _("Review assigned."), icon="person-badge",
+               style="outline-primary", permission=perms.can_assign_review,
+               when=_under_review, main=False,
+               help=_("Give the review to a reviewer above the original handler, or take it "
+                      "yourself. Never the handler or the owner.")),
         Action("reopen", _("Reopen"), desk_forms.ReasonForm, _reopen, _("Case reopened."),
                icon="arrow-counterclockwise", style="warning", transition="reopen",
                help=_("Handle a closed case again.")),
@@ -303,6 +335,9 @@ class CaseActionView(AgentRequiredMixin, View):
         except ActionNotAllowed as exc:
             form.add_error(None, exc.message)
             return self._render(request, case, spec, form, status=400)
+        except ActionForbidden as exc:
+            form.add_error(None, exc.message)
+            return self._render(request, case, spec, form, status=403)
         messages.success(request, spec.success)
         return redirect(case_url(case))
 

@@ -50,15 +50,19 @@ class SurveyForm(forms.Form):
     )
 
 
-def _language(request: HttpRequest, revisit: Revisit | None) -> str:
+def page_language(request: HttpRequest, customer_language: str | None) -> str:
     """?lang= when the customer switched, else the customer's language, else the browser's."""
     codes = {code for code, _name in settings.LANGUAGES}
     chosen = request.GET.get("lang") or request.POST.get("lang")
     if chosen in codes:
         return chosen
-    if revisit is not None and revisit.case.customer.language in codes:
-        return revisit.case.customer.language
+    if customer_language in codes:
+        return customer_language
     return translation.get_language_from_request(request)
+
+
+def _language(request: HttpRequest, revisit: Revisit | None) -> str:
+    return page_language(request, revisit.case.customer.language if revisit else None)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -77,7 +81,7 @@ class SurveyView(View):
         with translation.override(lang):
             return render(request, "cases/survey/thanks.html", {
                 "lang": lang, "just_answered": request.GET.get("answered") == "1",
-                "message": str(exc),
+                "message": str(exc), "token": token,
             })
 
     def _load(self, request: HttpRequest, token: str) -> Revisit | HttpResponse:
