@@ -65,7 +65,9 @@ def facts(db):
                    response_breached=True, ever_breached=True, resolved_at=at(21, 10),
                    feedback_due_at=at(22, 10), feedback_given_at=at(22, 9),
                    revisit_due_at=at(24, 9), revisit_done_at=at(24, 10), satisfaction_score=2,
-                   satisfied=False, stage=Stage.FOLLOW_UP)
+                   satisfied=False, stage=Stage.FOLLOW_UP,
+                   # asked for a review in W; due next week, not concluded at NOW
+                   review_requested_at=at(22, 12), review_due_at=at(29, 12))
     # c3: never responded, solution overdue.
     c["c3"] = make(plain, received_at=at(18, 10), stage=Stage.TRIAGED)
     # c4: Sunday 23:30 Shanghai (15:30 UTC) is still W; solution still within its time.
@@ -100,7 +102,10 @@ def facts(db):
                     resolved_at=at(10, 10), feedback_due_at=at(11, 10),
                     feedback_given_at=at(11, 9), revisit_due_at=at(13, 9),
                     revisit_done_at=at(13, 10), satisfaction_score=3, satisfied=False,
-                    follow_up_done_at=at(17, 10), closed_at=at(17, 10), stage=Stage.CLOSED)
+                    follow_up_done_at=at(17, 10), closed_at=at(17, 10), stage=Stage.CLOSED,
+                    # review asked after closing, concluded in W on time: decision changed
+                    review_requested_at=at(17, 11), review_due_at=at(20, 12),
+                    review_done_at=at(19, 10), review_changed=True)
     # c12: revisit fell due in W and was not done.
     c["c12"] = make(plain, received_at=at(10, 10), first_responded_at=at(10, 11),
                     resolved_at=at(15, 10), feedback_due_at=at(16, 10),
@@ -114,7 +119,10 @@ def facts(db):
                     resolved_at=at(13, 10), feedback_due_at=at(14, 10),
                     feedback_given_at=at(14, 9), revisit_due_at=at(16, 10),
                     revisit_done_at=at(16, 11), satisfaction_score=3, satisfied=False,
-                    stage=Stage.FOLLOW_UP)
+                    stage=Stage.FOLLOW_UP,
+                    # review due in W, concluded late (21st): decision confirmed
+                    review_requested_at=at(16, 12), review_due_at=at(18, 12),
+                    review_done_at=at(21, 10), review_changed=False)
     # c15: slow response, then re-tiered upward (3 -> 1): an escalation.
     c["c15"] = make(plain, received_at=at(20, 10), tier=Tier.URGENT, retiered=True,
                     channel="wechat", category="product_quality", department=d1,
@@ -156,4 +164,7 @@ EXPECTED_W = {
     "key_customer_recovery": Decimal("50.0"),  # closed in W, key: c1 satisfied, c11 not
     "department_response": Decimal("25.0"),  # r1 on time; r2 r4 r6 late; r3 r5 excluded
     "handling_cycle": Decimal("36.5"),  # (24 + 97 + 24 + 1.0003) h / 4
+    "review_rate": Decimal("25.0"),  # fed back in W: c1 c2 c6 c12; c2 asked for a review
+    "review_changed": Decimal("50.0"),  # concluded in W: c11 changed, c14 confirmed
+    "review_on_time": Decimal("50.0"),  # due in W: c11 on time, c14 late (c2 due next week)
 }

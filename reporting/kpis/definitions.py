@@ -272,6 +272,44 @@ def department_response(w: Window) -> tuple[Any, Any]:
     return Count("pk", filter=den & Q(answered_at__lte=F("due_at"))), Count("pk", filter=den)
 
 
+def review_rate(w: Window) -> tuple[Any, Any]:
+    """Review rate 申请核查率 (target <= 5 %): how often complainants ask for a review.
+
+    Period taken on: ``feedback_given_at`` (the answer the review is asked about).
+    Denominator: cases given feedback in the period.
+    Numerator: of those, cases whose complainant asked for a review (at any time; a case is
+    reviewed at most once).
+    """
+    den = in_window(w, "feedback_given_at")
+    return Count("pk", filter=den & Q(review_requested_at__isnull=False)), Count(
+        "pk", filter=den)
+
+
+def review_changed(w: Window) -> tuple[Any, Any]:
+    """Changed-decision rate 核查改判率 (target: falling period over period).
+
+    Period taken on: ``review_done_at`` (when the reviewer concluded).
+    Denominator: reviews concluded in the period.
+    Numerator: of those, reviews that changed the decision (``review_changed``).
+    """
+    den = in_window(w, "review_done_at")
+    return Count("pk", filter=den & Q(review_changed=True)), Count("pk", filter=den)
+
+
+def review_on_time(w: Window) -> tuple[Any, Any]:
+    """Review concluded on time 核查按时完成率 (target >= 95 %).
+
+    Period taken on: ``review_due_at`` (the review clock: SlaPolicy ``review_minutes``,
+    15 days by default, from the request).
+    Denominator: reviews due in the period whose outcome is known (concluded, or due time
+    passed).
+    Numerator: of those, reviews concluded at or before the due time.
+    """
+    den = in_window(w, "review_due_at") & _known("review_done_at", "review_due_at", w)
+    return Count("pk", filter=den & Q(review_done_at__lte=F("review_due_at"))), Count(
+        "pk", filter=den)
+
+
 @dataclass(frozen=True)
 class Kpi:
     """One KPI: code, label, target direction and default, unit, what it counts (cases or
@@ -336,6 +374,18 @@ KPIS: tuple[Kpi, ...] = (
         Decimal(95), PERCENT, REQUEST, "created_at", department_response,
         _("Collaboration requests sent in the period that the department answered by the due "
           "time (24 h), out of those answered or already due; early withdrawals excluded.")),
+    Kpi("review_rate", _("Review requests"), Direction.AT_MOST, Decimal(5),
+        PERCENT, CASE, "feedback_given_at", review_rate,
+        _("Cases given feedback in the period whose complainant asked for a review, out of "
+          "all cases given feedback in the period.")),
+    Kpi("review_changed", _("Reviews that changed the decision"), Direction.FALLING, None,
+        PERCENT, CASE, "review_done_at", review_changed,
+        _("Reviews concluded in the period that changed the decision, out of all reviews "
+          "concluded in the period.")),
+    Kpi("review_on_time", _("Reviews concluded on time"), Direction.AT_LEAST, Decimal(95),
+        PERCENT, CASE, "review_due_at", review_on_time,
+        _("Reviews due in the period that were concluded by their due time, out of those "
+          "concluded or already due.")),
     Kpi("handling_cycle", _("Average handling cycle (hours)"), Direction.FALLING, None,
         HOURS, CASE, "resolved_at", average_handling_cycle,
         _("Mean time from receipt to resolution of the cases resolved in the period, "
@@ -344,7 +394,8 @@ KPIS: tuple[Kpi, ...] = (
 KPI_BY_CODE: dict[str, Kpi] = {k.code: k for k in KPIS}
 CASE_KPIS = tuple(k for k in KPIS if k.source == CASE)
 REQUEST_KPIS = tuple(k for k in KPIS if k.source == REQUEST)
-CASE_ANCHORS = ("received_at", "resolved_at", "revisit_due_at", "revisit_done_at", "closed_at")
+CASE_ANCHORS = ("received_at", "resolved_at", "revisit_due_at", "revisit_done_at", "closed_at",
+                "feedback_given_at", "review_done_at", "review_due_at")
 
 # Breakdown dimensions: name -> (case field, request field).
 DIMENSIONS: dict[str, tuple[str, str]] = {
