@@ -90,7 +90,8 @@ def seed(total: int, due_percent: float) -> None:
         # One running deadline per case. Not due: risk point hours ahead. Due cases alternate
         # between past the risk point (-> at risk) and past the due time (-> breached).
         cur.execute(f"""
-            INSERT INTO cases_casedeadline (case_id, clock, started_at, risk_at, due_at, state)
+            INSERT INTO cases_casedeadline (case_id, clock, started_at, risk_at, due_at, state,
+                                            basis)
             SELECT c.id,
                 (ARRAY['assign','response','solution','progress','feedback','follow_up'])
                     [1 + c.id % 6],
@@ -106,7 +107,7 @@ def seed(total: int, due_percent: float) -> None:
                           THEN now() - interval '1 hour'
                      WHEN c.id % {due_every} = 0 THEN now() + interval '50 minutes'
                      ELSE now() + interval '3 hours' END,
-                'on_time'
+                'on_time', 'elapsed'
             FROM cases_case c
         """)
         cur.execute("ANALYZE cases_case")
@@ -158,11 +159,36 @@ def reset_due(snapshot: list[tuple[int, str]]) -> None:
         cur.execute("VACUUM ANALYZE cases_casedeadline")
 
 
+def set_basis(basis: str) -> None:
+    """``working``: every other running deadline counts working time on the desk's default
+    calendar (their due instants were computed when they started, so the sweep reads the same
+    indexed instants); ``elapsed``: all back to elapsed time."""
+    from django.db import connection
+
+    from cases.worktime import default_calendar_id
+
+    calendar_id = default_calendar_id() if basis == "working" else None
+    started = time.perf_counter()
+    with connection.cursor() as cur:
+        if basis == "working":
+            cur.execute("UPDATE cases_casedeadline SET basis='working', calendar_id=%s "
+                        "WHERE case_id %% 2 = 0 AND basis <> 'working'", [calendar_id])
+        else:
+            cur.execute("UPDATE cases_casedeadline SET basis='elapsed', calendar_id=NULL "
+                        "WHERE basis <> 'elapsed'")
+        changed = cur.rowcount
+        if changed:
+            cur.execute("VACUUM ANALYZE cases_casedeadline")
+    print(f"basis {basis}: {changed:,} deadlines changed in {time.perf_counter() - started:.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--due-percent", type=float, default=1.0)
     parser.add_argument("--reseed", action="store_true", help="seed even if the data exists")
+    parser.add_argument("--basis", choices=("elapsed", "working"), default="elapsed",
+                        help="working: half the running clocks count working time (issue 14)")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -184,9 +210,12 @@ def main() -> None:
         seed(args.cases, args.due_percent)
     else:
         reset_due([])
+    set_basis(args.basis)
     now = timezone.now()
     open_rows = CaseDeadline.objects.filter(stopped_at__isnull=True).count()
-    print(f"{Case.objects.count():,} cases, {open_rows:,} running deadlines")
+    working = CaseDeadline.objects.filter(stopped_at__isnull=True, basis="working").count()
+    print(f"{Case.objects.count():,} cases, {open_rows:,} running deadlines "
+          f"({working:,} in working time)")
     explain("breach selection", sweeps._due_for_breach(now).values_list("id")[:5000])
     explain("risk selection", sweeps._due_for_risk(now).values_list("id")[:5000])
 
