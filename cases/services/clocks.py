@@ -193,7 +193,7 @@ def retime_open_clocks(case: Case) -> None:
 
 # The case fields that re-timing its clocks changes.
 RETIMED_CASE_FIELDS = ["assign_due_at", "response_due_at", "solution_due_at", "next_due_at",
-                       "next_risk_at", "sla_state", "ever_breached"]
+                       "next_risk_at", "next_due_calendar", "sla_state", "ever_breached"]
 
 
 def retime_and_save_many(cases: list[Case], now: datetime | None = None,
@@ -270,7 +270,10 @@ def start_new_case_clocks(
 
 
 def _apply_sla(case: Case, rows: list[CaseDeadline], now: datetime) -> None:
-    case.next_due_at = min((r.due_at for r in rows), default=None)
+    nearest = min(rows, key=lambda r: r.due_at, default=None)
+    case.next_due_at = nearest.due_at if nearest is not None else None
+    case.next_due_calendar_id = (nearest.calendar_id if nearest is not None
+                                 and nearest.basis == Basis.WORKING else None)
     case.next_risk_at = min((r.risk_at for r in rows), default=None)
     states = [live_state(r, now) for r in rows]
     case.sla_state = max(states, key=_SEVERITY.__getitem__, default=SlaState.ON_TIME)
