@@ -37,7 +37,7 @@ def _due(case: Any, next_deadline: str) -> SafeString:
     risk = (format_html(' data-risk="{}"', timezone.localtime(case.next_risk_at).isoformat())
             if case.next_risk_at else "")
     calendar_id = case.next_due_calendar_id
-    basis = format_html(' data-basis="working"') if calendar_id is not None else ""
+    basis = mark_safe(' data-basis="working"') if calendar_id is not None else ""
     return format_html(
         '<span class="sla sla-{} text-nowrap" data-due="{}"{} data-state="{}"{} '
         'title="{}: {}"><i class="bi bi-clock"></i> <span class="countdown">{}</span></span>',
