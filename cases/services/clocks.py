@@ -76,14 +76,14 @@ class Window(NamedTuple):
 def clock_basis(policy: SlaPolicy, clock: str, *,
                 department_calendar_id: int | None = None) -> tuple[str, int | None]:
     """(basis, calendar id) of ``clock`` under ``policy``, from the cached configuration (no
-    query). A working clock's calendar: the department's for the department clock, else the
-    one chosen in the policy, else the desk default (None when there is none)."""
+    query). A working clock's calendar: the one chosen in the policy, else (department clock)
+    the department's, else the desk default (None when there is none)."""
     from cases.services.desk_config import desk_config  # desk_config imports this module
 
     basis, calendar_id = desk_config().clock_basis(policy.tier, clock)
     if basis != Basis.WORKING:
         return Basis.ELAPSED, None
-    if clock == Clock.DEPARTMENT and department_calendar_id is not None:
+    if calendar_id is None and clock == Clock.DEPARTMENT:
         calendar_id = department_calendar_id
     return basis, calendar_id or worktime.default_calendar_id()
 
