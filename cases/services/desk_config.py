@@ -121,14 +121,15 @@ def _load() -> DeskConfig:
     }
     for template in NoticeTemplate.objects.filter(kind=NoticeKind.ACKNOWLEDGEMENT):
         templates[(template.kind, template.channel, template.language)] = template
-    return DeskConfig(
-        settings=DeskSettings.get(),
-        policies={policy.tier: policy for policy in SlaPolicy.objects.all()},
-        templates=templates,
-        bases={(row.policy.tier, row.clock): (row.basis, row.calendar_id)
-               for row in ClockBasis.objects.select_related("policy")
-               if row.basis != Basis.ELAPSED},
-    )
+    bases = {(row.policy.tier, row.clock): (row.basis, row.calendar_id)
+             for row in ClockBasis.objects.select_related("policy")
+             if row.basis != Basis.ELAPSED}
+    policies = {policy.tier: policy for policy in SlaPolicy.objects.all()}
+    for policy in policies.values():  # read by clocks.clock_basis without another lookup
+        policy.cached_bases = {clock: value for (tier, clock), value in bases.items()
+                               if tier == policy.tier}
+    return DeskConfig(settings=DeskSettings.get(), policies=policies, templates=templates,
+                      bases=bases)
 
 
 def connect_signals() -> None:
