@@ -55,6 +55,11 @@ class DeskConfig:
         """The policy that times a case of ``tier`` (see ``clocks.policy_for``)."""
         return self.policies.get(clocks.policy_tier(tier)) or clocks.default_policy(tier)
 
+    def __post_init__(self) -> None:
+        for policy in self.policies.values():  # read by clocks.clock_basis without a lookup
+            policy.cached_bases = {clock: value for (tier, clock), value in self.bases.items()
+                                   if tier == policy.tier}
+
 
 @dataclass(frozen=True)
 class _Copy:
@@ -121,15 +126,14 @@ def _load() -> DeskConfig:
     }
     for template in NoticeTemplate.objects.filter(kind=NoticeKind.ACKNOWLEDGEMENT):
         templates[(template.kind, template.channel, template.language)] = template
-    bases = {(row.policy.tier, row.clock): (row.basis, row.calendar_id)
-             for row in ClockBasis.objects.select_related("policy")
-             if row.basis != Basis.ELAPSED}
-    policies = {policy.tier: policy for policy in SlaPolicy.objects.all()}
-    for policy in policies.values():  # read by clocks.clock_basis without another lookup
-        policy.cached_bases = {clock: value for (tier, clock), value in bases.items()
-                               if tier == policy.tier}
-    return DeskConfig(settings=DeskSettings.get(), policies=policies, templates=templates,
-                      bases=bases)
+    return DeskConfig(
+        settings=DeskSettings.get(),
+        policies={policy.tier: policy for policy in SlaPolicy.objects.all()},
+        templates=templates,
+        bases={(row.policy.tier, row.clock): (row.basis, row.calendar_id)
+               for row in ClockBasis.objects.select_related("policy")
+               if row.basis != Basis.ELAPSED},
+    )
 
 
 def connect_signals() -> None:
