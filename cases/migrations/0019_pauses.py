@@ -41,6 +41,7 @@ class Migration(migrations.Migration):
                 ('max_days', models.PositiveSmallIntegerField(help_text='All pauses of a case for this reason together, in elapsed calendar days; when reached the case resumes by itself.', verbose_name='maximum total (calendar days)')),
                 ('clocks', models.JSONField(default=list, validators=[cases.models.pauses.validate_clocks], verbose_name='clocks it stops')),
                 ('requires_evidence', models.BooleanField(default=False, verbose_name='requires evidence (an attachment)')),
+                ('resumes_on_customer_reply', models.BooleanField(default=False, help_text='For reasons that wait on the complainant: their next message ends the pause.', verbose_name='resumes when the customer answers')),
                 ('active', models.BooleanField(default=True, verbose_name='active')),
                 ('order', models.PositiveSmallIntegerField(default=0, verbose_name='order')),
             ],
@@ -72,6 +73,16 @@ class Migration(migrations.Migration):
             model_name='casedeadline',
             name='paused_at',
             field=models.DateTimeField(blank=True, null=True, verbose_name='paused since'),
+        ),
+        migrations.AlterField(
+            model_name='notice',
+            name='kind',
+            field=models.CharField(choices=[('acknowledgement', 'Acknowledgement'), ('feedback', 'Result feedback'), ('survey', 'Survey invitation'), ('follow_up', 'Follow-up'), ('staff_alert', 'Staff alert'), ('pause', 'Handling paused')], max_length=20, verbose_name='kind'),
+        ),
+        migrations.AlterField(
+            model_name='noticetemplate',
+            name='kind',
+            field=models.CharField(choices=[('acknowledgement', 'Acknowledgement'), ('feedback', 'Result feedback'), ('survey', 'Survey invitation'), ('follow_up', 'Follow-up'), ('staff_alert', 'Staff alert'), ('pause', 'Handling paused')], max_length=20, verbose_name='kind'),
         ),
         migrations.AddIndex(
             model_name='casedeadline',

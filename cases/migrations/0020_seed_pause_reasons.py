@@ -7,25 +7,27 @@ these rows when that clock exists."""
 
 from django.db import migrations
 
-# code, Chinese name, English name, maximum days, clocks, requires evidence
+# code, Chinese name, English name, maximum days, clocks, requires evidence, resumes when the
+# customer answers
 REASONS = [
     ("customer_materials", "等待投诉人补充材料", "Waiting for the complainant's materials", 30,
-     ["response", "solution", "progress"], False),
+     ["response", "solution", "progress"], False, True),
     ("third_party_testing", "第三方检测/鉴定", "Third-party testing or appraisal", 60,
-     ["solution", "progress"], True),
+     ["solution", "progress"], True, False),
     ("authority", "等待监管机构或其他机关处理", "Waiting for a regulator or another authority", 60,
-     ["solution", "progress"], True),
+     ["solution", "progress"], True, False),
     ("customer_unreachable", "投诉人暂时无法联系", "Complainant cannot be reached for now", 7,
-     ["solution", "progress"], False),
+     ["solution", "progress"], False, True),
 ]
 
 
 def seed(apps, schema_editor):
     PauseReason = apps.get_model("cases", "PauseReason")
-    for order, (code, name, name_en, days, clocks, evidence) in enumerate(REASONS):
+    for order, (code, name, name_en, days, clocks, evidence, reply) in enumerate(REASONS):
         PauseReason.objects.get_or_create(code=code, defaults={
             "name": name, "name_en": name_en, "max_days": days, "clocks": clocks,
-            "requires_evidence": evidence, "order": order * 10,
+            "requires_evidence": evidence, "resumes_on_customer_reply": reply,
+            "order": order * 10,
         })
 
 

@@ -21,11 +21,16 @@ class PauseEnd(models.TextChoices):
     MAXIMUM = "maximum", _("Maximum length reached")
 
 
+# The department's answer to a collaboration request runs on its own request and is not
+# stopped by a wait on the complainant: every other clock may be.
+PAUSABLE_CLOCKS = [c for c in Clock.values if c != Clock.DEPARTMENT]
+
+
 def validate_clocks(value: object) -> None:
     """A list of Clock values, at least one, no repeats."""
     if not isinstance(value, list) or not value:
         raise ValidationError(_("Choose at least one clock the pause stops."))
-    unknown = [v for v in value if v not in Clock.values]
+    unknown = [v for v in value if v not in PAUSABLE_CLOCKS]
     if unknown or len(set(value)) != len(value):
         raise ValidationError(_("Unknown or repeated clock: %(clocks)s.")
                               % {"clocks": ", ".join(map(str, unknown or value))})
@@ -51,6 +56,11 @@ class PauseReason(models.Model):
     clocks = models.JSONField(_("clocks it stops"), default=list, validators=[validate_clocks])
     requires_evidence = models.BooleanField(_("requires evidence (an attachment)"),
                                             default=False)
+    resumes_on_customer_reply = models.BooleanField(
+        _("resumes when the customer answers"), default=False,
+        help_text=_("For reasons that wait on the complainant: their next message ends the "
+                    "pause."),
+    )
     active = models.BooleanField(_("active"), default=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from cases.choices import Clock, SlaState, Tier
 from cases.models import Case, CaseDeadline, SlaPolicy
+from cases.services.pause_clocks import thaw_row
 
 # clock -> (due-time field, stop-time field) on Case.
 # The progress clock has no stop fact: it restarts with every progress note.
@@ -99,6 +100,11 @@ def stop_clock(case: Case, clock: str, at: datetime) -> None:
     for row in CaseDeadline.objects.filter(case=case, clock=clock, stopped_at__isnull=True):
         row.stopped_at = at
         fields = ["stopped_at"]
+        if row.paused_at is not None:  # stopped during a pause: judged on the moved due time
+            thaw_row(row, at)
+            fields += ["risk_at", "due_at", "paused_at"]
+            if stop_field is not None and clock != Clock.REVISIT:
+                setattr(case, CLOCK_FIELDS[clock][0], row.due_at)
         if at > row.due_at and row.state != SlaState.BREACHED:
             row.state, row.breached_at = SlaState.BREACHED, row.due_at
             fields += ["state", "breached_at"]
@@ -214,6 +220,7 @@ def start_new_case_clocks(
 
 
 def _apply_sla(case: Case, rows: list[CaseDeadline], now: datetime) -> None:
+    rows = [r for r in rows if r.paused_at is None]  # a paused clock is not running
     case.next_due_at = min((r.due_at for r in rows), default=None)
     case.next_risk_at = min((r.risk_at for r in rows), default=None)
     states = [live_state(r, now) for r in rows]

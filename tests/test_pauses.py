@@ -1,0 +1,259 @@
+"""Pauses with lawful reasons (issue 14 item 4): pausing freezes the reason's clocks, the sweeps
+leave them alone, resuming moves their due times by the paused time in each clock's basis, the
+customer's answer and the reason's maximum resume by themselves, and every bad request is
+refused with a clear message and changes nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from cases import services
+from cases.choices import Clock, Role, SlaState, Stage
+from cases.models import Case, CaseAttachment, CaseDeadline, CasePause, CaseTransition, Notice
+from cases.models import PauseEnd, PauseReason
+from cases.models.notices import NoticeKind
+from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
+from cases.services.pauses import Evidence, case_pause, case_resume, pause_maximum_sweep
+from cases.services.sweeps import deadline_sweep
+from tests.factories import CaseFactory, UserFactory, root_cause
+
+pytestmark = pytest.mark.django_db
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def handler(db):
+    return UserFactory(username="pause-handler", role=Role.FRONTLINE)
+
+
+@pytest.fixture
+def case(handler):
+    return CaseFactory(stage=Stage.IN_PROGRESS, handler=handler)
+
+
+def _row(case: Case, clock: str) -> CaseDeadline:
+    return CaseDeadline.objects.get(case=case, clock=clock, stopped_at__isnull=True)
+
+
+def _snapshot(case: Case) -> tuple:
+    case.refresh_from_db()
+    rows = tuple(CaseDeadline.objects.filter(case=case).order_by("pk").values_list(
+        "due_at", "risk_at", "paused_at", "state"))
+    return (case.version, case.paused_since, case.paused_total, case.next_due_at, rows,
+            CasePause.objects.count(), CaseAttachment.objects.count(), Notice.objects.count(),
+            CaseTransition.objects.filter(case=case).count())
+
+
+def test_a_pause_freezes_the_reasons_clocks_and_takes_them_out_of_the_nearest_due(case, handler):
+    solution = _row(case, Clock.SOLUTION)
+    pause = case_pause(actor=handler, case_id=case.pk, reason="customer_materials",
+                       note="请客户提供购物凭证")
+    solution.refresh_from_db()
+    case.refresh_from_db()
+    assert solution.paused_at == pause.started_at
+    assert case.paused_since == pause.started_at
+    running = CaseDeadline.objects.filter(case=case, stopped_at__isnull=True,
+                                          paused_at__isnull=True)
+    assert case.next_due_at == min((r.due_at for r in running), default=None)
+    assert pause.clocks == ["response", "solution", "progress"]
+    assert pause.resume_by == pause.started_at + timedelta(days=30)
+
+
+def test_an_elapsed_clock_moves_by_the_elapsed_paused_time(case, handler):
+    solution = _row(case, Clock.SOLUTION)
+    due, risk = solution.due_at, solution.risk_at
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note="缺凭证")
+    with time_machine.travel(start + timedelta(days=3, hours=2), tick=False):
+        case_resume(actor=handler, case_id=case.pk)
+    solution.refresh_from_db()
+    case.refresh_from_db()
+    assert solution.due_at == due + timedelta(days=3, hours=2)
+    assert solution.risk_at == risk + timedelta(days=3, hours=2)
+    assert solution.paused_at is None
+    assert case.solution_due_at == solution.due_at  # the KPI's fact moves with it
+    assert case.paused_total == timedelta(days=3, hours=2)
+    assert case.paused_since is None
+    assert list(CaseTransition.objects.filter(case=case, field="pause").values_list(
+        "name", flat=True)) == ["pause", "resume"]
+
+
+def test_the_sweep_leaves_a_paused_clock_alone_past_its_old_due_time(case, handler):
+    solution = _row(case, Clock.SOLUTION)
+    case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note="缺凭证")
+    with time_machine.travel(solution.due_at + timedelta(hours=1), tick=False):
+        result = deadline_sweep()
+        solution.refresh_from_db()
+        case.refresh_from_db()
+        assert solution.state == SlaState.ON_TIME
+        assert case.sla_state != SlaState.BREACHED and not case.ever_breached
+        assert result.breached == 0
+        case_resume(actor=handler, case_id=case.pk)
+        deadline_sweep()
+    solution.refresh_from_db()
+    assert solution.state == SlaState.ON_TIME  # its due time moved past the resume
+
+
+def test_the_customers_message_resumes_a_pause_waiting_on_them(case, handler):
+    case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note="缺凭证")
+    services.case_add_customer_message(case_id=case.pk, body="凭证已上传。")
+    case.refresh_from_db()
+    pause = CasePause.objects.get(case=case)
+    assert case.paused_since is None
+    assert pause.ended_how == PauseEnd.CUSTOMER and pause.ended_by is None
+    assert _row(case, Clock.SOLUTION).paused_at is None
+
+
+def test_the_customers_message_does_not_end_a_third_party_appraisal(case, handler):
+    case_pause(actor=handler, case_id=case.pk, reason="third_party_testing", note="送检",
+               evidence=Evidence("送检单.pdf", PDF))
+    services.case_add_customer_message(case_id=case.pk, body="请问进展？")
+    case.refresh_from_db()
+    assert case.paused_since is not None
+
+
+def test_the_reasons_maximum_resumes_the_case_at_that_moment(case, handler):
+    PauseReason.objects.filter(code="customer_unreachable").update(max_days=2)
+    solution = _row(case, Clock.SOLUTION)
+    due = solution.due_at
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        case_pause(actor=handler, case_id=case.pk, reason="customer_unreachable", note="未接通")
+    with time_machine.travel(start + DAY, tick=False):
+        assert pause_maximum_sweep() == 0
+    with time_machine.travel(start + 3 * DAY, tick=False):
+        assert pause_maximum_sweep() == 1
+        assert pause_maximum_sweep() == 0
+    pause = CasePause.objects.get(case=case)
+    solution.refresh_from_db()
+    assert pause.ended_how == PauseEnd.MAXIMUM and pause.ended_at == start + 2 * DAY
+    assert solution.due_at == due + 2 * DAY
+
+
+def test_the_maximum_is_a_total_over_all_pauses_of_the_reason(case, handler):
+    PauseReason.objects.filter(code="customer_unreachable").update(max_days=2)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        case_pause(actor=handler, case_id=case.pk, reason="customer_unreachable", note="未接通")
+    with time_machine.travel(start + 2 * DAY, tick=False):
+        case_resume(actor=handler, case_id=case.pk)
+        before = _snapshot(case)
+        with pytest.raises(ActionNotAllowed, match="2 days"):
+            case_pause(actor=handler, case_id=case.pk, reason="customer_unreachable",
+                       note="再次未接通")
+        assert _snapshot(case) == before
+
+
+def test_the_customer_is_told_once_with_the_reason_in_their_language(case, handler):
+    case.customer.language = "en"
+    case.customer.save(update_fields=["language"])
+    case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note="缺凭证")
+    notices = Notice.objects.filter(case=case, kind=NoticeKind.PAUSE)
+    assert notices.count() == 1
+    notice = notices.get()
+    assert notice.language == "en"
+    assert "Waiting for the complainant's materials" in notice.body
+    assert "paused" in notice.subject
+
+
+def test_a_chinese_customer_gets_the_chinese_reason(case, handler):
+    case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note="缺凭证")
+    notice = Notice.objects.get(case=case, kind=NoticeKind.PAUSE)
+    assert notice.language == "zh-hans"
+    assert "等待投诉人补充材料" in notice.body
+
+
+def test_evidence_is_kept_as_a_case_attachment(case, handler, intake_env):
+    pause = case_pause(actor=handler, case_id=case.pk, reason="third_party_testing",
+                       note="送检", evidence=Evidence("检测委托书.pdf", PDF))
+    assert pause.evidence.content_type == "application/pdf"
+    assert pause.evidence.case_id == case.pk
+    assert (intake_env / pause.evidence.file.name).exists()
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"reason": ""}, InvalidInput, "Choose the reason"),
+    ({"reason": "no_such_reason"}, InvalidInput, "not a pause reason"),
+    ({"note": "  "}, InvalidInput, "what the case is waiting for"),
+    ({"note": "x" * 4001}, InvalidInput, "too long"),
+    ({"reason": "third_party_testing"}, InvalidInput, "needs evidence"),
+    ({"reason": "third_party_testing", "evidence": Evidence("a.exe", b"MZ\x90\x00\x03\x00")},
+     InvalidInput, "not a photo, PDF"),
+])
+def test_bad_pause_input_is_refused_and_changes_nothing(case, handler, intake_env, kwargs,
+                                                        error, message):
+    before = _snapshot(case)
+    args = {"reason": "customer_materials", "note": "缺凭证", **kwargs}
+    with pytest.raises(error, match=message):
+        case_pause(actor=handler, case_id=case.pk, **args)
+    assert _snapshot(case) == before
+    assert not [p for p in intake_env.rglob("*") if p.is_file()]
+
+
+def test_an_inactive_reason_is_refused(case, handler):
+    PauseReason.objects.filter(code="customer_materials").update(active=False)
+    with pytest.raises(InvalidInput, match="not a pause reason"):
+        case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note="x")
+
+
+def test_pausing_twice_is_refused_and_changes_nothing(case, handler):
+    case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note="缺凭证")
+    before = _snapshot(case)
+    with pytest.raises(ActionNotAllowed, match="already paused"):
+        case_pause(actor=handler, case_id=case.pk, reason="authority", note="x",
+                   evidence=Evidence("函.pdf", PDF))
+    assert _snapshot(case) == before
+
+
+def test_resuming_a_case_not_paused_is_refused(case, handler):
+    before = _snapshot(case)
+    with pytest.raises(ActionNotAllowed, match="is not paused"):
+        case_resume(actor=handler, case_id=case.pk)
+    assert _snapshot(case) == before
+
+
+def test_a_closed_case_cannot_be_paused(handler):
+    closed = CaseFactory(stage=Stage.CLOSED, handler=handler)
+    before = _snapshot(closed)
+    with pytest.raises(ActionNotAllowed, match="closed"):
+        case_pause(actor=handler, case_id=closed.pk, reason="customer_materials", note="x")
+    assert _snapshot(closed) == before
+
+
+def test_only_owner_handler_or_supervisor_may_pause_or_resume(case, handler, frontline2,
+                                                               supervisor, liaison):
+    before = _snapshot(case)
+    for outsider in (frontline2, liaison):
+        with pytest.raises(ActionForbidden):
+            case_pause(actor=outsider, case_id=case.pk, reason="customer_materials", note="x")
+    assert _snapshot(case) == before
+    case_pause(actor=supervisor, case_id=case.pk, reason="customer_materials", note="x")
+    with pytest.raises(ActionForbidden):
+        case_resume(actor=frontline2, case_id=case.pk)
+    with pytest.raises(ActionForbidden):
+        case_resume(actor=None, case_id=case.pk)
+    case_resume(actor=handler, case_id=case.pk)
+
+
+def test_a_case_resolved_during_a_pause_is_judged_on_its_moved_due_time(case, handler):
+    solution = _row(case, Clock.SOLUTION)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note="缺凭证")
+    # Resolved while paused, after the old due time but within the moved one.
+    with time_machine.travel(solution.due_at + timedelta(hours=1), tick=False):
+        services.case_resolve(actor=handler, case_id=case.pk, solution="已补发。",
+                              root_cause=root_cause())
+    solution.refresh_from_db()
+    case.refresh_from_db()
+    assert solution.state != SlaState.BREACHED and not case.ever_breached
+    assert solution.paused_at is None
+    assert solution.due_at > solution.stopped_at
+    assert case.solution_due_at == solution.due_at
