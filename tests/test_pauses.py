@@ -5,20 +5,22 @@ refused with a clear message and changes nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.utils import timezone
 
 from cases import services
-from cases.choices import Clock, Role, SlaState, Stage
+from cases.choices import Basis, Clock, Role, SlaState, Stage
 from cases.models import Case, CaseAttachment, CaseDeadline, CasePause, CaseTransition, Notice
-from cases.models import PauseEnd, PauseReason
+from cases.models import PauseEnd, PauseReason, WorkCalendar
 from cases.models.notices import NoticeKind
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.pauses import Evidence, case_pause, case_resume, pause_maximum_sweep
 from cases.services.sweeps import deadline_sweep
+from cases.worktime import time_between
 from tests.factories import CaseFactory, UserFactory, root_cause
 
 pytestmark = pytest.mark.django_db
@@ -257,3 +259,55 @@ def test_a_case_resolved_during_a_pause_is_judged_on_its_moved_due_time(case, ha
     assert solution.paused_at is None
     assert solution.due_at > solution.stopped_at
     assert case.solution_due_at == solution.due_at
+
+
+# --- working-time clocks on the official calendar (cases.worktime) ---------------------------
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _working_solution(case: Case, due: datetime) -> CaseDeadline:
+    """Make the case's solution clock a working-time clock on the official China calendar
+    (working hours 09:00-12:00 and 13:30-18:00) due at ``due``."""
+    row = _row(case, Clock.SOLUTION)
+    row.basis, row.calendar = Basis.WORKING, WorkCalendar.objects.get(code="cn")
+    row.due_at, row.risk_at = due, due - timedelta(hours=1)
+    row.save()
+    return row
+
+
+def test_a_three_day_pause_moves_a_working_clock_by_exactly_the_paused_working_time(
+        case, handler):
+    # Paused Monday 2026-10-12 09:00 to Thursday 10-15 09:00: 3 working days = 3 x 7.5 h.
+    row = _working_solution(case, datetime(2026, 10, 16, 10, 0, tzinfo=SHANGHAI))
+    start = datetime(2026, 10, 12, 9, 0, tzinfo=SHANGHAI)
+    with time_machine.travel(start, tick=False):
+        case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note="缺凭证")
+    with time_machine.travel(start + 3 * DAY, tick=False):
+        case_resume(actor=handler, case_id=case.pk)
+    row.refresh_from_db()
+    paused = time_between(start, start + 3 * DAY, basis=Basis.WORKING, calendar=row.calendar)
+    assert paused == 3 * 450
+    # Fri 16th 10:00 + 1,350 working minutes: Fri 390, (weekend), Mon 450, Tue 450, Wed 60.
+    assert row.due_at == datetime(2026, 10, 21, 10, 0, tzinfo=SHANGHAI)
+    assert time_between(datetime(2026, 10, 16, 10, 0, tzinfo=SHANGHAI), row.due_at,
+                        basis=Basis.WORKING, calendar=row.calendar) == paused
+    assert row.risk_at == datetime(2026, 10, 20, 18, 0, tzinfo=SHANGHAI)  # Fri 450, Mon, Tue
+
+
+def test_a_pause_over_the_national_day_holiday_moves_a_working_clock_by_its_working_hour(
+        case, handler):
+    # Paused from the last working afternoon before National Day (2026-09-30 17:00) for three
+    # days: only 17:00-18:00 on the 30th was working time (October 1-3 are holidays).
+    row = _working_solution(case, datetime(2026, 10, 9, 17, 30, tzinfo=SHANGHAI))
+    start = datetime(2026, 9, 30, 17, 0, tzinfo=SHANGHAI)
+    with time_machine.travel(start, tick=False):
+        case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note="缺凭证")
+    with time_machine.travel(start + 3 * DAY, tick=False):
+        case_resume(actor=handler, case_id=case.pk)
+    row.refresh_from_db()
+    # Fri 10-09 17:30 + 60 working minutes: 30 that day, then Saturday 10-10 is a make-up
+    # workday (调休) that counts: 09:30.
+    assert row.due_at == datetime(2026, 10, 10, 9, 30, tzinfo=SHANGHAI)
+    case.refresh_from_db()
+    assert case.solution_due_at == row.due_at
+    assert case.paused_total == 3 * DAY  # the case shows elapsed paused time

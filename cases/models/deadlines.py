@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cases.choices import Clock, SlaState
+from cases.choices import Basis, Clock, SlaState
 
 
 class CaseDeadline(models.Model):
@@ -40,6 +40,13 @@ class CaseDeadline(models.Model):
     # sweeps skip the row (both partial indexes leave it out) and on resume its risk and due
     # times move by the paused time in the clock's basis.
     paused_at = models.DateTimeField(_("paused since"), null=True, blank=True)
+    # What the clock counts (fixed when it starts): elapsed time or a calendar's working time.
+    basis = models.CharField(_("counts"), max_length=8, choices=Basis.choices,
+                             default=Basis.ELAPSED)
+    calendar = models.ForeignKey(
+        "cases.WorkCalendar", verbose_name=_("calendar"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+", db_index=False,
+    )
 
     class Meta:
         ordering = ["due_at"]

@@ -9,13 +9,16 @@ from datetime import datetime
 
 from cases.choices import Clock, SlaState
 from cases.models import Case, CaseDeadline
+from cases.worktime import shift_for_pause
 
 
 def shift_due(row: CaseDeadline, due: datetime, paused_from: datetime,
               paused_to: datetime) -> datetime:
-    """``due`` of ``row``'s clock moved later by the pause ``[paused_from, paused_to)``."""
-    # Elapsed basis until the working-time engine is merged (br-wt-cal).
-    return due + (paused_to - paused_from)
+    """``due`` of ``row``'s clock moved later by the pause ``[paused_from, paused_to)``
+    counted in the clock's basis (working time: only the working minutes inside the pause,
+    on the clock's calendar)."""
+    return shift_for_pause(due, paused_from, paused_to, basis=row.basis,
+                           calendar=row.calendar_id)
 
 
 def freeze(case: Case, clocks: Iterable[str], at: datetime) -> int:
