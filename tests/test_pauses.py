@@ -10,7 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.utils import timezone
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone, translation
 
 from cases import services
 from cases.choices import Basis, Clock, Role, SlaState, Stage
@@ -27,6 +32,7 @@ pytestmark = pytest.mark.django_db
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 DAY = timedelta(days=1)
+QUERY_BUDGET = 16  # the workspace's budget (tests/test_desk_queries.py) + the pauses' 1
 
 
 @pytest.fixture
@@ -311,3 +317,100 @@ def test_a_pause_over_the_national_day_holiday_moves_a_working_clock_by_its_work
     case.refresh_from_db()
     assert case.solution_due_at == row.due_at
     assert case.paused_total == 3 * DAY  # the case shows elapsed paused time
+
+
+# --- the workspace, the desk and the tracking page -------------------------------------------
+def test_the_workspace_pauses_and_resumes_through_its_forms(client, case, handler):
+    client.force_login(handler)
+    url = reverse("desk:case", args=[case.pk])
+    page = client.get(url).content.decode()
+    assert 'data-testid="pause-form"' in page and "Third-party testing or appraisal" in page
+    response = client.post(reverse("desk:case_pause", args=[case.pk]),
+                           {"reason": "customer_materials", "note": "请补充购物凭证"})
+    assert response.status_code == 302
+    page = client.get(url).content.decode()
+    assert 'data-testid="header-paused"' in page and 'data-testid="resume-form"' in page
+    assert "请补充购物凭证" in page and 'data-paused="1"' in page
+    response = client.post(reverse("desk:case_resume", args=[case.pk]))
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.paused_since is None
+    page = client.get(url).content.decode()
+    assert 'data-testid="pause-history"' in page
+
+
+def test_the_pause_form_shows_the_services_error_and_changes_nothing(client, case, handler):
+    client.force_login(handler)
+    before = _snapshot(case)
+    response = client.post(reverse("desk:case_pause", args=[case.pk]),
+                           {"reason": "third_party_testing", "note": "送检"}, follow=True)
+    assert response.status_code == 200
+    assert "needs evidence" in response.content.decode()
+    assert _snapshot(case) == before
+    response = client.post(reverse("desk:case_resume", args=[case.pk]), follow=True)
+    assert "is not paused" in response.content.decode()
+
+
+def test_evidence_uploads_through_the_form(client, case, handler, intake_env):
+    client.force_login(handler)
+    upload = SimpleUploadedFile("检测委托书.pdf", PDF, content_type="application/pdf")
+    client.post(reverse("desk:case_pause", args=[case.pk]),
+                {"reason": "third_party_testing", "note": "送检", "evidence": upload})
+    pause = CasePause.objects.get(case=case)
+    assert pause.evidence is not None and pause.evidence.original_name == "检测委托书.pdf"
+
+
+def test_pause_urls_are_post_only_and_closed_to_others(client, case, frontline2, liaison):
+    urls = [reverse("desk:case_pause", args=[case.pk]),
+            reverse("desk:case_resume", args=[case.pk])]
+    client.force_login(frontline2)  # an agent who is neither owner, handler nor supervisor
+    for url in urls:
+        assert client.get(url).status_code == 405
+        assert client.post(url, {"reason": "customer_materials", "note": "x"}).status_code == 403
+    client.force_login(liaison)  # the desk is not theirs at all
+    for url in urls:
+        assert client.post(url, {"reason": "customer_materials", "note": "x"}).status_code == 403
+    assert not CasePause.objects.exists()
+
+
+def test_a_case_the_agent_cannot_see_is_404(client, frontline2):
+    client.force_login(frontline2)
+    url = reverse("desk:case_pause", args=[999999])
+    assert client.post(url, {"reason": "customer_materials", "note": "x"}).status_code == 404
+
+
+def _page_queries(client, url: str) -> int:
+    client.get(url)  # warm the per-process caches
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_workspace_with_pauses_reads_a_fixed_number_of_queries(client, case, handler):
+    client.force_login(handler)
+    url = reverse("desk:case", args=[case.pk])
+    none = _page_queries(client, url)
+    start = timezone.now()
+    for n in range(3):
+        with time_machine.travel(start + n * DAY, tick=False):
+            case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note=f"{n}")
+            case_resume(actor=handler, case_id=case.pk)
+    case_pause(actor=handler, case_id=case.pk, reason="third_party_testing", note="送检",
+               evidence=Evidence("a.pdf", PDF))
+    many = _page_queries(client, url)
+    assert many <= none + 1  # the case's pauses, however many
+    assert many <= QUERY_BUDGET
+
+
+def test_the_tracking_page_shows_the_pause_and_its_reason_in_both_languages(client, case,
+                                                                             handler):
+    case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note="内部备注")
+    form = {"reference": case.reference, "code": case.tracking_code}
+    page = client.post("/track/", form, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'id="track-paused"' in page and "等待投诉人补充材料" in page
+    assert "内部备注" not in page  # the staff note stays internal
+    with translation.override("en"):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+        page = client.post("/track/", form).content.decode()
+    assert "Waiting for the complainant&#x27;s materials" in page or \
+        "Waiting for the complainant's materials" in page

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from cases.choices import ContactChannel
-from cases.models import DeskSettings, NoticeTemplate, SlaPolicy
+from cases.models import DeskSettings, NoticeTemplate, PauseReason, SlaPolicy
 from cases.models.notices import NoticeKind
 from cases.notice_texts import TemplateCache
 from cases.services import clocks
@@ -44,6 +44,8 @@ class DeskConfig:
     # Every acknowledgement template key, None where the admin defined none (so rendering
     # the acknowledgement reads no template: see ``cases.notice_texts.render_notice``).
     templates: TemplateCache
+    # The active pause reasons, in their order (the workspace's pause form).
+    pause_reasons: tuple[PauseReason, ...] = ()
 
     def policy(self, tier: int) -> SlaPolicy:
         """The policy that times a case of ``tier`` (see ``clocks.policy_for``)."""
@@ -61,7 +63,7 @@ _copy: _Copy | None = None
 
 
 def desk_config() -> DeskConfig:
-    """The current configuration: this process's copy, or a fresh read (3 queries)."""
+    """The current configuration: this process's copy, or a fresh read (4 queries)."""
     global _copy
     version = shared_version()
     copy = _copy
@@ -119,12 +121,13 @@ def _load() -> DeskConfig:
         settings=DeskSettings.get(),
         policies={policy.tier: policy for policy in SlaPolicy.objects.all()},
         templates=templates,
+        pause_reasons=tuple(PauseReason.objects.filter(active=True)),
     )
 
 
 def connect_signals() -> None:
     """Watch the rows the configuration is read from (called from ``CasesConfig.ready``)."""
-    for model in (DeskSettings, SlaPolicy, NoticeTemplate):
+    for model in (DeskSettings, SlaPolicy, NoticeTemplate, PauseReason):
         uid = f"desk-config-{model.__name__}"
         post_save.connect(_changed, sender=model, dispatch_uid=f"{uid}-save")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"{uid}-delete")

@@ -200,8 +200,9 @@ def end_pause(case: Case, pause: CasePause, *, actor: User | None, how: str,
     case.paused_total += at - pause.started_at
     clocks.refresh_case_sla(case, at)
     save_case(case)
-    log_change(case, field=TIMELINE_FIELD, name="resume", source=pause.reason.code, target="",
-               actor=actor, note=str(PauseEnd(how).label))
+    reason = pause.reason
+    log_change(case, field=TIMELINE_FIELD, name="resume", source="", target="", actor=actor,
+               note=f"{reason.name} / {reason.name_en}: {PauseEnd(how).label}")
 
 
 def resume_on_customer_message(case: Case) -> bool:
