@@ -414,3 +414,14 @@ def test_the_tracking_page_shows_the_pause_and_its_reason_in_both_languages(clie
         page = client.post("/track/", form).content.decode()
     assert "Waiting for the complainant&#x27;s materials" in page or \
         "Waiting for the complainant's materials" in page
+
+
+def test_resolving_a_paused_case_ends_its_pause(case, handler):
+    case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note="缺凭证")
+    services.case_resolve(actor=handler, case_id=case.pk, solution="已补发。",
+                          root_cause=root_cause())
+    case.refresh_from_db()
+    pause = CasePause.objects.get(case=case)
+    assert case.paused_since is None and pause.ended_how == PauseEnd.CASE_DONE
+    assert not CaseDeadline.objects.filter(case=case, paused_at__isnull=False,
+                                           stopped_at__isnull=True).exists()

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('started_at', models.DateTimeField(verbose_name='paused at')),
                 ('resume_by', models.DateTimeField(verbose_name='resumes by itself at')),
                 ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='resumed at')),
-                ('ended_how', models.CharField(blank=True, choices=[('handler', 'Resumed by staff'), ('customer', 'Customer answered'), ('maximum', 'Maximum length reached')], max_length=10, verbose_name='how it ended')),
+                ('ended_how', models.CharField(blank=True, choices=[('handler', 'Resumed by staff'), ('customer', 'Customer answered'), ('maximum', 'Maximum length reached'), ('case_done', 'Case resolved or closed')], max_length=10, verbose_name='how it ended')),
             ],
             options={
                 'verbose_name': 'pause',

@@ -19,6 +19,7 @@ class PauseEnd(models.TextChoices):
     HANDLER = "handler", _("Resumed by staff")
     CUSTOMER = "customer", _("Customer answered")
     MAXIMUM = "maximum", _("Maximum length reached")
+    CASE_DONE = "case_done", _("Case resolved or closed")
 
 
 # The department's answer to a collaboration request runs on its own request and is not

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import permissions as perms
-from cases.choices import MAX_FREE_TEXT, OPEN_STAGES
+from cases.choices import HANDLING_STAGES, MAX_FREE_TEXT, Stage
 from cases.models import Case, CaseAttachment, CasePause, PauseEnd, PauseReason, User
 from cases.models.notices import NoticeKind
 from cases.services import clocks, pause_clocks
@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 # The timeline rows (CaseTransition) a pause and a resume write.
 TIMELINE_FIELD = "pause"
+# A case is paused while it is being handled (or followed up after a dissatisfied revisit);
+# resolving or closing it ends its pause.
+PAUSABLE_STAGES = (*HANDLING_STAGES, Stage.FOLLOW_UP)
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,9 @@ def _check_may_pause(case: Case, actor: User) -> None:
     if not perms.can_pause(case, actor):
         raise ActionForbidden(_("Only the case's owner or handler, or a supervisor, may pause "
                                 "or resume it."))
-    if case.stage not in OPEN_STAGES:
-        raise ActionNotAllowed(_("Case %(ref)s is closed: its clocks no longer run.")
-                               % {"ref": case.reference})
+    if case.stage not in PAUSABLE_STAGES:
+        raise ActionNotAllowed(_("Case %(ref)s is resolved or closed: only a case being "
+                                 "handled can be paused.") % {"ref": case.reference})
 
 
 def case_pause(
@@ -215,6 +218,16 @@ def resume_on_customer_message(case: Case) -> bool:
         return False
     end_pause(case, pause, actor=None, how=PauseEnd.CUSTOMER, at=timezone.now())
     return True
+
+
+def end_with_case(case: Case) -> None:
+    """A paused case (locked by the caller) that was just resolved or closed is paused no
+    longer: its pause ends now (``case_done``)."""
+    if case.paused_since is None or case.stage in PAUSABLE_STAGES:
+        return
+    pause = open_pause(case)
+    if pause is not None:
+        end_pause(case, pause, actor=None, how=PauseEnd.CASE_DONE, at=timezone.now())
 
 
 def pause_maximum_sweep(*, now: datetime | None = None, batch: int = 500) -> int:
