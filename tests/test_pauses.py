@@ -425,3 +425,30 @@ def test_resolving_a_paused_case_ends_its_pause(case, handler):
     assert case.paused_since is None and pause.ended_how == PauseEnd.CASE_DONE
     assert not CaseDeadline.objects.filter(case=case, paused_at__isnull=False,
                                            stopped_at__isnull=True).exists()
+
+
+# --- the admin --------------------------------------------------------------------------------
+def test_an_admin_defines_a_reason_with_the_clocks_it_stops(client, admin_user):
+    client.force_login(admin_user)
+    response = client.post(reverse("admin:cases_pausereason_add"), {
+        "code": "court", "name": "等待法院判决", "name_en": "Waiting for a court ruling",
+        "max_days": "90", "clocks": ["solution", "progress"], "requires_evidence": "on",
+        "active": "on", "order": "50",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    reason = PauseReason.objects.get(code="court")
+    assert reason.clocks == ["solution", "progress"] and reason.requires_evidence
+    page = client.get(reverse("admin:cases_pausereason_changelist")).content.decode()
+    assert "Waiting for a court ruling" in page
+
+
+def test_the_admin_refuses_a_reason_without_clocks_or_with_the_department_clock(client,
+                                                                                 admin_user):
+    client.force_login(admin_user)
+    for clocks in ([], ["department"]):
+        response = client.post(reverse("admin:cases_pausereason_add"), {
+            "code": "bad", "name": "坏", "name_en": "Bad", "max_days": "5", "clocks": clocks,
+            "order": "0",
+        })
+        assert response.status_code == 200
+    assert not PauseReason.objects.filter(code="bad").exists()
