@@ -6,6 +6,7 @@ refused with a clear message and changes nothing."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -452,3 +453,24 @@ def test_the_admin_refuses_a_reason_without_clocks_or_with_the_department_clock(
         })
         assert response.status_code == 200
     assert not PauseReason.objects.filter(code="bad").exists()
+
+
+# --- the KPIs ---------------------------------------------------------------------------------
+def test_the_paused_time_kpi_and_the_deadline_kpis_use_the_paused_adjusted_times(case, handler):
+    from reporting import kpis as K
+
+    solution = _row(case, Clock.SOLUTION)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note="缺凭证")
+    resolved = solution.due_at + timedelta(hours=12)  # late by the old due time
+    with time_machine.travel(start + 2 * DAY, tick=False):
+        case_resume(actor=handler, case_id=case.pk)
+    with time_machine.travel(resolved, tick=False):
+        services.case_resolve(actor=handler, case_id=case.pk, solution="已补发。",
+                              root_cause=root_cause())
+    window = K.Window(resolved - DAY, resolved + DAY, resolved + DAY)
+    assert K.compute(window)["paused_time"] == Decimal("48.0")
+    received = K.Window(case.received_at - DAY, case.received_at + DAY, resolved + DAY)
+    assert K.compute(received)["late_handling"] == Decimal("0.0")  # on time once moved
+    assert "moved by any pause" in str(K.KPI_BY_CODE["late_handling"].definition)
