@@ -19,9 +19,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from cases import services
-from cases.choices import Basis, Clock, Role, SlaState, Stage
+from cases.choices import Basis, Clock, Role, SlaState, Stage, Tier
 from cases.models import Case, CaseAttachment, CaseDeadline, CasePause, CaseTransition, Notice
-from cases.models import PauseEnd, PauseReason, WorkCalendar
+from cases.models import PauseEnd, PauseReason, SlaPolicy, WorkCalendar
 from cases.models.notices import NoticeKind
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.pauses import Evidence, case_pause, case_resume, pause_maximum_sweep
@@ -474,3 +474,16 @@ def test_the_paused_time_kpi_and_the_deadline_kpis_use_the_paused_adjusted_times
     received = K.Window(case.received_at - DAY, case.received_at + DAY, resolved + DAY)
     assert K.compute(received)["late_handling"] == Decimal("0.0")  # on time once moved
     assert "moved by any pause" in str(K.KPI_BY_CODE["late_handling"].definition)
+
+
+def test_a_re_tiered_case_keeps_the_time_its_ended_pauses_added(case, handler, supervisor):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note="缺凭证")
+    with time_machine.travel(start + 2 * DAY, tick=False):
+        case_resume(actor=handler, case_id=case.pk)
+        services.case_retier(actor=supervisor, case_id=case.pk, tier=Tier.IMPORTANT,
+                             reason="影响扩大")
+    row = _row(case, Clock.SOLUTION)
+    policy = SlaPolicy.objects.get(tier=Tier.IMPORTANT)
+    assert row.due_at == row.started_at + timedelta(minutes=policy.solution_minutes) + 2 * DAY
