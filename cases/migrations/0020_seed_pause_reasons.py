@@ -1,4 +1,5 @@
-"""Seed the usual lawful pause reasons (admins edit or add to them).
+"""Seed the usual lawful pause reasons (admins edit or add to them) and the "handling paused"
+notice templates (email, SMS, WeChat x Chinese, English; existing rows are never overwritten).
 
 The statutory clock (Clock.STATUTORY, added with the statutory regimes) belongs in the
 ``clocks`` of the reasons the law excludes from the statutory time limit (materials the
@@ -21,7 +22,37 @@ REASONS = [
 ]
 
 
+# language -> (subject, email body, short body for SMS and WeChat)
+NOTICE_TEXTS = {
+    "zh-hans": (
+        "您的投诉 {reference} 处理时限暂停",
+        "{customer_name}您好：\n\n您的投诉 {reference} 的处理时限自即日起暂停，原因：{reason}。\n"
+        "该事项处理完毕后恢复计时，最迟于 {resume_by} 恢复，届时处理期限相应顺延。\n"
+        "您可使用查询码 {tracking_code} 查看处理进度。",
+        "【客服中心】{customer_name}您好，投诉{reference}处理时限暂停，原因：{reason}，"
+        "最迟{resume_by}恢复计时。查询码{tracking_code}",
+    ),
+    "en": (
+        "The handling time of your complaint {reference} is paused",
+        "Dear {customer_name},\n\nThe time limit for handling your complaint {reference} is "
+        "paused: {reason}.\nIt runs again when this is settled, at the latest on {resume_by}, "
+        "and the due dates move by the paused time.\nTrack its progress with tracking code "
+        "{tracking_code}.",
+        "[Customer Care] Dear {customer_name}, complaint {reference} is paused: {reason}. "
+        "It runs again by {resume_by} at the latest. Code {tracking_code}",
+    ),
+}
+
+
 def seed(apps, schema_editor):
+    NoticeTemplate = apps.get_model("cases", "NoticeTemplate")
+    for language, (subject, email_body, short_body) in NOTICE_TEXTS.items():
+        for channel, body in (("email", email_body), ("sms", short_body),
+                              ("wechat", short_body)):
+            NoticeTemplate.objects.get_or_create(
+                kind="pause", channel=channel, language=language,
+                defaults={"subject": subject if channel != "sms" else "", "body": body},
+            )
     PauseReason = apps.get_model("cases", "PauseReason")
     for order, (code, name, name_en, days, clocks, evidence, reply) in enumerate(REASONS):
         PauseReason.objects.get_or_create(code=code, defaults={
@@ -34,6 +65,7 @@ def seed(apps, schema_editor):
 def unseed(apps, schema_editor):
     apps.get_model("cases", "PauseReason").objects.filter(
         code__in=[r[0] for r in REASONS]).delete()
+    apps.get_model("cases", "NoticeTemplate").objects.filter(kind="pause").delete()
 
 
 class Migration(migrations.Migration):
