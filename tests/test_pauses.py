@@ -20,8 +20,18 @@ from django.utils import timezone, translation
 
 from cases import services
 from cases.choices import Basis, Clock, Role, SlaState, Stage, Tier
-from cases.models import Case, CaseAttachment, CaseDeadline, CasePause, CaseTransition, Notice
-from cases.models import PauseEnd, PauseReason, SlaPolicy, WorkCalendar
+from cases.models import (
+    Case,
+    CaseAttachment,
+    CaseDeadline,
+    CasePause,
+    CaseTransition,
+    Notice,
+    PauseEnd,
+    PauseReason,
+    SlaPolicy,
+    WorkCalendar,
+)
 from cases.models.notices import NoticeKind
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.pauses import Evidence, case_pause, case_resume, pause_maximum_sweep

@@ -20,6 +20,14 @@ from cases.services import clocks, pause_clocks
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.notices import notice_queue
 from cases.services.transitions import lock_case, log_change, save_case
+from channels.attachments import (
+    AttachmentRejected,
+    CheckedFile,
+    IncomingFile,
+    check,
+    discard,
+    store,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +45,6 @@ class Evidence:
     name: str
     data: bytes
     content_type: str = ""
-
-
-def active_reasons() -> list[PauseReason]:
-    return list(PauseReason.objects.filter(active=True))
 
 
 def open_pause(case: Case) -> CasePause | None:
@@ -68,9 +72,7 @@ def _clean_reason(code: str) -> PauseReason:
     return reason
 
 
-def _clean_evidence(reason: PauseReason, evidence: Evidence | None):  # noqa: ANN202
-    from channels.attachments import AttachmentRejected, IncomingFile, check
-
+def _clean_evidence(reason: PauseReason, evidence: Evidence | None) -> CheckedFile | None:
     if evidence is None or not evidence.data:
         if reason.requires_evidence:
             raise InvalidInput(
@@ -107,8 +109,6 @@ def case_pause(
     case attachment (its file removed again if the transaction rolls back); the timeline
     records the pause; the customer is sent a notice with the reason, in their language,
     after commit."""
-    from channels.attachments import discard
-
     chosen = _clean_reason(reason)
     note = (note or "").strip()
     if not note:
@@ -126,10 +126,8 @@ def case_pause(
         raise
 
 
-def _pause(actor: User, case_id: int, chosen: PauseReason, note: str, checked,  # noqa: ANN001
-           stored: list[CaseAttachment]) -> CasePause:
-    from channels.attachments import store
-
+def _pause(actor: User, case_id: int, chosen: PauseReason, note: str,
+           checked: CheckedFile | None, stored: list[CaseAttachment]) -> CasePause:
     case = lock_case(case_id)
     _check_may_pause(case, actor)
     if case.paused_since is not None:
@@ -251,13 +249,5 @@ def pause_maximum_sweep(*, now: datetime | None = None, batch: int = 500) -> int
     return done
 
 
-def paused_total_now(case: Case, now: datetime | None = None) -> timedelta:
-    """The case's paused time including the open pause."""
-    now = now or timezone.now()
-    running = now - case.paused_since if case.paused_since else timedelta(0)
-    return case.paused_total + running
-
-
-__all__ = ["Evidence", "PauseEnd", "active_reasons", "case_pause", "case_resume", "end_pause",
-           "open_pause", "pause_maximum_sweep", "paused_total_now", "resume_on_customer_message",
-           "used_for_reason"]
+__all__ = ["Evidence", "PauseEnd", "case_pause", "case_resume", "end_pause", "end_with_case",
+           "open_pause", "pause_maximum_sweep", "resume_on_customer_message", "used_for_reason"]

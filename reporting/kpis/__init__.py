@@ -66,8 +66,9 @@ __all__ = [
     "all_time", "average_handling_cycle", "case_aggregates", "case_base", "case_day_rows",
     "case_filings", "case_in_window", "case_rows", "compute", "day_sums", "den_key",
     "department_response", "feedback_on_time", "first_response_on_time", "handling_complete",
-    "in_window", "key_customer_recovery", "kpi_value", "kpi_values", "late_handling", "num_key", "paused_time",
-    "request_aggregates", "request_base", "request_day_rows", "request_rows", "request_sums",
+    "in_window", "key_customer_recovery", "kpi_value", "kpi_values", "late_handling", "num_key",
+    "paused_time", "request_aggregates", "request_base", "request_day_rows", "request_rows",
+    "request_sums",
     "revisit_done", "rollup", "rollup_days", "root_cause_rows", "satisfaction",
     "slow_response_escalation", "sum_days", "sums_by_dimension", "tier_accuracy",
 ]

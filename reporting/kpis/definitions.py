@@ -94,8 +94,9 @@ def first_response_on_time(w: Window) -> tuple[Any, Any]:
     Denominator: cases received in the period that have a first-response deadline and whose
     outcome is known (responded, or the due time has passed).
     Numerator: of those, cases first responded at or before the due time
-    (``first_responded_at <= response_due_at``; the due time is paused-adjusted). A first response is the first human contact
-    (hotline and walk-in cases are responded at receipt), never the automatic acknowledgement.
+    (``first_responded_at <= response_due_at``; the due time is paused-adjusted). A first
+    response is the first human contact (hotline and walk-in cases are responded at receipt),
+    never the automatic acknowledgement.
     """
     den = in_window(w, "received_at") & Q(response_due_at__isnull=False) & _known(
         "first_responded_at", "response_due_at", w
