@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='case',
             name='paused_total',
-            field=models.DurationField(default=datetime.timedelta(0), verbose_name='paused in total'),
+            field=models.DurationField(db_default=datetime.timedelta(0), default=datetime.timedelta(0), verbose_name='paused in total'),
         ),
         migrations.AddField(
             model_name='casedeadline',

@@ -171,7 +171,9 @@ class Case(FSMModelMixin, models.Model):
     # Pauses (cases.models.pauses): when the open pause began (None: not paused) and the
     # elapsed length of the ended ones. In no index: the desk's badge reads them off the row.
     paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
-    paused_total = models.DurationField(_("paused in total"), default=timedelta(0))
+    # db_default too: rows written by raw SQL (bench seeds) get it from the database.
+    paused_total = models.DurationField(_("paused in total"), default=timedelta(0),
+                                        db_default=timedelta(0))
 
     solution = models.TextField(_("solution"), blank=True)
     root_cause = models.ForeignKey(
