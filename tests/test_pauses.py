@@ -497,3 +497,25 @@ def test_a_re_tiered_case_keeps_the_time_its_ended_pauses_added(case, handler, s
     row = _row(case, Clock.SOLUTION)
     policy = SlaPolicy.objects.get(tier=Tier.IMPORTANT)
     assert row.due_at == row.started_at + timedelta(minutes=policy.solution_minutes) + 2 * DAY
+
+
+def test_the_evidence_file_is_removed_when_the_pause_rolls_back(case, handler, intake_env,
+                                                               monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("outbox down")
+
+    monkeypatch.setattr("cases.services.pauses.notice_queue", broken)
+    before = _snapshot(case)
+    with pytest.raises(RuntimeError):
+        case_pause(actor=handler, case_id=case.pk, reason="third_party_testing", note="送检",
+                   evidence=Evidence("检测委托书.pdf", PDF))
+    assert _snapshot(case) == before
+    assert not [p for p in intake_env.rglob("*") if p.is_file()]
+
+
+def test_the_tracking_page_lists_no_date_for_a_paused_clock(client, case, handler):
+    form = {"reference": case.reference, "code": case.tracking_code}
+    before = client.post("/track/", form).context["due_dates"]
+    case_pause(actor=handler, case_id=case.pk, reason="customer_materials", note="缺凭证")
+    during = client.post("/track/", form).context["due_dates"]
+    assert len(during) < len(before)
