@@ -437,3 +437,5 @@ class CollaborationRequestAdmin(admin.ModelAdmin):
 class CollaborationNoteAdmin(_ReadOnlyAdmin):
     list_display = ("created_at", "request", "author")
     list_select_related = ("request", "author")
+
+from cases import admin_pauses  # noqa: E402, F401  (pause reasons and pauses)

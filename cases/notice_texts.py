@@ -31,6 +31,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     NoticeKind.SURVEY: (*_COMMON, "survey_url", "expires_on"),
     NoticeKind.FOLLOW_UP: (*_COMMON, "message"),
     NoticeKind.STAFF_ALERT: ("reference", "recipient_name", "message", "case_url"),
+    NoticeKind.PAUSE: (*_COMMON, "reason", "resume_by"),
 }
 
 PLACEHOLDER_HELP = {
@@ -45,6 +46,8 @@ PLACEHOLDER_HELP = {
     "expires_on": gettext_lazy("date the survey link expires"),
     "recipient_name": gettext_lazy("staff member's name"),
     "case_url": gettext_lazy("link to the case on the desk"),
+    "reason": gettext_lazy("why the handling time is paused"),
+    "resume_by": gettext_lazy("date the pause ends at the latest"),
 }
 
 SAMPLE_CONTEXT: dict[str, str] = {
@@ -59,6 +62,8 @@ SAMPLE_CONTEXT: dict[str, str] = {
     "expires_on": "2026-12-07",
     "recipient_name": "李娜",
     "case_url": "https://example.com/desk/cases/123/",
+    "reason": "等待投诉人补充材料",
+    "resume_by": "2026-12-31",
 }
 
 
@@ -141,6 +146,13 @@ def _defaults(kind: str) -> tuple[str, str]:
         return (
             _("Follow-up on your complaint {reference}"),
             _("Dear {customer_name}, following up on {reference}: {message}"),
+        )
+    if kind == NoticeKind.PAUSE:
+        return (
+            _("The handling time of your complaint {reference} is paused"),
+            _("Dear {customer_name}, the time limit for handling your complaint {reference} "
+              "is paused: {reason}. It runs again when this is settled, at the latest on "
+              "{resume_by}. Track progress with tracking code {tracking_code}."),
         )
     return (_("Complaint desk alert: {reference}"), "{message}\n{case_url}")
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases.views import actions, desk, saved_filters, workspace
+from cases.views import actions, desk, pauses, saved_filters, workspace
 
 urlpatterns = [
     path("", desk.DeskHomeView.as_view(), name="home"),
@@ -10,6 +10,8 @@ urlpatterns = [
     path("cases/bulk/", desk.BulkActionView.as_view(), name="bulk"),
     path("cases/<int:pk>/", workspace.CaseWorkspaceView.as_view(), name="case"),
     path("cases/<int:pk>/note/", workspace.CaseNoteView.as_view(), name="case_note"),
+    path("cases/<int:pk>/pause/", pauses.CasePauseView.as_view(), name="case_pause"),
+    path("cases/<int:pk>/resume/", pauses.CaseResumeView.as_view(), name="case_resume"),
     path("cases/<int:pk>/do/<slug:action>/", actions.CaseActionView.as_view(),
          name="case_action"),
     path("cases/<int:pk>/compensation/<int:comp_pk>/decide/",

@@ -13,7 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from cases.choices import Basis, Clock, NoteKind, Stage
-from cases.models import Case, CaseDeadline, Customer
+from cases.models import Case, CaseDeadline, CasePause, Customer
 from cases.services.intake import normalise_phone
 
 # What each stage means to the customer (staff labels talk about the process, not to them).
@@ -50,13 +50,13 @@ def case_for_tracking(*, reference: str, code: str) -> Case | None:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # "stage", "message", "customer", "result"
+    kind: str  # "stage", "message", "customer", "result", "pause"
     title: str
     body: str = ""
 
 
 def tracking_timeline(case: Case) -> list[TimelineEntry]:
-    """Customer-visible history, oldest first (two queries)."""
+    """Customer-visible history, oldest first (three queries)."""
     entries = [
         TimelineEntry(at, "stage", str(PUBLIC_STAGE_LABELS.get(target, target)))
         for target, at in case.transitions.filter(field="stage").values_list("target", "at")
@@ -78,10 +78,24 @@ def tracking_timeline(case: Case) -> list[TimelineEntry]:
             result_shown = True
         else:
             entries.append(TimelineEntry(at, "message", str(_("Message from us")), body))
+    entries += pause_entries(case)
     if case.feedback_given_at and case.feedback_message and not result_shown:
         entries.append(TimelineEntry(case.feedback_given_at, "result", str(_("Our result")),
                                      case.feedback_message + measures))
     entries.sort(key=lambda e: e.at)
+    return entries
+
+
+def pause_entries(case: Case) -> list[TimelineEntry]:
+    """The case's pauses as the customer sees them: the reason (in the page's language) and
+    when the handling time ran again; never the staff note (one query)."""
+    entries = []
+    for pause in CasePause.objects.filter(case=case).select_related("reason"):
+        entries.append(TimelineEntry(pause.started_at, "pause", str(_("Handling time paused")),
+                                     pause.reason.label))
+        if pause.ended_at:
+            entries.append(TimelineEntry(pause.ended_at, "pause",
+                                         str(_("Handling time runs again"))))
     return entries
 
 
@@ -116,9 +130,11 @@ class DueDate:
 
 
 def tracking_due_dates(case: Case) -> list[DueDate]:
-    """The running deadlines the customer waits for, nearest first (one query)."""
+    """The running deadlines the customer waits for, nearest first (one query). A clock a
+    pause stopped has no date until it runs again (the page says why it is paused)."""
     english = not get_language().startswith("zh")
     rows = (CaseDeadline.objects.filter(case=case, stopped_at__isnull=True,
+                                        paused_at__isnull=True,
                                         clock__in=list(CUSTOMER_CLOCKS))
             .select_related("calendar").order_by("due_at"))
     return [

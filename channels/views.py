@@ -21,6 +21,7 @@ from cases.choices import ChannelKind
 from cases.ids import parse_id
 from cases.models import Case, CaseAttachment, Customer
 from cases.permissions import is_agent
+from cases.selectors.pauses import open_pause_for_tracking
 from cases.services import CustomerData, IntakeData, InvalidInput
 from channels import throttling
 from channels.api_errors import UNAVAILABLE_RETRY_AFTER
@@ -146,6 +147,7 @@ def track(request: HttpRequest) -> HttpResponse:
         return render(request, "channels/track.html", context, status=404)
     context.update(case=case, timeline=tracking_timeline(case), form=TrackForm(),
                    due_dates=tracking_due_dates(case),
+                   pause=open_pause_for_tracking(case),
                    stage_label=PUBLIC_STAGE_LABELS.get(case.stage, case.stage))
     return render(request, "channels/track.html", context)
 

@@ -53,19 +53,20 @@ def facts(db):
     d1, d2 = DepartmentFactory(code="logistics"), DepartmentFactory(code="billing")
     boss = UserFactory(username="kpi-boss")
     c = {}
-    # c1: everything on time; hotline, billing, tier 2, key customer, closed satisfied in W.
+    # c1: everything on time; hotline, billing, tier 2, key customer, closed satisfied in W;
+    # paused 10 h (waiting for materials). c2 was paused 6 h.
     c["c1"] = make(key, received_at=at(16, 10), tier=Tier.IMPORTANT, channel="hotline",
                    category="billing", department=d1, first_responded_at=at(16, 10, 30),
                    resolved_at=at(17, 10), feedback_due_at=at(18, 10),
                    feedback_given_at=at(17, 15), revisit_due_at=at(19, 15),
                    revisit_done_at=at(19, 16), satisfaction_score=5, satisfied=True,
-                   closed_at=at(19, 16), stage=Stage.CLOSED)
+                   closed_at=at(19, 16), stage=Stage.CLOSED, paused_total=timedelta(hours=10))
     # c2: late response, late resolution, feedback on time, dissatisfied revisit next week.
     c["c2"] = make(plain, received_at=at(17, 9), first_responded_at=at(17, 15),
                    response_breached=True, ever_breached=True, resolved_at=at(21, 10),
                    feedback_due_at=at(22, 10), feedback_given_at=at(22, 9),
                    revisit_due_at=at(24, 9), revisit_done_at=at(24, 10), satisfaction_score=2,
-                   satisfied=False, stage=Stage.FOLLOW_UP)
+                   satisfied=False, stage=Stage.FOLLOW_UP, paused_total=timedelta(hours=6))
     # c3: never responded, solution overdue.
     c["c3"] = make(plain, received_at=at(18, 10), stage=Stage.TRIAGED)
     # c4: Sunday 23:30 Shanghai (15:30 UTC) is still W; solution still within its time.
@@ -156,4 +157,5 @@ EXPECTED_W = {
     "key_customer_recovery": Decimal("50.0"),  # closed in W, key: c1 satisfied, c11 not
     "department_response": Decimal("25.0"),  # r1 on time; r2 r4 r6 late; r3 r5 excluded
     "handling_cycle": Decimal("36.5"),  # (24 + 97 + 24 + 1.0003) h / 4
+    "paused_time": Decimal("4.0"),  # resolved in W: c1 10 h, c2 6 h, c6 0, c8 0 -> 16 h / 4
 }

@@ -6,6 +6,7 @@ from .collaboration import CollaborationNote, CollaborationRequest, Collaboratio
 from .config import DeskSettings, RootCause, SlaPolicy
 from .deadlines import Alert, CaseDeadline
 from .notices import Notice, NoticeTemplate, Revisit
+from .pauses import CasePause, PauseEnd, PauseReason
 from .people import Customer, Department, User
 from .saved_filters import SavedFilter
 
@@ -18,6 +19,7 @@ __all__ = [
     "CaseAttachment",
     "CaseDeadline",
     "CaseNote",
+    "CasePause",
     "CaseTransition",
     "CollaborationNote",
     "CollaborationRequest",
@@ -28,6 +30,8 @@ __all__ = [
     "Department",
     "DeskSettings",
     "Notice",
+    "PauseEnd",
+    "PauseReason",
     "NoticeTemplate",
     "Revisit",
     "RootCause",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -166,6 +168,12 @@ class Case(FSMModelMixin, models.Model):
     )
     ever_breached = models.BooleanField(_("ever breached"), default=False)
     response_breached = models.BooleanField(_("first response breached"), default=False)
+    # Pauses (cases.models.pauses): when the open pause began (None: not paused) and the
+    # elapsed length of the ended ones. In no index: the desk's badge reads them off the row.
+    paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
+    # db_default too: rows written by raw SQL (bench seeds) get it from the database.
+    paused_total = models.DurationField(_("paused in total"), default=timedelta(0),
+                                        db_default=timedelta(0))
 
     solution = models.TextField(_("solution"), blank=True)
     root_cause = models.ForeignKey(

@@ -12,6 +12,7 @@ from django.utils import timezone
 from cases import worktime
 from cases.choices import Basis, Clock, SlaState, Tier
 from cases.models import Case, CaseDeadline, SlaPolicy
+from cases.services.pause_clocks import ended_pauses, reapply_pauses, thaw_row
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +156,11 @@ def stop_clock(case: Case, clock: str, at: datetime) -> None:
     for row in CaseDeadline.objects.filter(case=case, clock=clock, stopped_at__isnull=True):
         row.stopped_at = at
         fields = ["stopped_at"]
+        if row.paused_at is not None:  # stopped during a pause: judged on the moved due time
+            thaw_row(row, at)
+            fields += ["risk_at", "due_at", "paused_at"]
+            if stop_field is not None and clock != Clock.REVISIT:
+                setattr(case, CLOCK_FIELDS[clock][0], row.due_at)
         if at > row.due_at and row.state != SlaState.BREACHED:
             row.state, row.breached_at = SlaState.BREACHED, row.due_at
             fields += ["state", "breached_at"]
@@ -170,14 +176,17 @@ def stop_all_clocks(case: Case, at: datetime) -> None:
 
 def _retime(case: Case, rows: list[CaseDeadline], policy: SlaPolicy) -> list[CaseDeadline]:
     """Give the case's running clocks (``rows``) the allowance of ``policy`` from their own
-    start; already breached clocks and the department's stay as they are. Returns the rows
-    changed (unsaved) and sets the case's due-time fields."""
+    start, moved again by the case's ended pauses that stopped them; already breached clocks
+    and the department's stay as they are. Returns the rows changed (unsaved) and sets the
+    case's due-time fields."""
     changed = []
+    ended = ended_pauses(case)  # no query for a case never paused
     for row in rows:
         if row.clock == Clock.DEPARTMENT or row.state == SlaState.BREACHED:
             continue
         row.risk_at, row.due_at, row.basis, row.calendar_id = _window(
             policy, row.clock, row.started_at)
+        reapply_pauses(row, ended)
         row.state = SlaState.ON_TIME
         changed.append(row)
         if row.clock in CLOCK_FIELDS and row.clock != Clock.REVISIT:
@@ -272,6 +281,7 @@ def start_new_case_clocks(
 
 
 def _apply_sla(case: Case, rows: list[CaseDeadline], now: datetime) -> None:
+    rows = [r for r in rows if r.paused_at is None]  # a paused clock is not running
     nearest = min(rows, key=lambda r: r.due_at, default=None)
     case.next_due_at = nearest.due_at if nearest is not None else None
     case.next_due_calendar_id = (nearest.calendar_id if nearest is not None

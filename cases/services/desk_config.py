@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from cases.choices import Basis, ContactChannel
-from cases.models import ClockBasis, DeskSettings, NoticeTemplate, SlaPolicy
+from cases.models import ClockBasis, DeskSettings, NoticeTemplate, PauseReason, SlaPolicy
 from cases.models.notices import NoticeKind
 from cases.notice_texts import TemplateCache
 from cases.services import clocks
@@ -47,6 +47,9 @@ class DeskConfig:
     # (tier, clock) -> (basis, calendar id or None) for every clock that is not plain elapsed
     # time (``ClockBasis`` rows, edited inline in the SLA policy admin).
     bases: dict[tuple[int, str], tuple[str, int | None]]
+
+    # The active pause reasons, in their order (the workspace's pause form).
+    pause_reasons: tuple[PauseReason, ...] = ()
 
     def clock_basis(self, tier: int, clock: str) -> tuple[str, int | None]:
         return self.bases.get((tier, clock), (Basis.ELAPSED, None))
@@ -133,12 +136,13 @@ def _load() -> DeskConfig:
         bases={(row.policy.tier, row.clock): (row.basis, row.calendar_id)
                for row in ClockBasis.objects.select_related("policy")
                if row.basis != Basis.ELAPSED},
+        pause_reasons=tuple(PauseReason.objects.filter(active=True)),
     )
 
 
 def connect_signals() -> None:
     """Watch the rows the configuration is read from (called from ``CasesConfig.ready``)."""
-    for model in (DeskSettings, SlaPolicy, NoticeTemplate, ClockBasis):
+    for model in (DeskSettings, SlaPolicy, NoticeTemplate, ClockBasis, PauseReason):
         uid = f"desk-config-{model.__name__}"
         post_save.connect(_changed, sender=model, dispatch_uid=f"{uid}-save")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"{uid}-delete")

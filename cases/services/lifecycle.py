@@ -30,7 +30,7 @@ from cases.models import (
     User,
 )
 from cases.models.notices import NoticeKind
-from cases.services import clocks
+from cases.services import clocks, pauses
 from cases.services.compensation import CompensationOffer, compensation_record
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.notices import notice_queue
@@ -60,6 +60,7 @@ def _require(text: str, field: str, message: str) -> str:
 
 
 def _finish(case: Case) -> Case:
+    pauses.end_with_case(case)
     clocks.refresh_case_sla(case)
     save_case(case)
     return case

@@ -58,6 +58,9 @@ def _row(case: Any, is_supervisor: bool, labels: dict[str, str]) -> SafeString:
     if case.group_id:
         badges += format_html(' <span class="badge text-bg-secondary">{}</span>',
                               labels["group"])
+    if case.paused_since:
+        badges += format_html(' <span class="badge text-bg-info" data-paused="1">{}</span>',
+                              labels["paused"])
     department = format_html(" · {}", case.department) if case.department else ""
     return format_html(
         '<tr data-case="{ref}">{check}'
@@ -86,5 +89,5 @@ def case_rows(cases: list[Any], is_supervisor: bool) -> SafeString:
         return format_html('<tr><td colspan="8" class="text-body-secondary p-3">{}</td></tr>',
                            _("No cases match."))
     labels = {"key": _("Key customer"), "group": _("Group complaint"),
-              "next": _("Next deadline")}
+              "next": _("Next deadline"), "paused": _("Paused")}
     return format_html_join("", "{}", ((_row(c, is_supervisor, labels),) for c in cases))
