@@ -31,6 +31,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     NoticeKind.SURVEY: (*_COMMON, "survey_url", "expires_on"),
     NoticeKind.FOLLOW_UP: (*_COMMON, "message"),
     NoticeKind.STAFF_ALERT: ("reference", "recipient_name", "message", "case_url"),
+    NoticeKind.EXTENSION: (*_COMMON, "regime", "new_due", "reason"),
 }
 
 PLACEHOLDER_HELP = {
@@ -45,6 +46,9 @@ PLACEHOLDER_HELP = {
     "expires_on": gettext_lazy("date the survey link expires"),
     "recipient_name": gettext_lazy("staff member's name"),
     "case_url": gettext_lazy("link to the case on the desk"),
+    "regime": gettext_lazy("the statutory regime and its source"),
+    "new_due": gettext_lazy("the new statutory due date after the extension"),
+    "reason": gettext_lazy("why the time limit was extended"),
 }
 
 SAMPLE_CONTEXT: dict[str, str] = {
@@ -59,6 +63,9 @@ SAMPLE_CONTEXT: dict[str, str] = {
     "expires_on": "2026-12-07",
     "recipient_name": "李娜",
     "case_url": "https://example.com/desk/cases/123/",
+    "regime": "银行业保险业消费投诉处理管理办法（2020）",
+    "new_due": "2026-12-31",
+    "reason": "需调取第三方机构的交易记录。",
 }
 
 
@@ -141,6 +148,12 @@ def _defaults(kind: str) -> tuple[str, str]:
         return (
             _("Follow-up on your complaint {reference}"),
             _("Dear {customer_name}, following up on {reference}: {message}"),
+        )
+    if kind == NoticeKind.EXTENSION:
+        return (
+            _("The time limit for your complaint {reference} is extended"),
+            _("Dear {customer_name}, under {regime} the time limit for deciding your "
+              "complaint {reference} is extended to {new_due}. Reason: {reason}"),
         )
     return (_("Complaint desk alert: {reference}"), "{message}\n{case_url}")
 

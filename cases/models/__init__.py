@@ -7,6 +7,7 @@ from .deadlines import Alert, CaseDeadline
 from .notices import Notice, NoticeTemplate, Revisit
 from .people import Customer, Department, User
 from .saved_filters import SavedFilter
+from .statutory import CaseRegime, ExtensionRequest, Regime, RegimeExtensionStep
 
 __all__ = [
     "Alert",
@@ -14,6 +15,7 @@ __all__ = [
     "CaseAttachment",
     "CaseDeadline",
     "CaseNote",
+    "CaseRegime",
     "CaseTransition",
     "CollaborationNote",
     "CollaborationRequest",
@@ -23,7 +25,10 @@ __all__ = [
     "Customer",
     "Department",
     "DeskSettings",
+    "ExtensionRequest",
     "Notice",
+    "Regime",
+    "RegimeExtensionStep",
     "NoticeTemplate",
     "Revisit",
     "RootCause",

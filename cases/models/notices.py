@@ -16,6 +16,7 @@ class NoticeKind(models.TextChoices):
     SURVEY = "survey", _("Survey invitation")
     FOLLOW_UP = "follow_up", _("Follow-up")
     STAFF_ALERT = "staff_alert", _("Staff alert")
+    EXTENSION = "extension", _("Statutory extension")
 
 
 class NoticeStatus(models.TextChoices):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from cases.choices import Clock, SlaState, Tier
+from cases.choices import STATUTORY_CLOCKS, Clock, SlaState, Tier
 from cases.models import Case, CaseDeadline, SlaPolicy
 
 # clock -> (due-time field, stop-time field) on Case.
@@ -118,7 +118,8 @@ def _retime(case: Case, rows: list[CaseDeadline], policy: SlaPolicy) -> list[Cas
     changed (unsaved) and sets the case's due-time fields."""
     changed = []
     for row in rows:
-        if row.clock == Clock.DEPARTMENT or row.state == SlaState.BREACHED:
+        if row.clock == Clock.DEPARTMENT or row.clock in STATUTORY_CLOCKS or (
+                row.state == SlaState.BREACHED):
             continue
         row.risk_at, row.due_at = _window(policy, row.clock, row.started_at)
         row.state = SlaState.ON_TIME

@@ -1,0 +1,28 @@
+"""Statutory regimes 法定时限 on cases: the regime a case runs under and its clocks
+(``clock``), how a regime counts (``limits``), and extensions with approval
+(``extensions``)."""
+
+from .clock import (
+    effective_due,
+    find_forwarded,
+    regime_id_for,
+    statutory_intake,
+    statutory_on_acceptance,
+    statutory_on_decision,
+)
+from .extensions import extension_decide, extension_request
+from .limits import days_label, limit_due, regime_limit_label
+
+__all__ = [
+    "days_label",
+    "effective_due",
+    "extension_decide",
+    "extension_request",
+    "find_forwarded",
+    "limit_due",
+    "regime_id_for",
+    "regime_limit_label",
+    "statutory_intake",
+    "statutory_on_acceptance",
+    "statutory_on_decision",
+]
