@@ -154,3 +154,10 @@ class CompensationStatus(models.TextChoices):
 class RevisitMethod(models.TextChoices):
     SURVEY = "survey", _("Online survey")
     PHONE = "phone", _("Phone call")
+
+
+class Basis(models.TextChoices):
+    """How a clock counts: every minute, or only the working minutes of a calendar."""
+
+    ELAPSED = "elapsed", _("Elapsed time")
+    WORKING = "working", _("Working time")

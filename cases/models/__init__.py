@@ -1,5 +1,6 @@
 """Domain models. Split by area; everything is importable from ``cases.models``."""
 
+from .calendars import CalendarDay, CalendarYear, ClockBasis, WorkCalendar, WorkingPeriod
 from .case import Case, CaseAttachment, CaseNote, CaseTransition, Compensation, ComplaintGroup
 from .collaboration import CollaborationNote, CollaborationRequest, CollaborationTodo
 from .config import DeskSettings, RootCause, SlaPolicy
@@ -11,7 +12,10 @@ from .statutory import CaseRegime, ExtensionRequest, Regime, RegimeExtensionStep
 
 __all__ = [
     "Alert",
+    "CalendarDay",
+    "CalendarYear",
     "Case",
+    "ClockBasis",
     "CaseAttachment",
     "CaseDeadline",
     "CaseNote",
@@ -35,4 +39,6 @@ __all__ = [
     "SavedFilter",
     "SlaPolicy",
     "User",
+    "WorkCalendar",
+    "WorkingPeriod",
 ]

@@ -60,6 +60,10 @@ class DeskSettings(models.Model):
     group_threshold = models.PositiveIntegerField(
         _("cases on one matter that make a group complaint"), default=5
     )
+    default_calendar = models.ForeignKey(
+        "cases.WorkCalendar", verbose_name=_("default working calendar"), null=True,
+        blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
 
     class Meta:
         verbose_name = _("desk settings")

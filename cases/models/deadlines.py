@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cases.choices import Clock, SlaState
+from cases.choices import Basis, Clock, SlaState
 
 
 class CaseDeadline(models.Model):
@@ -36,6 +36,13 @@ class CaseDeadline(models.Model):
         _("state"), max_length=10, choices=SlaState.choices, default=SlaState.ON_TIME
     )
     breached_at = models.DateTimeField(_("breached"), null=True, blank=True)
+    # What the clock counts (fixed when it starts): elapsed time or a calendar's working time.
+    basis = models.CharField(_("counts"), max_length=8, choices=Basis.choices,
+                             default=Basis.ELAPSED)
+    calendar = models.ForeignKey(
+        "cases.WorkCalendar", verbose_name=_("calendar"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+", db_index=False,
+    )
 
     class Meta:
         ordering = ["due_at"]

@@ -66,7 +66,7 @@ _copy: _Copy | None = None
 def desk_config() -> DeskConfig:
     """The current configuration: this process's copy, or a fresh read (4 queries)."""
     global _copy
-    version = _shared_version()
+    version = shared_version()
     copy = _copy
     if (copy is not None and version is not None and copy.version == version
             and time.monotonic() - copy.loaded_at < MAX_AGE):
@@ -85,24 +85,25 @@ def forget() -> None:
 
 def _changed(**kwargs: Any) -> None:
     forget()
-    transaction.on_commit(_new_version, using=kwargs.get("using"))
+    transaction.on_commit(publish_version, using=kwargs.get("using"))
 
 
-def _new_version() -> None:
+def publish_version(key: str = VERSION_KEY) -> None:
+    """Publish a new version under ``key`` (also used for the working calendars)."""
     try:
-        cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+        cache.set(key, uuid.uuid4().hex, None)
     except CACHE_DOWN_ERRORS as exc:  # the other processes reload within MAX_AGE
         warn_cache_down(logger, "could not publish a new desk configuration version (%s)", exc)
 
 
-def _shared_version() -> Any:
+def shared_version(key: str = VERSION_KEY) -> Any:
     """The version every process compares its copy with (set on first use); None when the
     cache cannot be reached."""
     try:
-        version = cache.get(VERSION_KEY)
+        version = cache.get(key)
         if version is None:
-            cache.add(VERSION_KEY, uuid.uuid4().hex, None)
-            version = cache.get(VERSION_KEY)
+            cache.add(key, uuid.uuid4().hex, None)
+            version = cache.get(key)
         return version
     except CACHE_DOWN_ERRORS as exc:
         warn_cache_down(logger, "desk configuration version unavailable (%s); reading the "
