@@ -42,6 +42,11 @@ class Regime(models.Model):
     description = models.TextField(_("description"), blank=True)
     basis = models.CharField(_("basis"), max_length=16, choices=RegimeBasis.choices,
                              default=RegimeBasis.CALENDAR_DAYS)
+    calendar = models.ForeignKey(
+        "cases.WorkCalendar", verbose_name=_("calendar"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+        help_text=_("The working calendar days are counted on (and whose time zone ends a "
+                    "calendar day). Empty: the desk's default calendar."))
     starts_at = models.CharField(_("clock starts at"), max_length=12, choices=RegimeStart.choices,
                                  default=RegimeStart.RECEIPT)
     acceptance_days = models.PositiveSmallIntegerField(

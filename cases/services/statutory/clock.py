@@ -17,7 +17,7 @@ from cases.models.statutory import RegimeStart
 from cases.services import clocks
 from cases.services.errors import InvalidInput
 from cases.services.intake_input import IntakeData
-from cases.services.statutory.limits import limit_due, risk_from
+from cases.services.statutory.limits import clock_basis, limit_due, risk_from
 from cases.services.transitions import log_change
 
 RegimeRules = tuple[tuple[int, str, frozenset[int], frozenset[str]], ...]
@@ -69,7 +69,8 @@ def effective_due(link: CaseRegime, regime_due: datetime) -> datetime:
 
 def _row(case: Case, clock: str, start: datetime, due: datetime, regime: Regime) -> CaseDeadline:
     return CaseDeadline(case=case, clock=clock, started_at=start, due_at=due,
-                        risk_at=risk_from(regime, start, due))
+                        risk_at=risk_from(regime, start, due), basis=clock_basis(regime),
+                        calendar_id=regime.calendar_id)
 
 
 def _start_decision_clock(case: Case, link: CaseRegime, start: datetime) -> CaseDeadline:

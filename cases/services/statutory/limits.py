@@ -3,24 +3,48 @@ statutory clock goes at risk, and the limit as a person reads it ("15 days (cale
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from cases.choices import Basis
 from cases.models.statutory import Regime, RegimeBasis
+from cases.services.errors import InvalidInput
+from cases.worktime import CalendarDataMissing, add_time, schedule_for, time_between
 
 # The share of the allowed time after which a statutory clock is at risk (as the tiers' 75 %).
 AT_RISK_SHARE = 0.75
 
 
+def clock_basis(regime: Regime) -> str:
+    """The basis of the regime's CaseDeadline rows: working time for working days (so a pause
+    moves them by the working time it took), elapsed time for calendar days."""
+    return Basis.WORKING if regime.basis == RegimeBasis.WORKING_DAYS else Basis.ELAPSED
+
+
 def limit_due(regime: Regime, start: datetime, days: int) -> datetime:
-    """The end of a limit of ``days`` in the regime's basis, counted from ``start``."""
-    return start + timedelta(days=days)
+    """The end of a limit of ``days`` counted from ``start`` on the regime's calendar (the
+    desk default when it names none), the day of ``start`` not counted: the end of working
+    hours of the ``days``-th working day after it, or 24:00 local of the ``days``-th calendar
+    day after it. Raises CalendarDataMissing when the calendar has no data for a year it
+    needs, as InvalidInput: the action is refused and changes nothing."""
+    try:
+        schedule = schedule_for(regime.calendar_id)
+        if regime.basis == RegimeBasis.WORKING_DAYS:
+            return schedule.add_working_days(start, days)
+        return schedule.add_calendar_days(start, days)
+    except CalendarDataMissing as exc:
+        raise InvalidInput(
+            _("The statutory limit of %(regime)s cannot be counted: %(problem)s")
+            % {"regime": regime.code, "problem": exc}, field="regime") from exc
 
 
 def risk_from(regime: Regime, start: datetime, due: datetime) -> datetime:
-    """When a clock from ``start`` to ``due`` has used 75 % of its time."""
-    return start + (due - start) * AT_RISK_SHARE
+    """When a clock from ``start`` to ``due`` has used 75 % of its time, in its basis."""
+    basis = clock_basis(regime)
+    allowed = time_between(start, due, basis=basis, calendar=regime.calendar_id)
+    return add_time(start, allowed * AT_RISK_SHARE, basis=basis, calendar=regime.calendar_id)
 
 
 def days_label(days: int, basis: str) -> str:
