@@ -435,3 +435,6 @@ class CollaborationRequestAdmin(admin.ModelAdmin):
 class CollaborationNoteAdmin(_ReadOnlyAdmin):
     list_display = ("created_at", "request", "author")
     list_select_related = ("request", "author")
+
+
+from cases import admin_statutory  # noqa: E402,F401  (the statutory regimes' admin)

@@ -12,7 +12,16 @@ from django.utils import timezone
 
 from cases import services
 from cases.choices import Category, ChannelKind, Clock, Role, SlaState, Stage
-from cases.models import Alert, Case, CaseDeadline, CaseRegime, ExtensionRequest, Notice, Regime
+from cases.models import (
+    Alert,
+    Case,
+    CaseDeadline,
+    CaseRegime,
+    ExtensionRequest,
+    Notice,
+    Regime,
+    RegimeExtensionStep,
+)
 from cases.models.notices import NoticeKind
 from cases.models.statutory import ExtensionStatus
 from cases.services import ActionForbidden, ActionNotAllowed, InvalidInput
@@ -202,16 +211,18 @@ def test_an_approved_extension_moves_the_statutory_date_and_queues_the_notice(
     assert Alert.objects.filter(recipient=frontline, kind="extension_decided").exists()
 
 
-def test_the_second_step_needs_its_own_role_and_then_no_step_is_left(
-        banking_case, frontline, supervisor, admin_user):
+def test_each_step_needs_its_own_role_and_then_no_step_is_left(
+        banking_case, frontline, supervisor, senior):
     case = banking_case
+    RegimeExtensionStep.objects.filter(regime__code=BANKING, position=2).update(
+        approver_role=Role.SENIOR)
     first = extension_request(actor=frontline, case_id=case.pk, reason="情况复杂")
     extension_decide(actor=supervisor, extension_id=first.pk, approve=True)
     second = extension_request(actor=frontline, case_id=case.pk, reason="情况特别复杂")
-    assert (second.days, second.approver_role) == (30, Role.ADMIN)
+    assert (second.days, second.approver_role) == (30, Role.SENIOR)
     with pytest.raises(ActionForbidden):
         extension_decide(actor=supervisor, extension_id=second.pk, approve=True)
-    extension_decide(actor=admin_user, extension_id=second.pk, approve=True)
+    extension_decide(actor=senior, extension_id=second.pk, approve=True)
     case.statutory.refresh_from_db()
     assert case.statutory.extended_days == 45
     with pytest.raises(ActionNotAllowed, match="no further extension"):

@@ -78,7 +78,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('position', models.PositiveSmallIntegerField(verbose_name='step')),
                 ('days', models.PositiveSmallIntegerField(verbose_name='days')),
-                ('approver_role', models.CharField(choices=[('frontline_agent', 'Frontline agent'), ('senior_agent', 'Senior agent'), ('supervisor', 'Supervisor'), ('department_liaison', 'Department liaison'), ('admin', 'Admin')], max_length=30, verbose_name='approved by')),
+                ('approver_role', models.CharField(choices=[('senior_agent', 'Senior agent'), ('supervisor', 'Supervisor')], max_length=30, verbose_name='approved by')),
                 ('reason', models.TextField(verbose_name='reason')),
                 ('status', models.CharField(choices=[('pending', 'Awaiting approval'), ('approved', 'Approved'), ('refused', 'Refused')], default='pending', max_length=10, verbose_name='status')),
                 ('requested_at', models.DateTimeField(verbose_name='requested')),
@@ -127,7 +127,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('position', models.PositiveSmallIntegerField(verbose_name='order')),
                 ('days', models.PositiveSmallIntegerField(verbose_name='extends by (days)')),
-                ('approver_role', models.CharField(choices=[('frontline_agent', 'Frontline agent'), ('senior_agent', 'Senior agent'), ('supervisor', 'Supervisor'), ('department_liaison', 'Department liaison'), ('admin', 'Admin')], default='supervisor', max_length=30, verbose_name='approved by')),
+                ('approver_role', models.CharField(choices=[('senior_agent', 'Senior agent'), ('supervisor', 'Supervisor')], default='supervisor', max_length=30, verbose_name='approved by')),
                 ('regime', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='cases.regime')),
             ],
             options={

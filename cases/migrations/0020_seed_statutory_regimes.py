@@ -13,11 +13,12 @@ REGIMES = [
                   "可以再延长30日。",
         "description": "Decide within 15 calendar days of acceptance (受理); a complex case may be "
                        "extended to 30 days, and by a further 30 days, each with approval and a "
-                       "notice to the complainant. The second extension needs senior "
-                       "management (here: the admin role); change the approving roles to suit.",
+                       "notice to the complainant. The regulation asks senior management "
+                       "(上级机构或总行、总公司高级管理人员) to approve the second extension: "
+                       "both are approved by a supervisor here; change the roles to suit.",
         "basis": "calendar_days", "starts_at": "acceptance", "acceptance_days": None,
         "first_limit_days": 15, "max_total_days": 60,
-        "steps": [(1, 15, "supervisor"), (2, 30, "admin")],
+        "steps": [(1, 15, "supervisor"), (2, 30, "supervisor")],
     },
     {
         "code": "cn-market-regulation",

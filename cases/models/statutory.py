@@ -12,6 +12,12 @@ from django.utils.translation import gettext_lazy as _
 from cases.choices import Role
 
 
+# Who may approve an extension: a desk role above the frontline (the approver decides in the
+# case workspace, which is for agents).
+APPROVER_ROLES = [(Role.SENIOR.value, Role.SENIOR.label),
+                  (Role.SUPERVISOR.value, Role.SUPERVISOR.label)]
+
+
 class RegimeBasis(models.TextChoices):
     CALENDAR_DAYS = "calendar_days", _("Calendar days")
     WORKING_DAYS = "working_days", _("Working days")
@@ -78,7 +84,7 @@ class RegimeExtensionStep(models.Model):
     regime = models.ForeignKey(Regime, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField(_("order"))
     days = models.PositiveSmallIntegerField(_("extends by (days)"))
-    approver_role = models.CharField(_("approved by"), max_length=30, choices=Role.choices,
+    approver_role = models.CharField(_("approved by"), max_length=30, choices=APPROVER_ROLES,
                                      default=Role.SUPERVISOR)
 
     class Meta:
@@ -130,7 +136,7 @@ class ExtensionRequest(models.Model):
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="extensions")
     position = models.PositiveSmallIntegerField(_("step"))
     days = models.PositiveSmallIntegerField(_("days"))
-    approver_role = models.CharField(_("approved by"), max_length=30, choices=Role.choices)
+    approver_role = models.CharField(_("approved by"), max_length=30, choices=APPROVER_ROLES)
     reason = models.TextField(_("reason"))
     status = models.CharField(_("status"), max_length=10, choices=ExtensionStatus.choices,
                               default=ExtensionStatus.PENDING)

@@ -10,7 +10,7 @@ from .clock import (
     statutory_on_acceptance,
     statutory_on_decision,
 )
-from .extensions import extension_decide, extension_request
+from .extensions import extension_decide, extension_request, may_decide
 from .limits import days_label, limit_due, regime_limit_label
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "extension_request",
     "find_forwarded",
     "limit_due",
+    "may_decide",
     "regime_id_for",
     "regime_limit_label",
     "statutory_intake",

@@ -130,6 +130,12 @@ def extension_request(*, actor: User, case_id: int, reason: str) -> ExtensionReq
     return extension
 
 
+def may_decide(extension: ExtensionRequest, user: User) -> bool:
+    """An active agent with the role the step names, other than the requester (pure)."""
+    return (perms.is_agent(user) and user.has_role(extension.approver_role)
+            and user.pk != extension.requested_by_id)
+
+
 @transaction.atomic
 def extension_decide(
     *, actor: User, extension_id: int, approve: bool, note: str = ""
@@ -148,12 +154,12 @@ def extension_decide(
         raise ActionNotAllowed(_("No such extension request.")) from exc
     case = lock_case(case_id)
     extension = ExtensionRequest.objects.select_for_update().get(pk=extension_id)
-    if not (perms.is_agent(actor) or actor.has_role(Role.ADMIN)) or not actor.has_role(
-            extension.approver_role):
+    if not may_decide(extension, actor):
+        if actor.pk == extension.requested_by_id:
+            raise ActionForbidden(_("Someone other than the requester must decide an "
+                                    "extension."))
         raise ActionForbidden(_("Only a %(role)s may decide this extension.")
                               % {"role": Role(extension.approver_role).label})
-    if actor.pk == extension.requested_by_id:
-        raise ActionForbidden(_("Someone other than the requester must decide an extension."))
     if extension.status != ExtensionStatus.PENDING:
         raise ActionNotAllowed(_("This extension request has already been decided."))
     now = timezone.now()
