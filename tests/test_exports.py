@@ -170,7 +170,7 @@ def test_kpi_xlsx_has_a_sheet_per_table(client, supervisor, cases):
     assert book.sheetnames == ["KPIs", "By tier", "By channel", "By category", "By department",
                                "Weekly trend", "Root causes"]
     kpis = list(book["KPIs"].iter_rows(values_only=True))
-    assert kpis[0][2] == "First response on time" and len(kpis[0]) == 13
+    assert kpis[0][2] == "First response on time" and len(kpis[0]) == 15
     assert kpis[1][1] == 2  # two cases received this month
     assert kpis[4][0] == "Target" and kpis[4][2] == "≥ 95.00"
 
@@ -193,4 +193,4 @@ def test_weekly_review_export_in_both_formats(client, supervisor, db):
     assert "Improvement actions" in flat and "'" + action.action in flat
     book = workbook(client.get(reverse("reports:review_export", args=[review.pk, "xlsx"])))
     assert book.sheetnames[0] == "KPIs" and "Improvement actions" in book.sheetnames
-    assert len(list(book["KPIs"].iter_rows())) == 12  # header and eleven KPIs
+    assert len(list(book["KPIs"].iter_rows())) == 14  # header and thirteen KPIs

@@ -73,7 +73,7 @@ def test_dashboard_shows_every_kpi_with_chart_data(client, supervisor, cases,
         response = client.get(reverse(DASHBOARD))
     assert response.status_code == 200
     board = response.context["board"]
-    assert len(board.lines) == 11
+    assert len(board.lines) == 13
     assert board.volume == 2  # the invalid case does not count
     lines = {line.kpi.code: line for line in board.lines}
     assert lines["satisfaction"].value == 100 and lines["satisfaction"].status == "met"

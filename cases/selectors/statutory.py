@@ -62,3 +62,27 @@ def statutory_panel(case: Case, user: User) -> StatutoryPanel | None:
         and perms.can_handle(case, user),
         pending=pending, can_decide=pending is not None and may_decide(pending, user),
     )
+
+
+@dataclass(frozen=True)
+class PublicStatutory:
+    """What the complainant sees of the statutory limit on the progress page."""
+
+    name: str
+    limit: str
+    due_at: datetime | None
+    acceptance_due_at: datetime | None
+    extended_days: int
+    decided: bool
+
+
+def statutory_for_tracking(case: Case) -> PublicStatutory | None:
+    """The regime, its basis and the statutory due date for ``/track/`` (None without a
+    regime; one query, or none when the case was read with ``statutory__regime``)."""
+    link = case_regime(case)
+    if link is None:
+        return None
+    return PublicStatutory(
+        name=regime_name(link), limit=regime_limit_label(link.regime), due_at=link.due_at,
+        acceptance_due_at=link.acceptance_due_at if link.started_at is None else None,
+        extended_days=link.extended_days, decided=case.statutory_stopped_at is not None)
