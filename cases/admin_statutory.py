@@ -24,7 +24,9 @@ class RegimeForm(forms.ModelForm):
 
     class Meta:
         model = Regime
-        fields = "__all__"
+        fields = ["code", "name", "name_en", "is_active", "source", "description", "basis",
+                  "calendar", "starts_at", "acceptance_days", "first_limit_days",
+                  "max_total_days", "channels", "categories"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

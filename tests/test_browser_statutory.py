@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.utils import timezone
 
 from cases import services
 from cases.choices import Category, ChannelKind, Role, Stage
 from cases.models import Case, Notice
 from cases.models.notices import NoticeKind
 from cases.models.statutory import ExtensionStatus
+from cases.services.statutory import due_label
 from tests.factories import UserFactory, advance
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -72,7 +72,7 @@ def test_extension_request_and_approval_in_the_workspace(
         panel = agent_page.locator("[data-testid=statutory]")
         words = PANEL_WORDS[language]
         assert words[0] in panel.inner_text() and words[1] in panel.inner_text()
-        assert f"{timezone.localtime(first_due):%Y-%m-%d %H:%M}" in panel.inner_text()
+        assert due_label(first_due) in panel.inner_text()
         agent_page.fill("#extension-reason", "需调取第三方机构的交易记录")
         agent_page.click("[data-testid=request-extension] button[type=submit]")
         agent_page.wait_for_selector("[data-extension][data-status=pending]")
@@ -85,7 +85,7 @@ def test_extension_request_and_approval_in_the_workspace(
         boss_page.wait_for_selector("[data-extension][data-status=approved]")
         shot(boss_page, "02_approved")
         case.refresh_from_db()
-        new_due = f"{timezone.localtime(case.statutory_due_at):%Y-%m-%d %H:%M}"
+        new_due = due_label(case.statutory_due_at)
         panel_text = boss_page.inner_text("[data-testid=statutory-due]")
         assert new_due in panel_text and case.statutory_due_at > first_due
         assert words[2] in boss_page.inner_text("[data-testid=statutory]")

@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.choices import Role
 
-
 # Who may approve an extension: a desk role above the frontline (the approver decides in the
 # case workspace, which is for agents).
 APPROVER_ROLES = [(Role.SENIOR.value, Role.SENIOR.label),

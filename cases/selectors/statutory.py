@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.utils import translation
 
 from cases import permissions as perms
 from cases.models import Case, CaseRegime, ExtensionRequest, RegimeExtensionStep, User
 from cases.models.statutory import ExtensionStatus
-from cases.services.statutory import days_label, may_decide, regime_limit_label
+from cases.services.statutory import (
+    days_label,
+    due_label,
+    last_day,
+    may_decide,
+    regime_limit_label,
+)
 
 
 def case_regime(case: Case) -> CaseRegime | None:
@@ -34,6 +40,8 @@ class StatutoryPanel:
     name: str
     limit: str
     due_at: datetime | None
+    due: str  # as people write a legal limit (``due_label``)
+    acceptance_due: str
     extensions: list[ExtensionRequest]
     next_step: RegimeExtensionStep | None
     next_step_label: str
@@ -56,7 +64,9 @@ def statutory_panel(case: Case, user: User) -> StatutoryPanel | None:
     running = link.started_at is not None and case.statutory_stopped_at is None
     return StatutoryPanel(
         link=link, name=regime_name(link), limit=regime_limit_label(link.regime),
-        due_at=link.due_at, extensions=extensions, next_step=next_step,
+        due_at=link.due_at, due=due_label(link.due_at) if link.due_at else "",
+        acceptance_due=due_label(link.acceptance_due_at) if link.acceptance_due_at else "",
+        extensions=extensions, next_step=next_step,
         next_step_label=days_label(next_step.days, link.regime.basis) if next_step else "",
         can_request=running and pending is None and next_step is not None
         and perms.can_handle(case, user),
@@ -70,8 +80,8 @@ class PublicStatutory:
 
     name: str
     limit: str
-    due_at: datetime | None
-    acceptance_due_at: datetime | None
+    due_on: date | None  # the last day (a limit ending at 24:00 names that day)
+    acceptance_due_on: date | None
     extended_days: int
     decided: bool
 
@@ -83,6 +93,8 @@ def statutory_for_tracking(case: Case) -> PublicStatutory | None:
     if link is None:
         return None
     return PublicStatutory(
-        name=regime_name(link), limit=regime_limit_label(link.regime), due_at=link.due_at,
-        acceptance_due_at=link.acceptance_due_at if link.started_at is None else None,
+        name=regime_name(link), limit=regime_limit_label(link.regime),
+        due_on=last_day(link.due_at) if link.due_at else None,
+        acceptance_due_on=(last_day(link.acceptance_due_at)
+                           if link.acceptance_due_at and link.started_at is None else None),
         extended_days=link.extended_days, decided=case.statutory_stopped_at is not None)

@@ -21,7 +21,7 @@ from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 
 from cases.selectors.statutory import regime_name
-from cases.services.statutory import regime_limit_label
+from cases.services.statutory import due_label, regime_limit_label
 
 register = template.Library()
 
@@ -62,7 +62,7 @@ def _statutory(case: Any, labels: dict[str, str]) -> SafeString:
         '<div class="small text-body-secondary text-nowrap" data-statutory-due="{}" '
         'title="{} · {}"><i class="bi bi-bank"></i> {} {}</div>',
         timezone.localtime(due).isoformat(), regime_name(link),
-        regime_limit_label(link.regime), label, _local(due, "%Y-%m-%d"))
+        regime_limit_label(link.regime), label, due_label(due))
 
 
 def _row(case: Any, is_supervisor: bool, labels: dict[str, str]) -> SafeString:

@@ -11,14 +11,16 @@ from .clock import (
     statutory_on_decision,
 )
 from .extensions import extension_decide, extension_request, may_decide
-from .limits import days_label, limit_due, regime_limit_label
+from .limits import days_label, due_label, last_day, limit_due, regime_limit_label
 
 __all__ = [
     "days_label",
+    "due_label",
     "effective_due",
     "extension_decide",
     "extension_request",
     "find_forwarded",
+    "last_day",
     "limit_due",
     "may_decide",
     "regime_id_for",

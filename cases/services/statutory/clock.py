@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db.models import F
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.choices import Clock
@@ -17,7 +16,7 @@ from cases.models.statutory import RegimeStart
 from cases.services import clocks
 from cases.services.errors import InvalidInput
 from cases.services.intake_input import IntakeData
-from cases.services.statutory.limits import clock_basis, limit_due, risk_from
+from cases.services.statutory.limits import clock_basis, due_label, limit_due, risk_from
 from cases.services.transitions import log_change
 
 RegimeRules = tuple[tuple[int, str, frozenset[int], frozenset[str]], ...]
@@ -132,7 +131,7 @@ def statutory_on_acceptance(case: Case, *, actor: User | None, at: datetime) -> 
         link.deadline = row
         link.save(update_fields=["started_at", "due_at", "deadline"])
         log_change(case, field="statutory", name="statutory_start", source="",
-                   target=f"{timezone.localtime(link.due_at):%Y-%m-%d %H:%M}", actor=actor,
+                   target=due_label(link.due_at), actor=actor,
                    note=str(link.regime))
 
 

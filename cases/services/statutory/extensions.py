@@ -29,15 +29,17 @@ from cases.services import clocks
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.notices import notice_queue
 from cases.services.statutory.clock import effective_due
-from cases.services.statutory.limits import days_label, limit_due, risk_from
+from cases.services.statutory.limits import (
+    days_label,
+    due_label,
+    last_day,
+    limit_due,
+    risk_from,
+)
 from cases.services.transitions import lock_case, log_change, save_case
 
 ALERT_EXTENSION_REQUESTED = "extension_requested"
 ALERT_EXTENSION_DECIDED = "extension_decided"
-
-
-def _local(value: datetime) -> str:
-    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
 
 
 def _running_link(case: Case) -> CaseRegime:
@@ -80,7 +82,7 @@ def _extended_due(link: CaseRegime, days: int) -> datetime:
     if link.regulator_due_at is not None and due > link.regulator_due_at:
         raise ActionNotAllowed(
             _("The regulator's own deadline (%(due)s) cannot be extended here: ask the "
-              "regulator.") % {"due": _local(link.regulator_due_at)})
+              "regulator.") % {"due": due_label(link.regulator_due_at)})
     return effective_due(link, due)
 
 
@@ -88,7 +90,7 @@ def _refuse_when_expired(link: CaseRegime, now: datetime) -> None:
     if now >= link.due_at:
         raise ActionNotAllowed(_("The statutory limit has already passed (%(due)s): an "
                                  "extension must be approved before it runs out.")
-                               % {"due": _local(link.due_at)})
+                               % {"due": due_label(link.due_at)})
 
 
 @transaction.atomic
@@ -122,8 +124,8 @@ def extension_request(*, actor: User, case_id: int, reason: str) -> ExtensionReq
         reason=reason, requested_by=actor, requested_at=now, due_before=link.due_at,
         due_after=new_due)
     case.extensions_requested += 1
-    log_change(case, field="statutory", name="extension_request", source=_local(link.due_at),
-               target=_local(new_due), actor=actor, note=reason)
+    log_change(case, field="statutory", name="extension_request", source=due_label(link.due_at),
+               target=due_label(new_due), actor=actor, note=reason)
     _alert_approvers(case, extension, now)
     clocks.refresh_case_sla(case)
     save_case(case)
@@ -198,12 +200,12 @@ def _approve(case: Case, link: CaseRegime, extension: ExtensionRequest, actor: U
     case.extensions_approved += 1
     extension.status, extension.due_before, extension.due_after = (
         ExtensionStatus.APPROVED, before, new_due)
-    log_change(case, field="statutory", name="extension_approve", source=_local(before),
-               target=_local(new_due), actor=actor, note=extension.reason)
+    log_change(case, field="statutory", name="extension_approve", source=due_label(before),
+               target=due_label(new_due), actor=actor, note=extension.reason)
     language = case.customer.language or settings.LANGUAGE_CODE
     with translation.override(language):
         regime_name = link.regime.name if language.startswith("zh") else link.regime.name_en
-        new_date = formats.date_format(timezone.localtime(new_due), "Y-m-d")
+        new_date = formats.date_format(last_day(new_due), "Y-m-d")
     notice_queue(case=case, kind=NoticeKind.EXTENSION, key=f"extension:{extension.pk}",
                  context={"regime": regime_name, "new_due": new_date,
                           "reason": extension.reason})
@@ -219,7 +221,7 @@ def _alert_approvers(case: Case, extension: ExtensionRequest, now: datetime) -> 
     approvers = User.objects.filter(is_active=True, groups__name=extension.approver_role).exclude(
         pk=extension.requested_by_id).distinct()
     values = {"reference": case.reference or f"#{case.pk}",
-              "due": _local(extension.due_after)}
+              "due": due_label(extension.due_after)}
     Alert.objects.bulk_create([
         Alert(recipient=user, case=case, kind=ALERT_EXTENSION_REQUESTED, created_at=now,
               message=_in_language(user, lambda: _(

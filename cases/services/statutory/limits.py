@@ -3,8 +3,9 @@ statutory clock goes at risk, and the limit as a person reads it ("15 days (cale
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -45,6 +46,21 @@ def risk_from(regime: Regime, start: datetime, due: datetime) -> datetime:
     basis = clock_basis(regime)
     allowed = time_between(start, due, basis=basis, calendar=regime.calendar_id)
     return add_time(start, allowed * AT_RISK_SHARE, basis=basis, calendar=regime.calendar_id)
+
+
+def last_day(due: datetime) -> date:
+    """The last local day of a limit ending at ``due``: a calendar-day limit ends at 24:00,
+    which is 00:00 of the next day, and people name the day before."""
+    return timezone.localtime(due - timedelta(microseconds=1)).date()
+
+
+def due_label(due: datetime) -> str:
+    """The local due time as people write a legal limit: a limit ending at midnight is
+    ``2026-10-15 24:00`` (the last day), not ``2026-10-16 00:00``."""
+    local = timezone.localtime(due)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return f"{last_day(due):%Y-%m-%d} 24:00"
+    return f"{local:%Y-%m-%d %H:%M}"
 
 
 def days_label(days: int, basis: str) -> str:
