@@ -349,3 +349,37 @@ def test_the_extension_notice_is_in_the_customers_language(case, frontline, supe
     assert notice.language == "en"
     assert "Banking and insurance consumer complaints" in notice.body
     assert "Records from a third party are needed" in notice.body
+
+
+# --- the admin -----------------------------------------------------------------------------------
+def test_the_admin_lists_every_seeded_regime_with_its_source(client, admin_user):
+    client.force_login(admin_user)
+    page = client.get("/admin/cases/regime/").content.decode()
+    for code in ("cn-banking-insurance", "cn-market-regulation", "us-cfpb", "uk-fca-final",
+                 "uk-fca-summary"):
+        assert code in page
+    assert "银行保险机构消费投诉处理管理办法" in page and "DISP 1.6.2R" in page
+    assert "45 working days" in page and "56 days (calendar)" in page
+
+
+def test_the_admin_edits_a_regime_and_refuses_a_maximum_below_the_first_limit(
+        client, admin_user):
+    from cases.models import Regime
+
+    regime = Regime.objects.get(code="us-cfpb")
+    client.force_login(admin_user)
+    url = f"/admin/cases/regime/{regime.pk}/change/"
+    assert client.get(url).status_code == 200
+    form = {"code": "us-cfpb", "name": regime.name, "name_en": regime.name_en,
+            "is_active": "on", "source": regime.source, "basis": "calendar_days",
+            "starts_at": "receipt", "first_limit_days": 15, "max_total_days": 10,
+            "categories": ["billing"], "steps-TOTAL_FORMS": 0, "steps-INITIAL_FORMS": 0,
+            "steps-MIN_NUM_FORMS": 0, "steps-MAX_NUM_FORMS": 1000}
+    refused = client.post(url, form)
+    assert refused.status_code == 200
+    assert "cannot be shorter than the first limit" in refused.content.decode()
+    saved = client.post(url, {**form, "max_total_days": 60})
+    assert saved.status_code == 302
+    regime.refresh_from_db()
+    assert regime.categories == ["billing"]
+    assert intake(phone="13800138055").statutory.regime == regime
