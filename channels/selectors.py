@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from cases.choices import NoteKind, Stage
-from cases.models import Case, Customer
+from cases.choices import Basis, Clock, NoteKind, Stage
+from cases.models import Case, CaseDeadline, Customer
 from cases.services.intake import normalise_phone
 
 # What each stage means to the customer (staff labels talk about the process, not to them).
@@ -97,3 +98,35 @@ def customer_search(query: str, limit: int = 10) -> list[Customer]:
         if phone.isdigit() and len(phone) >= 4:
             lookup |= Q(phone__endswith=phone)
     return list(Customer.objects.filter(lookup).order_by("-created_at")[:limit])
+
+
+# --- issue 14: the dates the customer is waiting for, with what they count in ---------------
+CUSTOMER_CLOCKS = {
+    Clock.RESPONSE: _("First reply expected by"),
+    Clock.SOLUTION: _("Solution expected by"),
+    Clock.FEEDBACK: _("Result expected by"),
+}
+
+
+@dataclass(frozen=True)
+class DueDate:
+    label: str
+    due_at: datetime
+    working: bool  # counted in working time (else calendar time)
+    calendar: str  # the working calendar's name, in the page's language
+
+
+def tracking_due_dates(case: Case) -> list[DueDate]:
+    """The running deadlines the customer waits for, nearest first (one query)."""
+    english = not get_language().startswith("zh")
+    rows = (CaseDeadline.objects.filter(case=case, stopped_at__isnull=True,
+                                        clock__in=list(CUSTOMER_CLOCKS))
+            .select_related("calendar").order_by("due_at"))
+    return [
+        DueDate(label=str(CUSTOMER_CLOCKS[row.clock]), due_at=row.due_at,
+                working=row.basis == Basis.WORKING,
+                calendar=("" if row.calendar is None else
+                          (row.calendar.name_en or row.calendar.name) if english
+                          else row.calendar.name))
+        for row in rows
+    ]

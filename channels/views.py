@@ -31,6 +31,7 @@ from channels.selectors import (
     PUBLIC_STAGE_LABELS,
     case_for_tracking,
     customer_search,
+    tracking_due_dates,
     tracking_timeline,
 )
 from channels.services import channel_for, complaint_submit
@@ -145,6 +146,7 @@ def track(request: HttpRequest) -> HttpResponse:
         context["not_found"] = True
         return render(request, "channels/track.html", context, status=404)
     context.update(case=case, timeline=tracking_timeline(case), form=TrackForm(),
+                   due_dates=tracking_due_dates(case),
                    stage_label=PUBLIC_STAGE_LABELS.get(case.stage, case.stage),
                    statutory=statutory_for_tracking(case))
     return render(request, "channels/track.html", context)

@@ -162,6 +162,12 @@ class Case(FSMModelMixin, models.Model):
     # next_due_at has passed, at risk when next_risk_at has and next_due_at has not. Set with
     # the clocks (never by the sweep, which only flips states), so sweep updates stay HOT.
     next_risk_at = models.DateTimeField(_("next at risk"), null=True, blank=True)
+    # The calendar whose working time the nearest open deadline counts in (None: elapsed
+    # time), so the desk can say "due in 5 working hours" without reading the deadlines.
+    next_due_calendar = models.ForeignKey(
+        "cases.WorkCalendar", verbose_name=_("next due counts working time of"), null=True,
+        blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
+    )
     sla_state = models.CharField(
         _("deadline state"), max_length=10, choices=SlaState.choices, default=SlaState.ON_TIME
     )

@@ -21,8 +21,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from cases.choices import ContactChannel
-from cases.models import DeskSettings, NoticeTemplate, Regime, SlaPolicy
+from cases.choices import Basis, ContactChannel
+from cases.models import ClockBasis, DeskSettings, NoticeTemplate, Regime, SlaPolicy
 from cases.models.notices import NoticeKind
 from cases.notice_texts import TemplateCache
 from cases.services import clocks
@@ -44,9 +44,15 @@ class DeskConfig:
     # Every acknowledgement template key, None where the admin defined none (so rendering
     # the acknowledgement reads no template: see ``cases.notice_texts.render_notice``).
     templates: TemplateCache
+    # (tier, clock) -> (basis, calendar id or None) for every clock that is not plain elapsed
+    # time (``ClockBasis`` rows, edited inline in the SLA policy admin).
+    bases: dict[tuple[int, str], tuple[str, int | None]]
     # The active statutory regimes' rules: (regime id, code, intake channel ids, categories),
     # read by intake to find a case's regime without a query (cases.services.statutory).
     regimes: tuple[tuple[int, str, frozenset[int], frozenset[str]], ...] = ()
+
+    def clock_basis(self, tier: int, clock: str) -> tuple[str, int | None]:
+        return self.bases.get((tier, clock), (Basis.ELAPSED, None))
 
     def policy(self, tier: int) -> SlaPolicy:
         """The policy that times a case of ``tier`` (see ``clocks.policy_for``)."""
@@ -64,7 +70,7 @@ _copy: _Copy | None = None
 
 
 def desk_config() -> DeskConfig:
-    """The current configuration: this process's copy, or a fresh read (4 queries)."""
+    """The current configuration: this process's copy, or a fresh read (5 queries)."""
     global _copy
     version = shared_version()
     copy = _copy
@@ -122,6 +128,9 @@ def _load() -> DeskConfig:
         settings=DeskSettings.get(),
         policies={policy.tier: policy for policy in SlaPolicy.objects.all()},
         templates=templates,
+        bases={(row.policy.tier, row.clock): (row.basis, row.calendar_id)
+               for row in ClockBasis.objects.select_related("policy")
+               if row.basis != Basis.ELAPSED},
         regimes=_regime_rules(),
     )
 
@@ -140,7 +149,7 @@ def _regime_rules() -> tuple[tuple[int, str, frozenset[int], frozenset[str]], ..
 
 def connect_signals() -> None:
     """Watch the rows the configuration is read from (called from ``CasesConfig.ready``)."""
-    for model in (DeskSettings, SlaPolicy, NoticeTemplate, Regime):
+    for model in (DeskSettings, SlaPolicy, NoticeTemplate, ClockBasis, Regime):
         uid = f"desk-config-{model.__name__}"
         post_save.connect(_changed, sender=model, dispatch_uid=f"{uid}-save")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"{uid}-delete")

@@ -17,11 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 
 from cases.selectors.statutory import regime_name
 from cases.services.statutory import due_label, regime_limit_label
+from cases.worktime.labels import countdown
 
 register = template.Library()
 
@@ -38,11 +38,13 @@ def _due(case: Any, next_deadline: str) -> SafeString:
     due = timezone.localtime(case.next_due_at)
     risk = (format_html(' data-risk="{}"', timezone.localtime(case.next_risk_at).isoformat())
             if case.next_risk_at else "")
+    calendar_id = case.next_due_calendar_id
+    basis = mark_safe(' data-basis="working"') if calendar_id is not None else ""
     return format_html(
-        '<span class="sla sla-{} text-nowrap" data-due="{}"{} data-state="{}" '
+        '<span class="sla sla-{} text-nowrap" data-due="{}"{} data-state="{}"{} '
         'title="{}: {}"><i class="bi bi-clock"></i> <span class="countdown">{}</span></span>',
-        case.sla_state, due.isoformat(), risk, case.sla_state, next_deadline,
-        due.strftime("%Y-%m-%d %H:%M"), timeuntil(case.next_due_at),
+        case.sla_state, due.isoformat(), risk, case.sla_state, basis, next_deadline,
+        due.strftime("%Y-%m-%d %H:%M"), countdown(case.next_due_at, calendar_id),
     )
 
 

@@ -7,6 +7,7 @@
 from cases.worktime.calendars import (
     NoWorkingCalendar,
     add_time,
+    default_calendar_id,
     schedule_for,
     shift_for_pause,
     time_between,
@@ -18,6 +19,7 @@ __all__ = [
     "NoWorkingCalendar",
     "Schedule",
     "add_time",
+    "default_calendar_id",
     "schedule_for",
     "shift_for_pause",
     "time_between",

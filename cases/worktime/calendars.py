@@ -82,7 +82,9 @@ def load_schedule(calendar: WorkCalendar) -> Schedule:
                     name=calendar.code, years_with_data=years)
 
 
-def _default_calendar_id() -> int | None:
+def default_calendar_id() -> int | None:
+    """The desk's default calendar (cached; a query only after a change)."""
+    _check_version()
     if _Cache.default_id is _UNSET:
         _Cache.default_id = (DeskSettings.objects.filter(pk=1)
                              .values_list("default_calendar_id", flat=True).first())
@@ -95,7 +97,7 @@ def schedule_for(calendar: WorkCalendar | int | None = None) -> Schedule:
     _check_version()
     calendar_id = calendar.pk if isinstance(calendar, WorkCalendar) else calendar
     if calendar_id is None:
-        calendar_id = _default_calendar_id()
+        calendar_id = default_calendar_id()
         if calendar_id is None:
             raise NoWorkingCalendar()
     schedule = _Cache.schedules.get(calendar_id)

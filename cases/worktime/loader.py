@@ -71,3 +71,9 @@ def calendar_load_year(*, calendar: WorkCalendar, year: int) -> CalendarYear:
             },
         )  # its post_save drops the cached schedules (bulk_create sends no signal)
     return loaded
+
+
+def supported_years() -> tuple[int, int]:
+    """The first and last year the installed library has official data for."""
+    years = [day.year for day in chinese_calendar.holidays]
+    return min(years), max(years)
