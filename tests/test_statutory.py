@@ -146,14 +146,19 @@ def test_acceptance_stops_the_acceptance_clock_and_starts_the_statutory_one():
     assert case.transitions.filter(name="statutory_start").exists()
 
 
-def test_acceptance_is_refused_when_the_limit_runs_into_a_year_without_data(supervisor):
-    case = intake(regime=MARKET).case
-    with time_machine.travel(datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI), tick=False), \
-            pytest.raises(InvalidInput, match="2027"):
+def test_a_limit_into_a_year_without_data_counts_calendar_days_and_says_so(supervisor):
+    """45 working days from late November need 2027, which the official calendar lacks: the
+    case is accepted all the same, its limit counted in calendar days (an earlier end), and
+    the timeline says why."""
+    with time_machine.travel(datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI), tick=False):
+        case = intake(regime=MARKET).case
         services.case_triage(actor=supervisor, case_id=case.pk, urgency=case.urgency,
                              scope=case.scope, difficulty=case.difficulty, tier=3)
-    case.refresh_from_db()
-    assert case.stage == Stage.RECEIVED
+    row = statutory_row(case)
+    assert row.due_at == datetime(2027, 1, 5, 0, 0, tzinfo=SHANGHAI)  # Nov 20 + 45 days
+    assert row.basis == "elapsed"
+    logged = case.transitions.get(name="statutory_calendar_days")
+    assert "2027" in logged.note
 
 
 def test_a_tier_change_does_not_retime_the_statutory_clock(supervisor):
@@ -170,12 +175,13 @@ def test_the_decision_stops_the_statutory_clock():
     assert case.statutory_stopped_at == row.stopped_at
 
 
-def test_a_year_without_calendar_data_is_a_clear_error():
+def test_a_complaint_is_never_refused_for_a_missing_calendar_year():
     late_december = datetime(2026, 12, 28, 10, 0, tzinfo=SHANGHAI)
-    with time_machine.travel(late_december, tick=False), pytest.raises(InvalidInput) as exc:
-        intake(regime=MARKET)
-    assert "2027" in exc.value.message
-    assert Case.objects.count() == 0
+    with time_machine.travel(late_december, tick=False):
+        case = intake(regime=MARKET).case
+    row = statutory_row(case, Clock.ACCEPTANCE)
+    assert row.due_at == datetime(2027, 1, 5, 0, 0, tzinfo=SHANGHAI)  # 7 calendar days
+    assert "2027" in case.transitions.get(name="statutory_calendar_days").note
 
 
 # --- extensions ---------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 (``extensions``)."""
 
 from .clock import (
-    effective_due,
     find_forwarded,
     regime_id_for,
     statutory_intake,
@@ -11,17 +10,16 @@ from .clock import (
     statutory_on_decision,
 )
 from .extensions import extension_decide, extension_request, may_decide
-from .limits import days_label, due_label, last_day, limit_due, regime_limit_label
+from .limits import count_limit, days_label, due_label, last_day, regime_limit_label
 
 __all__ = [
+    "count_limit",
     "days_label",
     "due_label",
-    "effective_due",
     "extension_decide",
     "extension_request",
     "find_forwarded",
     "last_day",
-    "limit_due",
     "may_decide",
     "regime_id_for",
     "regime_limit_label",

@@ -16,7 +16,7 @@ from cases.models.statutory import RegimeStart
 from cases.services import clocks
 from cases.services.errors import InvalidInput
 from cases.services.intake_input import IntakeData
-from cases.services.statutory.limits import clock_basis, due_label, limit_due, risk_from
+from cases.services.statutory.limits import Limit, capped, count_limit, due_label
 from cases.services.transitions import log_change
 
 RegimeRules = tuple[tuple[int, str, frozenset[int], frozenset[str]], ...]
@@ -59,26 +59,28 @@ def find_forwarded(data: IntakeData, rules: RegimeRules) -> Case | None:
                     statutory__regulator_reference=data.regulator_reference).first())
 
 
-def effective_due(link: CaseRegime, regime_due: datetime) -> datetime:
-    """The regime's due time, or the regulator's own deadline when that is earlier."""
-    if link.regulator_due_at is not None and link.regulator_due_at < regime_due:
-        return link.regulator_due_at
-    return regime_due
+def _row(case: Case, clock: str, start: datetime, limit: Limit) -> CaseDeadline:
+    return CaseDeadline(case=case, clock=clock, started_at=start, due_at=limit.due_at,
+                        risk_at=limit.risk_at, basis=limit.basis, calendar_id=limit.calendar_id)
 
 
-def _row(case: Case, clock: str, start: datetime, due: datetime, regime: Regime) -> CaseDeadline:
-    return CaseDeadline(case=case, clock=clock, started_at=start, due_at=due,
-                        risk_at=risk_from(regime, start, due), basis=clock_basis(regime),
-                        calendar_id=regime.calendar_id)
+def _log_problem(case: Case, limit: Limit, actor: User | None) -> None:
+    """Record on the timeline that a working-day limit was counted in calendar days."""
+    if limit.problem:
+        log_change(case, field="statutory", name="statutory_calendar_days", source="",
+                   target=due_label(limit.due_at), actor=actor, note=limit.problem)
 
 
-def _start_decision_clock(case: Case, link: CaseRegime, start: datetime) -> CaseDeadline:
-    """The statutory row (unsaved) and its facts on ``link`` and ``case``."""
+def _start_decision_clock(case: Case, link: CaseRegime, start: datetime,
+                          ) -> tuple[CaseDeadline, Limit]:
+    """The statutory row (unsaved) and its facts on ``link`` and ``case``: the regime's first
+    limit, or the regulator's own deadline when that is earlier."""
     regime = link.regime
-    due = effective_due(link, limit_due(regime, start, regime.first_limit_days))
-    link.started_at, link.due_at = start, due
-    case.statutory_due_at = due
-    return _row(case, Clock.STATUTORY, start, due, regime)
+    limit = capped(count_limit(regime, start, regime.first_limit_days), start,
+                   link.regulator_due_at)
+    link.started_at, link.due_at = start, limit.due_at
+    case.statutory_due_at = limit.due_at
+    return _row(case, Clock.STATUTORY, start, limit), limit
 
 
 def statutory_intake(*, case: Case, data: IntakeData, rules: RegimeRules) -> CaseRegime | None:
@@ -87,7 +89,8 @@ def statutory_intake(*, case: Case, data: IntakeData, rules: RegimeRules) -> Cas
     has one, and the statutory clock when it starts at receipt; the case's statutory due and
     SLA summary updated. Nothing (and no query) when no regime applies. Raises InvalidInput
     for an unknown regime, or a regulator reference with no regime; the caller's transaction
-    then rolls back."""
+    then rolls back. A calendar without the year's data does not refuse the complaint: see
+    ``count_limit``."""
     regime_id = regime_id_for(data, rules)
     if regime_id is None:
         if data.regulator_reference:
@@ -99,15 +102,20 @@ def statutory_intake(*, case: Case, data: IntakeData, rules: RegimeRules) -> Cas
                       regulator_due_at=data.regulator_due_at)
     start = data.clocks_start_at or case.received_at
     acceptance = statutory = None
+    limits: list[Limit] = []
     if regime.acceptance_days:
-        link.acceptance_due_at = limit_due(regime, start, regime.acceptance_days)
-        acceptance = _row(case, Clock.ACCEPTANCE, start, link.acceptance_due_at, regime)
+        limits.append(count_limit(regime, start, regime.acceptance_days))
+        link.acceptance_due_at = limits[-1].due_at
+        acceptance = _row(case, Clock.ACCEPTANCE, start, limits[-1])
     if regime.starts_at == RegimeStart.RECEIPT:
-        statutory = _start_decision_clock(case, link, start)
+        statutory, limit = _start_decision_clock(case, link, start)
+        limits.append(limit)
     rows = [r for r in (acceptance, statutory) if r is not None]
     CaseDeadline.objects.bulk_create(rows)
     link.acceptance_deadline, link.deadline = acceptance, statutory
     link.save(force_insert=True)
+    for limit in limits:
+        _log_problem(case, limit, None)
     clocks.refresh_case_sla(case)
     Case.objects.filter(pk=case.pk).update(
         statutory_due_at=case.statutory_due_at, next_due_at=case.next_due_at,
@@ -126,8 +134,9 @@ def statutory_on_acceptance(case: Case, *, actor: User | None, at: datetime) -> 
     if link.acceptance_due_at is not None:
         clocks.stop_clock(case, Clock.ACCEPTANCE, at)
     if link.regime.starts_at == RegimeStart.ACCEPTANCE and link.started_at is None:
-        row = _start_decision_clock(case, link, at)
+        row, limit = _start_decision_clock(case, link, at)
         row.save(force_insert=True)
+        _log_problem(case, limit, actor)
         link.deadline = row
         link.save(update_fields=["started_at", "due_at", "deadline"])
         log_change(case, field="statutory", name="statutory_start", source="",

@@ -28,13 +28,13 @@ from cases.models.statutory import ExtensionStatus
 from cases.services import clocks
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.notices import notice_queue
-from cases.services.statutory.clock import effective_due
 from cases.services.statutory.limits import (
+    Limit,
+    capped,
+    count_limit,
     days_label,
     due_label,
     last_day,
-    limit_due,
-    risk_from,
 )
 from cases.services.transitions import lock_case, log_change, save_case
 
@@ -74,16 +74,21 @@ def _next_step(link: CaseRegime) -> RegimeExtensionStep:
     return step
 
 
-def _extended_due(link: CaseRegime, days: int) -> datetime:
-    """The statutory due time once ``days`` more are granted; refused past the regulator's
-    own deadline, which only the regulator can move."""
+def _extended_limit(link: CaseRegime, days: int) -> Limit:
+    """The statutory limit once ``days`` more are granted, counted from the clock's start.
+    Refused past the regulator's own deadline (only the regulator can move it), and when
+    the calendar lacks a year the count needs (load it first)."""
     regime = link.regime
-    due = limit_due(regime, link.started_at, regime.first_limit_days + link.extended_days + days)
-    if link.regulator_due_at is not None and due > link.regulator_due_at:
+    limit = count_limit(regime, link.started_at,
+                        regime.first_limit_days + link.extended_days + days)
+    if limit.problem:
+        raise ActionNotAllowed(_("The extended limit cannot be counted: %(problem)s")
+                               % {"problem": limit.problem})
+    if link.regulator_due_at is not None and limit.due_at > link.regulator_due_at:
         raise ActionNotAllowed(
             _("The regulator's own deadline (%(due)s) cannot be extended here: ask the "
               "regulator.") % {"due": due_label(link.regulator_due_at)})
-    return effective_due(link, due)
+    return capped(limit, link.started_at, link.regulator_due_at)
 
 
 def _refuse_when_expired(link: CaseRegime, now: datetime) -> None:
@@ -118,7 +123,7 @@ def extension_request(*, actor: User, case_id: int, reason: str) -> ExtensionReq
     if ExtensionRequest.objects.filter(case=case, status=ExtensionStatus.PENDING).exists():
         raise ActionNotAllowed(_("An extension request is already awaiting approval."))
     step = _next_step(link)
-    new_due = _extended_due(link, step.days)
+    new_due = _extended_limit(link, step.days).due_at
     extension = ExtensionRequest.objects.create(
         case=case, position=step.position, days=step.days, approver_role=step.approver_role,
         reason=reason, requested_by=actor, requested_at=now, due_before=link.due_at,
@@ -184,8 +189,8 @@ def extension_decide(
 
 def _approve(case: Case, link: CaseRegime, extension: ExtensionRequest, actor: User,
              now: datetime) -> None:
-    new_due = _extended_due(link, extension.days)
-    before = link.due_at
+    limit = _extended_limit(link, extension.days)
+    new_due, before = limit.due_at, link.due_at
     link.extended_days += extension.days
     link.steps_used += 1
     link.due_at = new_due
@@ -193,9 +198,10 @@ def _approve(case: Case, link: CaseRegime, extension: ExtensionRequest, actor: U
     row = CaseDeadline.objects.filter(case=case, clock=Clock.STATUTORY,
                                       stopped_at__isnull=True).first()
     if row is not None:
-        row.due_at, row.risk_at = new_due, risk_from(link.regime, row.started_at, new_due)
+        row.due_at, row.risk_at = limit.due_at, limit.risk_at
+        row.basis, row.calendar_id = limit.basis, limit.calendar_id
         row.state = SlaState.AT_RISK if now >= row.risk_at else SlaState.ON_TIME
-        row.save(update_fields=["due_at", "risk_at", "state"])
+        row.save(update_fields=["due_at", "risk_at", "basis", "calendar", "state"])
     case.statutory_due_at = new_due
     case.extensions_approved += 1
     extension.status, extension.due_before, extension.due_after = (

@@ -3,49 +3,73 @@ statutory clock goes at risk, and the limit as a person reads it ("15 days (cale
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from cases.choices import Basis
 from cases.models.statutory import Regime, RegimeBasis
-from cases.services.errors import InvalidInput
-from cases.worktime import CalendarDataMissing, add_time, schedule_for, time_between
+from cases.worktime import CalendarDataMissing, default_calendar_id, schedule_for
+
+logger = logging.getLogger(__name__)
 
 # The share of the allowed time after which a statutory clock is at risk (as the tiers' 75 %).
 AT_RISK_SHARE = 0.75
 
 
-def clock_basis(regime: Regime) -> str:
-    """The basis of the regime's CaseDeadline rows: working time for working days (so a pause
-    moves them by the working time it took), elapsed time for calendar days."""
-    return Basis.WORKING if regime.basis == RegimeBasis.WORKING_DAYS else Basis.ELAPSED
+@dataclass(frozen=True)
+class Limit:
+    """A counted statutory limit: its end, when it goes at risk, and how its CaseDeadline row
+    counts (``basis``, ``calendar_id``). ``problem``: why working days could not be counted
+    (the calendar lacks a year), in which case it was counted in calendar days instead."""
+
+    due_at: datetime
+    risk_at: datetime
+    basis: str
+    calendar_id: int | None
+    problem: str = ""
 
 
-def limit_due(regime: Regime, start: datetime, days: int) -> datetime:
-    """The end of a limit of ``days`` counted from ``start`` on the regime's calendar (the
-    desk default when it names none), the day of ``start`` not counted: the end of working
-    hours of the ``days``-th working day after it, or 24:00 local of the ``days``-th calendar
-    day after it. Raises CalendarDataMissing when the calendar has no data for a year it
-    needs, as InvalidInput: the action is refused and changes nothing."""
+def _calendar_days(start: datetime, days: int) -> datetime:
+    """24:00 local (the desk's time zone) of the ``days``-th day after ``start``'s date."""
+    day = timezone.localtime(start).date() + timedelta(days=days + 1)
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def count_limit(regime: Regime, start: datetime, days: int) -> Limit:
+    """A limit of ``days`` counted from ``start`` on the regime's calendar (the desk default
+    when it names none), the day of ``start`` not counted: the end of working hours of the
+    ``days``-th working day after it, or 24:00 local of the ``days``-th calendar day after it.
+    When the calendar has no data for a year the working days need, they are counted as
+    calendar days (an earlier end, so the desk is warned early rather than late), the error
+    is logged and ``problem`` says why: a complaint is never refused for a missing year."""
+    calendar_id = regime.calendar_id or default_calendar_id()
     try:
-        schedule = schedule_for(regime.calendar_id)
+        schedule = schedule_for(calendar_id)
         if regime.basis == RegimeBasis.WORKING_DAYS:
-            return schedule.add_working_days(start, days)
-        return schedule.add_calendar_days(start, days)
+            due = schedule.add_working_days(start, days)
+            used = schedule.working_minutes_between(start, due) * AT_RISK_SHARE
+            return Limit(due, schedule.add_working_minutes(start, used), Basis.WORKING,
+                         calendar_id)
+        due = schedule.add_calendar_days(start, days)
+        problem = ""
     except CalendarDataMissing as exc:
-        raise InvalidInput(
-            _("The statutory limit of %(regime)s cannot be counted: %(problem)s")
-            % {"regime": regime.code, "problem": exc}, field="regime") from exc
+        logger.error("statutory regime %s counts calendar days: %s", regime.code, exc)
+        due, problem = _calendar_days(start, days), str(exc)
+    return Limit(due, start + (due - start) * AT_RISK_SHARE, Basis.ELAPSED, None,
+                 problem if regime.basis == RegimeBasis.WORKING_DAYS else "")
 
 
-def risk_from(regime: Regime, start: datetime, due: datetime) -> datetime:
-    """When a clock from ``start`` to ``due`` has used 75 % of its time, in its basis."""
-    basis = clock_basis(regime)
-    allowed = time_between(start, due, basis=basis, calendar=regime.calendar_id)
-    return add_time(start, allowed * AT_RISK_SHARE, basis=basis, calendar=regime.calendar_id)
+def capped(limit: Limit, start: datetime, cap: datetime | None) -> Limit:
+    """``limit`` ending at ``cap`` instead when ``cap`` (the regulator's own deadline) is
+    earlier; at risk at 75 % of the elapsed time to it."""
+    if cap is None or cap >= limit.due_at:
+        return limit
+    return Limit(cap, start + (cap - start) * AT_RISK_SHARE, Basis.ELAPSED, None,
+                 limit.problem)
 
 
 def last_day(due: datetime) -> date:
