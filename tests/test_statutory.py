@@ -324,3 +324,21 @@ def test_the_approver_role_gets_the_alert_in_their_language(banking_case, frontl
     extension_request(actor=frontline, case_id=banking_case.pk, reason="情况复杂")
     alert = Alert.objects.get(recipient=boss_en, kind="extension_requested")
     assert "awaits your approval" in alert.message
+
+
+# --- supervision by the deadline sweep -------------------------------------------------------------
+def test_the_sweep_marks_the_statutory_clock_and_alerts(banking_case, frontline, supervisor):
+    from cases.services.sweeps import deadline_sweep
+
+    row = statutory_row(banking_case)
+    with time_machine.travel(row.risk_at + timedelta(minutes=1), tick=False):
+        deadline_sweep()
+    row.refresh_from_db()
+    assert row.state == SlaState.AT_RISK
+    with time_machine.travel(row.due_at + timedelta(minutes=1), tick=False):
+        deadline_sweep()
+    row.refresh_from_db()
+    assert row.state == SlaState.BREACHED
+    breached = Alert.objects.filter(deadline=row, kind="deadline_breached")
+    assert {a.recipient for a in breached} >= {supervisor}
+    assert "Statutory limit" in breached.get(recipient=supervisor).message
