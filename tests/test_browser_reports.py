@@ -102,7 +102,7 @@ def test_dashboard_charts_render_in_both_languages(django_db_setup, browser_env,
     if heading:
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
         expect(page.locator("#kpi-table")).to_contain_text(kpi)
-    expect(page.locator("#kpi-table tbody tr")).to_have_count(11)
+    expect(page.locator("#kpi-table tbody tr")).to_have_count(13)
     charts_drawn(page)
     page.screenshot(path=str(artifacts_dir / f"reports-dashboard-{language}.png"), full_page=True)
     # The numbers behind the trend chart are also a table.

@@ -72,7 +72,7 @@ def test_extension_request_and_approval_in_the_workspace(
         panel = agent_page.locator("[data-testid=statutory]")
         words = PANEL_WORDS[language]
         assert words[0] in panel.inner_text() and words[1] in panel.inner_text()
-        assert due_label(first_due) in panel.inner_text()
+        assert due_label(first_due) in panel.inner_text(), panel.inner_text()
         agent_page.fill("#extension-reason", "需调取第三方机构的交易记录")
         agent_page.click("[data-testid=request-extension] button[type=submit]")
         agent_page.wait_for_selector("[data-extension][data-status=pending]")

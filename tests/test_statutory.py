@@ -326,7 +326,7 @@ def test_the_approver_role_gets_the_alert_in_their_language(banking_case, frontl
     assert "awaits your approval" in alert.message
 
 
-# --- supervision by the deadline sweep -------------------------------------------------------------
+# --- supervision by the deadline sweep ----------------------------------------------------
 def test_the_sweep_marks_the_statutory_clock_and_alerts(banking_case, frontline, supervisor):
     from cases.services.sweeps import deadline_sweep
 
