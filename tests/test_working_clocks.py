@@ -4,10 +4,12 @@ hours stay as they are) or working time on a calendar; due and at-risk in that b
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -28,7 +30,9 @@ from cases.models import CalendarYear, CaseDeadline, ClockBasis, SlaPolicy, Work
 from cases.services import collaboration as collab
 from cases.services.sweeps import deadline_sweep
 from cases.worktime import calendars, schedule_for
-from tests.factories import CaseFactory, UserFactory
+from reporting import kpis as K
+from reporting.periods import CUSTOM, resolve
+from tests.factories import CaseFactory, UserFactory, advance
 from tests.test_intake_service import data
 
 CN = ZoneInfo("Asia/Shanghai")
@@ -204,3 +208,22 @@ def test_the_admin_shows_calendars_and_the_clock_basis_inline(client, admin_user
     page = client.get(f"/admin/cases/slapolicy/{policy.pk}/change/").content.decode()
     assert "clock_bases-TOTAL_FORMS" in page
     assert client.get("/admin/cases/calendaryear/").status_code == 200
+
+
+# --- the KPIs read the due times in each clock's basis ------------------------------------------
+
+@pytest.mark.parametrize("basis, on_time", [(Basis.WORKING, Decimal("100.0")),
+                                            (Basis.ELAPSED, Decimal("0.0"))])
+def test_first_response_on_time_follows_the_clock_s_basis(basis, on_time):
+    """Answered on the first working morning after National Day: on time in working time
+    (due Oct 8 12:00), breached in elapsed time (due Sep 30 21:00), as before issue 14."""
+    if basis == Basis.WORKING:
+        working(Clock.RESPONSE)
+    with time_machine.travel(BEFORE_NATIONAL_DAY, tick=False):
+        case = received()
+    with time_machine.travel(datetime(2026, 10, 8, 10, 30, tzinfo=CN), tick=False):
+        advance(case, Stage.IN_PROGRESS)  # the first contact with the customer
+    period = resolve(CUSTOM, today=date(2026, 10, 8), first=date(2026, 9, 28),
+                     last=date(2026, 10, 11))
+    values = K.compute(period.window(datetime(2026, 10, 12, tzinfo=CN)))
+    assert values["first_response"] == on_time

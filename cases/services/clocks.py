@@ -80,7 +80,9 @@ def clock_basis(policy: SlaPolicy, clock: str, *,
     the department's, else the desk default (None when there is none)."""
     from cases.services.desk_config import desk_config  # desk_config imports this module
 
-    basis, calendar_id = desk_config().clock_basis(policy.tier, clock)
+    cached = getattr(policy, "cached_bases", None)  # a policy of the cached configuration
+    basis, calendar_id = (cached.get(clock, (Basis.ELAPSED, None)) if cached is not None
+                          else desk_config().clock_basis(policy.tier, clock))
     if basis != Basis.WORKING:
         return Basis.ELAPSED, None
     if calendar_id is None and clock == Clock.DEPARTMENT:

@@ -58,6 +58,11 @@ class DeskConfig:
         """The policy that times a case of ``tier`` (see ``clocks.policy_for``)."""
         return self.policies.get(clocks.policy_tier(tier)) or clocks.default_policy(tier)
 
+    def __post_init__(self) -> None:
+        for policy in self.policies.values():  # read by clocks.clock_basis without a lookup
+            policy.cached_bases = {clock: value for (tier, clock), value in self.bases.items()
+                                   if tier == policy.tier}
+
 
 @dataclass(frozen=True)
 class _Copy:
