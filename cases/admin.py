@@ -439,3 +439,5 @@ class CollaborationNoteAdmin(_ReadOnlyAdmin):
     list_select_related = ("request", "author")
 
 from cases import admin_pauses  # noqa: E402, F401  (pause reasons and pauses)
+
+from cases import admin_statutory  # noqa: E402,F401  (the statutory regimes' admin)

@@ -111,6 +111,12 @@ class Clock(models.TextChoices):
     REVISIT = "revisit", _("Satisfaction revisit")
     FOLLOW_UP = "follow_up", _("Second follow-up")
     DEPARTMENT = "department", _("Department response")
+    STATUTORY = "statutory", _("Statutory limit")
+    ACCEPTANCE = "acceptance", _("Statutory acceptance decision")
+
+
+# The clocks a statutory regime runs (cases.services.statutory), never re-timed by the tiers.
+STATUTORY_CLOCKS = (Clock.STATUTORY, Clock.ACCEPTANCE)
 
 
 class SlaState(models.TextChoices):

@@ -32,6 +32,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     NoticeKind.FOLLOW_UP: (*_COMMON, "message"),
     NoticeKind.STAFF_ALERT: ("reference", "recipient_name", "message", "case_url"),
     NoticeKind.PAUSE: (*_COMMON, "reason", "resume_by"),
+    NoticeKind.EXTENSION: (*_COMMON, "regime", "new_due", "reason"),
 }
 
 PLACEHOLDER_HELP = {
@@ -46,8 +47,10 @@ PLACEHOLDER_HELP = {
     "expires_on": gettext_lazy("date the survey link expires"),
     "recipient_name": gettext_lazy("staff member's name"),
     "case_url": gettext_lazy("link to the case on the desk"),
-    "reason": gettext_lazy("why the handling time is paused"),
     "resume_by": gettext_lazy("date the pause ends at the latest"),
+    "regime": gettext_lazy("the statutory regime and its source"),
+    "new_due": gettext_lazy("the new statutory due date after the extension"),
+    "reason": gettext_lazy("why handling is paused, or why the time limit was extended"),
 }
 
 SAMPLE_CONTEXT: dict[str, str] = {
@@ -62,8 +65,10 @@ SAMPLE_CONTEXT: dict[str, str] = {
     "expires_on": "2026-12-07",
     "recipient_name": "李娜",
     "case_url": "https://example.com/desk/cases/123/",
-    "reason": "等待投诉人补充材料",
     "resume_by": "2026-12-31",
+    "regime": "银行业保险业消费投诉处理管理办法（2020）",
+    "new_due": "2026-12-31",
+    "reason": "需调取第三方机构的交易记录。",
 }
 
 
@@ -153,6 +158,12 @@ def _defaults(kind: str) -> tuple[str, str]:
             _("Dear {customer_name}, the time limit for handling your complaint {reference} "
               "is paused: {reason}. It runs again when this is settled, at the latest on "
               "{resume_by}. Track progress with tracking code {tracking_code}."),
+        )
+    if kind == NoticeKind.EXTENSION:
+        return (
+            _("The time limit for your complaint {reference} is extended"),
+            _("Dear {customer_name}, under {regime} the time limit for deciding your "
+              "complaint {reference} is extended to {new_due}. Reason: {reason}"),
         )
     return (_("Complaint desk alert: {reference}"), "{message}\n{case_url}")
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases.views import actions, desk, pauses, saved_filters, workspace
+from cases.views import actions, desk, pauses, saved_filters, statutory, workspace
 
 urlpatterns = [
     path("", desk.DeskHomeView.as_view(), name="home"),
@@ -16,6 +16,10 @@ urlpatterns = [
          name="case_action"),
     path("cases/<int:pk>/compensation/<int:comp_pk>/decide/",
          actions.compensation_decide_view, name="compensation_decide"),
+    path("cases/<int:pk>/extension/", statutory.ExtensionRequestView.as_view(),
+         name="extension_request"),
+    path("cases/<int:pk>/extension/<int:ext_pk>/decide/",
+         statutory.ExtensionDecideView.as_view(), name="extension_decide"),
     path("filters/", saved_filters.SavedFilterListView.as_view(), name="saved_filters"),
     path("filters/<int:pk>/", saved_filters.SavedFilterApplyView.as_view(),
          name="saved_filter"),

@@ -39,7 +39,8 @@ def case_for_tracking(*, reference: str, code: str) -> Case | None:
     it: never a part of the phone number, which staff screens show masked. A wrong
     reference and a wrong code take the same path and the same comparison, so neither the
     answer nor its timing tells which one was wrong."""
-    case = Case.objects.filter(reference=reference).first() if reference else None
+    case = (Case.objects.select_related("statutory__regime").filter(reference=reference).first()
+            if reference else None)
     tracking_code = case.tracking_code if case is not None else _DUMMY_CODE
     code_ok = secrets.compare_digest(code.encode(), tracking_code.encode())
     if case is None or not code_ok:

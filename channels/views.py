@@ -22,6 +22,7 @@ from cases.ids import parse_id
 from cases.models import Case, CaseAttachment, Customer
 from cases.permissions import is_agent
 from cases.selectors.pauses import open_pause_for_tracking
+from cases.selectors.statutory import statutory_for_tracking
 from cases.services import CustomerData, IntakeData, InvalidInput
 from channels import throttling
 from channels.api_errors import UNAVAILABLE_RETRY_AFTER
@@ -148,7 +149,8 @@ def track(request: HttpRequest) -> HttpResponse:
     context.update(case=case, timeline=tracking_timeline(case), form=TrackForm(),
                    due_dates=tracking_due_dates(case),
                    pause=open_pause_for_tracking(case),
-                   stage_label=PUBLIC_STAGE_LABELS.get(case.stage, case.stage))
+                   stage_label=PUBLIC_STAGE_LABELS.get(case.stage, case.stage),
+                   statutory=statutory_for_tracking(case))
     return render(request, "channels/track.html", context)
 
 
@@ -200,7 +202,9 @@ def log_complaint(request: HttpRequest) -> HttpResponse:
                 category=c["category"], subject=c["subject"], description=c["description"],
                 order_ref=c["order_ref"], location=c["location"], occurred_at=c["occurred_at"],
                 desired_outcome=c["desired_outcome"], urgency=c["urgency"], scope=c["scope"],
-                difficulty=c["difficulty"],
+                difficulty=c["difficulty"], regime=c["regime"].code if c["regime"] else "",
+                regulator_reference=c["regulator_reference"],
+                regulator_due_at=c["regulator_due_at"],
             )
             try:
                 result = complaint_submit(actor=request.user, data=data,

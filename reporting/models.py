@@ -152,6 +152,10 @@ class KpiDaySum(models.Model):
     requests = models.BigIntegerField(default=0)
     department_response_num = models.BigIntegerField(default=0)
     department_response_den = models.BigIntegerField(default=0)
+    statutory_on_time_num = models.BigIntegerField(default=0)
+    statutory_on_time_den = models.BigIntegerField(default=0)
+    extensions_approved_num = models.BigIntegerField(default=0)
+    extensions_approved_den = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -60,9 +60,15 @@ def facts(db):
                    resolved_at=at(17, 10), feedback_due_at=at(18, 10),
                    feedback_given_at=at(17, 15), revisit_due_at=at(19, 15),
                    revisit_done_at=at(19, 16), satisfaction_score=5, satisfied=True,
-                   closed_at=at(19, 16), stage=Stage.CLOSED, paused_total=timedelta(hours=10))
+                   closed_at=at(19, 16), stage=Stage.CLOSED, paused_total=timedelta(hours=10),
+                   # under a statutory regime: decided in time after one approved extension
+                   statutory_due_at=at(20), statutory_stopped_at=at(17, 10),
+                   extensions_requested=1, extensions_approved=1)
     # c2: late response, late resolution, feedback on time, dissatisfied revisit next week.
     c["c2"] = make(plain, received_at=at(17, 9), first_responded_at=at(17, 15),
+                   # statutory: due on the 19th, decided on the 21st (late); 1 of 2 extensions
+                   statutory_due_at=at(19), statutory_stopped_at=at(21, 10),
+                   extensions_requested=2, extensions_approved=1,
                    response_breached=True, ever_breached=True, resolved_at=at(21, 10),
                    feedback_due_at=at(22, 10), feedback_given_at=at(22, 9),
                    revisit_due_at=at(24, 9), revisit_done_at=at(24, 10), satisfaction_score=2,
@@ -158,4 +164,6 @@ EXPECTED_W = {
     "department_response": Decimal("25.0"),  # r1 on time; r2 r4 r6 late; r3 r5 excluded
     "handling_cycle": Decimal("36.5"),  # (24 + 97 + 24 + 1.0003) h / 4
     "paused_time": Decimal("4.0"),  # resolved in W: c1 10 h, c2 6 h, c6 0, c8 0 -> 16 h / 4
+    "statutory_on_time": Decimal("50.0"),  # c1 decided in time, c2 late
+    "extensions_approved": Decimal("66.7"),  # approved 1 (c1) + 1 (c2) / requested 1 + 2
 }

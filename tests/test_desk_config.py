@@ -23,8 +23,8 @@ def reads() -> int:
 
 
 def test_the_configuration_is_read_once_then_reused():
-    assert reads() == 5  # settings, policies, acknowledgement templates, clock bases,
-    # pause reasons
+    assert reads() == 6  # settings, policies, acknowledgement templates, clock bases,
+    # pause reasons, regimes
     assert reads() == 0
 
 

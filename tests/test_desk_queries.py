@@ -95,7 +95,7 @@ def test_home_queue_counts_are_one_query(boss_client, supervisor):
     selectors.task_force_case_ids(supervisor)
     with CaptureQueriesContext(connection) as ctx:
         counts = selectors.desk_queue_counts(supervisor)
-    assert len(counts) == 9
+    assert len(counts) == 11
     assert len(ctx.captured_queries) == 1
 
 

@@ -9,6 +9,7 @@ from .notices import Notice, NoticeTemplate, Revisit
 from .pauses import CasePause, PauseEnd, PauseReason
 from .people import Customer, Department, User
 from .saved_filters import SavedFilter
+from .statutory import CaseRegime, ExtensionRequest, Regime, RegimeExtensionStep
 
 __all__ = [
     "Alert",
@@ -20,6 +21,7 @@ __all__ = [
     "CaseDeadline",
     "CaseNote",
     "CasePause",
+    "CaseRegime",
     "CaseTransition",
     "CollaborationNote",
     "CollaborationRequest",
@@ -29,9 +31,12 @@ __all__ = [
     "Customer",
     "Department",
     "DeskSettings",
+    "ExtensionRequest",
     "Notice",
     "PauseEnd",
     "PauseReason",
+    "Regime",
+    "RegimeExtensionStep",
     "NoticeTemplate",
     "Revisit",
     "RootCause",

@@ -146,6 +146,13 @@ class Case(FSMModelMixin, models.Model):
     follow_up_due_at = models.DateTimeField(_("follow-up due"), null=True, blank=True)
     follow_up_done_at = models.DateTimeField(_("follow-up done"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # The statutory clock (cases.services.statutory): due time and stop time, and the
+    # extensions asked for and granted, as facts for the KPIs.
+    statutory_due_at = models.DateTimeField(_("statutory due"), null=True, blank=True)
+    statutory_stopped_at = models.DateTimeField(_("statutory clock stopped"), null=True,
+                                                blank=True)
+    extensions_requested = models.PositiveSmallIntegerField(_("extensions requested"), default=0)
+    extensions_approved = models.PositiveSmallIntegerField(_("extensions approved"), default=0)
     # Denormalised for the desk: nearest open due time and the worst state of the open clocks.
     # ``sla_state``, ``ever_breached`` and ``response_breached`` are in no index (migration
     # 0011): the deadline sweep rewrites them on thousands of cases per run, and with no indexed

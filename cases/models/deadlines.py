@@ -66,6 +66,11 @@ class CaseDeadline(models.Model):
             models.Index(fields=["case", "clock"], name="deadline_case_idx"),
             models.Index(fields=["request"], name="deadline_request_idx",
                          condition=Q(request__isnull=False)),
+            # The statutory supervision queues (cases.selectors.queues): running statutory
+            # clocks by due time, breached or not. Few rows: only regulated cases have them.
+            models.Index(fields=["due_at", "risk_at"], name="deadline_statutory_open_idx",
+                         condition=Q(stopped_at__isnull=True,
+                                     clock__in=["statutory", "acceptance"])),
         ]
 
     def __str__(self) -> str:

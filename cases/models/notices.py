@@ -17,6 +17,7 @@ class NoticeKind(models.TextChoices):
     FOLLOW_UP = "follow_up", _("Follow-up")
     STAFF_ALERT = "staff_alert", _("Staff alert")
     PAUSE = "pause", _("Handling paused")
+    EXTENSION = "extension", _("Statutory extension")
 
 
 class NoticeStatus(models.TextChoices):

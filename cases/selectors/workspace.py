@@ -33,7 +33,7 @@ def case_for_workspace(user: User, pk: int) -> Case:
     return (
         Case.objects.for_user(user)
         .select_related("customer", "owner", "handler", "department", "root_cause", "group",
-                        "duplicate_of", "source")
+                        "duplicate_of", "source", "statutory__regime")
         .prefetch_related("task_force")
         .get(pk=pk)
     )

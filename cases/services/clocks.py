@@ -10,7 +10,7 @@ from typing import NamedTuple
 from django.utils import timezone
 
 from cases import worktime
-from cases.choices import Basis, Clock, SlaState, Tier
+from cases.choices import STATUTORY_CLOCKS, Basis, Clock, SlaState, Tier
 from cases.models import Case, CaseDeadline, SlaPolicy
 from cases.services.pause_clocks import ended_pauses, reapply_pauses, thaw_row
 
@@ -182,7 +182,8 @@ def _retime(case: Case, rows: list[CaseDeadline], policy: SlaPolicy) -> list[Cas
     changed = []
     ended = ended_pauses(case)  # no query for a case never paused
     for row in rows:
-        if row.clock == Clock.DEPARTMENT or row.state == SlaState.BREACHED:
+        if row.clock == Clock.DEPARTMENT or row.clock in STATUTORY_CLOCKS or (
+                row.state == SlaState.BREACHED):
             continue
         row.risk_at, row.due_at, row.basis, row.calendar_id = _window(
             policy, row.clock, row.started_at)

@@ -19,10 +19,12 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from cases.choices import Basis, ContactChannel
-from cases.models import ClockBasis, DeskSettings, NoticeTemplate, PauseReason, SlaPolicy
+from cases.models import (
+    ClockBasis, DeskSettings, NoticeTemplate, PauseReason, Regime, SlaPolicy,
+)
 from cases.models.notices import NoticeKind
 from cases.notice_texts import TemplateCache
 from cases.services import clocks
@@ -47,6 +49,9 @@ class DeskConfig:
     # (tier, clock) -> (basis, calendar id or None) for every clock that is not plain elapsed
     # time (``ClockBasis`` rows, edited inline in the SLA policy admin).
     bases: dict[tuple[int, str], tuple[str, int | None]]
+    # The active statutory regimes' rules: (regime id, code, intake channel ids, categories),
+    # read by intake to find a case's regime without a query (cases.services.statutory).
+    regimes: tuple[tuple[int, str, frozenset[int], frozenset[str]], ...] = ()
 
     # The active pause reasons, in their order (the workspace's pause form).
     pause_reasons: tuple[PauseReason, ...] = ()
@@ -75,7 +80,7 @@ _copy: _Copy | None = None
 
 
 def desk_config() -> DeskConfig:
-    """The current configuration: this process's copy, or a fresh read (4 queries)."""
+    """The current configuration: this process's copy, or a fresh read (5 queries)."""
     global _copy
     version = shared_version()
     copy = _copy
@@ -137,12 +142,27 @@ def _load() -> DeskConfig:
                for row in ClockBasis.objects.select_related("policy")
                if row.basis != Basis.ELAPSED},
         pause_reasons=tuple(PauseReason.objects.filter(active=True)),
+        regimes=_regime_rules(),
     )
+
+
+def _regime_rules() -> tuple[tuple[int, str, frozenset[int], frozenset[str]], ...]:
+    """The active regimes' rules in one query (a row per regime and intake channel)."""
+    rules: dict[int, tuple[str, set[int], list[str]]] = {}
+    for pk, code, channel, categories in Regime.objects.filter(is_active=True).order_by(
+            "code").values_list("id", "code", "channels", "categories"):
+        rule = rules.setdefault(pk, (code, set(), categories or []))
+        if channel is not None:
+            rule[1].add(channel)
+    return tuple((pk, code, frozenset(ch), frozenset(cats))
+                 for pk, (code, ch, cats) in rules.items())
 
 
 def connect_signals() -> None:
     """Watch the rows the configuration is read from (called from ``CasesConfig.ready``)."""
-    for model in (DeskSettings, SlaPolicy, NoticeTemplate, ClockBasis, PauseReason):
+    for model in (DeskSettings, SlaPolicy, NoticeTemplate, ClockBasis, PauseReason, Regime):
         uid = f"desk-config-{model.__name__}"
         post_save.connect(_changed, sender=model, dispatch_uid=f"{uid}-save")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"{uid}-delete")
+    m2m_changed.connect(_changed, sender=Regime.channels.through,
+                        dispatch_uid="desk-config-regime-channels")

@@ -15,6 +15,7 @@ from cases import selectors, services
 from cases.choices import CompensationStatus, NoteKind
 from cases.selectors import department_requests
 from cases.selectors.pauses import case_pause_panel
+from cases.selectors.statutory import statutory_panel
 from cases.services import ActionNotAllowed, CaseBusy, InvalidInput
 from cases.views.actions import actions_for, case_url
 from cases.views.base import AgentRequiredMixin, get_case_or_404
@@ -48,6 +49,7 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
             "task_force": list(case.task_force.all()),
             "collaboration": collaboration,
             "pauses": case_pause_panel(case, user),
+            "statutory": statutory_panel(case, user),
         }
 
 

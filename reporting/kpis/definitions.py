@@ -290,6 +290,39 @@ def paused_time(w: Window) -> tuple[Any, Any]:
     """
     den = in_window(w, "resolved_at")
     return Sum("paused_total", filter=den), Count("pk", filter=den)
+def statutory_on_time(w: Window) -> tuple[Any, Any]:
+    """On time by statute 法定时限内办结率 (target 100 %).
+
+    Period taken on: ``received_at``.
+    Denominator: cases received in the period that run under a statutory regime whose
+    statutory clock has started (``statutory_due_at`` set: at receipt or at acceptance, as
+    the regime says) and whose outcome is known: decided (``statutory_stopped_at``, the
+    resolution), or the statutory due time has passed.
+    Numerator: of those, cases decided at or before the statutory due time. The due time is
+    the one in force at the decision: approved extensions move it, and a regulator's own
+    earlier deadline replaces it (cases.services.statutory).
+    """
+    den = in_window(w, "received_at") & Q(statutory_due_at__isnull=False) & _known(
+        "statutory_stopped_at", "statutory_due_at", w
+    )
+    num = den & Q(statutory_stopped_at__lte=F("statutory_due_at"))
+    return Count("pk", filter=num), Count("pk", filter=den)
+
+
+def extensions_approved(w: Window) -> tuple[Any, Any]:
+    """Statutory extensions requested / approved 延期申请批准率 (no target: watched period
+    over period).
+
+    Period taken on: ``received_at``.
+    Denominator: the statutory extensions requested on the cases received in the period
+    (``extensions_requested``; pending and refused requests included).
+    Numerator: of those, the extensions approved (``extensions_approved``). A high share of
+    requests is a sign of limits that are too tight for the work; a low approval share, of
+    requests that are not justified. Shown with both counts in the breakdowns.
+    """
+    den = in_window(w, "received_at") & Q(extensions_requested__gt=0)
+    return (Sum("extensions_approved", filter=den, default=0),
+            Sum("extensions_requested", filter=den, default=0))
 
 
 @dataclass(frozen=True)
@@ -365,6 +398,15 @@ KPIS: tuple[Kpi, ...] = (
         _("Mean time the clocks of the cases resolved in the period stood paused for a "
           "lawful reason (waiting for the complainant's materials, an appraisal, an "
           "authority), in hours.")),
+    Kpi("statutory_on_time", _("On time by statute"), Direction.AT_LEAST, Decimal(100),
+        PERCENT, CASE, "received_at", statutory_on_time,
+        _("Cases under a statutory regime received in the period and decided by their "
+          "statutory due time (extensions included), out of those decided or already "
+          "due.")),
+    Kpi("extensions_approved", _("Statutory extensions approved"), Direction.FALLING, None,
+        PERCENT, CASE, "received_at", extensions_approved,
+        _("Statutory extensions approved, out of the extensions requested on the cases "
+          "received in the period.")),
 )
 KPI_BY_CODE: dict[str, Kpi] = {k.code: k for k in KPIS}
 CASE_KPIS = tuple(k for k in KPIS if k.source == CASE)
