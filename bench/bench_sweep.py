@@ -9,6 +9,11 @@ and prints the query plans to show the partial indexes at work. Prints figures; 
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cd_background \\
         python bench/bench_sweep.py [--cases 1000000] [--due-percent 1] [--reseed]
+            [--basis working] [--paused-percent 10] [--runs 3] [--mark-only]
+
+``--basis working`` (issue 14) makes every other running clock count working time on the desk's
+default calendar; ``--paused-percent P`` stops P % of them with a pause (``paused_at``, from the
+pauses of issue 14; a quarter of the due rows are among them and must be skipped).
 
 The database named in DATABASE_URL is created if missing and its case tables are REPLACED.
 A database seeded before migration 0011 (cases_case fillfactor) has full pages, so the case
@@ -90,7 +95,8 @@ def seed(total: int, due_percent: float) -> None:
         # One running deadline per case. Not due: risk point hours ahead. Due cases alternate
         # between past the risk point (-> at risk) and past the due time (-> breached).
         cur.execute(f"""
-            INSERT INTO cases_casedeadline (case_id, clock, started_at, risk_at, due_at, state)
+            INSERT INTO cases_casedeadline (case_id, clock, started_at, risk_at, due_at, state,
+                                            basis)
             SELECT c.id,
                 (ARRAY['assign','response','solution','progress','feedback','follow_up'])
                     [1 + c.id % 6],
@@ -106,7 +112,7 @@ def seed(total: int, due_percent: float) -> None:
                           THEN now() - interval '1 hour'
                      WHEN c.id % {due_every} = 0 THEN now() + interval '50 minutes'
                      ELSE now() + interval '3 hours' END,
-                'on_time'
+                'on_time', 'elapsed'
             FROM cases_case c
         """)
         cur.execute("ANALYZE cases_case")
@@ -158,11 +164,65 @@ def reset_due(snapshot: list[tuple[int, str]]) -> None:
         cur.execute("VACUUM ANALYZE cases_casedeadline")
 
 
+def set_basis(basis: str) -> None:
+    """``working``: every other running deadline counts working time on the desk's default
+    calendar (their due instants were computed when they started, so the sweep reads the same
+    indexed instants); ``elapsed``: all back to elapsed time."""
+    from django.db import connection
+
+    from cases.worktime import default_calendar_id
+
+    calendar_id = default_calendar_id() if basis == "working" else None
+    started = time.perf_counter()
+    with connection.cursor() as cur:
+        if basis == "working":
+            cur.execute("UPDATE cases_casedeadline SET basis='working', calendar_id=%s "
+                        "WHERE case_id %% 2 = 0 AND basis <> 'working'", [calendar_id])
+        else:
+            cur.execute("UPDATE cases_casedeadline SET basis='elapsed', calendar_id=NULL "
+                        "WHERE basis <> 'elapsed'")
+        changed = cur.rowcount
+        if changed:
+            cur.execute("VACUUM ANALYZE cases_casedeadline")
+    print(f"basis {basis}: {changed:,} deadlines changed in {time.perf_counter() - started:.1f} s")
+
+
+def set_paused(percent: float, due_percent: float) -> None:
+    """``percent`` of the running deadlines stopped by a pause (``paused_at``, issue 14's
+    pauses): none of the due rows except every fourth one, which the sweep must then skip.
+    Needs the pauses' ``CaseDeadline.paused_at`` (br-wt-pause)."""
+    from django.db import connection
+
+    from cases.models import CaseDeadline
+
+    if "paused_at" not in {f.name for f in CaseDeadline._meta.get_fields()}:
+        sys.exit("--paused-percent needs CaseDeadline.paused_at (the pauses of issue 14).")
+    every = max(1, round(100 / percent)) if percent else 0
+    due_every = max(1, round(100 / due_percent))
+    started = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute("UPDATE cases_casedeadline SET paused_at=NULL WHERE paused_at IS NOT NULL")
+        if every:
+            cur.execute("UPDATE cases_casedeadline SET paused_at = now() - interval '1 hour' "
+                        "WHERE (case_id + 1) %% %s = 0 OR case_id %% %s = 0",
+                        [every, 4 * due_every])
+        cur.execute("VACUUM ANALYZE cases_casedeadline")
+        cur.execute("SELECT count(*) FROM cases_casedeadline WHERE paused_at IS NOT NULL")
+        paused = cur.fetchone()[0]
+    print(f"paused: {paused:,} deadlines in {time.perf_counter() - started:.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--due-percent", type=float, default=1.0)
     parser.add_argument("--reseed", action="store_true", help="seed even if the data exists")
+    parser.add_argument("--basis", choices=("elapsed", "working"), default="elapsed",
+                        help="working: half the running clocks count working time (issue 14)")
+    parser.add_argument("--paused-percent", type=float, default=None,
+                        help="share of running clocks paused (needs the pauses' paused_at)")
+    parser.add_argument("--runs", type=int, default=1, help="times to run the marking sweep")
+    parser.add_argument("--mark-only", action="store_true", help="only the marking sweep (1.)")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -184,24 +244,36 @@ def main() -> None:
         seed(args.cases, args.due_percent)
     else:
         reset_due([])
+    set_basis(args.basis)
+    if args.paused_percent is not None:
+        set_paused(args.paused_percent, args.due_percent)
     now = timezone.now()
     open_rows = CaseDeadline.objects.filter(stopped_at__isnull=True).count()
-    print(f"{Case.objects.count():,} cases, {open_rows:,} running deadlines")
+    working = CaseDeadline.objects.filter(stopped_at__isnull=True, basis="working").count()
+    print(f"{Case.objects.count():,} cases, {open_rows:,} running deadlines "
+          f"({working:,} in working time)")
     explain("breach selection", sweeps._due_for_breach(now).values_list("id")[:5000])
     explain("risk selection", sweeps._due_for_risk(now).values_list("id")[:5000])
 
-    # 1. selection + marking only
-    phases: dict[str, float] = defaultdict(float)
-    with mock.patch("cases.services.sweeps.logger"), connection.execute_wrapper(
-        PhaseTimer(phases)
-    ):
-        started = time.perf_counter()
-        marked = sweeps.deadline_sweep(now=now, notify=False)
-        mark_seconds = time.perf_counter() - started
+    # 1. selection + marking only (``--runs`` times, the due rows reset in between)
+    runs = []
+    for run in range(args.runs):
+        if run:
+            reset_due([])
+        phases: dict[str, float] = defaultdict(float)
+        with mock.patch("cases.services.sweeps.logger"), connection.execute_wrapper(
+            PhaseTimer(phases)
+        ):
+            started = time.perf_counter()
+            marked = sweeps.deadline_sweep(now=now, notify=False)
+            runs.append(time.perf_counter() - started)
     print(f"1. selection + marking: {marked.breached:,} breached, {marked.at_risk:,} at risk "
-          f"in {mark_seconds:.3f} s")
+          f"in {' / '.join(f'{r:.3f}' for r in runs)} s (load average "
+          f"{os.getloadavg()[0]:.1f})")
     for phase, seconds in sorted(phases.items(), key=lambda kv: -kv[1]):
         print(f"     {phase:<40} {seconds:.3f} s")
+    if args.mark_only:
+        return
 
     # 2. the full sweep with alerts and staff-email rows, dispatch to workers excluded
     reset_due([])

@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from cases import services
+from cases.admin_calendars import ClockBasisInline
 from cases.choices import Tier
 from cases.models import (
     Alert,
@@ -72,6 +73,7 @@ class SlaPolicyAdmin(admin.ModelAdmin):
     list_display = ("tier", "assign_minutes", "response_minutes", "solution_minutes",
                     "progress_minutes", "feedback_minutes", "revisit_minutes",
                     "follow_up_minutes", "department_minutes", "at_risk_ratio")
+    inlines = (ClockBasisInline,)
 
 
 @admin.register(DeskSettings)
@@ -435,3 +437,7 @@ class CollaborationRequestAdmin(admin.ModelAdmin):
 class CollaborationNoteAdmin(_ReadOnlyAdmin):
     list_display = ("created_at", "request", "author")
     list_select_related = ("request", "author")
+
+from cases import admin_pauses  # noqa: E402, F401  (pause reasons and pauses)
+
+from cases import admin_statutory  # noqa: E402,F401  (the statutory regimes' admin)

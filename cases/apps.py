@@ -8,5 +8,7 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from cases.services import desk_config
+        from cases.worktime import calendars
 
         desk_config.connect_signals()
+        calendars.connect_signals()

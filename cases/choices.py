@@ -115,6 +115,12 @@ class Clock(models.TextChoices):
     FOLLOW_UP = "follow_up", _("Second follow-up")
     DEPARTMENT = "department", _("Department response")
     REVIEW = "review", _("Review")
+    STATUTORY = "statutory", _("Statutory limit")
+    ACCEPTANCE = "acceptance", _("Statutory acceptance decision")
+
+
+# The clocks a statutory regime runs (cases.services.statutory), never re-timed by the tiers.
+STATUTORY_CLOCKS = (Clock.STATUTORY, Clock.ACCEPTANCE)
 
 
 class SlaState(models.TextChoices):
@@ -161,3 +167,10 @@ REVIEWABLE_STAGES = (Stage.FEEDBACK_GIVEN, Stage.REVISIT, Stage.FOLLOW_UP, Stage
 class RevisitMethod(models.TextChoices):
     SURVEY = "survey", _("Online survey")
     PHONE = "phone", _("Phone call")
+
+
+class Basis(models.TextChoices):
+    """How a clock counts: every minute, or only the working minutes of a calendar."""
+
+    ELAPSED = "elapsed", _("Elapsed time")
+    WORKING = "working", _("Working time")

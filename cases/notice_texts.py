@@ -34,6 +34,8 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     NoticeKind.REVIEW_RESULT: (*_COMMON, "outcome", "message", "solution", "compensation",
                                "track_url"),
     NoticeKind.STAFF_ALERT: ("reference", "recipient_name", "message", "case_url"),
+    NoticeKind.PAUSE: (*_COMMON, "reason", "resume_by"),
+    NoticeKind.EXTENSION: (*_COMMON, "regime", "new_due", "reason"),
 }
 
 PLACEHOLDER_HELP = {
@@ -51,6 +53,10 @@ PLACEHOLDER_HELP = {
     "solution": gettext_lazy("the new solution after a changed decision"),
     "recipient_name": gettext_lazy("staff member's name"),
     "case_url": gettext_lazy("link to the case on the desk"),
+    "resume_by": gettext_lazy("date the pause ends at the latest"),
+    "regime": gettext_lazy("the statutory regime and its source"),
+    "new_due": gettext_lazy("the new statutory due date after the extension"),
+    "reason": gettext_lazy("why handling is paused, or why the time limit was extended"),
 }
 
 SAMPLE_CONTEXT: dict[str, str] = {
@@ -68,6 +74,10 @@ SAMPLE_CONTEXT: dict[str, str] = {
     "solution": "为您全额退款。",
     "recipient_name": "李娜",
     "case_url": "https://example.com/desk/cases/123/",
+    "resume_by": "2026-12-31",
+    "regime": "银行业保险业消费投诉处理管理办法（2020）",
+    "new_due": "2026-12-31",
+    "reason": "需调取第三方机构的交易记录。",
 }
 
 
@@ -163,6 +173,19 @@ def _defaults(kind: str) -> tuple[str, str]:
             _("The result of the review of {reference}"),
             _("Dear {customer_name}, we reviewed the handling of {reference}. Outcome: "
               "{outcome}.\n{message}\nNew solution: {solution}\nCompensation: {compensation}"),
+        )
+    if kind == NoticeKind.PAUSE:
+        return (
+            _("The handling time of your complaint {reference} is paused"),
+            _("Dear {customer_name}, the time limit for handling your complaint {reference} "
+              "is paused: {reason}. It runs again when this is settled, at the latest on "
+              "{resume_by}. Track progress with tracking code {tracking_code}."),
+        )
+    if kind == NoticeKind.EXTENSION:
+        return (
+            _("The time limit for your complaint {reference} is extended"),
+            _("Dear {customer_name}, under {regime} the time limit for deciding your "
+              "complaint {reference} is extended to {new_due}. Reason: {reason}"),
         )
     return (_("Complaint desk alert: {reference}"), "{message}\n{case_url}")
 

@@ -121,6 +121,13 @@ def can_transfer_ownership(case: Case, user: User | None) -> bool:
     return is_supervisor(user)
 
 
+def can_pause(case: Case, user: User | None) -> bool:
+    """Pause or resume a case's clocks: its owner or handler, or a supervisor."""
+    if is_supervisor(user):
+        return True
+    return is_agent(user) and user.pk in (case.owner_id, case.handler_id)
+
+
 def can_add_note(case: Case, user: User | None) -> bool:
     return is_agent(user)
 

@@ -53,3 +53,12 @@ def revisit_sweep_task() -> int:
     from cases.services.revisits import revisit_open_due
 
     return revisit_open_due().opened
+
+
+@shared_task(name="cases.tasks.pause_maximum_sweep_task", acks_late=True, soft_time_limit=240,
+             time_limit=300)
+def pause_maximum_sweep_task() -> int:
+    """Resume the cases whose pause reached its reason's maximum length."""
+    from cases.services.pauses import pause_maximum_sweep
+
+    return pause_maximum_sweep()

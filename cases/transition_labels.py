@@ -32,4 +32,11 @@ TRANSITION_LABELS = {
     "request_help": _("Help requested from a department"),
     "request_note": _("Department request progress"),
     "request_overdue": _("Department request overdue"),
+    # Timeline rows of the statutory clock (cases.services.statutory).
+    "statutory_start": _("Statutory clock started"),
+    "statutory_calendar_days": _("Statutory limit counted in calendar days (calendar data "
+                                 "missing)"),
+    "extension_request": _("Statutory extension requested"),
+    "extension_approve": _("Statutory extension approved"),
+    "extension_refuse": _("Statutory extension refused"),
 }

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases.views import actions, desk, saved_filters, workspace
+from cases.views import actions, desk, pauses, saved_filters, statutory, workspace
 
 urlpatterns = [
     path("", desk.DeskHomeView.as_view(), name="home"),
@@ -10,10 +10,16 @@ urlpatterns = [
     path("cases/bulk/", desk.BulkActionView.as_view(), name="bulk"),
     path("cases/<int:pk>/", workspace.CaseWorkspaceView.as_view(), name="case"),
     path("cases/<int:pk>/note/", workspace.CaseNoteView.as_view(), name="case_note"),
+    path("cases/<int:pk>/pause/", pauses.CasePauseView.as_view(), name="case_pause"),
+    path("cases/<int:pk>/resume/", pauses.CaseResumeView.as_view(), name="case_resume"),
     path("cases/<int:pk>/do/<slug:action>/", actions.CaseActionView.as_view(),
          name="case_action"),
     path("cases/<int:pk>/compensation/<int:comp_pk>/decide/",
          actions.compensation_decide_view, name="compensation_decide"),
+    path("cases/<int:pk>/extension/", statutory.ExtensionRequestView.as_view(),
+         name="extension_request"),
+    path("cases/<int:pk>/extension/<int:ext_pk>/decide/",
+         statutory.ExtensionDecideView.as_view(), name="extension_decide"),
     path("filters/", saved_filters.SavedFilterListView.as_view(), name="saved_filters"),
     path("filters/<int:pk>/", saved_filters.SavedFilterApplyView.as_view(),
          name="saved_filter"),

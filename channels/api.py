@@ -285,7 +285,8 @@ class ComplaintCreateView(IntakeAPIView):
         summary="Submit a complaint",
         description=(
             "Creates a case (201). Sending the same `external_id` again from the same "
-            "channel returns the first case (200) and creates nothing."
+            "channel returns the first case (200) and creates nothing; so does sending the "
+            "same `regulator_reference` again under the same statutory `regime`."
         ),
         request=ComplaintCreateSerializer,
         responses={201: ComplaintCreatedSerializer, 200: ComplaintCreatedSerializer, **_ERRORS},
@@ -324,7 +325,9 @@ def intake_data(key: ChannelKey, valid: dict[str, Any]) -> IntakeData:
         description=valid["description"], occurred_at=valid["occurred_at"],
         order_ref=valid["order_ref"], location=valid["location"],
         desired_outcome=valid["desired_outcome"], urgency=valid["urgency"],
-        scope=valid["scope"], difficulty=valid["difficulty"],
+        scope=valid["scope"], difficulty=valid["difficulty"], regime=valid["regime"],
+        regulator_reference=valid["regulator_reference"],
+        regulator_due_at=valid["regulator_due_at"],
     )
 
 

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from cases.choices import Category, ChannelKind, ContactChannel, Difficulty, Scope, Urgency
-from cases.models import Customer
+from cases.models import Customer, Regime
 from channels import attachments as files
 
 
@@ -129,7 +129,8 @@ class DeskComplaintForm(ComplaintFieldsMixin):
     field_order = ["channel", "customer", "name", "phone", "email", "preferred_channel",
                    "is_key_customer", "category", "subject", "description", "order_ref",
                    "location", "occurred_at", "desired_outcome", "urgency", "scope",
-                   "difficulty", "attachments"]
+                   "difficulty", "regime", "regulator_reference", "regulator_due_at",
+                   "attachments"]
 
     channel = forms.ChoiceField(label=_("Channel"), choices=AGENT_CHANNELS)
     customer = forms.ModelChoiceField(
@@ -150,6 +151,17 @@ class DeskComplaintForm(ComplaintFieldsMixin):
                               initial=Scope.INDIVIDUAL)
     difficulty = forms.ChoiceField(label=_("Difficulty"), choices=Difficulty.choices,
                                    initial=Difficulty.FRONTLINE)
+    regime = forms.ModelChoiceField(
+        label=_("Statutory regime"), queryset=Regime.objects.filter(is_active=True),
+        to_field_name="code", required=False,
+        empty_label=_("By channel or category (none if neither names one)"))
+    regulator_reference = forms.CharField(
+        label=_("Regulator reference"), max_length=64, required=False,
+        help_text=_("For a complaint a regulator forwarded: its reference (one case per "
+                    "reference)."))
+    regulator_due_at = forms.DateTimeField(
+        label=_("Regulator's deadline"), required=False, widget=_datetime_widget(),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"])
 
     def clean(self):
         cleaned = super().clean()

@@ -58,9 +58,9 @@ TARGETS = {
     "external_id", "received_at", "occurred_at", "category", "subject", "description",
     "order_ref", "location", "desired_outcome", "urgency", "scope", "difficulty",
     "customer.name", "customer.phone", "customer.email", "customer.preferred_channel",
-    "customer.is_key_customer",
+    "customer.is_key_customer", "regime", "regulator_reference", "regulator_due_at",
 }
-DATETIME_TARGETS = {"received_at", "occurred_at"}
+DATETIME_TARGETS = {"received_at", "occurred_at", "regulator_due_at"}
 REQUIRED_TARGETS = {"external_id", "category", "subject", "description", "customer.name"}
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _BATCH = 500
@@ -275,6 +275,9 @@ def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel) -> In
         scope=str(values.get("scope") or "individual"),
         difficulty=str(values.get("difficulty") or "frontline"),
         extra_notes=notes, acknowledge=False, clocks_start_at=timezone.now(),
+        regime=str(values.get("regime") or ""),
+        regulator_reference=str(values.get("regulator_reference") or ""),
+        regulator_due_at=values.get("regulator_due_at"),
     )
 
 

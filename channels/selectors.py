@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from cases.choices import NoteKind, Stage
-from cases.models import Case, CaseReview, Customer
+from cases.choices import Basis, Clock, NoteKind, Stage
+from cases.models import Case, CaseDeadline, CasePause, CaseReview, Customer
 from cases.services.intake import normalise_phone
 
 # What each stage means to the customer (staff labels talk about the process, not to them).
@@ -39,7 +40,8 @@ def case_for_tracking(*, reference: str, code: str) -> Case | None:
     it: never a part of the phone number, which staff screens show masked. A wrong
     reference and a wrong code take the same path and the same comparison, so neither the
     answer nor its timing tells which one was wrong."""
-    case = Case.objects.filter(reference=reference).first() if reference else None
+    case = (Case.objects.select_related("statutory__regime").filter(reference=reference).first()
+            if reference else None)
     tracking_code = case.tracking_code if case is not None else _DUMMY_CODE
     code_ok = secrets.compare_digest(code.encode(), tracking_code.encode())
     if case is None or not code_ok:
@@ -50,13 +52,13 @@ def case_for_tracking(*, reference: str, code: str) -> Case | None:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # "stage", "message", "customer", "result"
+    kind: str  # "stage", "message", "customer", "result", "pause"
     title: str
     body: str = ""
 
 
 def tracking_timeline(case: Case) -> list[TimelineEntry]:
-    """Customer-visible history, oldest first (two queries)."""
+    """Customer-visible history, oldest first (three queries)."""
     entries = [
         TimelineEntry(at, "stage", str(PUBLIC_STAGE_LABELS.get(target, target)))
         for target, at in case.transitions.filter(field="stage").values_list("target", "at")
@@ -78,6 +80,7 @@ def tracking_timeline(case: Case) -> list[TimelineEntry]:
             result_shown = True
         else:
             entries.append(TimelineEntry(at, "message", str(_("Message from us")), body))
+    entries += pause_entries(case)
     if case.feedback_given_at and case.feedback_message and not result_shown:
         entries.append(TimelineEntry(case.feedback_given_at, "result", str(_("Our result")),
                                      case.feedback_message + measures))
@@ -104,6 +107,19 @@ def review_timeline(case: Case) -> list[TimelineEntry]:
     return entries
 
 
+def pause_entries(case: Case) -> list[TimelineEntry]:
+    """The case's pauses as the customer sees them: the reason (in the page's language) and
+    when the handling time ran again; never the staff note (one query)."""
+    entries = []
+    for pause in CasePause.objects.filter(case=case).select_related("reason"):
+        entries.append(TimelineEntry(pause.started_at, "pause", str(_("Handling time paused")),
+                                     pause.reason.label))
+        if pause.ended_at:
+            entries.append(TimelineEntry(pause.ended_at, "pause",
+                                         str(_("Handling time runs again"))))
+    return entries
+
+
 def customer_search(query: str, limit: int = 10) -> list[Customer]:
     """Find customers by phone (as typed or without spacing) or email, for the desk."""
     query = query.strip()
@@ -116,3 +132,37 @@ def customer_search(query: str, limit: int = 10) -> list[Customer]:
         if phone.isdigit() and len(phone) >= 4:
             lookup |= Q(phone__endswith=phone)
     return list(Customer.objects.filter(lookup).order_by("-created_at")[:limit])
+
+
+# --- issue 14: the dates the customer is waiting for, with what they count in ---------------
+CUSTOMER_CLOCKS = {
+    Clock.RESPONSE: _("First reply expected by"),
+    Clock.SOLUTION: _("Solution expected by"),
+    Clock.FEEDBACK: _("Result expected by"),
+}
+
+
+@dataclass(frozen=True)
+class DueDate:
+    label: str
+    due_at: datetime
+    working: bool  # counted in working time (else calendar time)
+    calendar: str  # the working calendar's name, in the page's language
+
+
+def tracking_due_dates(case: Case) -> list[DueDate]:
+    """The running deadlines the customer waits for, nearest first (one query). A clock a
+    pause stopped has no date until it runs again (the page says why it is paused)."""
+    english = not get_language().startswith("zh")
+    rows = (CaseDeadline.objects.filter(case=case, stopped_at__isnull=True,
+                                        paused_at__isnull=True,
+                                        clock__in=list(CUSTOMER_CLOCKS))
+            .select_related("calendar").order_by("due_at"))
+    return [
+        DueDate(label=str(CUSTOMER_CLOCKS[row.clock]), due_at=row.due_at,
+                working=row.basis == Basis.WORKING,
+                calendar=("" if row.calendar is None else
+                          (row.calendar.name_en or row.calendar.name) if english
+                          else row.calendar.name))
+        for row in rows
+    ]

@@ -98,6 +98,18 @@ class ComplaintCreateSerializer(serializers.Serializer):
                                     default=Scope.INDIVIDUAL)
     difficulty = serializers.ChoiceField(choices=Difficulty.choices, required=False,
                                          default=Difficulty.FRONTLINE)
+    regime = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, default="",
+        help_text=_("Code of the statutory regime the complaint falls under (e.g. "
+                    "cn-banking-insurance). Empty: the channel's or the category's regime, if "
+                    "any."))
+    regulator_reference = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, default="",
+        help_text=_("For a complaint a regulator forwarded: the regulator's reference. Sending "
+                    "it again under the same regime returns the same case."))
+    regulator_due_at = InRangeDateTimeField(
+        required=False, allow_null=True, default=None,
+        help_text=_("The regulator's own deadline for the answer (ISO 8601)."))
     attachments = AttachmentSerializer(
         many=True, required=False, default=list, max_length=files.MAX_FILES,
         help_text=_("Photos or documents: up to 5 files, each checked by its content "

@@ -21,6 +21,8 @@ from cases.choices import ChannelKind
 from cases.ids import parse_id
 from cases.models import Case, CaseAttachment, Customer, ReviewVia
 from cases.permissions import is_agent
+from cases.selectors.pauses import open_pause_for_tracking
+from cases.selectors.statutory import statutory_for_tracking
 from cases.services import ActionNotAllowed, CaseBusy, CustomerData, IntakeData, InvalidInput
 from cases.services.reviews import review_possible, review_request
 from channels import throttling
@@ -37,6 +39,7 @@ from channels.selectors import (
     PUBLIC_STAGE_LABELS,
     case_for_tracking,
     customer_search,
+    tracking_due_dates,
     tracking_timeline,
 )
 from channels.services import channel_for, complaint_submit
@@ -159,8 +162,10 @@ def _track_result(request: HttpRequest, context: dict[str, Any], case: Case, *,
     if review_form is None and review_possible(case):
         review_form = TrackReviewForm(initial={"reference": reference, "code": code})
     context.update(case=case, timeline=tracking_timeline(case), form=TrackForm(),
+                   due_dates=tracking_due_dates(case),
+                   pause=open_pause_for_tracking(case),
                    stage_label=PUBLIC_STAGE_LABELS.get(case.stage, case.stage),
-                   review_form=review_form)
+                   statutory=statutory_for_tracking(case), review_form=review_form)
     return render(request, "channels/track.html", context, status=status)
 
 
@@ -254,7 +259,9 @@ def log_complaint(request: HttpRequest) -> HttpResponse:
                 category=c["category"], subject=c["subject"], description=c["description"],
                 order_ref=c["order_ref"], location=c["location"], occurred_at=c["occurred_at"],
                 desired_outcome=c["desired_outcome"], urgency=c["urgency"], scope=c["scope"],
-                difficulty=c["difficulty"],
+                difficulty=c["difficulty"], regime=c["regime"].code if c["regime"] else "",
+                regulator_reference=c["regulator_reference"],
+                regulator_due_at=c["regulator_due_at"],
             )
             try:
                 result = complaint_submit(actor=request.user, data=data,

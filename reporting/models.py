@@ -120,7 +120,8 @@ class KpiDaySum(models.Model):
     KPI's numerator and denominator are filed under the day of the KPI's own anchor time, so
     any period made of whole days is a sum of rows; the totals are the sum of the tier rows.
     Collaboration requests count under their own department and their case's tier, channel
-    and category, as in the live breakdowns. ``handling_cycle_num`` is in microseconds."""
+    and category, as in the live breakdowns. ``handling_cycle_num`` and ``paused_time_num``
+    are in microseconds."""
 
     day = models.DateField()
     dim = models.CharField(max_length=12)
@@ -152,9 +153,15 @@ class KpiDaySum(models.Model):
     review_on_time_den = models.BigIntegerField(default=0)
     handling_cycle_num = models.BigIntegerField(default=0)
     handling_cycle_den = models.BigIntegerField(default=0)
+    paused_time_num = models.BigIntegerField(default=0)
+    paused_time_den = models.BigIntegerField(default=0)
     requests = models.BigIntegerField(default=0)
     department_response_num = models.BigIntegerField(default=0)
     department_response_den = models.BigIntegerField(default=0)
+    statutory_on_time_num = models.BigIntegerField(default=0)
+    statutory_on_time_den = models.BigIntegerField(default=0)
+    extensions_approved_num = models.BigIntegerField(default=0)
+    extensions_approved_den = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -44,10 +44,13 @@ def fresh_desk_config():
     """Each test reads the desk configuration its own database holds (tests change the rows
     with ``QuerySet.update``, which sends no signal to drop the process's copy)."""
     from cases.services import desk_config
+    from cases.worktime import calendars
 
     desk_config.forget()
+    calendars.forget()
     yield
     desk_config.forget()
+    calendars.forget()
 
 
 @pytest.fixture

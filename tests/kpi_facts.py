@@ -53,19 +53,26 @@ def facts(db):
     d1, d2 = DepartmentFactory(code="logistics"), DepartmentFactory(code="billing")
     boss = UserFactory(username="kpi-boss")
     c = {}
-    # c1: everything on time; hotline, billing, tier 2, key customer, closed satisfied in W.
+    # c1: everything on time; hotline, billing, tier 2, key customer, closed satisfied in W;
+    # paused 10 h (waiting for materials). c2 was paused 6 h.
     c["c1"] = make(key, received_at=at(16, 10), tier=Tier.IMPORTANT, channel="hotline",
                    category="billing", department=d1, first_responded_at=at(16, 10, 30),
                    resolved_at=at(17, 10), feedback_due_at=at(18, 10),
                    feedback_given_at=at(17, 15), revisit_due_at=at(19, 15),
                    revisit_done_at=at(19, 16), satisfaction_score=5, satisfied=True,
-                   closed_at=at(19, 16), stage=Stage.CLOSED)
+                   closed_at=at(19, 16), stage=Stage.CLOSED, paused_total=timedelta(hours=10),
+                   # under a statutory regime: decided in time after one approved extension
+                   statutory_due_at=at(20), statutory_stopped_at=at(17, 10),
+                   extensions_requested=1, extensions_approved=1)
     # c2: late response, late resolution, feedback on time, dissatisfied revisit next week.
     c["c2"] = make(plain, received_at=at(17, 9), first_responded_at=at(17, 15),
+                   # statutory: due on the 19th, decided on the 21st (late); 1 of 2 extensions
+                   statutory_due_at=at(19), statutory_stopped_at=at(21, 10),
+                   extensions_requested=2, extensions_approved=1,
                    response_breached=True, ever_breached=True, resolved_at=at(21, 10),
                    feedback_due_at=at(22, 10), feedback_given_at=at(22, 9),
                    revisit_due_at=at(24, 9), revisit_done_at=at(24, 10), satisfaction_score=2,
-                   satisfied=False, stage=Stage.FOLLOW_UP,
+                   satisfied=False, stage=Stage.FOLLOW_UP, paused_total=timedelta(hours=6),
                    # asked for a review in W; due next week, not concluded at NOW
                    review_requested_at=at(22, 12), review_due_at=at(29, 12))
     # c3: never responded, solution overdue.
@@ -167,4 +174,7 @@ EXPECTED_W = {
     "review_rate": Decimal("25.0"),  # fed back in W: c1 c2 c6 c12; c2 asked for a review
     "review_changed": Decimal("50.0"),  # concluded in W: c11 changed, c14 confirmed
     "review_on_time": Decimal("50.0"),  # due in W: c11 on time, c14 late (c2 due next week)
+    "paused_time": Decimal("4.0"),  # resolved in W: c1 10 h, c2 6 h, c6 0, c8 0 -> 16 h / 4
+    "statutory_on_time": Decimal("50.0"),  # c1 decided in time, c2 late
+    "extensions_approved": Decimal("66.7"),  # approved 1 (c1) + 1 (c2) / requested 1 + 2
 }

@@ -125,6 +125,8 @@ def _other_value(case: Case, column: str):
         return not value
     if internal == "DateTimeField":
         return (value or NOW) + timedelta(hours=1)
+    if internal == "DurationField":
+        return (value or timedelta(0)) + timedelta(hours=1)
     return (value or 0) + 1
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases.choices import Role, Stage
+from reporting import kpis as K
 from reporting import summaries
 from reporting.models import ImprovementAction, KpiTarget, WeeklyReview
 from reporting.services import previous_week, weekly_review_build
@@ -73,7 +74,7 @@ def test_dashboard_shows_every_kpi_with_chart_data(client, supervisor, cases,
         response = client.get(reverse(DASHBOARD))
     assert response.status_code == 200
     board = response.context["board"]
-    assert len(board.lines) == 14  # eleven of SPEC, three of the review (issue 19)
+    assert len(board.lines) == len(K.KPIS)
     assert board.volume == 2  # the invalid case does not count
     lines = {line.kpi.code: line for line in board.lines}
     assert lines["satisfaction"].value == 100 and lines["satisfaction"].status == "met"

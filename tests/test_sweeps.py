@@ -40,7 +40,15 @@ def _case_with_running(clock: str, owner: User) -> tuple[Case, CaseDeadline]:
         Clock.SOLUTION: Stage.TRIAGED, Clock.PROGRESS: Stage.ASSIGNED,
         Clock.FEEDBACK: Stage.RESOLVED, Clock.REVISIT: Stage.FEEDBACK_GIVEN,
         Clock.FOLLOW_UP: Stage.FOLLOW_UP, Clock.DEPARTMENT: Stage.IN_PROGRESS,
+        Clock.STATUTORY: Stage.TRIAGED, Clock.ACCEPTANCE: Stage.RECEIVED,
     }[clock]
+    if clock in (Clock.STATUTORY, Clock.ACCEPTANCE):  # a regime (in calendar days) applies
+        from cases.models import Regime
+        from cases.services import desk_config
+
+        code = "cn-banking-insurance" if clock == Clock.STATUTORY else "cn-market-regulation"
+        Regime.objects.filter(code=code).update(categories=["delivery"], basis="calendar_days")
+        desk_config.forget()
     case = CaseFactory(actor=owner)
     case = advance(case, stage)
     if clock == Clock.REVISIT:  # opened at 48 h; the deadline runs on from the feedback

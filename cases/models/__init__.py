@@ -1,21 +1,29 @@
 """Domain models. Split by area; everything is importable from ``cases.models``."""
 
+from .calendars import CalendarDay, CalendarYear, ClockBasis, WorkCalendar, WorkingPeriod
 from .case import Case, CaseAttachment, CaseNote, CaseTransition, Compensation, ComplaintGroup
 from .collaboration import CollaborationNote, CollaborationRequest, CollaborationTodo
 from .config import DeskSettings, RootCause, SlaPolicy
 from .deadlines import Alert, CaseDeadline
 from .notices import Notice, NoticeTemplate, Revisit
+from .pauses import CasePause, PauseEnd, PauseReason
 from .people import Customer, Department, User
 from .reviews import CaseReview, ReviewVia
 from .saved_filters import SavedFilter
+from .statutory import CaseRegime, ExtensionRequest, Regime, RegimeExtensionStep
 
 __all__ = [
     "Alert",
+    "CalendarDay",
+    "CalendarYear",
     "Case",
+    "ClockBasis",
     "CaseAttachment",
     "CaseDeadline",
     "CaseNote",
     "CaseReview",
+    "CasePause",
+    "CaseRegime",
     "CaseTransition",
     "CollaborationNote",
     "CollaborationRequest",
@@ -25,7 +33,12 @@ __all__ = [
     "Customer",
     "Department",
     "DeskSettings",
+    "ExtensionRequest",
     "Notice",
+    "PauseEnd",
+    "PauseReason",
+    "Regime",
+    "RegimeExtensionStep",
     "NoticeTemplate",
     "Revisit",
     "ReviewVia",
@@ -33,4 +46,6 @@ __all__ = [
     "SavedFilter",
     "SlaPolicy",
     "User",
+    "WorkCalendar",
+    "WorkingPeriod",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -151,6 +153,13 @@ class Case(FSMModelMixin, models.Model):
     review_due_at = models.DateTimeField(_("review due"), null=True, blank=True)
     review_done_at = models.DateTimeField(_("review concluded"), null=True, blank=True)
     review_changed = models.BooleanField(_("review changed the decision"), null=True, blank=True)
+    # The statutory clock (cases.services.statutory): due time and stop time, and the
+    # extensions asked for and granted, as facts for the KPIs.
+    statutory_due_at = models.DateTimeField(_("statutory due"), null=True, blank=True)
+    statutory_stopped_at = models.DateTimeField(_("statutory clock stopped"), null=True,
+                                                blank=True)
+    extensions_requested = models.PositiveSmallIntegerField(_("extensions requested"), default=0)
+    extensions_approved = models.PositiveSmallIntegerField(_("extensions approved"), default=0)
     # Denormalised for the desk: nearest open due time and the worst state of the open clocks.
     # ``sla_state``, ``ever_breached`` and ``response_breached`` are in no index (migration
     # 0011): the deadline sweep rewrites them on thousands of cases per run, and with no indexed
@@ -162,11 +171,23 @@ class Case(FSMModelMixin, models.Model):
     # next_due_at has passed, at risk when next_risk_at has and next_due_at has not. Set with
     # the clocks (never by the sweep, which only flips states), so sweep updates stay HOT.
     next_risk_at = models.DateTimeField(_("next at risk"), null=True, blank=True)
+    # The calendar whose working time the nearest open deadline counts in (None: elapsed
+    # time), so the desk can say "due in 5 working hours" without reading the deadlines.
+    next_due_calendar = models.ForeignKey(
+        "cases.WorkCalendar", verbose_name=_("next due counts working time of"), null=True,
+        blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
+    )
     sla_state = models.CharField(
         _("deadline state"), max_length=10, choices=SlaState.choices, default=SlaState.ON_TIME
     )
     ever_breached = models.BooleanField(_("ever breached"), default=False)
     response_breached = models.BooleanField(_("first response breached"), default=False)
+    # Pauses (cases.models.pauses): when the open pause began (None: not paused) and the
+    # elapsed length of the ended ones. In no index: the desk's badge reads them off the row.
+    paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
+    # db_default too: rows written by raw SQL (bench seeds) get it from the database.
+    paused_total = models.DurationField(_("paused in total"), default=timedelta(0),
+                                        db_default=timedelta(0))
 
     solution = models.TextField(_("solution"), blank=True)
     root_cause = models.ForeignKey(

@@ -67,6 +67,10 @@ class DeskSettings(models.Model):
         _("a closed case may be reviewed within (days)"), default=30,
         help_text=_("How long after closing the complainant may still ask for a review."),
     )
+    default_calendar = models.ForeignKey(
+        "cases.WorkCalendar", verbose_name=_("default working calendar"), null=True,
+        blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
 
     class Meta:
         verbose_name = _("desk settings")

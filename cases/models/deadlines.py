@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cases.choices import Clock, SlaState
+from cases.choices import Basis, Clock, SlaState
 
 
 class CaseDeadline(models.Model):
@@ -36,6 +36,17 @@ class CaseDeadline(models.Model):
         _("state"), max_length=10, choices=SlaState.choices, default=SlaState.ON_TIME
     )
     breached_at = models.DateTimeField(_("breached"), null=True, blank=True)
+    # Set while a pause with a lawful reason stops this clock (cases.services.pauses): the
+    # sweeps skip the row (both partial indexes leave it out) and on resume its risk and due
+    # times move by the paused time in the clock's basis.
+    paused_at = models.DateTimeField(_("paused since"), null=True, blank=True)
+    # What the clock counts (fixed when it starts): elapsed time or a calendar's working time.
+    basis = models.CharField(_("counts"), max_length=8, choices=Basis.choices,
+                             default=Basis.ELAPSED)
+    calendar = models.ForeignKey(
+        "cases.WorkCalendar", verbose_name=_("calendar"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+", db_index=False,
+    )
 
     class Meta:
         ordering = ["due_at"]
@@ -44,15 +55,22 @@ class CaseDeadline(models.Model):
         indexes = [
             models.Index(
                 fields=["risk_at"], name="deadline_risk_open_idx",
-                condition=Q(stopped_at__isnull=True, state=SlaState.ON_TIME),
+                condition=Q(stopped_at__isnull=True, paused_at__isnull=True,
+                            state=SlaState.ON_TIME),
             ),
             models.Index(
                 fields=["due_at"], name="deadline_due_open_idx",
-                condition=Q(stopped_at__isnull=True) & ~Q(state=SlaState.BREACHED),
+                condition=Q(stopped_at__isnull=True, paused_at__isnull=True)
+                & ~Q(state=SlaState.BREACHED),
             ),
             models.Index(fields=["case", "clock"], name="deadline_case_idx"),
             models.Index(fields=["request"], name="deadline_request_idx",
                          condition=Q(request__isnull=False)),
+            # The statutory supervision queues (cases.selectors.queues): running statutory
+            # clocks by due time, breached or not. Few rows: only regulated cases have them.
+            models.Index(fields=["due_at", "risk_at"], name="deadline_statutory_open_idx",
+                         condition=Q(stopped_at__isnull=True,
+                                     clock__in=["statutory", "acceptance"])),
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,8 @@ class NoticeKind(models.TextChoices):
     STAFF_ALERT = "staff_alert", _("Staff alert")
     REVIEW_RECEIVED = "review_received", _("Review request received")
     REVIEW_RESULT = "review_result", _("Review result")
+    PAUSE = "pause", _("Handling paused")
+    EXTENSION = "extension", _("Statutory extension")
 
 
 class NoticeStatus(models.TextChoices):

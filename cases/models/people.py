@@ -83,6 +83,11 @@ class Department(models.Model):
         on_delete=models.SET_NULL, related_name="liaison_for",
     )
     is_active = models.BooleanField(_("active"), default=True)
+    calendar = models.ForeignKey(
+        "cases.WorkCalendar", verbose_name=_("working calendar"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+        help_text=_("Empty: the desk's default calendar."),
+    )
 
     class Meta:
         ordering = ["code"]

@@ -135,6 +135,11 @@ def _card_queryset(qs: QuerySet[CollaborationRequest]) -> QuerySet[Collaboration
                 CaseDeadline.objects.filter(request=OuterRef("pk"), clock=Clock.DEPARTMENT)
                 .order_by("-started_at").values("risk_at")[:1]
             ),
+            # the calendar when the department clock counts working time (else None)
+            clock_calendar_id=Subquery(
+                CaseDeadline.objects.filter(request=OuterRef("pk"), clock=Clock.DEPARTMENT)
+                .order_by("-started_at").values("calendar_id")[:1]
+            ),
         )
     )
 

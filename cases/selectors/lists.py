@@ -31,7 +31,7 @@ def case_list_for_desk(user: User) -> QuerySet[Case]:
     joined in (customer, owner, handler, department) so a page is one query."""
     return (
         Case.objects.for_user(user)
-        .select_related("customer", "owner", "handler", "department")
+        .select_related("customer", "owner", "handler", "department", "statutory__regime")
         # The long texts are not shown in a list row.
         .defer("description", "solution", "feedback_message", "preventive_measures",
                "desired_outcome", "closing_reason")

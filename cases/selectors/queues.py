@@ -16,8 +16,16 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from cases import permissions as perms
-from cases.choices import OPEN_STAGES, CompensationStatus, Role, SlaState, Stage, Tier
-from cases.models import Case, Compensation, User
+from cases.choices import (
+    OPEN_STAGES,
+    STATUTORY_CLOCKS,
+    CompensationStatus,
+    Role,
+    SlaState,
+    Stage,
+    Tier,
+)
+from cases.models import Case, CaseDeadline, Compensation, User
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,12 @@ QUEUES: dict[str, Queue] = {
         Queue("breached", _("Breached"),
               _("Open cases with a deadline already missed: the supervision queue."),
               "exclamation-octagon", supervisors_only=True),
+        Queue("statutory_at_risk", _("Statutory at risk"),
+              _("Open cases whose statutory limit or acceptance decision is past 75 % of its "
+                "time."), "bank", supervisors_only=True),
+        Queue("statutory_breached", _("Statutory breached"),
+              _("Open cases whose statutory limit or acceptance decision has passed."),
+              "exclamation-diamond", supervisors_only=True),
         Queue("approvals", _("Compensation to approve"),
               _("Cases with a compensation above the threshold awaiting a supervisor."),
               "cash-coin", supervisors_only=True),
@@ -69,8 +83,9 @@ QUEUES: dict[str, Queue] = {
     )
 }
 # The queues the desk home shows, in order (``open`` and ``all`` are list views only).
-HOME_QUEUES = ("mine", "team", "fast_lane", "at_risk", "breached", "approvals", "waiting",
-               "revisits", "follow_ups", "reviews")
+HOME_QUEUES = ("mine", "team", "fast_lane", "at_risk", "breached", "statutory_at_risk",
+               "statutory_breached", "approvals", "waiting", "revisits", "follow_ups",
+               "reviews")
 
 
 # The deadline state of a case is the worst state of its running clocks (CaseDeadline rows
@@ -132,6 +147,8 @@ def queue_q(name: str, user: User, now: datetime | None = None) -> Q:
         return is_open & deadline_state_q(SlaState.AT_RISK, now)
     if name == "breached":
         return is_open & deadline_state_q(SlaState.BREACHED, now)
+    if name in ("statutory_at_risk", "statutory_breached"):
+        return is_open & Q(pk__in=statutory_deadlines(name, now).values("case_id"))
     if name == "approvals":
         return Q(pk__in=Compensation.objects.filter(status=CompensationStatus.PROPOSED)
                  .values("case_id"))
@@ -150,6 +167,15 @@ def queue_q(name: str, user: User, now: datetime | None = None) -> Q:
     if name == "all":
         return Q()
     raise KeyError(name)
+
+
+def statutory_deadlines(name: str, now: datetime) -> QuerySet:
+    """The running statutory clocks of a statutory queue, live (as ``deadline_state_q``):
+    breached when due, at risk when past 75 % and not yet due (``deadline_statutory_open_idx``)."""
+    running = CaseDeadline.objects.filter(clock__in=STATUTORY_CLOCKS, stopped_at__isnull=True)
+    if name == "statutory_breached":
+        return running.filter(due_at__lte=now)
+    return running.filter(due_at__gt=now, risk_at__lte=now)
 
 
 def may_open_queue(user: User, name: str) -> bool:

@@ -33,7 +33,7 @@ def case_for_workspace(user: User, pk: int) -> Case:
     return (
         Case.objects.for_user(user)
         .select_related("customer", "owner", "handler", "department", "root_cause", "group",
-                        "duplicate_of", "source", "review__reviewer")
+                        "duplicate_of", "source", "statutory__regime", "review__reviewer")
         .prefetch_related("task_force")
         .get(pk=pk)
     )
@@ -52,18 +52,21 @@ def case_for_action(user: User, pk: int) -> Case:
 
 def case_open_deadlines(case: Case, now: datetime | None = None) -> list[CaseDeadline]:
     """The running clocks, nearest first, each with ``live_state`` (on time / at risk /
-    breached as of now, whether or not the sweep has run yet)."""
+    breached as of now, whether or not the sweep has run yet; "paused" while a pause stops
+    it)."""
     from cases.services.clocks import live_state
 
     now = now or timezone.now()
     rows = list(case.deadlines.filter(stopped_at__isnull=True).order_by("due_at"))
     for row in rows:
-        row.live_state = live_state(row, now)
+        row.live_state = "paused" if row.paused_at else live_state(row, now)
     return rows
 
 
 _EXTRA_TRANSITION_LABELS = {
     "receive": _("Received"),
+    "pause": _("Paused"),
+    "resume": _("Resumed"),
 }
 
 

@@ -3,12 +3,18 @@ KPIs); the matching CaseDeadline row carries the supervision state moved by the 
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.utils import timezone
 
-from cases.choices import Clock, SlaState, Tier
+from cases import worktime
+from cases.choices import STATUTORY_CLOCKS, Basis, Clock, SlaState, Tier
 from cases.models import Case, CaseDeadline, SlaPolicy
+from cases.services.pause_clocks import ended_pauses, reapply_pauses, thaw_row
+
+logger = logging.getLogger(__name__)
 
 # clock -> (due-time field, stop-time field) on Case.
 # The progress clock has no stop fact: it restarts with every progress note.
@@ -22,6 +28,9 @@ CLOCK_FIELDS: dict[str, tuple[str, str | None]] = {
     Clock.FOLLOW_UP: ("follow_up_due_at", "follow_up_done_at"),
     Clock.REVIEW: ("review_due_at", "review_done_at"),
 }
+
+# The deadline fields that re-timing a clock changes.
+RETIMED_FIELDS = ["risk_at", "due_at", "state", "basis", "calendar"]
 
 _DEFAULT_MINUTES = {  # SPEC's numbers; used only if an admin deleted a policy row.
     Tier.URGENT: {"response": 60, "solution": 1440},
@@ -57,21 +66,67 @@ def effective_tier(case: Case) -> int:
 REVISIT_ANSWER_WINDOW = timedelta(hours=24)
 
 
-def _window(policy: SlaPolicy, clock: str, start: datetime) -> tuple[datetime, datetime]:
+class Window(NamedTuple):
+    """A clock's at-risk and due instants, and what it counts in."""
+
+    risk_at: datetime
+    due_at: datetime
+    basis: str = Basis.ELAPSED
+    calendar_id: int | None = None
+
+
+def clock_basis(policy: SlaPolicy, clock: str, *,
+                department_calendar_id: int | None = None) -> tuple[str, int | None]:
+    """(basis, calendar id) of ``clock`` under ``policy``, from the cached configuration (no
+    query). A working clock's calendar: the one chosen in the policy, else (department clock)
+    the department's, else the desk default (None when there is none)."""
+    from cases.services.desk_config import desk_config  # desk_config imports this module
+
+    cached = getattr(policy, "cached_bases", None)  # a policy of the cached configuration
+    basis, calendar_id = (cached.get(clock, (Basis.ELAPSED, None)) if cached is not None
+                          else desk_config().clock_basis(policy.tier, clock))
+    if basis != Basis.WORKING:
+        return Basis.ELAPSED, None
+    if calendar_id is None and clock == Clock.DEPARTMENT:
+        calendar_id = department_calendar_id
+    return basis, calendar_id or worktime.default_calendar_id()
+
+
+def _window(policy: SlaPolicy, clock: str, start: datetime, *,
+            department_calendar_id: int | None = None) -> Window:
+    """The window of ``clock`` started at ``start``: allowed time and at-risk share counted in
+    the clock's basis. A working clock whose calendar lacks the data for the span counts
+    elapsed time instead, logged as an error (intake must not fail; the row says elapsed)."""
     minutes = policy.minutes_for(clock)
-    allowed = timedelta(minutes=minutes)
-    if clock == Clock.REVISIT:
-        allowed += REVISIT_ANSWER_WINDOW
-    risk = start + allowed * float(policy.at_risk_ratio)
-    return risk, start + allowed
+    ratio = float(policy.at_risk_ratio)
+    extra = REVISIT_ANSWER_WINDOW if clock == Clock.REVISIT else timedelta(0)
+    basis, calendar_id = clock_basis(policy, clock, department_calendar_id=department_calendar_id)
+    if basis == Basis.WORKING:
+        try:
+            schedule = worktime.schedule_for(calendar_id)
+            return Window(schedule.add_working_minutes(start, minutes * ratio),
+                          schedule.add_working_minutes(start, minutes) + extra,
+                          Basis.WORKING, calendar_id)
+        except worktime.CalendarDataMissing as exc:
+            logger.error("%s clock of tier %s counts elapsed time: %s", clock, policy.tier, exc)
+    allowed = timedelta(minutes=minutes) + extra
+    return Window(start + allowed * ratio, start + allowed)
+
+
+def department_window(case: Case, department_calendar_id: int | None, start: datetime) -> Window:
+    """The department clock's window: by the policy of the case's tier, in the department's
+    calendar when the clock counts working time and the department has one."""
+    return _window(policy_for(effective_tier(case)), Clock.DEPARTMENT, start,
+                   department_calendar_id=department_calendar_id)
 
 
 def start_clock(case: Case, clock: str, start: datetime, policy: SlaPolicy) -> CaseDeadline:
     """Start (or restart) a clock. A restarted clock that had breached keeps its breached row
     for the record and gets a fresh one; otherwise the open row is re-timed in place."""
-    risk_at, due_at = _window(policy, clock, start)
+    window = _window(policy, clock, start)
+    risk_at, due_at = window.risk_at, window.due_at
     if clock == Clock.REVISIT:
-        case.revisit_due_at = start + timedelta(minutes=policy.revisit_minutes)
+        case.revisit_due_at = due_at - REVISIT_ANSWER_WINDOW
     elif clock in CLOCK_FIELDS:
         setattr(case, CLOCK_FIELDS[clock][0], due_at)
     open_row = (
@@ -81,14 +136,16 @@ def start_clock(case: Case, clock: str, start: datetime, policy: SlaPolicy) -> C
     )
     if open_row is not None and open_row.state != SlaState.BREACHED:
         open_row.started_at, open_row.risk_at, open_row.due_at = start, risk_at, due_at
+        open_row.basis, open_row.calendar_id = window.basis, window.calendar_id
         open_row.state = SlaState.ON_TIME
-        open_row.save(update_fields=["started_at", "risk_at", "due_at", "state"])
+        open_row.save(update_fields=["started_at", *RETIMED_FIELDS])
         return open_row
     if open_row is not None:
         open_row.stopped_at = start
         open_row.save(update_fields=["stopped_at"])
     return CaseDeadline.objects.create(
-        case=case, clock=clock, started_at=start, risk_at=risk_at, due_at=due_at
+        case=case, clock=clock, started_at=start, risk_at=risk_at, due_at=due_at,
+        basis=window.basis, calendar_id=window.calendar_id,
     )
 
 
@@ -100,6 +157,11 @@ def stop_clock(case: Case, clock: str, at: datetime) -> None:
     for row in CaseDeadline.objects.filter(case=case, clock=clock, stopped_at__isnull=True):
         row.stopped_at = at
         fields = ["stopped_at"]
+        if row.paused_at is not None:  # stopped during a pause: judged on the moved due time
+            thaw_row(row, at)
+            fields += ["risk_at", "due_at", "paused_at"]
+            if stop_field is not None and clock != Clock.REVISIT:
+                setattr(case, CLOCK_FIELDS[clock][0], row.due_at)
         if at > row.due_at and row.state != SlaState.BREACHED:
             row.state, row.breached_at = SlaState.BREACHED, row.due_at
             fields += ["state", "breached_at"]
@@ -115,13 +177,18 @@ def stop_all_clocks(case: Case, at: datetime) -> None:
 
 def _retime(case: Case, rows: list[CaseDeadline], policy: SlaPolicy) -> list[CaseDeadline]:
     """Give the case's running clocks (``rows``) the allowance of ``policy`` from their own
-    start; already breached clocks and the department's stay as they are. Returns the rows
-    changed (unsaved) and sets the case's due-time fields."""
+    start, moved again by the case's ended pauses that stopped them; already breached clocks
+    and the department's stay as they are. Returns the rows changed (unsaved) and sets the
+    case's due-time fields."""
     changed = []
+    ended = ended_pauses(case)  # no query for a case never paused
     for row in rows:
-        if row.clock == Clock.DEPARTMENT or row.state == SlaState.BREACHED:
+        if row.clock == Clock.DEPARTMENT or row.clock in STATUTORY_CLOCKS or (
+                row.state == SlaState.BREACHED):
             continue
-        row.risk_at, row.due_at = _window(policy, row.clock, row.started_at)
+        row.risk_at, row.due_at, row.basis, row.calendar_id = _window(
+            policy, row.clock, row.started_at)
+        reapply_pauses(row, ended)
         row.state = SlaState.ON_TIME
         changed.append(row)
         if row.clock in CLOCK_FIELDS and row.clock != Clock.REVISIT:
@@ -134,12 +201,12 @@ def retime_open_clocks(case: Case) -> None:
     allowance (already breached clocks stay breached)."""
     rows = list(CaseDeadline.objects.filter(case=case, stopped_at__isnull=True))
     for row in _retime(case, rows, policy_for(effective_tier(case))):
-        row.save(update_fields=["risk_at", "due_at", "state"])
+        row.save(update_fields=RETIMED_FIELDS)
 
 
 # The case fields that re-timing its clocks changes.
 RETIMED_CASE_FIELDS = ["assign_due_at", "response_due_at", "solution_due_at", "next_due_at",
-                       "next_risk_at", "sla_state", "ever_breached"]
+                       "next_risk_at", "next_due_calendar", "sla_state", "ever_breached"]
 
 
 def retime_and_save_many(cases: list[Case], now: datetime | None = None,
@@ -163,7 +230,7 @@ def retime_and_save_many(cases: list[Case], now: datetime | None = None,
         changed += _retime(case, running[case.pk], policies[tier])
         _apply_sla(case, running[case.pk], now)
     if changed:
-        CaseDeadline.objects.bulk_update(changed, ["risk_at", "due_at", "state"])
+        CaseDeadline.objects.bulk_update(changed, RETIMED_FIELDS)
     Case.objects.bulk_update(cases, RETIMED_CASE_FIELDS)
 
 
@@ -194,10 +261,11 @@ def start_new_case_clocks(
     ``stop_clock`` + ``refresh_case_sla`` on an empty case."""
     rows: list[CaseDeadline] = []
     for clock in clocks:
-        risk_at, due_at = _window(policy, clock, start)
+        risk_at, due_at, basis, calendar_id = _window(policy, clock, start)
         if clock in CLOCK_FIELDS:
             setattr(case, CLOCK_FIELDS[clock][0], due_at)
-        row = CaseDeadline(clock=clock, started_at=start, risk_at=risk_at, due_at=due_at)
+        row = CaseDeadline(clock=clock, started_at=start, risk_at=risk_at, due_at=due_at,
+                           basis=basis, calendar_id=calendar_id)
         stop_at = (stopped or {}).get(clock)
         if stop_at is not None:
             stop_field = CLOCK_FIELDS.get(clock, (None, None))[1]
@@ -215,7 +283,11 @@ def start_new_case_clocks(
 
 
 def _apply_sla(case: Case, rows: list[CaseDeadline], now: datetime) -> None:
-    case.next_due_at = min((r.due_at for r in rows), default=None)
+    rows = [r for r in rows if r.paused_at is None]  # a paused clock is not running
+    nearest = min(rows, key=lambda r: r.due_at, default=None)
+    case.next_due_at = nearest.due_at if nearest is not None else None
+    case.next_due_calendar_id = (nearest.calendar_id if nearest is not None
+                                 and nearest.basis == Basis.WORKING else None)
     case.next_risk_at = min((r.risk_at for r in rows), default=None)
     states = [live_state(r, now) for r in rows]
     case.sla_state = max(states, key=_SEVERITY.__getitem__, default=SlaState.ON_TIME)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from cases.choices import AGENT_LOGGED_CHANNELS, ChannelKind, Clock, NoteKind
 from cases.models import Case, CaseDeadline, CaseNote, Customer, User
 from cases.models.notices import NoticeKind
-from cases.services import clocks, grouping
+from cases.services import clocks, grouping, statutory
 from cases.services.desk_config import DeskConfig, desk_config
 from cases.services.intake_input import (
     CustomerData,
@@ -79,7 +79,12 @@ def case_intake(*, actor: User | None, data: IntakeData, bulk: bool = False) -> 
 
 
 def _retried(data: IntakeData) -> IntakeResult | None:
-    """The answer to a retry: the case this channel created for the ``external_id``."""
+    """The answer to a retry: the case this channel created for the ``external_id``, or the
+    case already created for the regulator's reference under the complaint's regime."""
+    forwarded = statutory.find_forwarded(data, desk_config().regimes)
+    if forwarded is not None:
+        return IntakeResult(forwarded, created=False,
+                            duplicate_reference=forwarded.duplicate_reference)
     if data.source_id is None or not data.external_id:
         return None
     # Nearly every complaint is new: look for the key alone before reading a whole case.
@@ -198,6 +203,7 @@ def _create(actor: User | None, data: IntakeData, config: DeskConfig) -> IntakeR
     for row in deadlines:
         row.case = case
     CaseDeadline.objects.bulk_create(deadlines)
+    statutory.statutory_intake(case=case, data=data, rules=config.regimes)
     log_change(case, field="stage", name="receive", source="", target=case.stage, actor=actor,
                note=str(ChannelKind(data.channel).label))
     if data.extra_notes:

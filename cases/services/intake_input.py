@@ -80,6 +80,12 @@ class IntakeData:
     # When the deadline clocks start (default: received_at). Imports start them on arrival
     # in this desk: a case received years ago elsewhere is not breached the moment it lands.
     clocks_start_at: datetime | None = None
+    # Statutory regime (cases.services.statutory): a regime code chosen at intake (else the
+    # channel's or the category's regime applies), and for a complaint a regulator forwarded,
+    # the regulator's reference (one case per regime and reference) and its own deadline.
+    regime: str = ""
+    regulator_reference: str = ""
+    regulator_due_at: datetime | None = None
 
 
 @dataclass
@@ -93,7 +99,7 @@ class IntakeResult:
 MAX_LENGTHS = {
     "customer.name": 100, "customer.phone": 32, "customer.email": 254, "external_id": 120,
     "subject": 200, "order_ref": 64, "location": 100, "description": 50000,
-    "desired_outcome": 5000,
+    "desired_outcome": 5000, "regime": 40, "regulator_reference": 64,
 }
 
 
@@ -105,11 +111,13 @@ def _clean(data: IntakeData) -> None:
     c.email = clean_text(c.email).strip().lower()
     c.language = c.language if c.language in LANGUAGES else "zh-hans"
     for name in ("channel", "category", "subject", "description", "external_id", "order_ref",
-                 "location", "desired_outcome", "urgency", "scope", "difficulty"):
+                 "location", "desired_outcome", "urgency", "scope", "difficulty", "regime",
+                 "regulator_reference"):
         setattr(data, name, clean_text(getattr(data, name)).strip())
     data.subject = " ".join(data.subject.split())
     data.extra_notes = [clean_text(n).strip() for n in data.extra_notes if clean_text(n).strip()]
-    for name in ("occurred_at", "received_at", "clocks_start_at"):
+    data.regime = data.regime.lower()
+    for name in ("occurred_at", "received_at", "clocks_start_at", "regulator_due_at"):
         value = getattr(data, name)
         if value is not None and timezone.is_naive(value):
             setattr(data, name, timezone.make_aware(value))
@@ -154,7 +162,8 @@ def _validate(data: IntakeData) -> None:
     values = {"customer.name": c.name, "customer.phone": c.phone, "customer.email": c.email,
               "external_id": data.external_id, "subject": data.subject,
               "order_ref": data.order_ref, "location": data.location,
-              "description": data.description, "desired_outcome": data.desired_outcome}
+              "description": data.description, "desired_outcome": data.desired_outcome,
+              "regime": data.regime, "regulator_reference": data.regulator_reference}
     for name, limit in MAX_LENGTHS.items():
         if len(values[name]) > limit:
             errors.append((name, _("At most %(limit)d characters.") % {"limit": limit}))
@@ -165,6 +174,12 @@ def _validate(data: IntakeData) -> None:
         errors.append(("received_at", _("The time it was received is in the future.")))
     if data.occurred_at and data.occurred_at.year < 1970:
         errors.append(("occurred_at", _("The time it happened is too far in the past.")))
+    if data.regulator_due_at and not data.regulator_reference:
+        errors.append(("regulator_reference",
+                       _("Give the regulator's reference with the regulator's deadline.")))
+    if data.regulator_due_at and data.regulator_due_at <= (data.received_at or now):
+        errors.append(("regulator_due_at",
+                       _("The regulator's deadline must be after the complaint was received.")))
     if errors:
         error = InvalidInput(errors[0][1], field=errors[0][0])
         error.errors = errors  # type: ignore[attr-defined]

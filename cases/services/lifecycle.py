@@ -30,7 +30,7 @@ from cases.models import (
     User,
 )
 from cases.models.notices import NoticeKind
-from cases.services import clocks
+from cases.services import clocks, pauses, statutory
 from cases.services.compensation import CompensationOffer, compensation_record
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.notices import notice_queue
@@ -60,6 +60,7 @@ def _require(text: str, field: str, message: str) -> str:
 
 
 def _finish(case: Case) -> Case:
+    pauses.end_with_case(case)
     clocks.refresh_case_sla(case)
     save_case(case)
     return case
@@ -96,6 +97,7 @@ def case_triage(
     if case.owner_id is None:
         case.owner = actor
     clocks.retime_open_clocks(case)
+    statutory.statutory_on_acceptance(case, actor=actor, at=timezone.now())
     return _finish(case)
 
 
@@ -273,6 +275,7 @@ def case_resolve(
     now = timezone.now()
     clocks.stop_clock(case, Clock.SOLUTION, now)
     clocks.stop_clock(case, Clock.PROGRESS, now)
+    statutory.statutory_on_decision(case, at=now)
     clocks.start_clock(case, Clock.FEEDBACK, now, clocks.policy_for(case.tier))
     if compensation is not None:
         try:

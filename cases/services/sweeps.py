@@ -3,12 +3,13 @@ policy) and breached, and tell the people concerned once per state change.
 
 Cost: rows are selected through CaseDeadline's partial indexes (``deadline_risk_open_idx`` on
 risk_at for open on-time rows, ``deadline_due_open_idx`` on due_at for open not-yet-breached
-rows), so a run reads what is due, not every case. Work is done in batches of
-DEADLINE_SWEEP_BATCH rows, each in its own short transaction, with id lists passed as one
-array parameter on PostgreSQL. The writes are kept cheap: the case columns the sweep sets
-(``sla_state``, ``ever_breached``, ``response_breached``) are in no index and the case table
-has a fillfactor, so those updates are HOT; CaseDeadline carries only the indexes its queries
-need (migrations 0011, 0012). bench/bench_sweep.py: 10,000 of 1,000,000 marked in ~0.75 s.
+rows; both leave out clocks stopped by a pause), so a run reads what is due, not every case.
+Work is done in batches of DEADLINE_SWEEP_BATCH rows, each in its own short transaction, with
+id lists passed as one array parameter on PostgreSQL. The writes are kept cheap: the case
+columns the sweep sets (``sla_state``, ``ever_breached``, ``response_breached``) are in no
+index and the case table has a fillfactor, so those updates are HOT; CaseDeadline carries only
+the indexes its queries need (migrations 0011, 0012). bench/bench_sweep.py: 10,000 of 1,000,000
+marked in ~0.75 s.
 
 Concurrency: a batch locks its deadline rows with ``FOR UPDATE SKIP LOCKED`` (two sweeps at
 once take disjoint rows) and then the cases with ``SKIP LOCKED``: a case being changed by an
@@ -64,19 +65,23 @@ class SweepResult:
 
 
 def _due_for_breach(now: datetime):
-    # Matches deadline_due_open_idx: stopped_at IS NULL AND NOT state = 'breached'.
+    # Matches deadline_due_open_idx: stopped_at IS NULL AND paused_at IS NULL AND NOT
+    # state = 'breached'. A paused clock is not running: its due time moves on resume.
     return (
-        CaseDeadline.objects.filter(stopped_at__isnull=True, due_at__lte=now)
+        CaseDeadline.objects.filter(stopped_at__isnull=True, paused_at__isnull=True,
+                                    due_at__lte=now)
         .exclude(state=SlaState.BREACHED)
         .order_by("due_at")
     )
 
 
 def _due_for_risk(now: datetime):
-    # Matches deadline_risk_open_idx: stopped_at IS NULL AND state = 'on_time'.
+    # Matches deadline_risk_open_idx: stopped_at IS NULL AND paused_at IS NULL AND
+    # state = 'on_time'.
     return (
         CaseDeadline.objects.filter(
-            stopped_at__isnull=True, state=SlaState.ON_TIME, risk_at__lte=now, due_at__gt=now
+            stopped_at__isnull=True, paused_at__isnull=True, state=SlaState.ON_TIME,
+            risk_at__lte=now, due_at__gt=now,
         )
         .order_by("risk_at")
     )

@@ -17,8 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
+
+from cases.selectors.statutory import regime_name
+from cases.services.statutory import due_label, regime_limit_label
+from cases.worktime.labels import countdown
 
 register = template.Library()
 
@@ -35,12 +38,33 @@ def _due(case: Any, next_deadline: str) -> SafeString:
     due = timezone.localtime(case.next_due_at)
     risk = (format_html(' data-risk="{}"', timezone.localtime(case.next_risk_at).isoformat())
             if case.next_risk_at else "")
+    calendar_id = case.next_due_calendar_id
+    basis = mark_safe(' data-basis="working"') if calendar_id is not None else ""
     return format_html(
-        '<span class="sla sla-{} text-nowrap" data-due="{}"{} data-state="{}" '
+        '<span class="sla sla-{} text-nowrap" data-due="{}"{} data-state="{}"{} '
         'title="{}: {}"><i class="bi bi-clock"></i> <span class="countdown">{}</span></span>',
-        case.sla_state, due.isoformat(), risk, case.sla_state, next_deadline,
-        due.strftime("%Y-%m-%d %H:%M"), timeuntil(case.next_due_at),
+        case.sla_state, due.isoformat(), risk, case.sla_state, basis, next_deadline,
+        due.strftime("%Y-%m-%d %H:%M"), countdown(case.next_due_at, calendar_id),
     )
+
+
+def _statutory(case: Any, labels: dict[str, str]) -> SafeString:
+    """The running statutory due date (or acceptance limit) under the next due time, titled
+    with the regime and its basis ("15 days (calendar)")."""
+    link = getattr(case, "statutory", None)
+    if link is None:
+        return mark_safe("")
+    if case.statutory_due_at and not case.statutory_stopped_at:
+        label, due = labels["statutory"], case.statutory_due_at
+    elif link.acceptance_due_at and link.started_at is None and case.stage == "received":
+        label, due = labels["acceptance"], link.acceptance_due_at
+    else:
+        return mark_safe("")
+    return format_html(
+        '<div class="small text-body-secondary text-nowrap" data-statutory-due="{}" '
+        'title="{} · {}"><i class="bi bi-bank"></i> {} {}</div>',
+        timezone.localtime(due).isoformat(), regime_name(link),
+        regime_limit_label(link.regime), label, due_label(due))
 
 
 def _row(case: Any, is_supervisor: bool, labels: dict[str, str]) -> SafeString:
@@ -55,6 +79,9 @@ def _row(case: Any, is_supervisor: bool, labels: dict[str, str]) -> SafeString:
     if case.group_id:
         badges += format_html(' <span class="badge text-bg-secondary">{}</span>',
                               labels["group"])
+    if case.paused_since:
+        badges += format_html(' <span class="badge text-bg-info" data-paused="1">{}</span>',
+                              labels["paused"])
     department = format_html(" · {}", case.department) if case.department else ""
     return format_html(
         '<tr data-case="{ref}">{check}'
@@ -70,7 +97,7 @@ def _row(case: Any, is_supervisor: bool, labels: dict[str, str]) -> SafeString:
         ref=case.reference, check=check, url=reverse("desk:case", args=[case.pk]),
         subject=case.subject, customer=case.customer.name, badges=badges, tier=case.tier,
         tier_label=case.tier_label, stage=case.stage, stage_label=case.stage_label,
-        due=_due(case, labels["next"]), channel=case.channel_label,
+        due=_due(case, labels["next"]) + _statutory(case, labels), channel=case.channel_label,
         category=case.category_label, owner=case.owner or DASH, handler=case.handler or DASH,
         department=department, received=_local(case.received_at, "%Y-%m-%d %H:%M"),
     )
@@ -83,5 +110,7 @@ def case_rows(cases: list[Any], is_supervisor: bool) -> SafeString:
         return format_html('<tr><td colspan="8" class="text-body-secondary p-3">{}</td></tr>',
                            _("No cases match."))
     labels = {"key": _("Key customer"), "group": _("Group complaint"),
-              "next": _("Next deadline")}
+              "next": _("Next deadline"), "paused": _("Paused"),
+              "statutory": _("Statutory"),
+              "acceptance": _("Accept by")}
     return format_html_join("", "{}", ((_row(c, is_supervisor, labels),) for c in cases))

@@ -14,6 +14,8 @@ from cases import permissions as perms
 from cases import selectors, services
 from cases.choices import CompensationStatus, NoteKind
 from cases.selectors import department_requests
+from cases.selectors.pauses import case_pause_panel
+from cases.selectors.statutory import statutory_panel
 from cases.services import ActionNotAllowed, CaseBusy, InvalidInput
 from cases.views.actions import actions_for, case_url
 from cases.views.base import AgentRequiredMixin, get_case_or_404
@@ -46,6 +48,8 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
                                       if c.status == CompensationStatus.PROPOSED],
             "task_force": list(case.task_force.all()),
             "collaboration": collaboration,
+            "pauses": case_pause_panel(case, user),
+            "statutory": statutory_panel(case, user),
         }
 
 

@@ -28,6 +28,7 @@ from reporting.kpis.definitions import (
     key_customer_recovery,
     late_handling,
     num_key,
+    paused_time,
     revisit_done,
     satisfaction,
     slow_response_escalation,
@@ -66,7 +67,8 @@ __all__ = [
     "case_filings", "case_in_window", "case_rows", "compute", "day_sums", "den_key",
     "department_response", "feedback_on_time", "first_response_on_time", "handling_complete",
     "in_window", "key_customer_recovery", "kpi_value", "kpi_values", "late_handling", "num_key",
-    "request_aggregates", "request_base", "request_day_rows", "request_rows", "request_sums",
+    "paused_time", "request_aggregates", "request_base", "request_day_rows", "request_rows",
+    "request_sums",
     "revisit_done", "rollup", "rollup_days", "root_cause_rows", "satisfaction",
     "slow_response_escalation", "sum_days", "sums_by_dimension", "tier_accuracy",
 ]

@@ -25,7 +25,11 @@ Common rules (they hold for every KPI below):
   them again, and counts once. The weekly review is a snapshot, so a reopening does not
   rewrite an earlier week's review.
 * Deadlines are the clocks' due times stored on the case (admin SLA policies: first response
-  1/2/4 h by tier, solution 24/48/72 h, feedback 24 h, department response 24 h).
+  1/2/4 h by tier, solution 24/48/72 h, feedback 24 h, department response 24 h), **paused-
+  adjusted**: a pause with a lawful reason (``cases.services.pauses``) moves the due times of
+  the clocks it stopped later by the paused time, counted in each clock's basis (elapsed or
+  working time), so a case is judged on time against the moved due time. While a case is
+  paused its old due time is not "passed": the moved one is written when it resumes.
 """
 
 
@@ -90,8 +94,9 @@ def first_response_on_time(w: Window) -> tuple[Any, Any]:
     Denominator: cases received in the period that have a first-response deadline and whose
     outcome is known (responded, or the due time has passed).
     Numerator: of those, cases first responded at or before the due time
-    (``first_responded_at <= response_due_at``). A first response is the first human contact
-    (hotline and walk-in cases are responded at receipt), never the automatic acknowledgement.
+    (``first_responded_at <= response_due_at``; the due time is paused-adjusted). A first
+    response is the first human contact (hotline and walk-in cases are responded at receipt),
+    never the automatic acknowledgement.
     """
     den = in_window(w, "received_at") & Q(response_due_at__isnull=False) & _known(
         "first_responded_at", "response_due_at", w
@@ -124,8 +129,8 @@ def late_handling(w: Window) -> tuple[Any, Any]:
 
     Period taken on: ``received_at``.
     Denominator: as for handling complete (solution due by now, or resolved).
-    Numerator: of those, cases resolved after the solution due time, or still unresolved
-    although the due time has passed.
+    Numerator: of those, cases resolved after the solution due time (paused-adjusted), or
+    still unresolved although the due time has passed.
     """
     den = _solution_due(w)
     late = Q(resolved_at__gt=F("solution_due_at")) | Q(
@@ -141,7 +146,7 @@ def feedback_on_time(w: Window) -> tuple[Any, Any]:
     Denominator: cases resolved in the period with a feedback deadline whose outcome is known
     (feedback given, or the due time has passed).
     Numerator: of those, feedback given at or before the due time (24 h after resolution by
-    default; admins set it per tier).
+    default; admins set it per tier; paused-adjusted).
     """
     den = in_window(w, "resolved_at") & Q(feedback_due_at__isnull=False) & _known(
         "feedback_given_at", "feedback_due_at", w
@@ -310,6 +315,56 @@ def review_on_time(w: Window) -> tuple[Any, Any]:
         "pk", filter=den)
 
 
+def paused_time(w: Window) -> tuple[Any, Any]:
+    """Paused time 暂停时长, in hours per resolved case (target: falling period over period).
+
+    Period taken on: ``resolved_at``.
+    Denominator: cases resolved in the period.
+    Numerator: the sum of their paused time (``paused_total``): the elapsed length of every
+    pause with a lawful reason (waiting for the complainant's materials, a third-party
+    appraisal, another authority, ...), all pauses of the case added up. Resolving a paused
+    case ends its pause, so the total is complete at resolution. The KPI is the mean; the
+    reasons' own totals are in the case's pauses (``cases.CasePause``), not a breakdown here.
+    """
+    den = in_window(w, "resolved_at")
+    return Sum("paused_total", filter=den), Count("pk", filter=den)
+
+
+def statutory_on_time(w: Window) -> tuple[Any, Any]:
+    """On time by statute 法定时限内办结率 (target 100 %).
+
+    Period taken on: ``received_at``.
+    Denominator: cases received in the period that run under a statutory regime whose
+    statutory clock has started (``statutory_due_at`` set: at receipt or at acceptance, as
+    the regime says) and whose outcome is known: decided (``statutory_stopped_at``, the
+    resolution), or the statutory due time has passed.
+    Numerator: of those, cases decided at or before the statutory due time. The due time is
+    the one in force at the decision: approved extensions move it, and a regulator's own
+    earlier deadline replaces it (cases.services.statutory).
+    """
+    den = in_window(w, "received_at") & Q(statutory_due_at__isnull=False) & _known(
+        "statutory_stopped_at", "statutory_due_at", w
+    )
+    num = den & Q(statutory_stopped_at__lte=F("statutory_due_at"))
+    return Count("pk", filter=num), Count("pk", filter=den)
+
+
+def extensions_approved(w: Window) -> tuple[Any, Any]:
+    """Statutory extensions requested / approved 延期申请批准率 (no target: watched period
+    over period).
+
+    Period taken on: ``received_at``.
+    Denominator: the statutory extensions requested on the cases received in the period
+    (``extensions_requested``; pending and refused requests included).
+    Numerator: of those, the extensions approved (``extensions_approved``). A high share of
+    requests is a sign of limits that are too tight for the work; a low approval share, of
+    requests that are not justified. Shown with both counts in the breakdowns.
+    """
+    den = in_window(w, "received_at") & Q(extensions_requested__gt=0)
+    return (Sum("extensions_approved", filter=den, default=0),
+            Sum("extensions_requested", filter=den, default=0))
+
+
 @dataclass(frozen=True)
 class Kpi:
     """One KPI: code, label, target direction and default, unit, what it counts (cases or
@@ -337,12 +392,12 @@ class Kpi:
 KPIS: tuple[Kpi, ...] = (
     Kpi("first_response", _("First response on time"), Direction.AT_LEAST, Decimal(95),
         PERCENT, CASE, "received_at", first_response_on_time,
-        _("Cases received in the period whose first human contact came by its due time, "
-          "out of those responded or already due.")),
+        _("Cases received in the period whose first human contact came by its due time "
+          "(moved by any pause), out of those responded or already due.")),
     Kpi("handling_complete", _("Handling complete"), Direction.AT_LEAST, Decimal(95),
         PERCENT, CASE, "received_at", handling_complete,
         _("Cases received in the period that are resolved, out of those resolved or past "
-          "their solution due time.")),
+          "their solution due time (moved by any pause).")),
     Kpi("satisfaction", _("Satisfaction (score 4-5)"), Direction.AT_LEAST, Decimal(85),
         PERCENT, CASE, "revisit_done_at", satisfaction,
         _("Revisits answered in the period with a score of 4 or 5, out of all revisits "
@@ -350,7 +405,7 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("feedback_on_time", _("Feedback within 24 h"), Direction.AT_LEAST, Decimal(95),
         PERCENT, CASE, "resolved_at", feedback_on_time,
         _("Cases resolved in the period whose result was fed back by the feedback due time "
-          "(24 h), out of those fed back or already due.")),
+          "(24 h, moved by any pause), out of those fed back or already due.")),
     Kpi("revisit_done", _("Revisit done"), Direction.AT_LEAST, Decimal(90),
         PERCENT, CASE, "revisit_due_at", revisit_done,
         _("Revisits that fell due in the period and were done, out of all revisits due in "
@@ -360,8 +415,8 @@ KPIS: tuple[Kpi, ...] = (
         _("Cases received and tiered in the period that were never re-tiered.")),
     Kpi("late_handling", _("Late handling"), Direction.AT_MOST, Decimal(8),
         PERCENT, CASE, "received_at", late_handling,
-        _("Cases received in the period resolved after the solution due time or still open "
-          "past it, out of those resolved or past due.")),
+        _("Cases received in the period resolved after the solution due time (moved by any "
+          "pause) or still open past it, out of those resolved or past due.")),
     Kpi("slow_response_escalation", _("Escalations after slow response"), Direction.FALLING,
         None, PERCENT, CASE, "received_at", slow_response_escalation,
         _("Cases received in the period whose first response was late and that were then "
@@ -390,6 +445,20 @@ KPIS: tuple[Kpi, ...] = (
         HOURS, CASE, "resolved_at", average_handling_cycle,
         _("Mean time from receipt to resolution of the cases resolved in the period, "
           "in hours.")),
+    Kpi("paused_time", _("Average paused time (hours)"), Direction.FALLING, None,
+        HOURS, CASE, "resolved_at", paused_time,
+        _("Mean time the clocks of the cases resolved in the period stood paused for a "
+          "lawful reason (waiting for the complainant's materials, an appraisal, an "
+          "authority), in hours.")),
+    Kpi("statutory_on_time", _("On time by statute"), Direction.AT_LEAST, Decimal(100),
+        PERCENT, CASE, "received_at", statutory_on_time,
+        _("Cases under a statutory regime received in the period and decided by their "
+          "statutory due time (extensions included), out of those decided or already "
+          "due.")),
+    Kpi("extensions_approved", _("Statutory extensions approved"), Direction.FALLING, None,
+        PERCENT, CASE, "received_at", extensions_approved,
+        _("Statutory extensions approved, out of the extensions requested on the cases "
+          "received in the period.")),
 )
 KPI_BY_CODE: dict[str, Kpi] = {k.code: k for k in KPIS}
 CASE_KPIS = tuple(k for k in KPIS if k.source == CASE)

@@ -6,11 +6,10 @@ when the KPIs read other columns than the latest such migration installs."""
 from django.db import migrations
 
 WATCHED = {'cases_case': ['category', 'channel', 'closed_at', 'customer_id', 'department_id',
-                'feedback_due_at', 'feedback_given_at', 'first_responded_at', 'received_at',
-                'reopen_count', 'resolved_at', 'response_breached', 'response_due_at',
-                'retiered', 'review_changed', 'review_done_at', 'review_due_at',
-                'review_requested_at', 'revisit_done_at', 'revisit_due_at', 'root_cause_id',
-                'satisfaction_score', 'solution_due_at', 'stage', 'tier'],
+                'feedback_due_at', 'feedback_given_at', 'first_responded_at', 'paused_total',
+                'received_at', 'reopen_count', 'resolved_at', 'response_breached',
+                'response_due_at', 'retiered', 'revisit_done_at', 'revisit_due_at',
+                'root_cause_id', 'satisfaction_score', 'solution_due_at', 'stage', 'tier'],
  'cases_casetransition': ['case_id', 'field', 'name', 'source', 'target'],
  'cases_collaborationrequest': ['answered_at', 'case_id', 'closed_at', 'created_at',
                                 'department_id', 'due_at', 'status'],
@@ -70,7 +69,7 @@ FORWARD = [
            REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
            EXECUTE FUNCTION reporting_kpi_queue_rows()""",
     """CREATE TRIGGER reporting_kpi_case_update AFTER UPDATE ON cases_case
-           FOR EACH ROW WHEN ((OLD.category, OLD.channel, OLD.closed_at, OLD.customer_id, OLD.department_id, OLD.feedback_due_at, OLD.feedback_given_at, OLD.first_responded_at, OLD.received_at, OLD.reopen_count, OLD.resolved_at, OLD.response_breached, OLD.response_due_at, OLD.retiered, OLD.review_changed, OLD.review_done_at, OLD.review_due_at, OLD.review_requested_at, OLD.revisit_done_at, OLD.revisit_due_at, OLD.root_cause_id, OLD.satisfaction_score, OLD.solution_due_at, OLD.stage, OLD.tier) IS DISTINCT FROM (NEW.category, NEW.channel, NEW.closed_at, NEW.customer_id, NEW.department_id, NEW.feedback_due_at, NEW.feedback_given_at, NEW.first_responded_at, NEW.received_at, NEW.reopen_count, NEW.resolved_at, NEW.response_breached, NEW.response_due_at, NEW.retiered, NEW.review_changed, NEW.review_done_at, NEW.review_due_at, NEW.review_requested_at, NEW.revisit_done_at, NEW.revisit_due_at, NEW.root_cause_id, NEW.satisfaction_score, NEW.solution_due_at, NEW.stage, NEW.tier))
+           FOR EACH ROW WHEN ((OLD.category, OLD.channel, OLD.closed_at, OLD.customer_id, OLD.department_id, OLD.feedback_due_at, OLD.feedback_given_at, OLD.first_responded_at, OLD.paused_total, OLD.received_at, OLD.reopen_count, OLD.resolved_at, OLD.response_breached, OLD.response_due_at, OLD.retiered, OLD.revisit_done_at, OLD.revisit_due_at, OLD.root_cause_id, OLD.satisfaction_score, OLD.solution_due_at, OLD.stage, OLD.tier) IS DISTINCT FROM (NEW.category, NEW.channel, NEW.closed_at, NEW.customer_id, NEW.department_id, NEW.feedback_due_at, NEW.feedback_given_at, NEW.first_responded_at, NEW.paused_total, NEW.received_at, NEW.reopen_count, NEW.resolved_at, NEW.response_breached, NEW.response_due_at, NEW.retiered, NEW.revisit_done_at, NEW.revisit_due_at, NEW.root_cause_id, NEW.satisfaction_score, NEW.solution_due_at, NEW.stage, NEW.tier))
            EXECUTE FUNCTION reporting_kpi_queue_case()""",
     """CREATE TRIGGER reporting_kpi_customer_update AFTER UPDATE ON cases_customer
            FOR EACH ROW WHEN (OLD.is_key_customer IS DISTINCT FROM NEW.is_key_customer)
@@ -204,8 +203,8 @@ def uninstall(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("reporting", "0007_kpi_day_sum_review_columns"),
-        ("cases", "0019_case_review"),
+        ("reporting", "0007_kpi_paused_time"),
+        ("cases", "0021_merge_0020_cn_calendar_0020_seed_pause_reasons"),
     ]
 
     operations = [migrations.RunPython(install, uninstall, elidable=False)]

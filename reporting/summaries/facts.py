@@ -24,6 +24,7 @@ CLOCKS = (
     ("feedback_given_at", "feedback_due_at"),
     ("revisit_done_at", "revisit_due_at"),
     ("review_done_at", "review_due_at"),
+    ("statutory_stopped_at", "statutory_due_at"),
 )
 REQUEST_CLOCKS = (("answered_at", "due_at"),)
 # "No clock left to fall due" in the flip expression (LEAST ignores no NULL on SQLite).

@@ -16,7 +16,7 @@ from reporting.models import CaseKpiFact, KpiDaySum, KpiQueue, KpiSummaryState, 
 from reporting.summaries.ledger import apply
 
 # Raise when a KPI definition changes: the sums are then rebuilt from the cases.
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2  # 2: the paused-time and statutory KPIs (issue 14)
 BATCH = 2000
 # The dashboard refreshes at most this many cases itself before it falls back to live.
 INLINE_MAX = getattr(settings, "KPI_SUMMARY_INLINE_MAX", 5000)

@@ -19,6 +19,8 @@
       if (el.dataset.state === "breached") state = "breached";
       el.classList.remove("sla-on_time", "sla-at_risk", "sla-breached");
       el.classList.add("sla-" + state);
+      // Working-time countdowns are counted on the server (the calendar is not known here).
+      if (el.dataset.basis === "working" && now < due) return;
       var out = el.querySelector(".countdown") || el;
       out.textContent = fmt(due - now);
     });

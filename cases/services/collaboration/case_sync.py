@@ -3,22 +3,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.utils.translation import gettext as _
 
 from cases.choices import SlaState, Stage
-from cases.models import Case, CaseDeadline, CollaborationRequest
+from cases.models import Case, CaseDeadline, CollaborationRequest, Department
 from cases.models.collaboration import WAITING_REQUEST_STATUSES
 from cases.services import clocks
 from cases.services.transitions import run_case_transition, save_case
 
 
-def start_department_clock(case: Case, now: datetime) -> tuple[datetime, datetime]:
-    """The department's answer is due by the SLA policy of the case's tier."""
-    policy = clocks.policy_for(clocks.effective_tier(case))
-    allowed = timedelta(minutes=policy.department_minutes)
-    return now + allowed * float(policy.at_risk_ratio), now + allowed
+def start_department_clock(case: Case, now: datetime, department: Department) -> clocks.Window:
+    """The department's answer is due by the SLA policy of the case's tier (in working time
+    on the department's calendar where the policy says so)."""
+    return clocks.department_window(case, department.calendar_id, now)
 
 
 def stop_department_clock(req: CollaborationRequest, at: datetime) -> None:

@@ -76,7 +76,8 @@ def request_create(
             field="department",
         )
     now = timezone.now()
-    risk_at, due_at = start_department_clock(case, now)
+    window = start_department_clock(case, now, department)
+    risk_at, due_at = window.risk_at, window.due_at
     req = CollaborationRequest.objects.create(
         case=case, department=department, requested_by=actor, requesting_department=requesting,
         ask=text, created_at=now, due_at=due_at,
@@ -84,7 +85,7 @@ def request_create(
     req.case = case
     deadline = CaseDeadline.objects.create(
         case=case, clock=Clock.DEPARTMENT, request=req, started_at=now, risk_at=risk_at,
-        due_at=due_at,
+        due_at=due_at, basis=window.basis, calendar_id=window.calendar_id,
     )
     log_step(req, name="request_help", source="", actor=actor, text=text)
     notify([department.liaison], case=case, kind=ALERT_NEW, now=now, actor=actor,
