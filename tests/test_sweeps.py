@@ -41,6 +41,7 @@ def _case_with_running(clock: str, owner: User) -> tuple[Case, CaseDeadline]:
         Clock.FEEDBACK: Stage.RESOLVED, Clock.REVISIT: Stage.FEEDBACK_GIVEN,
         Clock.FOLLOW_UP: Stage.FOLLOW_UP, Clock.DEPARTMENT: Stage.IN_PROGRESS,
         Clock.STATUTORY: Stage.TRIAGED, Clock.ACCEPTANCE: Stage.RECEIVED,
+        Clock.REVIEW: Stage.REVIEW,
     }[clock]
     if clock in (Clock.STATUTORY, Clock.ACCEPTANCE):  # a regime (in calendar days) applies
         from cases.models import Regime
