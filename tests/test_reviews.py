@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from cases.choices import Clock, CompensationStatus, ReviewOutcome, Role, Stage
-from cases.models import Case, CaseDeadline, CaseReview, DeskSettings, Notice
+from cases.models import Alert, Case, CaseDeadline, CaseReview, DeskSettings, Notice
 from cases.models.notices import NoticeKind
 from cases.services import ActionForbidden, ActionNotAllowed, CompensationOffer, InvalidInput
 from cases.services.reviews import review_assign, review_conclude, review_request
@@ -125,6 +125,9 @@ def test_a_retried_conclusion_changes_nothing_more(reviewed, supervisor):
 
 def test_a_senior_agent_reviews_a_frontline_agents_case(reviewed, supervisor, senior):
     review_assign(actor=supervisor, case_id=reviewed.pk, reviewer=senior)
+    assert Alert.objects.filter(recipient=senior, case=reviewed, kind="review_assigned").exists()
+    again = review_assign(actor=supervisor, case_id=reviewed.pk, reviewer=senior)  # retried
+    assert again.reviewer == senior and Alert.objects.filter(recipient=senior).count() == 1
     review_conclude(actor=senior, case_id=reviewed.pk, outcome=ReviewOutcome.CONFIRMED,
                     reasons="处理得当。")
     reviewed.refresh_from_db()

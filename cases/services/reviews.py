@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from cases import permissions as perms
 from cases.choices import REVIEWABLE_STAGES, Clock, NoteKind, ReviewOutcome, Stage
-from cases.models import Case, CaseNote, CaseReview, DeskSettings, User
+from cases.models import Alert, Case, CaseNote, CaseReview, DeskSettings, User
 from cases.models.notices import NoticeKind
 from cases.services import clocks
 from cases.services.compensation import CompensationOffer, compensation_record
@@ -33,6 +33,7 @@ from cases.services.lifecycle import _compensation_summary
 from cases.services.notices import notice_queue
 from cases.services.transitions import lock_case, run_case_transition, save_case
 
+ALERT_REVIEW_ASSIGNED = "review_assigned"
 REASON_MAX_LENGTH = 2000
 CONCLUSION_MAX_LENGTH = 4000
 
@@ -167,6 +168,12 @@ def review_assign(*, actor: User, case_id: int, reviewer: User) -> CaseReview:
         body=_("Review assigned to %(name)s.")
         % {"name": reviewer.get_full_name() or reviewer.get_username()},
     )
+    if reviewer.pk != actor.pk:
+        Alert.objects.create(
+            recipient=reviewer, case=case, kind=ALERT_REVIEW_ASSIGNED, created_at=now,
+            message=_("Review of %(ref)s assigned to you: the customer asked for a review of "
+                      "the answer.") % {"ref": case.reference},
+        )
     _save(case)
     return review
 
