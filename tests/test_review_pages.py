@@ -227,3 +227,22 @@ def test_the_desk_home_counts_the_reviews_for_a_supervisor(client, reviewed, sup
     with django_assert_max_num_queries(30):
         response = client.get(reverse("desk:home"))
     assert "Reviews requested" in response.content.decode()
+
+
+# --- query counts -------------------------------------------------------------------------------
+def test_the_review_pages_have_bounded_queries(client, survey, supervisor,
+                                               django_assert_max_num_queries):
+    case, url = survey
+    with django_assert_max_num_queries(2):  # measured: 1
+        assert client.get(url).status_code == 200
+    with django_assert_max_num_queries(6):  # measured: 5
+        assert _track(client, case).status_code == 200
+    with django_assert_max_num_queries(26):  # measured: 24 (lock, transition, clocks, notice)
+        response = client.post(reverse("channels:track_review"), {
+            "reference": case.reference, "code": case.tracking_code, "reason": "不满意"})
+    assert response.status_code == 200
+    client.force_login(supervisor)
+    client.get(reverse("desk:case", args=[case.pk]))  # the user's roles, read once a session
+    with django_assert_max_num_queries(18):  # measured: 15
+        page = client.get(reverse("desk:case", args=[case.pk]))
+    assert 'data-testid="review-panel"' in page.content.decode()
