@@ -1,5 +1,6 @@
 """Walking the audit chain: every entry's hash recomputed, every link checked, the end
-compared with the last verified checkpoint. Streams the table in keyset batches, so memory stays flat."""
+compared with the last verified checkpoint. Streams the table in keyset batches, so memory
+stays flat."""
 
 from __future__ import annotations
 

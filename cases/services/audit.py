@@ -20,8 +20,8 @@ from django.utils import timezone
 from cases.audit.chain import GENESIS_HASH, HASHED_FIELDS, entry_hash, plain
 from cases.models.audit import AuditAction, AuditEntry
 
-__all__ = ["AuditAction", "AuditRecordData", "audit_actor", "audit_batch", "audit_record",
-           "audit_record_many", "current_actor"]
+__all__ = ["AuditAction", "AuditRecordData", "audit_actor", "audit_batch", "audit_export",
+           "audit_personal_data_view", "audit_record", "audit_record_many", "current_actor"]
 
 # Who is acting in this request / task when the code writing does not say (change capture).
 _actor: ContextVar[Any] = ContextVar("audit_actor", default=None)
@@ -172,3 +172,28 @@ def _append(entries: list[AuditRecordData]) -> list[AuditEntry]:
         return rows
     raise AuditBusy("the audit trail is too busy to append to; try again")
     return rows
+
+
+def audit_personal_data_view(
+    *, actor: Any, customer: models.Model, where: str, fields: list[str],
+    case_id: int | None = None, rows: int | None = None,
+) -> None:
+    """Record that ``actor`` saw ``customer``'s unmasked ``fields`` on page ``where``
+    (one INSERT). ``rows``: for a list page, how many customers it showed."""
+    detail: dict[str, Any] = {"where": where, "fields": fields}
+    if rows is not None:
+        detail["rows"] = rows
+    audit_record(actor=actor, action=AuditAction.VIEW_PERSONAL, target=customer,
+                 case_id=case_id, detail=detail)
+
+
+def audit_export(*, actor: Any, what: str, filters: dict[str, Any], rows: int,
+                 file_format: str) -> None:
+    """Record an export: who, what, with which filters (personal data typed into a search
+    is masked), how many rows."""
+    from cases.masking import mask_text
+
+    audit_record(actor=actor, action=AuditAction.EXPORT, detail={
+        "what": what, "format": file_format, "rows": rows,
+        "filters": {k: [mask_text(v) for v in values] for k, values in filters.items()},
+    })

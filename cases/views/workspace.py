@@ -15,6 +15,7 @@ from cases import selectors, services
 from cases.choices import CompensationStatus, NoteKind
 from cases.selectors import department_requests
 from cases.services import ActionNotAllowed, CaseBusy, InvalidInput
+from cases.services.audit import audit_personal_data_view
 from cases.views.actions import actions_for, case_url
 from cases.views.base import AgentRequiredMixin, get_case_or_404
 
@@ -35,6 +36,10 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
         workspace = selectors.case_workspace(case, requests=collaboration.requests)
         actions = actions_for(case, user)
         can_note = perms.can_add_note(case, user)
+        if case.customer.phone or case.customer.email:  # shown unmasked to agents
+            audit_personal_data_view(
+                actor=user, customer=case.customer, case_id=case.pk, where="workspace",
+                fields=[f for f in ("phone", "email") if getattr(case.customer, f)])
         return {
             "case": case,
             "ws": workspace,
