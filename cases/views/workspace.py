@@ -12,6 +12,7 @@ from django.views import View
 from cases import forms as desk_forms
 from cases import permissions as perms
 from cases import selectors, services
+from cases.audit.history import case_history_page
 from cases.choices import CompensationStatus, NoteKind
 from cases.selectors import department_requests
 from cases.services import ActionNotAllowed, CaseBusy, InvalidInput
@@ -51,6 +52,8 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
                                       if c.status == CompensationStatus.PROPOSED],
             "task_force": list(case.task_force.all()),
             "collaboration": collaboration,
+            "audit_page": case_history_page(case_id=case.pk, page=request.GET.get("audit_page"))
+            if perms.can_see_audit_history(user) else None,
         }
 
 
