@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from cases.audit.chain import GENESIS_HASH, HASHED_FIELDS, entry_hash, plain
@@ -163,7 +163,10 @@ def _append(entries: list[AuditRecordData]) -> list[AuditEntry]:
             row.hash = prev = entry_hash(prev, tuple(getattr(row, f) for f in HASHED_FIELDS))
             rows.append(row)
         try:
-            with transaction.atomic():
+            if connection.in_atomic_block:  # a failed INSERT must not abort the caller's work
+                with transaction.atomic():
+                    AuditEntry.objects.bulk_create(rows, batch_size=1000)
+            else:
                 AuditEntry.objects.bulk_create(rows, batch_size=1000)
         except IntegrityError:
             # Another transaction appended first (``seq`` is unique): it has committed by
