@@ -158,3 +158,12 @@ def test_a_writer_that_lost_the_race_chains_onto_the_winner():
     seqs = list(AuditEntry.objects.order_by("seq").values_list("seq", "action"))
     assert seqs[-2:] == [(3, AuditAction.OTHER), (4, AuditAction.EXPORT)]
     assert _verify()[0]
+
+
+def test_the_benchmark_runs_on_a_tiny_database():
+    from bench.bench_audit import run
+
+    _chain(2)
+    out = StringIO()
+    figures = run(50, batch=7, out=out)
+    assert figures["entries"] == 52 and "Audit trail intact" in out.getvalue()
