@@ -157,3 +157,21 @@ def test_staff_without_the_permission_cannot_read_the_log(client):
     staff = UserFactory(username="clerk", is_staff=True)
     client.force_login(staff)
     assert client.get(reverse("admin:cases_auditentry_changelist")).status_code == 403
+
+
+def test_the_board_request_page_records_an_agents_view_not_a_liaisons(client, dept_tree):
+    from cases.choices import Role, Stage
+    from cases.services import collaboration as collab
+
+    agent = UserFactory(username="cs-agent", role=Role.FRONTLINE)
+    case = CaseFactory(stage=Stage.IN_PROGRESS, handler=agent)
+    req = collab.request_create(actor=agent, case_id=case.pk,
+                                department=dept_tree["logistics"], ask="核实物流轨迹")
+    url = reverse("board:request", args=[req.pk])
+    client.force_login(dept_tree["logistics"].liaison)  # sees masked data only
+    assert client.get(url).status_code == 200
+    assert not _views(case)
+    client.force_login(agent)
+    assert client.get(url).status_code == 200
+    [entry] = _views(case)
+    assert entry.actor_name == "cs-agent" and entry.detail["where"] == "board request"
