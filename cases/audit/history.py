@@ -9,10 +9,19 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Page, Paginator
+from django.utils.translation import gettext_lazy as _
 
 from cases.models.audit import AuditEntry
 
 PAGE_SIZE = 20
+
+# Where personal data was seen (``detail["where"]`` of a view entry).
+WHERE_LABELS = {
+    "workspace": _("case workspace"),
+    "board request": _("department request on the board"),
+    "admin customer": _("customer page in the admin"),
+    "admin customer list": _("customer list in the admin"),
+}
 
 
 @dataclass(frozen=True)
@@ -53,4 +62,8 @@ def case_history_page(*, case_id: int, page: Any) -> Page:
     for entry in current:  # Page turns its slice into a list once: the template sees these
         entry.lines = change_lines(entry)
         entry.type_label = _model_label(entry.target_type)
+        where = (entry.detail or {}).get("where")
+        entry.where_label = WHERE_LABELS.get(where, where) if where else ""
+        entry.fields_label = ", ".join(_field_label("cases.Customer", name)
+                                       for name in (entry.detail or {}).get("fields", []))
     return current
