@@ -88,13 +88,16 @@ def test_a_role_change_is_recorded():
 
 def test_customer_personal_data_is_masked_in_the_trail(client, admin_user):
     case = CaseFactory(phone="13912345678", email="wang.fang@example.com",
+                       subject="投诉 13912345678",
                        description="请回电 13912345678 或 wang.fang@example.com")
     customer = case.customer
     customer.phone = "13800001111"
     customer.save()
     change = _entries(customer, AuditAction.CHANGE)[-1]
     assert change.changes["phone"] == ["139****5678", "138****1111"]
-    for raw in ("13912345678", "13800001111", "wang.fang@example.com"):
+    assert change.target_repr == f"{customer.name[0]}**"
+    for raw in ("13912345678", "13800001111", "wang.fang@example.com", customer.name,
+                case.tracking_code):
         assert not AuditEntry.objects.filter(
             Q(changes__icontains=raw) | Q(detail__icontains=raw) | Q(target_repr__icontains=raw)
         ).exists(), raw

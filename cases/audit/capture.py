@@ -68,9 +68,22 @@ MASKED: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("cases.Customer", "phone"): lambda v: mask_phone(v or ""),
     ("cases.Customer", "email"): lambda v: mask_email(v or ""),
     ("cases.Customer", "wechat_openid"): _secret,
+    ("cases.Case", "location"): lambda v: "***" if v else "",  # may be an address
+    ("cases.Case", "tracking_code"): _secret,  # the customer's key to /track/
     ("cases.User", "password"): _secret,
     ("channels.ApiKey", "key_hash"): _secret,
 }
+
+# How an object is named in the trail when its ``str()`` is personal data.
+MASKED_REPR: dict[str, Callable[[Any], str]] = {
+    "cases.Customer": lambda obj: _mask_name(obj.name),
+}
+
+
+def safe_repr(obj: models.Model) -> str:
+    masker = MASKED_REPR.get(obj._meta.label)
+    return (masker(obj) if masker is not None else str(obj))[:200]
+
 
 # Many-to-many fields recorded as "+added / -removed" primary keys.
 AUDITED_M2M = (("cases.Case", "task_force"), ("cases.User", "groups"))
@@ -88,7 +101,8 @@ def recorded(model: type[models.Model], field: models.Field, value: Any) -> Any:
     masker = MASKED.get((label, field.name))
     if masker is not None:
         return masker(value)
-    if label in FREE_TEXT_MASKED and isinstance(field, models.TextField) and value:
+    if (label in FREE_TEXT_MASKED and isinstance(field, models.CharField | models.TextField)
+            and not field.choices and value):
         return mask_text(str(value))[:FREE_TEXT_LIMIT]
     return value
 

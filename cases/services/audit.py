@@ -17,6 +17,7 @@ from typing import Any
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
+from cases.audit.capture import safe_repr
 from cases.audit.chain import GENESIS_HASH, HASHED_FIELDS, entry_hash, plain
 from cases.models.audit import AuditAction, AuditEntry
 
@@ -119,7 +120,7 @@ def _target(data: AuditRecordData) -> tuple[str, str, str, int | None]:
             case_id = obj.pk
         else:
             case_id = getattr(obj, "case_id", None)
-    return obj._meta.label, str(obj.pk), str(obj)[:200], case_id
+    return obj._meta.label, str(obj.pk), safe_repr(obj), case_id
 
 
 def _actor_of(data: AuditRecordData) -> tuple[int | None, str]:
