@@ -131,3 +131,23 @@ def test_a_rolled_back_change_leaves_no_entry():
         customer.save()
         raise RuntimeError
     assert AuditEntry.objects.count() == before
+
+
+def test_compensation_and_a_collaboration_request_are_recorded_on_the_case(dept_tree):
+    from cases.choices import CompensationKind
+    from cases.models import Compensation
+    from cases.services import collaboration as collab
+
+    agent = UserFactory(username="cs-agent", role=Role.FRONTLINE)
+    case = CaseFactory(stage=Stage.IN_PROGRESS, handler=agent)
+    with audit_actor(agent):
+        services.compensation_propose(actor=agent, case_id=case.pk,
+                                      kind=CompensationKind.REFUND, amount=Decimal("800"))
+        req = collab.request_create(actor=agent, case_id=case.pk,
+                                    department=dept_tree["logistics"], ask="核实物流轨迹")
+    compensation = Compensation.objects.get(case=case)
+    [proposed] = _entries(compensation, AuditAction.CREATE)
+    assert proposed.case_id == case.pk and proposed.actor_name == "cs-agent"
+    assert proposed.changes["amount"][1] in ("800", "800.00")
+    [asked] = _entries(req, AuditAction.CREATE)
+    assert asked.case_id == case.pk and asked.changes["ask"] == [None, "核实物流轨迹"]
