@@ -10,6 +10,7 @@ from typing import NamedTuple
 from django.utils import timezone
 
 from cases import worktime
+from cases.audit.capture import record_bulk_changes
 from cases.choices import STATUTORY_CLOCKS, Basis, Clock, SlaState, Tier
 from cases.models import Case, CaseDeadline, SlaPolicy
 from cases.services.pause_clocks import ended_pauses, reapply_pauses, thaw_row
@@ -231,6 +232,7 @@ def retime_and_save_many(cases: list[Case], now: datetime | None = None,
     if changed:
         CaseDeadline.objects.bulk_update(changed, RETIMED_FIELDS)
     Case.objects.bulk_update(cases, RETIMED_CASE_FIELDS)
+    record_bulk_changes(cases, RETIMED_CASE_FIELDS)
 
 
 def live_state(row: CaseDeadline, now: datetime) -> str:
