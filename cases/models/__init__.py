@@ -6,6 +6,7 @@ from .config import DeskSettings, RootCause, SlaPolicy
 from .deadlines import Alert, CaseDeadline
 from .notices import Notice, NoticeTemplate, Revisit
 from .people import Customer, Department, User
+from .retention import ErasureRequest, ErasureStatus, LegalHold, RetentionRule
 from .saved_filters import SavedFilter
 
 __all__ = [
@@ -22,9 +23,13 @@ __all__ = [
     "Compensation",
     "Customer",
     "Department",
+    "ErasureRequest",
+    "ErasureStatus",
+    "LegalHold",
     "DeskSettings",
     "Notice",
     "NoticeTemplate",
+    "RetentionRule",
     "Revisit",
     "RootCause",
     "SavedFilter",
