@@ -435,3 +435,5 @@ class CollaborationRequestAdmin(admin.ModelAdmin):
 class CollaborationNoteAdmin(_ReadOnlyAdmin):
     list_display = ("created_at", "request", "author")
     list_select_related = ("request", "author")
+
+from cases import admin_lifecycle  # noqa: E402, F401  (registers the lifecycle admin)

@@ -76,7 +76,8 @@ class LegalHold(models.Model):
         indexes = [models.Index(fields=["case", "lifted_at"], name="legal_hold_case_idx")]
 
     def __str__(self) -> str:
-        return f"{self.case_id}: {self.reason[:40]}"
+        # Not the reason: this is what the audit trail copies, and a reason may name people.
+        return str(_("Legal hold %(id)s on case %(case)s") % {"id": self.pk, "case": self.case_id})
 
     def is_active(self, now: datetime) -> bool:
         return self.lifted_at is None and (self.until is None or self.until > now)
