@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+from io import StringIO
 
-from cases.audit.chain import GENESIS_HASH
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from cases.audit.chain import GENESIS_HASH, HASHED_FIELDS, entry_hash
 from cases.models import AuditChainHead, AuditEntry
 from cases.services.audit import AuditAction, AuditRecordData, audit_record, audit_record_many
 from tests.factories import CaseFactory, UserFactory
@@ -39,3 +44,100 @@ def test_an_unknown_action_is_refused_and_records_nothing():
     with pytest.raises(ValueError):
         audit_record(actor=None, action="nonsense")
     assert AuditEntry.objects.count() == before
+
+
+# --- audit verify --------------------------------------------------------------------------------
+def _chain(n: int = 6) -> list[AuditEntry]:
+    AuditEntry.objects.all().delete()
+    AuditChainHead.objects.update(last_seq=0, last_hash=GENESIS_HASH)
+    case = CaseFactory()
+    audit_record_many([AuditRecordData(action=AuditAction.CHANGE, target=case,
+                                       changes={"subject": (f"s{i}", f"s{i + 1}")})
+                       for i in range(n)])
+    return list(AuditEntry.objects.order_by("seq"))
+
+
+def _verify() -> tuple[bool, str]:
+    out = StringIO()
+    try:
+        call_command("audit", "verify", "--batch-size", "2", stdout=out)
+    except CommandError as exc:
+        return False, str(exc)
+    return True, out.getvalue()
+
+
+def test_an_untouched_chain_verifies_with_a_summary():
+    entries = _chain()
+    ok, text = _verify()
+    assert ok, text
+    assert "6 entries verified" in text and entries[-1].hash in text
+
+
+def test_an_empty_trail_verifies():
+    AuditEntry.objects.all().delete()
+    AuditChainHead.objects.update(last_seq=0, last_hash=GENESIS_HASH)
+    assert _verify()[0]
+
+
+def test_an_altered_entry_is_named():
+    entries = _chain()
+    AuditEntry.objects.filter(pk=entries[2].pk).update(changes={"subject": ["s2", "forged"]})
+    ok, text = _verify()
+    assert not ok
+    assert f"#{entries[2].seq} (id {entries[2].pk}): changed" in text
+
+
+def test_an_altered_and_rehashed_entry_is_named():
+    entries = _chain()
+    forged = entries[3]
+    forged.actor_name = "someone-else"
+    forged.hash = entry_hash(forged.prev_hash, tuple(getattr(forged, f) for f in HASHED_FIELDS))
+    AuditEntry.objects.filter(pk=forged.pk).update(actor_name=forged.actor_name, hash=forged.hash)
+    ok, text = _verify()
+    assert not ok and f"#{forged.seq} (id {forged.pk}): changed" in text
+
+
+def test_a_deleted_entry_is_named():
+    entries = _chain()
+    AuditEntry.objects.filter(pk=entries[2].pk).delete()
+    ok, text = _verify()
+    assert not ok and f"#{entries[2].seq}: removed" in text
+
+
+def test_deleting_the_newest_entry_is_noticed():
+    entries = _chain()
+    AuditEntry.objects.filter(pk=entries[-1].pk).delete()
+    ok, text = _verify()
+    assert not ok and f"#{entries[-1].seq}: removed" in text
+
+
+def _insert(seq: int, prev_hash: str, *, rehash: bool) -> AuditEntry:
+    fake = AuditEntry(seq=seq, at=timezone.now(), action=AuditAction.DELETE,
+                      target_type="cases.Case", target_id="1", prev_hash=prev_hash, hash="f" * 64)
+    if rehash:
+        fake.hash = entry_hash(prev_hash, tuple(getattr(fake, f) for f in HASHED_FIELDS))
+    fake.save()
+    return fake
+
+
+@pytest.mark.parametrize("rehash", [False, True], ids=["bogus-hash", "well-formed-hash"])
+def test_an_entry_inserted_in_the_middle_is_named(rehash):
+    entries = _chain()
+    # Make room: move the newest entry one place up, then slip a forged entry in.
+    last = entries[-1]
+    AuditEntry.objects.filter(pk=last.pk).update(seq=last.seq + 1)
+    fake = _insert(last.seq, entries[-2].hash, rehash=rehash)
+    ok, text = _verify()
+    assert not ok and f"#{fake.seq} (id {fake.pk}): inserted" in text
+
+
+def test_an_entry_appended_behind_the_head_is_named():
+    entries = _chain()
+    fake = _insert(entries[-1].seq + 1, entries[-1].hash, rehash=True)
+    ok, text = _verify()
+    assert not ok and f"#{fake.seq} (id {fake.pk}): inserted" in text
+
+
+def test_a_bad_batch_size_is_a_clear_error():
+    with pytest.raises(CommandError, match="batch-size"):
+        call_command("audit", "verify", "--batch-size", "0")
