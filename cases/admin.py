@@ -65,6 +65,7 @@ class CustomerAdmin(admin.ModelAdmin):
                     "created_at")
     list_filter = ("is_key_customer", "preferred_channel")
     search_fields = ("name", "phone", "email")
+    readonly_fields = ("anonymised_at",)
 
 
 @admin.register(SlaPolicy)
@@ -182,7 +183,7 @@ class CaseAdmin(admin.ModelAdmin):
         "follow_up_due_at", "follow_up_done_at", "closed_at", "next_due_at", "next_risk_at",
         "sla_state",
         "ever_breached", "response_breached", "satisfaction_score", "satisfied", "version",
-        "created_at", "updated_at",
+        "created_at", "updated_at", "anonymised_at",
     )
     inlines = [CaseTransitionInline, CaseNoteInline]
     actions = ["retier_action", "transfer_action", "invalidate_action"]

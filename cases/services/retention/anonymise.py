@@ -21,11 +21,9 @@ from cases.masking import MASK
 from cases.models import Case, CaseAttachment, Customer
 from cases.services.audit import AuditRecordData, audit_record_many
 
+from .bulk_update import update_rows
 from .fields import CASE_FIELDS, CUSTOMER_FIELDS, PARTS, How, Part
 from .scrubbing import Scrubber, contact_literals, digest
-
-UPDATE_BATCH = 500
-
 
 @dataclass
 class Anonymised:
@@ -90,9 +88,8 @@ def _scrub_part(part: Part, scrubbers: dict[int, Scrubber], everyone: Scrubber) 
                     break
             values[name] = _fit(model, name, value)
         if any(values[name] != row[name] for name in names):
-            changed.append(model(pk=pk, **values))
-    if changed:
-        model.objects.bulk_update(changed, names, batch_size=UPDATE_BATCH)
+            changed.append((pk, values))
+    update_rows(model, names, changed)
     return len(changed)
 
 
@@ -120,8 +117,9 @@ def _scrub_admin_log(model: type[models.Model], ids: Iterable[int], scrubber_of:
         scrubber = scrubber_of(int(entry.object_id))
         entry.object_repr = scrubber.text(entry.object_repr)[:200] or MASK
         entry.change_message = scrubber.text(entry.change_message)
-    if entries:
-        LogEntry.objects.bulk_update(entries, ["object_repr", "change_message"])
+    update_rows(LogEntry, ["object_repr", "change_message"],
+                [(e.pk, {"object_repr": e.object_repr, "change_message": e.change_message})
+                 for e in entries])
     return len(entries)
 
 
@@ -168,8 +166,10 @@ def anonymise_cases(*, case_ids: list[int], now: datetime, actor: Any, action: s
                 value = _new_value(how, getattr(case, name), scrubbers[case.pk])
                 setattr(case, name, _fit(Case, name, value))
             case.anonymised_at = now
-        Case.objects.bulk_update(cases, [*CASE_FIELDS, "anonymised_at"],
-                                 batch_size=UPDATE_BATCH)
+        case_columns = [*CASE_FIELDS, "anonymised_at"]
+        update_rows(Case, case_columns,
+                    [(case.pk, {name: getattr(case, name) for name in case_columns})
+                     for case in cases])
         for part in PARTS:
             counts[part.model] += _scrub_part(part, scrubbers, everyone)
         counts["cases.CaseAttachment"] = _delete_attachments(list(scrubbers))
