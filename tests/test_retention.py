@@ -295,3 +295,23 @@ def test_compensation_amounts_stay_and_their_text_goes():
     retention_sweep()
     compensation = case.compensations.get()
     assert compensation.amount == Decimal("50") and NAME not in compensation.description
+
+
+@pytest.mark.django_db
+def test_an_anonymised_case_cannot_be_reopened(supervisor):
+    from cases import services
+
+    case = CaseFactory(stage=Stage.CLOSED)
+    _age(case, 40)
+    retention_sweep()
+    with pytest.raises(services.ActionNotAllowed, match="anonymised"):
+        services.case_reopen(actor=supervisor, case_id=case.pk, reason="客户再次来电")
+    case.refresh_from_db()
+    assert case.stage == Stage.CLOSED
+
+
+def test_the_sweep_runs_nightly_on_the_sweeps_queue(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["retention-sweep"]
+    assert entry["task"] == "cases.tasks.retention_sweep_task"
+    assert settings.CELERY_TASK_ROUTES[entry["task"]] == {"queue": "sweeps"}
+    assert entry["schedule"].hour == {2}

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 
-
 GRANTS = {
     "frontline_agent": ["view_erasurerequest", "add_erasurerequest"],
     "senior_agent": ["view_erasurerequest", "add_erasurerequest"],
@@ -99,10 +98,6 @@ class Migration(migrations.Migration):
             model_name='customer',
             name='anonymised_at',
             field=models.DateTimeField(blank=True, null=True, verbose_name='anonymised'),
-        ),
-        migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('anonymised_at__isnull', True), ('closed_at__isnull', False)), fields=['category', 'closed_at'], name='case_retention_idx'),
         ),
         migrations.AddField(
             model_name='erasurerequest',

@@ -200,9 +200,6 @@ class Case(FSMModelMixin, models.Model):
             models.Index(fields=["channel", "received_at"], name="case_channel_idx"),
             models.Index(fields=["category", "received_at"], name="case_category_idx"),
             models.Index(fields=["department", "received_at"], name="case_department_idx"),
-            # The retention sweep's selection: closed cases still holding personal data.
-            models.Index(fields=["category", "closed_at"], name="case_retention_idx",
-                         condition=Q(anonymised_at__isnull=True, closed_at__isnull=False)),
             models.Index(fields=["customer", "received_at"], name="case_customer_idx"),
             # Intake's matter read: one order's recent cases of a category, any letter case.
             models.Index(Upper("order_ref"), F("category"), F("received_at"),

@@ -25,6 +25,7 @@ from .bulk_update import update_rows
 from .fields import CASE_FIELDS, CUSTOMER_FIELDS, PARTS, How, Part
 from .scrubbing import Scrubber, contact_literals, digest
 
+
 @dataclass
 class Anonymised:
     cases: int = 0

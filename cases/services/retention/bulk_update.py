@@ -1,7 +1,7 @@
 """One literal SQL helper, for a measured reason: Django's ``bulk_update`` builds a CASE WHEN
 expression per row and field in Python, which took 57 of the sweep's 65 seconds for 2,000
-cases (bench/bench_retention.py). ``WITH v AS (VALUES ...) UPDATE ... FROM v`` sends the same new values as
-plain parameters (PostgreSQL, and SQLite 3.33+)."""
+cases (bench/bench_retention.py). ``WITH v AS (VALUES ...) UPDATE ... FROM v`` sends the same
+new values as plain parameters (PostgreSQL, and SQLite 3.33+)."""
 
 from __future__ import annotations
 

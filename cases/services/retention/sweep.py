@@ -32,8 +32,9 @@ def under_hold(now: datetime) -> Exists:
 
 def cases_past_retention(now: datetime) -> QuerySet[Case]:
     """Closed (or invalid) cases still holding personal data whose retention ran out at
-    ``now``, not under a legal hold; none when no rule is set. Each category's condition is
-    a range on the partial index ``case_retention_idx`` (category, closed_at)."""
+    ``now``, not under a legal hold; none when no rule is set. Each rule's condition is a
+    range of the reports' index on ``closed_at`` (``report_case_closed_idx``): no index of
+    its own on the busy case table (bench/bench_retention.py prints the plan)."""
     rules = dict(RetentionRule.objects.values_list("category", "months"))
     default = rules.pop("", None)
     due = Q()
