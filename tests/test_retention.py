@@ -315,3 +315,19 @@ def test_the_sweep_runs_nightly_on_the_sweeps_queue(settings):
     assert entry["task"] == "cases.tasks.retention_sweep_task"
     assert settings.CELERY_TASK_ROUTES[entry["task"]] == {"queue": "sweeps"}
     assert entry["schedule"].hour == {2}
+
+
+@pytest.mark.django_db
+def test_shared_tables_lose_only_the_anonymised_customers_data():
+    """Saved filters and weekly reviews belong to no case: another customer's phone in them
+    stays (it is not past retention), the anonymised case's subject is replaced."""
+    case = _personal_case()
+    other_filter = SavedFilter.objects.create(owner=UserFactory(username="f-owner"), name="x",
+                                              query="q=13600009999")
+    _age(case, 40)
+    retention_sweep()
+    other_filter.refresh_from_db()
+    assert other_filter.query == "q=13600009999"
+    case.refresh_from_db()
+    rows = [r for review in WeeklyReview.objects.all() for r in review.data["overdue"]["cases"]]
+    assert {r["subject"] for r in rows if r["id"] == case.pk} == {case.subject}

@@ -159,7 +159,6 @@ def anonymise_cases(*, case_ids: list[int], now: datetime, actor: Any, action: s
     }
     by_customer = {pk: Scrubber(values) for pk, values in literals.items()}
     scrubbers = {case.pk: by_customer[case.customer_id] for case in cases}
-    everyone = Scrubber(set().union(*literals.values()) if literals else ())
     counts: dict[str, int] = defaultdict(int)
     if cases:
         for case in cases:
@@ -167,6 +166,8 @@ def anonymise_cases(*, case_ids: list[int], now: datetime, actor: Any, action: s
                 value = _new_value(how, getattr(case, name), scrubbers[case.pk])
                 setattr(case, name, _fit(Case, name, value))
             case.anonymised_at = now
+        everyone = Scrubber(set().union(*literals.values()), detect=False,
+                            case_subjects={case.pk: case.subject for case in cases})
         case_columns = [*CASE_FIELDS, "anonymised_at"]
         update_rows(Case, case_columns,
                     [(case.pk, {name: getattr(case, name) for name in case_columns})

@@ -37,12 +37,18 @@ class Scrubber:
     """Removes the given literals (case-insensitive, longest first) and then every piece of
     personal data the free-text detector finds."""
 
-    def __init__(self, literals: Iterable[str] = ()) -> None:
+    def __init__(self, literals: Iterable[str] = (), *, detect: bool = True,
+                 case_subjects: dict[int, str] | None = None) -> None:
+        """``detect`` False: only the literals (for rows that belong to nobody in particular,
+        where any other phone number belongs to somebody else). ``case_subjects``: JSON
+        case rows (``{"id": ..., "subject": ...}``) of these cases get the new subject."""
         ordered = sorted(set(literals), key=len, reverse=True)
         self.pattern = (
             re.compile("|".join(re.escape(value) for value in ordered), re.IGNORECASE)
             if ordered else None
         )
+        self.detect = detect
+        self.case_subjects = case_subjects or {}
 
     def text(self, value: str | None) -> str:
         out = value or ""
@@ -50,7 +56,7 @@ class Scrubber:
             return out
         if self.pattern is not None:
             out = self.pattern.sub(REDACTED, out)
-        return replace_personal_data(out, _redact)
+        return replace_personal_data(out, _redact) if self.detect else out
 
     def json(self, value: Any) -> Any:
         """Every string inside a JSON value (keys are codes, kept)."""
@@ -59,7 +65,10 @@ class Scrubber:
         if isinstance(value, list):
             return [self.json(item) for item in value]
         if isinstance(value, dict):
-            return {key: self.json(item) for key, item in value.items()}
+            out = {key: self.json(item) for key, item in value.items()}
+            if "subject" in out and out.get("id") in self.case_subjects:
+                out["subject"] = self.case_subjects[out["id"]]
+            return out
         return value
 
 
