@@ -352,3 +352,15 @@ def test_shared_tables_lose_only_the_anonymised_customers_data():
     case.refresh_from_db()
     rows = [r for review in WeeklyReview.objects.all() for r in review.data["overdue"]["cases"]]
     assert {r["subject"] for r in rows if r["id"] == case.pk} == {case.subject}
+
+
+@pytest.mark.django_db
+def test_the_anonymisation_time_is_stored_as_a_time():
+    case = CaseFactory(stage=Stage.CLOSED)
+    _age(case, 40)
+    before = timezone.now()
+    retention_sweep()
+    case.refresh_from_db()
+    customer = Customer.objects.get(pk=case.customer_id)
+    assert before - timedelta(seconds=1) <= case.anonymised_at <= timezone.now()
+    assert customer.anonymised_at == case.anonymised_at

@@ -22,14 +22,16 @@ def update_rows(model: type[models.Model], fields: list[str],
     columns = [pk, *(model._meta.get_field(name) for name in fields)]
     table = quote(model._meta.db_table)
     aliases = [f"c{i}" for i in range(len(columns))]
-    casts = ", ".join(f"CAST(%s AS {column.cast_db_type(connection)})" for column in columns)
     plain = ", ".join(["%s"] * len(columns))
+    # PostgreSQL types the VALUES columns from the first row: cast it. SQLite must not cast
+    # (CAST('2026-12-07 ...' AS datetime) is the number 2026 there) and needs no types.
+    casts = (", ".join(f"CAST(%s AS {column.cast_db_type(connection)})" for column in columns)
+             if connection.vendor == "postgresql" else plain)
     sets = ", ".join(f"{quote(column.column)} = v.{alias}"
                      for column, alias in zip(columns[1:], aliases[1:], strict=True))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
             chunk = rows[start:start + ROWS_PER_STATEMENT]
-            # The first row's casts type the VALUES columns (PostgreSQL reads them from it).
             values = ", ".join([f"({casts})"] + [f"({plain})"] * (len(chunk) - 1))
             params: list[Any] = []
             for row_pk, row in chunk:
