@@ -14,6 +14,7 @@ personal data typed into it masked (``cases.masking``), secrets only as "changed
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
 from django.apps import apps
@@ -75,9 +76,10 @@ MASKED: dict[tuple[str, str], Callable[[Any], Any]] = {
 AUDITED_M2M = (("cases.Case", "task_force"), ("cases.User", "groups"))
 
 
-def tracked_fields(model: type[models.Model]) -> list[models.Field]:
+@cache
+def tracked_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
     skipped = AUDITED.get(model._meta.label, frozenset()) | ALWAYS_SKIPPED
-    return [f for f in model._meta.concrete_fields if f.name not in skipped]
+    return tuple(f for f in model._meta.concrete_fields if f.name not in skipped)
 
 
 def recorded(model: type[models.Model], field: models.Field, value: Any) -> Any:
