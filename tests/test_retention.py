@@ -364,3 +364,18 @@ def test_the_anonymisation_time_is_stored_as_a_time():
     customer = Customer.objects.get(pk=case.customer_id)
     assert before - timedelta(seconds=1) <= case.anonymised_at <= timezone.now()
     assert customer.anonymised_at == case.anonymised_at
+
+
+@pytest.mark.django_db
+def test_the_command_counts_per_category_in_a_dry_run_and_then_anonymises():
+    from io import StringIO
+
+    case = CaseFactory(stage=Stage.CLOSED)
+    _age(case, 40)
+    out = StringIO()
+    call_command("retention_sweep", "--dry-run", stdout=out)
+    assert "delivery: 1" in out.getvalue() and "1 cases past retention" in out.getvalue()
+    case.refresh_from_db()
+    assert case.anonymised_at is None
+    call_command("retention_sweep", stdout=out)
+    assert "1 cases and 1 customers anonymised" in out.getvalue()
