@@ -68,6 +68,7 @@ class CustomerAdmin(admin.ModelAdmin):
                     "created_at")
     list_filter = ("is_key_customer", "preferred_channel")
     search_fields = ("name", "phone", "email")
+    readonly_fields = ("anonymised_at",)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict | None = None) -> HttpResponse:
@@ -206,7 +207,7 @@ class CaseAdmin(admin.ModelAdmin):
         "follow_up_due_at", "follow_up_done_at", "closed_at", "next_due_at", "next_risk_at",
         "sla_state",
         "ever_breached", "response_breached", "satisfaction_score", "satisfied", "version",
-        "created_at", "updated_at",
+        "created_at", "updated_at", "anonymised_at",
     )
     inlines = [CaseTransitionInline, CaseNoteInline]
     actions = ["retier_action", "transfer_action", "invalidate_action"]
@@ -463,3 +464,4 @@ class CollaborationNoteAdmin(_ReadOnlyAdmin):
 from cases import admin_pauses  # noqa: E402, F401  (pause reasons and pauses)
 
 from cases import admin_statutory  # noqa: E402,F401  (the statutory regimes' admin)
+from cases import admin_lifecycle  # noqa: E402, F401  (registers the lifecycle admin)

@@ -62,3 +62,13 @@ def pause_maximum_sweep_task() -> int:
     from cases.services.pauses import pause_maximum_sweep
 
     return pause_maximum_sweep()
+
+
+@shared_task(name="cases.tasks.retention_sweep_task", acks_late=True, soft_time_limit=3000,
+             time_limit=3300)
+def retention_sweep_task() -> dict:
+    """Daily: anonymise the cases (and customers) past their retention. Each batch commits on
+    its own, so a run cut short resumes where it stopped the next day (or on a re-run)."""
+    from cases.services.retention import retention_sweep
+
+    return retention_sweep().as_dict()

@@ -42,6 +42,7 @@ EXPECTED_ROUTES = {
     "cases.tasks.deadline_sweep_task": "sweeps",
     "cases.tasks.revisit_sweep_task": "sweeps",
     "cases.tasks.pause_maximum_sweep_task": "sweeps",
+    "cases.tasks.retention_sweep_task": "sweeps",
     "channels.tasks.poll_mailbox_task": "imports",
     "reporting.tasks.kpi_summaries_task": "imports",
     "reporting.tasks.weekly_review_task": "imports",

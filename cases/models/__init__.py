@@ -9,6 +9,7 @@ from .deadlines import Alert, CaseDeadline
 from .notices import Notice, NoticeTemplate, Revisit
 from .pauses import CasePause, PauseEnd, PauseReason
 from .people import Customer, Department, User
+from .retention import ErasureRequest, ErasureStatus, LegalHold, RetentionRule
 from .saved_filters import SavedFilter
 from .statutory import CaseRegime, ExtensionRequest, Regime, RegimeExtensionStep
 
@@ -34,6 +35,9 @@ __all__ = [
     "Compensation",
     "Customer",
     "Department",
+    "ErasureRequest",
+    "ErasureStatus",
+    "LegalHold",
     "DeskSettings",
     "ExtensionRequest",
     "Notice",
@@ -42,6 +46,7 @@ __all__ = [
     "Regime",
     "RegimeExtensionStep",
     "NoticeTemplate",
+    "RetentionRule",
     "Revisit",
     "RootCause",
     "SavedFilter",

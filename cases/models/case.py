@@ -196,6 +196,8 @@ class Case(FSMModelMixin, models.Model):
     version = models.PositiveIntegerField(_("version"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Set when the personal data was removed (retention ran out, or the customer's erasure).
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
 
     objects = CaseQuerySet.as_manager()
 

@@ -317,6 +317,7 @@ CELERY_TASK_ROUTES = {
     "cases.tasks.deadline_sweep_task": {"queue": "sweeps"},
     "cases.tasks.revisit_sweep_task": {"queue": "sweeps"},
     "cases.tasks.pause_maximum_sweep_task": {"queue": "sweeps"},
+    "cases.tasks.retention_sweep_task": {"queue": "sweeps"},
     "channels.tasks.poll_mailbox_task": {"queue": "imports"},
     "reporting.tasks.kpi_summaries_task": {"queue": "imports"},
     "reporting.tasks.weekly_review_task": {"queue": "imports"},
@@ -339,6 +340,10 @@ CELERY_BEAT_SCHEDULE = {
                      "options": {"expires": 115}},
     "kpi-summaries": {"task": "reporting.tasks.kpi_summaries_task", "schedule": 60.0,
                       "options": {"expires": 55}},
+    # Personal data past retention (cases.services.retention), at night.
+    "retention-sweep": {"task": "cases.tasks.retention_sweep_task",
+                        "schedule": crontab(minute=30, hour=2),
+                        "options": {"expires": 20 * 3600}},
     "weekly-review": {
         "task": "reporting.tasks.weekly_review_task",
         "schedule": crontab(minute=0, hour=9, day_of_week="mon"),
@@ -371,6 +376,8 @@ OUTBOX_BACKOFF_MAX_SECONDS = env_int("OUTBOX_BACKOFF_MAX_SECONDS", 1800)
 OUTBOX_REDISPATCH_AFTER_SECONDS = env_int("OUTBOX_REDISPATCH_AFTER_SECONDS", 60)
 # Rows per transaction in the deadline sweep (each batch commits, so locks are short).
 DEADLINE_SWEEP_BATCH = env_int("DEADLINE_SWEEP_BATCH", 5000)
+# Cases anonymised per transaction by the retention sweep.
+RETENTION_SWEEP_BATCH = env_int("RETENTION_SWEEP_BATCH", 500)
 # Folder of the file SMS / WeChat backends (the embedded run's "what would be sent").
 NOTICE_FILE_PATH = env_str("NOTICE_FILE_PATH", str(VAR_DIR / "outbox-messages"))
 # Domain of notice e-mails' deterministic Message-ID (empty: the domain of DEFAULT_FROM_EMAIL).
