@@ -57,6 +57,7 @@ def test_an_admin_edit_of_a_policy_is_recorded_with_the_admin(client, admin_user
     form = client.get(url).context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None}
     data["response_minutes"] = policy.response_minutes + 60
+    data.update({"clock_bases-TOTAL_FORMS": "0", "clock_bases-INITIAL_FORMS": "0"})  # inline
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     entry = _entries(policy, AuditAction.CHANGE)[-1]

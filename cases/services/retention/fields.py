@@ -54,6 +54,8 @@ PARTS: tuple[Part, ...] = (
     Part("reporting.WeeklyReview", None, {"data": J}),
     Part("cases.SavedFilter", None, {"name": S, "query": S}),
     Part("cases.ErasureRequest", "customer__cases__id", {"note": S, "received_via": S}),
+    Part("cases.CasePause", "case_id", {"note": S}),
+    Part("cases.ExtensionRequest", "case_id", {"reason": S, "decision_note": S}),
 )
 
 # Case attachments are deleted with their files; the customer row keeps no contact data.
@@ -79,6 +81,15 @@ KEPT: dict[str, dict[str, str]] = {
                                        "email", "display_name", "time_zone")},
     "cases.Department": {"code": _STAFF, "name": _STAFF, "name_en": _STAFF},
     "cases.RootCause": {"code": _STAFF, "name": _STAFF, "name_en": _STAFF},
+    "cases.WorkCalendar": {f: _STAFF for f in ("code", "name", "name_en", "time_zone")},
+    "cases.CalendarDay": {"name": _STAFF, "source": _STAFF},
+    "cases.CalendarYear": {"source": _STAFF, "version": _STAFF},
+    "cases.PauseReason": {f: _STAFF for f in ("code", "name", "name_en", "clocks")},
+    "cases.CasePause": {"clocks": _CODE},
+    "cases.Regime": {f: _STAFF for f in ("code", "name", "name_en", "source", "description",
+                                         "categories")},
+    "cases.CaseRegime": {"regulator_reference": "the regulator's file number, kept to answer "
+                                                "the regulator; names no person"},
     "cases.NoticeTemplate": {"subject": _STAFF, "body": _STAFF},
     "channels.Channel": {"code": _STAFF, "name": _STAFF},
     "channels.ApiKey": {"prefix": _STAFF, "key_hash": _STAFF, "label": _STAFF},
