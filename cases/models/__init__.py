@@ -1,5 +1,6 @@
 """Domain models. Split by area; everything is importable from ``cases.models``."""
 
+from .audit import AuditAction, AuditChainHead, AuditEntry
 from .case import Case, CaseAttachment, CaseNote, CaseTransition, Compensation, ComplaintGroup
 from .collaboration import CollaborationNote, CollaborationRequest, CollaborationTodo
 from .config import DeskSettings, RootCause, SlaPolicy
@@ -10,6 +11,9 @@ from .saved_filters import SavedFilter
 
 __all__ = [
     "Alert",
+    "AuditAction",
+    "AuditChainHead",
+    "AuditEntry",
     "Case",
     "CaseAttachment",
     "CaseDeadline",
