@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('cases', '0019_audit_trail'),
+        ('cases', '0018_merge_unverified_uncertain'),
     ]
 
     operations = [
