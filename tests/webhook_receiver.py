@@ -40,12 +40,15 @@ def _handler(receiver: Receiver) -> type[http.server.BaseHTTPRequestHandler]:
                 code = receiver.codes.pop(0) if receiver.codes else 200
             if receiver.stall:
                 time.sleep(receiver.stall)
-            self.send_response(code)
-            if 300 <= code < 400:
-                self.send_header("Location", "http://127.0.0.1:9/elsewhere")
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
+            try:
+                self.send_response(code)
+                if 300 <= code < 400:
+                    self.send_header("Location", "http://127.0.0.1:9/elsewhere")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+            except OSError:  # the sender went away (a killed worker, a timeout)
+                pass
 
         def log_message(self, *args) -> None:  # quiet
             pass
