@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from cases.services.errors import DomainError, InvalidInput
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -141,5 +142,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
             else:
                 sent += 1
         if sent:
-            self.message_user(request, _("%(count)s deliveries queued again.")
+            self.message_user(request, ngettext("%(count)s delivery queued again.",
+                                                "%(count)s deliveries queued again.", sent)
                               % {"count": sent})

@@ -6,7 +6,6 @@ following redirects (a redirect is an answer to record, not a place to send the 
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -62,6 +61,6 @@ def post(*, url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
     except urllib.error.HTTPError as exc:
         ok = 200 <= exc.code < 300
         return HttpResult(ok, exc.code, "" if ok else f"HTTP {exc.code} {exc.reason}")
-    except (urllib.error.URLError, socket.timeout, TimeoutError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         return HttpResult(False, None, f"{type(exc).__name__}: {reason}"[:2000])
