@@ -315,3 +315,34 @@ def test_a_message_for_an_unknown_delivery_does_nothing(db):
     import uuid
 
     assert webhook_send(delivery_id=str(uuid.uuid4())).reason == "missing"
+
+
+def test_for_a_receiver_that_cannot_drop_repeats_an_interrupted_send_is_held(
+    admin_user, receiver, settings,
+):
+    """The strict mode: a delivery abandoned mid-send is never sent again blindly; the sweep
+    leaves it; a person sends it again or marks it delivered."""
+    from webhooks.services.endpoints import delivery_mark_delivered, delivery_resend
+
+    settings.WEBHOOK_LEASE_SECONDS = 120
+    settings.OUTBOX_REDISPATCH_AFTER_SECONDS = 60
+    endpoint_create(actor=admin_user, url=receiver.url, events=["case.received"],
+                    receiver_dedupes=False)
+    CaseFactory()
+    CaseFactory()
+    first, second = WebhookDelivery.objects.order_by("created_at")
+    now = timezone.now()
+    WebhookDelivery.objects.update(status=DeliveryStatus.SENDING, attempts=1,
+                                   sending_started_at=now)
+    later = now + timedelta(seconds=121)
+    assert webhook_redispatch(now=later) == 2
+    assert webhook_send(delivery_id=str(first.pk), now=later).status == "uncertain"
+    assert webhook_send(delivery_id=str(second.pk), now=later).status == "uncertain"
+    assert webhook_redispatch(now=later + timedelta(hours=1)) == 0
+    assert receiver.requests == []
+
+    delivery_mark_delivered(actor=admin_user, delivery_id=str(first.pk))
+    delivery_resend(actor=admin_user, delivery_id=str(second.pk))
+    assert webhook_send(delivery_id=str(second.pk), now=later).status == "sent"
+    assert receiver.ids() == [second.message_id]
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"sent"}

@@ -154,7 +154,7 @@ def test_deliveries_show_status_code_and_error_and_can_be_sent_again(
         response = admin_client.post(url, {"action": "send_again",
                                            "_selected_action": [str(delivery.pk)]}, follow=True)
         assert response.status_code == 200
-        assert any("Only a failed or held delivery" in str(m)
+        assert any("Only a failed, held or uncertain delivery" in str(m)
                    for m in get_messages(response.wsgi_request))
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from cases.services.errors import DomainError, InvalidInput
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.services.endpoints import (
+    delivery_mark_delivered,
     delivery_resend,
     endpoint_create,
     endpoint_rotate_secret,
@@ -31,7 +32,8 @@ class WebhookEndpointForm(forms.ModelForm):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ("url", "description", "events", "is_active", "disable_after_failures")
+        fields = ("url", "description", "events", "is_active", "disable_after_failures",
+                  "receiver_dedupes")
 
     def clean_url(self) -> str:
         try:
@@ -72,7 +74,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = {k: form.cleaned_data[k] for k in
-                ("url", "description", "events", "is_active", "disable_after_failures")}
+                ("url", "description", "events", "is_active", "disable_after_failures",
+                 "receiver_dedupes")}
         if change:
             saved = endpoint_update(actor=request.user, endpoint_id=obj.pk, **data)
         else:
@@ -115,7 +118,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
                        "status", "attempts", "response_code", "last_error", "created_at",
                        "next_attempt_at", "sending_started_at", "sent_at")
     fields = readonly_fields
-    actions = ["send_again"]
+    actions = ["send_again", "mark_delivered"]
 
     @admin.display(description="webhook-id")
     def webhook_id(self, obj: WebhookDelivery) -> str:
@@ -131,17 +134,27 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("Send again"), permissions=["view"])
-    def send_again(self, request, queryset):
-        sent = 0
+    def _each(self, request, queryset, service) -> int:
+        done = 0
         for delivery in queryset:
             try:
-                delivery_resend(actor=request.user, delivery_id=str(delivery.pk))
+                service(actor=request.user, delivery_id=str(delivery.pk))
             except DomainError as exc:
                 self.message_user(request, f"{delivery.message_id}: {exc}", messages.ERROR)
             else:
-                sent += 1
-        if sent:
+                done += 1
+        return done
+
+    @admin.action(description=_("Send again"), permissions=["view"])
+    def send_again(self, request, queryset):
+        if sent := self._each(request, queryset, delivery_resend):
             self.message_user(request, ngettext("%(count)s delivery queued again.",
                                                 "%(count)s deliveries queued again.", sent)
                               % {"count": sent})
+
+    @admin.action(description=_("Mark as delivered"), permissions=["view"])
+    def mark_delivered(self, request, queryset):
+        if done := self._each(request, queryset, delivery_mark_delivered):
+            self.message_user(request, ngettext("%(count)s delivery marked as delivered.",
+                                                "%(count)s deliveries marked as delivered.",
+                                                done) % {"count": done})

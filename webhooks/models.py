@@ -40,6 +40,9 @@ class DeliveryStatus(models.TextChoices):
     # The endpoint was inactive when the delivery's turn came: it waits, and is queued again
     # when an administrator activates the endpoint.
     HELD = "held", _("Held (endpoint inactive)")
+    # Abandoned mid-send (worker killed) for an endpoint whose receiver cannot drop repeats:
+    # it may have arrived; a person checks and sends it again or marks it delivered.
+    UNCERTAIN = "uncertain", _("Uncertain")
 
 
 class WebhookEndpoint(models.Model):
@@ -56,6 +59,12 @@ class WebhookEndpoint(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(1000)],
         help_text=_("Failed attempts in a row after which the endpoint is switched off and "
                     "the administrators are alerted."),
+    )
+    receiver_dedupes = models.BooleanField(
+        _("receiver drops repeats"), default=True,
+        help_text=_("The receiver ignores a second delivery with the same webhook-id, as the "
+                    "Standard Webhooks specification asks. If not, a delivery interrupted "
+                    "mid-send is held as uncertain for a person instead of being sent again."),
     )
     disabled_at = models.DateTimeField(_("disabled"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -14,12 +14,16 @@
    at the endpoint's limit it is switched off, the administrators get an alert, and the audit
    trail records it.
 
-The one unrecorded window is between the receiver answering 2xx and step 3's commit. A
-worker killed there leaves the row ``sending``; after the lease it is sent again with the
-same ``webhook-id``. HTTP gives no way to ask a receiver whether it got a message, so this
-is the Standard Webhooks contract: at least once on the wire, exactly once per
-``webhook-id``, which receivers use to drop the repeat. Nothing is lost, and nothing is sent
-twice except a delivery whose worker died inside that window.
+The one unrecorded window is between the receiver getting the request and step 3's commit.
+A worker killed there leaves the row ``sending``. HTTP gives no way to ask a receiver
+whether it got a message, so after the lease the claim decides by the endpoint's
+``receiver_dedupes``:
+- on (the default, the Standard Webhooks contract): it is sent again with the same
+  ``webhook-id``, which the receiver uses to drop the repeat: nothing lost, at most that one
+  delivery twice on the wire, exactly once per ``webhook-id``;
+- off: it is held ``uncertain`` for a person (the admin's "send again" / "mark as
+  delivered"), as the notice outbox holds a plain-SMTP e-mail: nothing lost, nothing sent
+  twice, and the redispatch sweep leaves it alone.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ _CLOCK_TOLERANCE = timedelta(seconds=2)
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
-    status: str  # sent | retry | failed | held | skipped
+    status: str  # sent | retry | failed | held | uncertain | skipped
     retry_in: int | None = None
     reason: str = ""
 
@@ -57,7 +61,8 @@ def _claim(delivery_id: str, now: datetime) -> tuple[WebhookDelivery | None, str
                     .select_related("endpoint").filter(pk=delivery_id).first())
         if delivery is None:
             return None, "missing"
-        if delivery.status in (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.HELD):
+        if delivery.status in (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.HELD,
+                               DeliveryStatus.UNCERTAIN):
             return None, delivery.status
         if delivery.status == DeliveryStatus.SENDING and (
             delivery.sending_started_at is not None
@@ -68,6 +73,12 @@ def _claim(delivery_id: str, now: datetime) -> tuple[WebhookDelivery | None, str
             delivery.next_attempt_at > now + _CLOCK_TOLERANCE
         ):
             return None, "not due"
+        if delivery.status == DeliveryStatus.SENDING and not delivery.endpoint.receiver_dedupes:
+            # It may have arrived and the receiver would not recognise a repeat.
+            delivery.status = DeliveryStatus.UNCERTAIN
+            delivery.last_error = "[uncertain] interrupted mid-send; it may have arrived"
+            delivery.save(update_fields=["status", "last_error"])
+            return None, DeliveryStatus.UNCERTAIN
         if not delivery.endpoint.is_active:
             delivery.status = DeliveryStatus.HELD
             delivery.save(update_fields=["status"])
@@ -91,8 +102,8 @@ def webhook_send(*, delivery_id: str, now: datetime | None = None) -> DeliveryOu
     now = now or timezone.now()
     delivery, reason = _claim(delivery_id, now)
     if delivery is None:
-        return DeliveryOutcome("held" if reason == DeliveryStatus.HELD else "skipped",
-                               reason=reason)
+        parked = reason in (DeliveryStatus.HELD, DeliveryStatus.UNCERTAIN)
+        return DeliveryOutcome(reason if parked else "skipped", reason=reason)
     endpoint = delivery.endpoint
     body = body_bytes(delivery.payload)
     headers = signed_headers(secret=endpoint.secret, message_id=delivery.message_id,

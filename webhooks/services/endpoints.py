@@ -81,7 +81,7 @@ def _check(actor: User, permission: str) -> None:
 @transaction.atomic
 def endpoint_create(
     *, actor: User, url: str, events: list[str], description: str = "",
-    is_active: bool = True, disable_after_failures: int = 10,
+    is_active: bool = True, disable_after_failures: int = 10, receiver_dedupes: bool = True,
 ) -> WebhookEndpoint:
     """A new endpoint with a freshly generated secret (``endpoint.secret``: show it once)."""
     _check(actor, "webhooks.add_webhookendpoint")
@@ -89,6 +89,7 @@ def endpoint_create(
         url=webhook_url_validate(url), events=webhook_events_validate(events),
         description=description.strip()[:200], is_active=is_active,
         disable_after_failures=_limit(disable_after_failures), secret=secret_generate(),
+        receiver_dedupes=receiver_dedupes,
         disabled_at=None if is_active else timezone.now(),
     )
 
@@ -103,7 +104,7 @@ def _limit(value: int) -> int:
 @transaction.atomic
 def endpoint_update(
     *, actor: User, endpoint_id: int, url: str, events: list[str], description: str,
-    is_active: bool, disable_after_failures: int,
+    is_active: bool, disable_after_failures: int, receiver_dedupes: bool = True,
 ) -> WebhookEndpoint:
     """Change an endpoint. Switching it on again clears its failure count and queues the
     deliveries held while it was off; switching it off holds what is still queued."""
@@ -113,6 +114,7 @@ def endpoint_update(
     endpoint.events = webhook_events_validate(events)
     endpoint.description = description.strip()[:200]
     endpoint.disable_after_failures = _limit(disable_after_failures)
+    endpoint.receiver_dedupes = receiver_dedupes
     if is_active and not endpoint.is_active:
         endpoint.consecutive_failures, endpoint.disabled_at = 0, None
         _release_held(endpoint)
@@ -193,8 +195,9 @@ def endpoint_send_test(*, actor: User, endpoint_id: int) -> WebhookDelivery:
 
 @transaction.atomic
 def delivery_resend(*, actor: User, delivery_id: str) -> WebhookDelivery:
-    """Send a failed or held delivery again with a fresh budget of attempts and the same
-    ``webhook-id``. A delivered one is never re-sent; one in flight is left to finish."""
+    """Send a failed, held or uncertain delivery again with a fresh budget of attempts and
+    the same ``webhook-id``. A delivered one is never re-sent; one in flight is left to
+    finish. Needs ``webhooks.send_webhook``; the operator is noted on the row."""
     from webhooks.services.events import webhook_dispatch_on_commit
 
     if not actor.has_perm(SEND_PERMISSION):
@@ -202,10 +205,11 @@ def delivery_resend(*, actor: User, delivery_id: str) -> WebhookDelivery:
     delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
     if delivery is None:
         raise ActionNotAllowed(_("This delivery does not exist."))
-    if delivery.status not in (DeliveryStatus.FAILED, DeliveryStatus.HELD):
+    if delivery.status not in (DeliveryStatus.FAILED, DeliveryStatus.HELD,
+                               DeliveryStatus.UNCERTAIN):
         raise ActionNotAllowed(
-            _("Only a failed or held delivery can be sent again (this one is “%(status)s”).")
-            % {"status": delivery.get_status_display()})
+            _("Only a failed, held or uncertain delivery can be sent again (this one is "
+              "“%(status)s”).") % {"status": delivery.get_status_display()})
     if not delivery.endpoint.is_active:
         raise ActionNotAllowed(_("Switch the endpoint on before sending again."))
     delivery.status = DeliveryStatus.QUEUED
@@ -214,4 +218,25 @@ def delivery_resend(*, actor: User, delivery_id: str) -> WebhookDelivery:
     delivery.last_error = f"[sent again by {actor.get_username()}] {delivery.last_error}"[:2000]
     delivery.save(update_fields=["status", "attempts", "next_attempt_at", "last_error"])
     webhook_dispatch_on_commit([str(delivery.pk)])
+    return delivery
+
+
+@transaction.atomic
+def delivery_mark_delivered(*, actor: User, delivery_id: str) -> WebhookDelivery:
+    """An operator confirms (e.g. from the receiver's log) that an uncertain delivery did
+    arrive: it becomes delivered and is never sent again."""
+    if not actor.has_perm(SEND_PERMISSION):
+        raise ActionForbidden(_("You may not send webhook deliveries again."))
+    delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+    if delivery is None:
+        raise ActionNotAllowed(_("This delivery does not exist."))
+    if delivery.status != DeliveryStatus.UNCERTAIN:
+        raise ActionNotAllowed(
+            _("Only an uncertain delivery can be marked as delivered (this one is "
+              "“%(status)s”).") % {"status": delivery.get_status_display()})
+    delivery.status = DeliveryStatus.SENT
+    delivery.sent_at = delivery.sending_started_at or timezone.now()
+    delivery.last_error = (f"[marked delivered by {actor.get_username()}] "
+                           f"{delivery.last_error}")[:2000]
+    delivery.save(update_fields=["status", "sent_at", "last_error"])
     return delivery
