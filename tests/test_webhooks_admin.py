@@ -176,4 +176,5 @@ def test_the_documented_case_fields_are_those_sent(admin_user):
     documented = example_event("case.received").payload()
     assert set(sent["data"]["case"]) == set(EXAMPLE_CASE)
     assert set(sent["data"]) == set(documented["data"])
+    assert set(sent["data"]["change"]) == set(documented["data"]["change"])
     assert set(sent) == set(documented)

@@ -51,7 +51,7 @@ def example_event(event_type: str) -> EventData:
     if event_type in _CHANGES:
         field, name, source, target = _CHANGES[event_type]
         case = {**EXAMPLE_CASE, **({"stage": target} if field == "stage" else {"tier": 2})}
-        change = {"field": field, "name": name, "from": source, "to": target, "note": "",
+        change = {"field": field, "name": name, "from": source, "to": target,
                   "actor": "zhang.wei"}
         return EventData(type=event_type, key="", occurred_at=_AT,
                          data={"case": case, "change": change})

@@ -76,8 +76,9 @@ def transition_events(case: Case, row: CaseTransition) -> list[EventData]:
         return []
     data = {
         "case": case_data(case),
+        # No note: it is free text and may quote the complainant's personal data.
         "change": {"field": row.field, "name": row.name, "from": row.source, "to": row.target,
-                   "note": row.note, "actor": row.actor.get_username() if row.actor else None},
+                   "actor": row.actor.get_username() if row.actor else None},
     }
     return [EventData(type=t, key=f"{t}:transition:{row.pk}", data=data, case_id=case.pk,
                       occurred_at=row.at) for t in types]
