@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+import cases.audit.admin  # noqa: F401  (registers the read-only audit trail)
 from cases import services
 from cases.choices import Tier
 from cases.models import (
@@ -37,6 +38,7 @@ from cases.models import (
     SlaPolicy,
     User,
 )
+from cases.services.audit import audit_personal_data_view
 
 
 @admin.register(User)
@@ -65,6 +67,26 @@ class CustomerAdmin(admin.ModelAdmin):
                     "created_at")
     list_filter = ("is_key_customer", "preferred_channel")
     search_fields = ("name", "phone", "email")
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict | None = None) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        customer = (getattr(response, "context_data", None) or {}).get("original")
+        if request.method == "GET" and customer is not None:
+            audit_personal_data_view(actor=request.user, customer=customer,
+                                     where="admin customer", fields=["name", "phone", "email"])
+        return response
+
+    def changelist_view(self, request: HttpRequest,
+                        extra_context: dict | None = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        listing = (getattr(response, "context_data", None) or {}).get("cl")
+        shown = list(listing.result_list) if listing is not None else []
+        if shown:
+            audit_personal_data_view(actor=request.user, customer=shown[0], rows=len(shown),
+                                     where="admin customer list",
+                                     fields=["name", "phone", "email"])
+        return response
 
 
 @admin.register(SlaPolicy)

@@ -7,6 +7,8 @@ class CasesConfig(AppConfig):
     verbose_name = _("Complaint cases")
 
     def ready(self) -> None:
+        from cases.audit import capture
         from cases.services import desk_config
 
         desk_config.connect_signals()
+        capture.connect_signals()

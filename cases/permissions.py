@@ -151,3 +151,9 @@ def can_decide_request(request: CollaborationRequest, user: User | None) -> bool
 
 def can_complete_request(request: CollaborationRequest, user: User | None) -> bool:
     return can_review_request(request, user) or is_department_liaison(request, user)
+
+
+def can_see_audit_history(user: User | None) -> bool:
+    """Supervisors and admins read a case's audit history (agents and liaisons do not)."""
+    return _active(user) and (user.has_role(Role.SUPERVISOR, Role.ADMIN)
+                              or bool(getattr(user, "is_superuser", False)))

@@ -6,12 +6,12 @@ reorders keys) hashes to the same digest it was written with."""
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
 from django.db.models import Model
 
 from cases.models.audit import GENESIS_HASH
@@ -44,10 +44,24 @@ def plain(value: Any) -> Any:
 
 
 def canonical(values: tuple) -> bytes:
-    """``values``: the HASHED_FIELDS of one entry, in order."""
-    return json.dumps([plain(v) for v in values], sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode()
+    """``values``: the HASHED_FIELDS of one entry, in order. orjson with sorted keys: compact,
+    UTF-8, and fast enough to re-hash a million entries in well under a minute."""
+    return orjson.dumps([plain(v) for v in values], option=orjson.OPT_SORT_KEYS)
 
 
 def entry_hash(prev_hash: str, values: tuple) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + canonical(values)).hexdigest()
+
+
+AT = HASHED_FIELDS.index("at")
+JSON_COLUMNS = (HASHED_FIELDS.index("changes"), HASHED_FIELDS.index("detail"))
+
+
+def stored_hash(prev_hash: str, values: list) -> str:
+    """``entry_hash`` of an entry read back with its JSON columns as text (the fast path of
+    ``audit verify``): the same digest, without building model instances or dicts twice."""
+    values[AT] = plain(values[AT])
+    for index in JSON_COLUMNS:
+        values[index] = orjson.loads(values[index] or "{}")
+    return hashlib.sha256(prev_hash.encode() + b"\n"
+                          + orjson.dumps(values, option=orjson.OPT_SORT_KEYS)).hexdigest()

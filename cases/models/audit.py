@@ -68,9 +68,10 @@ class AuditEntry(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """The chain's head: one row (pk 1) holding the last entry's number and hash. Writers
-    lock it (SELECT ... FOR UPDATE) so concurrent transactions never fork the chain, and
-    ``audit verify`` compares the walk's end with it, so removing the newest entries shows."""
+    """The last verified checkpoint: one row (pk 1) that ``audit verify`` moves to the chain's
+    end after a successful walk. A later walk that ends before it (the newest entries
+    removed) or finds another hash there fails; write it down elsewhere too (the command
+    prints it) to anchor the chain outside the database."""
 
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)

@@ -14,17 +14,19 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from cases.audit.chain import HASHED_FIELDS, entry_hash, plain
-from cases.models.audit import AuditAction, AuditChainHead, AuditEntry
+from cases.audit.chain import GENESIS_HASH, HASHED_FIELDS, entry_hash, plain
+from cases.models.audit import AuditAction, AuditEntry
 
-__all__ = ["AuditAction", "AuditRecordData", "audit_actor", "audit_record", "audit_record_many",
-           "current_actor"]
+__all__ = ["AuditAction", "AuditRecordData", "audit_actor", "audit_batch", "audit_export",
+           "audit_personal_data_view", "audit_record", "audit_record_many", "current_actor"]
 
 # Who is acting in this request / task when the code writing does not say (change capture).
 _actor: ContextVar[Any] = ContextVar("audit_actor", default=None)
+# Entries held back by ``audit_batch`` until its block ends.
+_batch: ContextVar[list | None] = ContextVar("audit_batch", default=None)
 
 
 @contextmanager
@@ -37,11 +39,37 @@ def audit_actor(actor: Any) -> Iterator[None]:
         _actor.reset(token)
 
 
+@contextmanager
+def audit_batch() -> Iterator[None]:
+    """Append every entry recorded inside the block in one go when the block ends without
+    an exception (two queries however many entries: the last entry, the INSERT): for a
+    hot path that writes several audited rows in one transaction. The block must lie inside
+    that transaction; when it raises, its entries are dropped with the rollback."""
+    if _batch.get() is not None:  # an outer batch collects them
+        yield
+        return
+    held: list[AuditRecordData] = []
+    token = _batch.set(held)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    _append(held)
+
+
 def current_actor() -> Any:
     actor = _actor.get()
     if actor is None or not getattr(actor, "is_authenticated", False):
         return None
     return actor
+
+
+# How often an append is retried when concurrent writers took its sequence numbers.
+APPEND_ATTEMPTS = 50
+
+
+class AuditBusy(RuntimeError):
+    """Concurrent appends kept taking the next sequence numbers."""
 
 
 @dataclass
@@ -67,14 +95,16 @@ def audit_record(
     changes: dict[str, tuple[Any, Any]] | None = None, detail: dict | None = None,
     case_id: int | None = None,
 ) -> AuditEntry:
-    """Append one entry. Must run inside the caller's transaction (it opens one otherwise).
-    Side effects: locks the chain head until the transaction ends (three queries)."""
+    """Append one entry in the caller's transaction (autocommitted outside one). Two
+    queries: the chain's last entry, then the INSERT (in a savepoint). Concurrent writers
+    cannot fork the chain: ``seq`` is unique, so a second INSERT of the same number waits
+    for the first transaction and, once it commits, fails and is retried on top of it."""
     return _append([AuditRecordData(action=action, actor=actor, target=target,
                                     changes=changes, detail=detail, case_id=case_id)])[0]
 
 
 def audit_record_many(entries: list[AuditRecordData]) -> None:
-    """Append several entries under one lock of the chain head (sweeps, tasks, bulk edits)."""
+    """Append several entries at once, two queries (sweeps, tasks, bulk edits)."""
     if entries:
         _append(entries)
 
@@ -99,12 +129,9 @@ def _actor_of(data: AuditRecordData) -> tuple[int | None, str]:
     return actor.pk, actor.get_username()
 
 
-def _head() -> AuditChainHead:
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        AuditChainHead.objects.get_or_create(pk=1)
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
-    return head
+def _last() -> tuple[int, str]:
+    last = AuditEntry.objects.order_by("-seq").values_list("seq", "hash").first()
+    return last if last is not None else (0, GENESIS_HASH)
 
 
 def _append(entries: list[AuditRecordData]) -> list[AuditEntry]:
@@ -112,15 +139,21 @@ def _append(entries: list[AuditRecordData]) -> list[AuditEntry]:
     for data in entries:
         if data.action not in valid:
             raise ValueError(f"unknown audit action {data.action!r}")
-    with transaction.atomic(savepoint=False):
-        head = _head()
-        seq, prev = head.last_seq, head.last_hash
+    held = _batch.get()
+    if held is not None:
+        held.extend(entries)
+        return [AuditEntry(action=data.action) for data in entries]
+    if not entries:
+        return []
+    actors = [_actor_of(data) for data in entries]
+    targets = [_target(data) for data in entries]
+    for _attempt in range(APPEND_ATTEMPTS):
+        seq, prev = _last()
         now = timezone.now()
         rows = []
-        for data in entries:
+        for data, (actor_id, actor_name), (target_type, target_id, target_repr, case_id) in zip(
+                entries, actors, targets, strict=True):
             seq += 1
-            actor_id, actor_name = _actor_of(data)
-            target_type, target_id, target_repr, case_id = _target(data)
             row = AuditEntry(
                 seq=seq, at=now, actor_id=actor_id, actor_name=actor_name, action=data.action,
                 target_type=target_type, target_id=target_id, target_repr=target_repr,
@@ -129,6 +162,41 @@ def _append(entries: list[AuditRecordData]) -> list[AuditEntry]:
             )
             row.hash = prev = entry_hash(prev, tuple(getattr(row, f) for f in HASHED_FIELDS))
             rows.append(row)
-        AuditEntry.objects.bulk_create(rows, batch_size=1000)
-        AuditChainHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev)
+        try:
+            if connection.in_atomic_block:  # a failed INSERT must not abort the caller's work
+                with transaction.atomic():
+                    AuditEntry.objects.bulk_create(rows, batch_size=1000)
+            else:
+                AuditEntry.objects.bulk_create(rows, batch_size=1000)
+        except IntegrityError:
+            # Another transaction appended first (``seq`` is unique): it has committed by
+            # now, since the INSERT waited for it; chain onto its entries instead.
+            continue
+        return rows
+    raise AuditBusy("the audit trail is too busy to append to; try again")
     return rows
+
+
+def audit_personal_data_view(
+    *, actor: Any, customer: models.Model, where: str, fields: list[str],
+    case_id: int | None = None, rows: int | None = None,
+) -> None:
+    """Record that ``actor`` saw ``customer``'s unmasked ``fields`` on page ``where``
+    (one INSERT). ``rows``: for a list page, how many customers it showed."""
+    detail: dict[str, Any] = {"where": where, "fields": fields}
+    if rows is not None:
+        detail["rows"] = rows
+    audit_record(actor=actor, action=AuditAction.VIEW_PERSONAL, target=customer,
+                 case_id=case_id, detail=detail)
+
+
+def audit_export(*, actor: Any, what: str, filters: dict[str, Any], rows: int,
+                 file_format: str) -> None:
+    """Record an export: who, what, with which filters (personal data typed into a search
+    is masked), how many rows."""
+    from cases.masking import mask_text
+
+    audit_record(actor=actor, action=AuditAction.EXPORT, detail={
+        "what": what, "format": file_format, "rows": rows,
+        "filters": {k: [mask_text(v) for v in values] for k, values in filters.items()},
+    })

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from cases.audit.capture import record_bulk_changes
 from cases.choices import Clock, SlaState, Tier
 from cases.models import Case, CaseDeadline, SlaPolicy
 
@@ -164,6 +165,7 @@ def retime_and_save_many(cases: list[Case], now: datetime | None = None,
     if changed:
         CaseDeadline.objects.bulk_update(changed, ["risk_at", "due_at", "state"])
     Case.objects.bulk_update(cases, RETIMED_CASE_FIELDS)
+    record_bulk_changes(cases, RETIMED_CASE_FIELDS)
 
 
 def live_state(row: CaseDeadline, now: datetime) -> str:

@@ -28,6 +28,7 @@ from django.db.models.functions import Greatest
 from cases.choices import OPEN_STAGES, Scope, Tier
 from cases.models import Case, ComplaintGroup, DeskSettings, SlaPolicy
 from cases.services import clocks
+from cases.services.audit import AuditAction, AuditRecordData, audit_record_many
 
 # A matter with more recent cases than this is a group already; reading more changes nothing.
 _MAX_MATTER_ROWS = 500
@@ -186,6 +187,13 @@ def apply_after_insert(plan: RelatedPlan, case: Case, new_group: ComplaintGroup 
         output_field=Case._meta.get_field("suggested_tier"))} if raised else {}
     Case.objects.filter(pk__in=[m.pk for m in plan.members]).update(
         group=new_group, scope=Scope.GROUP, **raise_tier)
+    # The members had no group (else the new case would have joined it).
+    audit_record_many([AuditRecordData(
+        action=AuditAction.CHANGE, target_type="cases.Case", target_id=str(m.pk), case_id=m.pk,
+        changes={"group": (None, new_group.pk), "scope": (None, Scope.GROUP),
+                 **({"suggested_tier": (m.suggested_tier, Tier.IMPORTANT)}
+                    if m.pk in raised else {})},
+    ) for m in plan.members])
     untriaged = [m.pk for m in plan.members
                  if m.suggested_tier > Tier.IMPORTANT and m.tier == Tier.UNTRIAGED]
     if untriaged:

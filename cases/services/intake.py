@@ -17,6 +17,7 @@ from cases.choices import AGENT_LOGGED_CHANNELS, ChannelKind, Clock, NoteKind
 from cases.models import Case, CaseDeadline, CaseNote, Customer, User
 from cases.models.notices import NoticeKind
 from cases.services import clocks, grouping
+from cases.services.audit import audit_batch
 from cases.services.desk_config import DeskConfig, desk_config
 from cases.services.intake_input import (
     CustomerData,
@@ -69,7 +70,8 @@ def case_intake(*, actor: User | None, data: IntakeData, bulk: bool = False) -> 
                 return existing
             if not bulk:
                 hold_transaction_locks(intake_lock_keys(data))
-            return _create(actor, data, desk_config())
+            with audit_batch():  # the customer, the case and its group: one append
+                return _create(actor, data, desk_config())
     except IntegrityError:
         # Two submissions of one external_id at once: the first one's case is the answer.
         existing = _retried(data)

@@ -41,6 +41,7 @@ from django.utils.translation import gettext as _
 from cases.choices import Clock, Role, SlaState
 from cases.models import Alert, Case, CaseDeadline, Notice, User
 from cases.notice_texts import TemplateCache
+from cases.services.audit import AuditAction, audit_record
 from cases.services.outbox import staff_notice_build, staff_notices_queue
 from webhooks.services.events import deadline_event, webhook_events_record
 
@@ -170,6 +171,10 @@ def _sweep_batch(
             sla_state=SlaState.AT_RISK
         )
         result.at_risk += marked
+    # One summarised entry per batch, not one per case: the sla_state moves are the system's.
+    audit_record(actor=None, action=AuditAction.BULK_CHANGE, detail={
+        "sweep": "deadline", "field": "sla_state", "to": state, "deadlines": marked,
+        "cases": sorted(cases_now)})
     if notify:
         _alert(state, rows_now, now, result, cache)
     return len(rows), marked
