@@ -232,7 +232,8 @@ def test_an_endpoint_is_switched_off_after_consecutive_failures(
     alert = Alert.objects.get(kind="webhook_disabled")
     assert alert.recipient == admin_user and "CRM" in alert.message
     entry = AuditEntry.objects.get(action="webhook_disabled")
-    assert entry.target_id == str(endpoint.pk)
+    assert (entry.target_type, entry.target_id) == ("webhooks.WebhookEndpoint", str(endpoint.pk))
+    assert entry.detail["consecutive_failures"] == 3
 
     # Repaired and switched on again: held deliveries are queued, the failures forgotten.
     receiver.codes = []

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _form(**overrides):
     data = {"url": "https://crm.example.cn/hooks", "description": "CRM",
             "events": ["case.received", "case.resolved"], "is_active": "on",
-            "disable_after_failures": "10"}
+            "disable_after_failures": "10", "receiver_dedupes": "on"}
     data.update(overrides)
     return data
 
@@ -178,3 +178,20 @@ def test_the_documented_case_fields_are_those_sent(admin_user):
     assert set(sent["data"]) == set(documented["data"])
     assert set(sent["data"]["change"]) == set(documented["data"]["change"])
     assert set(sent) == set(documented)
+
+
+def test_endpoint_changes_are_audited_without_the_secret(admin_client):
+    from cases.models.audit import AuditEntry
+
+    admin_client.post(reverse(ADD), _form())
+    endpoint = WebhookEndpoint.objects.get()
+    admin_client.post(reverse("admin:webhooks_webhookendpoint_changelist"),
+                      {"action": "rotate_secret", "_selected_action": [endpoint.pk]})
+    entries = list(AuditEntry.objects.filter(
+        target_type="webhooks.WebhookEndpoint", target_id=str(endpoint.pk)).order_by("id"))
+    assert [e.action for e in entries] == ["create", "change"]
+    assert entries[0].actor_id is not None
+    assert entries[0].changes["url"][1] == "https://crm.example.cn/hooks"
+    assert "secret_rotated_at" in entries[1].changes
+    text = str([(e.changes, e.detail) for e in entries])
+    assert "whsec_" not in text and "(secret)" in text
