@@ -350,3 +350,24 @@ def test_for_a_receiver_that_cannot_drop_repeats_an_interrupted_send_is_held(
     assert webhook_send(delivery_id=str(second.pk), now=later).status == "sent"
     assert receiver.ids() == [second.message_id]
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_recording_reads_the_endpoints_from_the_cache_and_sees_changes_at_once(
+    admin_user, receiver, django_assert_num_queries,
+):
+    from webhooks.services.events import EventData, webhook_events_record
+
+    def event(n):
+        return EventData(type="case.closed", key=f"cache:{n}", data={})
+
+    webhook_events_record([event(0)])  # fills the cache
+    with django_assert_num_queries(0):  # no endpoint, cached: a case change costs nothing
+        webhook_events_record([event(1)])
+    endpoint = endpoint_create(actor=admin_user, url=receiver.url, events=["case.closed"])
+    with django_assert_num_queries(2):  # the endpoints again (cache dropped), the insert
+        webhook_events_record([event(2)])
+    endpoint_update(actor=admin_user, endpoint_id=endpoint.pk, url=receiver.url,
+                    events=["case.closed"], description="", is_active=False,
+                    disable_after_failures=10)
+    webhook_events_record([event(3)])
+    assert list(WebhookDelivery.objects.values_list("event_key", flat=True)) == ["cache:2"]

@@ -7,3 +7,8 @@ class WebhooksConfig(AppConfig):
     label = "webhooks"
     verbose_name = _("Outbound webhooks")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from webhooks.services.subscriptions import connect_signals
+
+        connect_signals()

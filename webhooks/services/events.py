@@ -2,8 +2,9 @@
 
 Called from the places where the changes are made: ``cases.services.transitions`` (every
 logged stage or tier change, and the intake's "receive"), the compensation services and the
-deadline sweep (one bulk insert per sweep batch). Each call costs one query for the active
-endpoints plus one insert when any endpoint subscribes; sending happens after commit.
+deadline sweep (one bulk insert per sweep batch). Each call costs one insert when an active
+endpoint subscribes, and no query otherwise (the subscriptions are cached: see
+``subscriptions``); sending happens after commit.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
-from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent
+from webhooks.services.subscriptions import active_subscriptions
 
 if TYPE_CHECKING:
     from cases.models import Case, CaseTransition, Compensation
@@ -123,12 +125,12 @@ def webhook_events_record(events: Iterable[EventData]) -> list[str]:
     events = list(events)
     if not events:
         return []
-    endpoints = list(WebhookEndpoint.objects.filter(is_active=True).only("id", "events"))
+    subscriptions = active_subscriptions()
     rows = [
-        WebhookDelivery(endpoint_id=endpoint.pk, event_type=event.type, event_key=event.key,
+        WebhookDelivery(endpoint_id=endpoint_id, event_type=event.type, event_key=event.key,
                         case_id=event.case_id, payload=event.payload(),
                         created_at=event.occurred_at, status=DeliveryStatus.QUEUED)
-        for event in events for endpoint in endpoints if endpoint.subscribes_to(event.type)
+        for event in events for endpoint_id, types in subscriptions if event.type in types
     ]
     if not rows:
         return []
