@@ -79,7 +79,7 @@ def test_a_supervisor_sees_the_case_history(client, supervisor):
     case = CaseFactory()
     response = _history(client, supervisor, case)
     page = response.context["audit_page"]
-    assert page is not None and page.paginator.count >= 1
+    assert page is not None and len(page.entries) >= 1
     assert 'data-testid="audit-history"' in response.content.decode()
 
 
@@ -120,16 +120,16 @@ def test_the_history_is_paginated_with_the_same_queries_for_few_or_many(client, 
         response = client.get(url, {"audit_page": 2})
     assert len(small.captured_queries) == len(large.captured_queries)
     page = response.context["audit_page"]
-    assert page.number == 2 and len(page.object_list) == 20 and page.has_next()
+    assert page.number == 2 and len(page.entries) == 20 and page.has_next
     assert 'rel="next"' in response.content.decode()
 
 
-def test_an_out_of_range_history_page_shows_the_last_page(client, supervisor):
+@pytest.mark.parametrize("page", ["999", "abc", "-3", ""])
+def test_an_odd_history_page_number_is_no_error(client, supervisor, page):
     case = CaseFactory()
-    response = _history(client, supervisor, case, audit_page="999")
+    response = _history(client, supervisor, case, audit_page=page)
     assert response.status_code == 200
-    assert response.context["audit_page"].number == response.context[
-        "audit_page"].paginator.num_pages
+    assert response.context["audit_page"].number >= 1
 
 
 # --- the admin log -------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
-from django.core.paginator import Page, Paginator
 from django.utils.translation import gettext_lazy as _
 
 from cases.models.audit import AuditEntry
@@ -53,17 +52,45 @@ def change_lines(entry: AuditEntry) -> list[ChangeLine]:
     return lines
 
 
-def case_history_page(*, case_id: int, page: Any) -> Page:
+@dataclass
+class HistoryPage:
+    """One page of a case's history, newest first. No total: counting every entry of a busy
+    case on each page view costs a query the page does not need."""
+
+    entries: list[AuditEntry]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
+def case_history_page(*, case_id: int, page: Any) -> HistoryPage:
     """Entries about case ``case_id`` (the case, its compensations and requests, views of
-    its customer's data), newest first; each has ``lines`` and ``type_label``. Two queries."""
-    paginator = Paginator(AuditEntry.objects.filter(case_id=case_id).order_by("-seq"),
-                          PAGE_SIZE)
-    current = paginator.get_page(page)
-    for entry in current:  # Page turns its slice into a list once: the template sees these
+    its customer's data), newest first, ready for the template. One query. A bad or missing
+    ``page`` is the first page."""
+    try:
+        number = max(1, min(int(page), 100_000))
+    except (TypeError, ValueError):
+        number = 1
+    start = (number - 1) * PAGE_SIZE
+    rows = list(AuditEntry.objects.filter(case_id=case_id).order_by("-seq")
+                [start:start + PAGE_SIZE + 1])
+    entries = rows[:PAGE_SIZE]
+    for entry in entries:
         entry.lines = change_lines(entry)
         entry.type_label = _model_label(entry.target_type)
         where = (entry.detail or {}).get("where")
         entry.where_label = WHERE_LABELS.get(where, where) if where else ""
         entry.fields_label = ", ".join(_field_label("cases.Customer", name)
                                        for name in (entry.detail or {}).get("fields", []))
-    return current
+    return HistoryPage(entries=entries, number=number, has_next=len(rows) > PAGE_SIZE)
