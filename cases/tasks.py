@@ -29,9 +29,11 @@ def send_notice_task(self, notice_id: int) -> str:
 @shared_task(name="cases.tasks.outbox_redispatch_task", acks_late=True, soft_time_limit=120,
              time_limit=150)
 def outbox_redispatch_task() -> int:
+    """Re-dispatch stuck notices and stuck webhook deliveries (one sweep, one beat entry)."""
     from cases.services.outbox import outbox_redispatch
+    from webhooks.services.delivery import webhook_redispatch
 
-    return outbox_redispatch()
+    return outbox_redispatch() + webhook_redispatch()
 
 
 @shared_task(name="cases.tasks.deadline_sweep_task", acks_late=True, soft_time_limit=240,

@@ -56,6 +56,8 @@ AUDITED: dict[str, frozenset[str]] = {
     "channels.Channel": frozenset(),
     "channels.ApiKey": frozenset(),
     "reporting.KpiTarget": frozenset(),
+    # Where case events are sent: who pointed them where, and when the secret changed.
+    "webhooks.WebhookEndpoint": frozenset({"consecutive_failures"}),
 }
 
 # Models whose free text may hold the customer's personal data: masked before recording.
@@ -72,6 +74,7 @@ MASKED: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("cases.Case", "tracking_code"): _secret,  # the customer's key to /track/
     ("cases.User", "password"): _secret,
     ("channels.ApiKey", "key_hash"): _secret,
+    ("webhooks.WebhookEndpoint", "secret"): _secret,
 }
 
 # How an object is named in the trail when its ``str()`` is personal data.

@@ -14,6 +14,7 @@ from django_fsm import ANY_OTHER_STATE, ANY_STATE, FSMFieldMixin, can_proceed
 
 from cases.models import Case, CaseTransition, CollaborationRequest, User
 from cases.services.errors import ActionForbidden, ActionNotAllowed, CaseBusy, ConflictError
+from webhooks.services.events import webhook_case_changed
 
 if TYPE_CHECKING:
     from django_fsm import Transition
@@ -144,10 +145,12 @@ def run_case_transition(
     field = transitions_named(case, name)[0]
     source = getattr(case, field)
     method(*args, **kwargs)
-    return CaseTransition.objects.create(
+    row = CaseTransition.objects.create(
         case=case, field=field, name=name, source=str(source), target=str(getattr(case, field)),
         actor=actor, note=note, at=timezone.now(),
     )
+    webhook_case_changed(case, row)  # outbox rows in this transaction; sent after commit
+    return row
 
 
 def log_change(
@@ -155,10 +158,12 @@ def log_change(
     note: str = "",
 ) -> CaseTransition:
     """Record a change that is not an FSM transition (ownership transfer, handler change)."""
-    return CaseTransition.objects.create(
+    row = CaseTransition.objects.create(
         case=case, field=field, name=name, source=str(source or ""), target=str(target or ""),
         actor=actor, note=note, at=timezone.now(),
     )
+    webhook_case_changed(case, row)
+    return row
 
 
 def save_case(case: Case) -> None:
