@@ -37,10 +37,10 @@ def main() -> None:
     from django.utils import timezone
 
     from tests.webhook_receiver import running_receiver
-    from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-    from webhooks.services.delivery import webhook_send
-    from webhooks.services.endpoints import secret_generate
-    from webhooks.services.events import deadline_event, webhook_events_record
+    from channels.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+    from channels.webhooks.services.delivery import webhook_send
+    from channels.webhooks.services.endpoints import secret_generate
+    from channels.webhooks.services.events import deadline_event, webhook_events_record
 
     call_command("migrate", verbosity=0)
     WebhookDelivery.objects.all().delete()

@@ -31,7 +31,7 @@ def send_notice_task(self, notice_id: int) -> str:
 def outbox_redispatch_task() -> int:
     """Re-dispatch stuck notices and stuck webhook deliveries (one sweep, one beat entry)."""
     from cases.services.outbox import outbox_redispatch
-    from webhooks.services.delivery import webhook_redispatch
+    from channels.webhooks.services.delivery import webhook_redispatch
 
     return outbox_redispatch() + webhook_redispatch()
 

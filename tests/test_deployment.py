@@ -38,7 +38,7 @@ PROCESS_ENV = {"DJANGO_SETTINGS_MODULE", "WEB_CONCURRENCY"}  # Django itself; gu
 
 EXPECTED_ROUTES = {
     "cases.tasks.send_notice_task": "notices",
-    "webhooks.tasks.send_webhook_task": "notices",
+    "channels.webhooks.tasks.send_webhook_task": "notices",
     "cases.tasks.outbox_redispatch_task": "sweeps",
     "cases.tasks.deadline_sweep_task": "sweeps",
     "cases.tasks.revisit_sweep_task": "sweeps",

@@ -19,9 +19,9 @@ from cases.models.audit import AuditEntry
 from cases.services.sweeps import deadline_sweep
 from tests.factories import CaseFactory
 from tests.webhook_receiver import running_receiver
-from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from webhooks.services.delivery import webhook_redispatch, webhook_send
-from webhooks.services.endpoints import endpoint_create, endpoint_update
+from channels.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from channels.webhooks.services.delivery import webhook_redispatch, webhook_send
+from channels.webhooks.services.endpoints import endpoint_create, endpoint_update
 
 pytestmark = pytest.mark.django_db
 
@@ -326,7 +326,7 @@ def test_for_a_receiver_that_cannot_drop_repeats_an_interrupted_send_is_held(
 ):
     """The strict mode: a delivery abandoned mid-send is never sent again blindly; the sweep
     leaves it; a person sends it again or marks it delivered."""
-    from webhooks.services.endpoints import delivery_mark_delivered, delivery_resend
+    from channels.webhooks.services.endpoints import delivery_mark_delivered, delivery_resend
 
     settings.WEBHOOK_LEASE_SECONDS = 120
     settings.OUTBOX_REDISPATCH_AFTER_SECONDS = 60
@@ -355,7 +355,7 @@ def test_for_a_receiver_that_cannot_drop_repeats_an_interrupted_send_is_held(
 def test_recording_reads_the_endpoints_from_the_cache_and_sees_changes_at_once(
     admin_user, receiver, django_assert_num_queries,
 ):
-    from webhooks.services.events import EventData, webhook_events_record
+    from channels.webhooks.services.events import EventData, webhook_events_record
 
     def event(n):
         return EventData(type="case.closed", key=f"cache:{n}", data={})

@@ -15,8 +15,8 @@ from standardwebhooks import Webhook
 
 from tests.factories import CaseFactory
 from tests.webhook_receiver import running_receiver
-from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from webhooks.services.endpoints import endpoint_create
+from channels.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from channels.webhooks.services.endpoints import endpoint_create
 
 pytestmark = pytest.mark.django_db
 
@@ -167,7 +167,7 @@ def test_the_reference_page_lists_every_event_with_an_example(client):
 
 
 def test_the_documented_case_fields_are_those_sent(admin_user):
-    from webhooks.docs import EXAMPLE_CASE, example_event
+    from channels.webhooks.docs import EXAMPLE_CASE, example_event
 
     endpoint_create(actor=admin_user, url="https://crm.example.cn/h",
                     events=list(WebhookEvent.values))

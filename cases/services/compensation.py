@@ -16,7 +16,7 @@ from cases.models import Case, Compensation, DeskSettings, User
 from cases.services import clocks
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.transitions import lock_case, save_case
-from webhooks.services.events import webhook_compensation_decided
+from channels.webhooks.services.events import webhook_compensation_decided
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from cases.models import Alert, Case, CaseDeadline, Notice, User
 from cases.notice_texts import TemplateCache
 from cases.services.audit import AuditAction, audit_record
 from cases.services.outbox import staff_notice_build, staff_notices_queue
-from webhooks.services.events import deadline_event, webhook_events_record
+from channels.webhooks.services.events import deadline_event, webhook_events_record
 
 logger = logging.getLogger(__name__)
 

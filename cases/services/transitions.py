@@ -14,7 +14,7 @@ from django_fsm import ANY_OTHER_STATE, ANY_STATE, FSMFieldMixin, can_proceed
 
 from cases.models import Case, CaseTransition, CollaborationRequest, User
 from cases.services.errors import ActionForbidden, ActionNotAllowed, CaseBusy, ConflictError
-from webhooks.services.events import webhook_case_changed
+from channels.webhooks.services.events import webhook_case_changed
 
 if TYPE_CHECKING:
     from django_fsm import Transition

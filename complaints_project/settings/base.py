@@ -44,7 +44,7 @@ INSTALLED_APPS = [
     "cases",
     "channels",
     "reporting",
-    "webhooks",
+    "channels.webhooks",
     "axes",
     "csp",
 ]
@@ -314,7 +314,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "cases.tasks.send_notice_task": {"queue": "notices"},
-    "webhooks.tasks.send_webhook_task": {"queue": "notices"},
+    "channels.webhooks.tasks.send_webhook_task": {"queue": "notices"},
     "cases.tasks.outbox_redispatch_task": {"queue": "sweeps"},
     "cases.tasks.deadline_sweep_task": {"queue": "sweeps"},
     "cases.tasks.revisit_sweep_task": {"queue": "sweeps"},
@@ -376,7 +376,7 @@ OUTBOX_BACKOFF_MAX_SECONDS = env_int("OUTBOX_BACKOFF_MAX_SECONDS", 1800)
 # A queued notice whose attempt was due this long ago and has not started was lost on the way
 # (broker message dropped, worker killed before claiming): the sweep dispatches it again.
 OUTBOX_REDISPATCH_AFTER_SECONDS = env_int("OUTBOX_REDISPATCH_AFTER_SECONDS", 60)
-# Outbound webhooks (webhooks/services/delivery.py): the HTTP timeout (connect and each read),
+# Outbound webhooks (channels/webhooks/services/delivery.py): the HTTP timeout (connect and each read),
 # attempts before a delivery is failed (backoff as the outbox's), and the claim lease, which
 # must exceed send_webhook_task's hard time limit (45 s). Production requires https.
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
-from webhooks.models import TEST_EVENT, WebhookEvent
-from webhooks.services.events import EventData, deadline_event
-from webhooks.transport import body_bytes, signed_headers
+from channels.webhooks.models import TEST_EVENT, WebhookEvent
+from channels.webhooks.services.events import EventData, deadline_event
+from channels.webhooks.transport import body_bytes, signed_headers
 
 _AT = datetime(2026, 11, 23, 9, 12, 3, tzinfo=ZoneInfo("Asia/Shanghai"))
 

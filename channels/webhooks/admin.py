@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from cases.services.errors import DomainError, InvalidInput
-from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from webhooks.services.endpoints import (
+from channels.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from channels.webhooks.services.endpoints import (
     delivery_mark_delivered,
     delivery_resend,
     endpoint_create,

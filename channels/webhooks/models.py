@@ -2,7 +2,7 @@
 
 A delivery row is written in the same transaction as the case change it reports (one per
 event and subscribed endpoint; ``(endpoint, event_key)`` is unique), and sent by a worker
-after commit (see ``webhooks.services.delivery``). Its primary key is the Standard Webhooks
+after commit (see ``channels.webhooks.services.delivery``). Its primary key is the Standard Webhooks
 ``webhook-id``: every attempt of one delivery carries the same id, so a receiver can drop
 a repeat.
 """

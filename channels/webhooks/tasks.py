@@ -7,14 +7,14 @@ from celery import shared_task
 
 
 @shared_task(
-    bind=True, name="webhooks.tasks.send_webhook_task", acks_late=True,
+    bind=True, name="channels.webhooks.tasks.send_webhook_task", acks_late=True,
     reject_on_worker_lost=True, soft_time_limit=30, time_limit=45, max_retries=None,
 )
 def send_webhook_task(self, delivery_id: str) -> str:
     """Send one webhook delivery. A failed attempt is retried with exponential backoff and
     jitter; the attempt count lives on the row, so a lost retry message is re-dispatched by
     the outbox sweep with the same budget."""
-    from webhooks.services.delivery import webhook_send
+    from channels.webhooks.services.delivery import webhook_send
 
     outcome = webhook_send(delivery_id=delivery_id)
     if outcome.retry_in is not None and not self.request.is_eager:

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
-from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent
-from webhooks.services.subscriptions import active_subscriptions
+from channels.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent
+from channels.webhooks.services.subscriptions import active_subscriptions
 
 if TYPE_CHECKING:
     from cases.models import Case, CaseTransition, Compensation
@@ -147,7 +147,7 @@ def webhook_dispatch(delivery_ids: Iterable[str]) -> int:
     stay queued and the outbox redispatch sweep sends them later."""
     from kombu.exceptions import OperationalError
 
-    from webhooks.tasks import send_webhook_task
+    from channels.webhooks.tasks import send_webhook_task
 
     published = 0
     for delivery_id in delivery_ids:

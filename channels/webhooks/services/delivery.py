@@ -38,9 +38,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from cases.services.outbox import backoff_seconds
-from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from webhooks.services.endpoints import endpoint_disable
-from webhooks.transport import body_bytes, post, signed_headers
+from channels.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from channels.webhooks.services.endpoints import endpoint_disable
+from channels.webhooks.transport import body_bytes, post, signed_headers
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def webhook_redispatch(*, now: datetime | None = None, limit: int = 1000) -> int
     queued delivery whose attempt was due OUTBOX_REDISPATCH_AFTER_SECONDS ago (its message was
     lost) and every ``sending`` one whose lease expired (its worker died). Duplicate messages
     are harmless: the claim decides. Returns the number dispatched."""
-    from webhooks.services.events import webhook_dispatch_on_commit
+    from channels.webhooks.services.events import webhook_dispatch_on_commit
 
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.OUTBOX_REDISPATCH_AFTER_SECONDS)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from cases.models import User
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
-from webhooks.models import (
+from channels.webhooks.models import (
     TEST_EVENT,
     DeliveryStatus,
     WebhookDelivery,
@@ -126,7 +126,7 @@ def endpoint_update(
 
 
 def _release_held(endpoint: WebhookEndpoint) -> None:
-    from webhooks.services.events import webhook_dispatch_on_commit
+    from channels.webhooks.services.events import webhook_dispatch_on_commit
 
     held = [str(pk) for pk in WebhookDelivery.objects.filter(
         endpoint=endpoint, status=DeliveryStatus.HELD).values_list("id", flat=True)]
@@ -175,7 +175,7 @@ def endpoint_disable(*, endpoint: WebhookEndpoint, last_error: str) -> None:
 def endpoint_send_test(*, actor: User, endpoint_id: int) -> WebhookDelivery:
     """Queue a "webhook.test" delivery to one active endpoint (refused for an inactive one:
     its deliveries would be held)."""
-    from webhooks.services.events import EventData, webhook_dispatch_on_commit
+    from channels.webhooks.services.events import EventData, webhook_dispatch_on_commit
 
     if not actor.has_perm(SEND_PERMISSION):
         raise ActionForbidden(_("You may not send webhook test events."))
@@ -198,7 +198,7 @@ def delivery_resend(*, actor: User, delivery_id: str) -> WebhookDelivery:
     """Send a failed, held or uncertain delivery again with a fresh budget of attempts and
     the same ``webhook-id``. A delivered one is never re-sent; one in flight is left to
     finish. Needs ``webhooks.send_webhook``; the operator is noted on the row."""
-    from webhooks.services.events import webhook_dispatch_on_commit
+    from channels.webhooks.services.events import webhook_dispatch_on_commit
 
     if not actor.has_perm(SEND_PERMISSION):
         raise ActionForbidden(_("You may not send webhook deliveries again."))

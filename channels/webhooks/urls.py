@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webhooks.docs import WebhookDocsView
+from channels.webhooks.docs import WebhookDocsView
 
 urlpatterns = [
     path("api/v1/webhooks", WebhookDocsView.as_view(), name="docs"),

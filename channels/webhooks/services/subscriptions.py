@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from complaints_project.cache_outage import CACHE_DOWN_ERRORS, warn_cache_down
-from webhooks.models import WebhookEndpoint
+from channels.webhooks.models import WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
