@@ -8,10 +8,10 @@ gives nothing, so the field's next rule (or its ``default``) is used.
 
 A map (``map``, ``prefix``, ``regex``) translates a rule's value: exact, then in any letter
 case, then the longest matching prefix (any letter case), then the first matching regular
-expression. A value no table matches falls through to the next rule (or ``map_default``);
-when the field then ends on a constant (``value``, ``map_default``, ``default``) the row
-*fell back* and the source value is counted (``Fallbacks``), so nothing lands in "other"
-unseen.
+expression. A value no table matches falls through to the next rule (or ``map_default``): the row *fell back*,
+and the source value is counted (``Fallbacks``) with the value the field got in the end; so
+is a constant (``value`` after other rules, ``default``) taken because the rules before it
+gave nothing. Nothing lands in "other" unseen.
 """
 
 from __future__ import annotations
@@ -230,9 +230,11 @@ def evaluate(rules: list[dict[str, Any]], ctx: RowContext, default: Any = None) 
         if unmatched and missed is None:
             missed = unmatched
         if value not in ("", None):
-            # A constant reached after other rules, or a map's own default: a fallback.
-            constant = ("value" in rule and index > 0) or bool(unmatched)
-            return FieldResult(value, rule, (missed or "") if constant else None)
+            # An earlier map that did not know the value, or a constant reached after other
+            # rules gave nothing: a fallback.
+            if missed is not None:
+                return FieldResult(value, rule, missed)
+            return FieldResult(value, rule, "" if "value" in rule and index > 0 else None)
     if default is not None:
         return FieldResult(default, rules[-1], missed if missed is not None else "")
     return FieldResult("", rules[-1], None)

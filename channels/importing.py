@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from cases.models import Case, User
 from cases.services import CustomerData, IntakeData, InvalidInput
 from cases.services.intake import validate_intake
+from cases.services.intake_batch import case_intake_batch
 from channels.import_files import CsvFile, RawRow
 from channels.import_mapping import (
     REQUIRED_TARGETS,
@@ -37,7 +38,6 @@ from channels.import_mapping import (
 )
 from channels.import_rules import Fallbacks, RowContext, RowProblem, evaluate
 from channels.models import Channel
-from channels.services import complaint_submit
 
 DATETIME_TARGETS = {"received_at", "occurred_at"}
 _BATCH = 500
@@ -236,26 +236,23 @@ class _Run:
             self.write(todo)
 
     def write(self, todo: list[tuple[int, IntakeData, Fallbacks]]) -> None:
-        # One transaction per batch (each row in its own savepoint inside case_intake): a
-        # commit per row would cost more than the row itself. A failing row rolls back only
-        # its savepoint; an interruption rolls back the batch, and a rerun resumes there.
+        # One transaction per batch: a commit per row would cost more than the row itself.
+        # A failing row writes nothing of its own; an interruption rolls back the batch,
+        # and a rerun resumes there.
         report = self.report
         with transaction.atomic():
-            for line, data, tally in todo:
-                try:
-                    result = complaint_submit(actor=self.actor, data=data, bulk=True)
-                except InvalidInput as exc:
-                    self.fail(line, data.external_id,
-                              getattr(exc, "errors", [(exc.field, exc.message)]))
-                    continue
-                except DatabaseError as exc:
-                    self.fail(line, data.external_id, [("row", _(
-                        "the database refused the row: %(error)s")
-                        % {"error": str(exc).splitlines()[0][:200]})])
-                    continue
-                if result.created:
-                    report.created += 1
-                    report.references.append(result.case.reference)
-                    report.fallbacks.merge(tally)
-                else:
-                    report.existing += 1
+            results = case_intake_batch(actor=self.actor, items=[d for _l, d, _t in todo])
+        for (line, data, tally), result in zip(todo, results, strict=True):
+            if isinstance(result, InvalidInput):
+                self.fail(line, data.external_id,
+                          getattr(result, "errors", [(result.field, result.message)]))
+            elif isinstance(result, DatabaseError):
+                self.fail(line, data.external_id, [("row", _(
+                    "the database refused the row: %(error)s")
+                    % {"error": str(result).splitlines()[0][:200]})])
+            elif result.created:
+                report.created += 1
+                report.references.append(result.case.reference)
+                report.fallbacks.merge(tally)
+            else:
+                report.existing += 1

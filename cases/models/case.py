@@ -202,6 +202,9 @@ class Case(FSMModelMixin, models.Model):
             # Intake's matter read: one order's recent cases of a category, any letter case.
             models.Index(Upper("order_ref"), F("category"), F("received_at"),
                          name="case_order_idx"),
+            # ... and, for a complaint without a reference, one location's (issue 20).
+            models.Index(Upper("location"), F("category"), F("received_at"),
+                         name="case_location_idx", condition=Q(order_ref="")),
             models.Index(fields=["resolved_at"], name="case_resolved_idx"),
             models.Index(fields=["feedback_given_at"], name="case_feedback_idx"),
             models.Index(fields=["revisit_due_at", "stage"], name="case_revisit_due_idx"),

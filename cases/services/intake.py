@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from cases.choices import AGENT_LOGGED_CHANNELS, ChannelKind, Clock, NoteKind
-from cases.models import Case, CaseDeadline, CaseNote, Customer, User
+from cases.models import Case, CaseDeadline, CaseNote, CaseTransition, Customer, User
 from cases.models.notices import NoticeKind
 from cases.services import clocks, grouping
 from cases.services.desk_config import DeskConfig, desk_config
@@ -29,7 +29,7 @@ from cases.services.intake_input import (
 from cases.services.lifecycle import suggest_tier
 from cases.services.locks import hold_transaction_locks
 from cases.services.notices import notice_build, notice_dispatch_after_commit
-from cases.services.transitions import log_change
+from cases.services.transitions import change_row
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
 _NEW_CASE_CLOCKS = [Clock.ASSIGN, Clock.RESPONSE, Clock.SOLUTION]
@@ -161,17 +161,11 @@ def _customer_for(data: CustomerData) -> tuple[Customer, bool]:
     return customer, is_new
 
 
-def _create(actor: User | None, data: IntakeData, config: DeskConfig) -> IntakeResult:
-    """Write the new case and everything that comes with it (inside ``case_intake``'s
-    transaction, its locks held)."""
-    now = timezone.now()
+def new_case(actor: User | None, data: IntakeData, config: DeskConfig, *, customer: Customer,
+             plan: grouping.RelatedPlan, now: datetime) -> tuple[Case, list[CaseDeadline]]:
+    """The unsaved case of a complaint, linked as ``plan`` says, with its clocks' unsaved
+    rows (for ``_create`` and the batch intake of an import)."""
     received_at = data.received_at or now
-    customer, customer_is_new = _customer_for(data.customer)
-    plan = grouping.detect_related(
-        customer_id=customer.pk, customer_is_new=customer_is_new, category=data.category,
-        order_ref=data.order_ref, location=data.location, subject=data.subject[:200],
-        received_at=received_at, settings_row=config.settings,
-    )
     case = Case(
         tracking_code=new_tracking_code(), customer=customer, channel=data.channel,
         source_id=data.source_id, external_id=data.external_id, received_at=received_at,
@@ -191,6 +185,33 @@ def _create(actor: User | None, data: IntakeData, config: DeskConfig) -> IntakeR
     deadlines = clocks.start_new_case_clocks(
         case, _NEW_CASE_CLOCKS, clock_start, config.policy(case.suggested_tier),
         stopped=stopped, now=now)
+    return case, deadlines
+
+
+def receive_transition(case: Case, data: IntakeData, actor: User | None) -> CaseTransition:
+    """The unsaved "receive" transition of a new case."""
+    return change_row(case, field="stage", name="receive", source="", target=case.stage,
+                      actor=actor, note=str(ChannelKind(data.channel).label))
+
+
+def related_plan(data: IntakeData, config: DeskConfig, *, customer_id: int,
+                 customer_is_new: bool, now: datetime) -> grouping.RelatedPlan:
+    return grouping.detect_related(
+        customer_id=customer_id, customer_is_new=customer_is_new, category=data.category,
+        order_ref=data.order_ref, location=data.location, subject=data.subject[:200],
+        received_at=data.received_at or now, settings_row=config.settings,
+    )
+
+
+def _create(actor: User | None, data: IntakeData, config: DeskConfig) -> IntakeResult:
+    """Write the new case and everything that comes with it (inside ``case_intake``'s
+    transaction, its locks held)."""
+    now = timezone.now()
+    received_at = data.received_at or now
+    customer, customer_is_new = _customer_for(data.customer)
+    plan = related_plan(data, config, customer_id=customer.pk,
+                        customer_is_new=customer_is_new, now=now)
+    case, deadlines = new_case(actor, data, config, customer=customer, plan=plan, now=now)
     new_group = grouping.create_group(plan, case)
     case.save(force_insert=True)
     case.reference = format_reference(case.pk, received_at)
@@ -198,8 +219,7 @@ def _create(actor: User | None, data: IntakeData, config: DeskConfig) -> IntakeR
     for row in deadlines:
         row.case = case
     CaseDeadline.objects.bulk_create(deadlines)
-    log_change(case, field="stage", name="receive", source="", target=case.stage, actor=actor,
-               note=str(ChannelKind(data.channel).label))
+    receive_transition(case, data, actor).save(force_insert=True)
     if data.extra_notes:
         CaseNote.objects.bulk_create([
             CaseNote(case=case, kind=NoteKind.INTERNAL, author=actor, body=text, created_at=now)

@@ -155,7 +155,18 @@ def log_change(
     note: str = "",
 ) -> CaseTransition:
     """Record a change that is not an FSM transition (ownership transfer, handler change)."""
-    return CaseTransition.objects.create(
+    row = change_row(case, field=field, name=name, source=source, target=target, actor=actor,
+                     note=note)
+    row.save(force_insert=True)
+    return row
+
+
+def change_row(
+    case: Case, *, field: str, name: str, source: Any, target: Any, actor: User | None,
+    note: str = "",
+) -> CaseTransition:
+    """The unsaved transition row ``log_change`` writes (bulk callers insert many at once)."""
+    return CaseTransition(
         case=case, field=field, name=name, source=str(source or ""), target=str(target or ""),
         actor=actor, note=note, at=timezone.now(),
     )

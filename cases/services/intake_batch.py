@@ -1,0 +1,138 @@
+"""Intake of a batch of complaints at once (a legacy import): the same cases as
+``case_intake(bulk=True)`` one after the other, in a handful of statements per batch.
+
+A complaint is written in bulk when nothing in it depends on the complaints before it:
+no earlier complaint of the batch shares its customer (phone, e-mail) or its matter
+(``intake_lock_keys``), its customer needs no update, it sends no acknowledgement, and its
+duplicate/group read (the same ``detect_related`` query) finds nothing to link. The others
+go one by one through ``case_intake`` afterwards, when the bulk ones are written, so they
+see everything an earlier complaint of the file would have shown them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import DatabaseError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from cases.choices import NoteKind
+from cases.models import Case, CaseDeadline, CaseNote, CaseTransition, Customer, User
+from cases.services import grouping
+from cases.services.desk_config import DeskConfig, desk_config
+from cases.services.errors import InvalidInput
+from cases.services.intake import (
+    case_intake,
+    customer_match,
+    format_reference,
+    intake_lock_keys,
+    new_case,
+    receive_transition,
+    related_plan,
+)
+from cases.services.intake_input import IntakeData, IntakeResult
+
+# An unsaved customer's stand-in id for the duplicate/group read: no case has it.
+_NO_CUSTOMER = -1
+
+
+@dataclass
+class _Planned:
+    index: int
+    data: IntakeData
+    customer: Customer
+    customer_is_new: bool
+
+
+def _candidates(items: list[IntakeData]) -> list[Customer]:
+    phones = {d.customer.phone for d in items if d.customer.phone}
+    emails = {d.customer.email for d in items if d.customer.email}
+    if not (phones or emails):
+        return []
+    return list(Customer.objects.filter(Q(phone__in=phones) | Q(email__in=emails))
+                .order_by("pk"))
+
+
+def _split(items: list[IntakeData], config: DeskConfig) -> tuple[list[_Planned], list[int]]:
+    """(the complaints written in bulk, the indexes of those that go one by one)."""
+    known = _candidates(items)
+    taken: set[str] = set()
+    bulk: list[_Planned] = []
+    single: list[int] = []
+    now = timezone.now()
+    for index, data in enumerate(items):
+        keys = set(intake_lock_keys(data))
+        clash = bool(keys & taken)
+        taken |= keys
+        if clash or data.acknowledge:
+            single.append(index)
+            continue
+        phone, email = data.customer.phone, data.customer.email
+        mine = [c for c in known if (phone and c.phone == phone) or (email and c.email == email)]
+        customer, is_new, changed = customer_match(data.customer, mine[:20])
+        if changed:
+            single.append(index)
+            continue
+        plan = related_plan(data, config, customer_id=_NO_CUSTOMER if is_new else customer.pk,
+                            customer_is_new=is_new, now=now)
+        if plan.duplicate_of_id is not None or plan.in_group:
+            single.append(index)
+            continue
+        bulk.append(_Planned(index, data, customer, is_new))
+    return bulk, single
+
+
+def _write(planned: list[_Planned], actor: User | None, config: DeskConfig,
+           ) -> list[IntakeResult]:
+    now = timezone.now()
+    Customer.objects.bulk_create([p.customer for p in planned if p.customer_is_new])
+    cases, deadlines = [], []
+    empty = grouping.RelatedPlan()
+    for p in planned:
+        case, rows = new_case(actor, p.data, config, customer=p.customer, plan=empty, now=now)
+        cases.append(case)
+        deadlines.append(rows)
+    Case.objects.bulk_create(cases)
+    for case in cases:
+        case.reference = format_reference(case.pk, case.received_at)
+    Case.objects.bulk_update(cases, ["reference"])
+    for case, rows in zip(cases, deadlines, strict=True):
+        for row in rows:
+            row.case = case
+    CaseDeadline.objects.bulk_create([row for rows in deadlines for row in rows])
+    CaseTransition.objects.bulk_create([
+        receive_transition(case, p.data, actor) for case, p in zip(cases, planned, strict=True)])
+    CaseNote.objects.bulk_create([
+        CaseNote(case=case, kind=NoteKind.INTERNAL, author=actor, body=text, created_at=now)
+        for case, p in zip(cases, planned, strict=True) for text in p.data.extra_notes])
+    return [IntakeResult(case, created=True, duplicate_reference=None) for case in cases]
+
+
+def case_intake_batch(*, actor: User | None, items: list[IntakeData],
+                      ) -> list[IntakeResult | InvalidInput | DatabaseError]:
+    """The result of each complaint, in order: as ``case_intake(bulk=True)`` one after the
+    other would give, or the error that complaint raised (nothing of it written).
+
+    Preconditions: inside the caller's transaction; every item passed ``validate_intake``
+    and has an ``external_id`` that is new on its channel and unique in ``items`` (an
+    import checks both per batch). If the bulk statements fail, every complaint goes one
+    by one instead."""
+    config = desk_config()
+    results: list[IntakeResult | InvalidInput | DatabaseError | None] = [None] * len(items)
+    bulk, single = _split(items, config)
+    if bulk:
+        try:
+            with transaction.atomic():
+                written = _write(bulk, actor, config)
+        except DatabaseError:
+            single = sorted([*single, *(p.index for p in bulk)])
+        else:
+            for p, result in zip(bulk, written, strict=True):
+                results[p.index] = result
+    for index in single:
+        try:
+            results[index] = case_intake(actor=actor, data=items[index], bulk=True)
+        except (InvalidInput, DatabaseError) as exc:
+            results[index] = exc
+    return [r for r in results if r is not None]
