@@ -19,7 +19,7 @@ from typing import BinaryIO
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from channels.import_mapping import Mapping, MappingError
+from channels.import_mapping import Mapping, MappingError, nearest
 
 csv.field_size_limit(4 * 1024 * 1024)
 _SAMPLE = 1024 * 1024
@@ -181,7 +181,9 @@ class CsvFile:
         if missing:
             raise MappingError(
                 _("the CSV has no column(s) %(missing)s (it has: %(header)s)")
-                % {"missing": ", ".join(sorted(missing)), "header": ", ".join(header)})
+                % {"missing": ", ".join(name + nearest(name, set(header))
+                                        for name in sorted(missing)),
+                   "header": ", ".join(header)})
         repeated = sorted({n for n in header if header.count(n) > 1} & self.mapping.columns())
         if repeated:
             raise MappingError(_("the CSV header repeats the column(s) %(columns)s")
