@@ -93,9 +93,10 @@ def write_rows(path: Path, rows: int, run: str, seed: int) -> None:
         writer = csv.writer(handle)
         writer.writerow(["id", "received", "category", "subject", "body", "shop", "name",
                          "phone", "status"])
-        for i in range(rows):
+        # in the order of arrival, as legacy systems export (by id or date), over 30 days
+        times = sorted(now - rng.uniform(0, 30 * 86400) for _i in range(rows))
+        for i, at in enumerate(times):
             customer = rng.randrange(2 * rows)  # some customers complain twice or more
-            at = now - rng.uniform(0, 30 * 86400)
             writer.writerow([
                 f"{run}-{i}", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)),
                 rng.choice(CATEGORIES), f"Complaint {i} about the shop",

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from cases.services.intake import clean_text
 
@@ -141,9 +142,12 @@ class Fallbacks:
                 more = len(sources) - limit
                 if more > 0:
                     shown += ", " + _("%(count)d more") % {"count": more}
-                lines.append(_("%(field)s: %(rows)d rows fell back to %(value)r: %(sources)s")
-                             % {"field": name, "rows": sum(sources.values()),
-                                "value": value, "sources": shown})
+                rows = sum(sources.values())
+                lines.append(ngettext("%(field)s: %(rows)d row fell back to %(value)r: "
+                                      "%(sources)s",
+                                      "%(field)s: %(rows)d rows fell back to %(value)r: "
+                                      "%(sources)s", rows)
+                             % {"field": name, "rows": rows, "value": value, "sources": shown})
         return lines
 
 

@@ -261,8 +261,8 @@ def test_the_cfpb_mapping_on_the_current_column_set(tmp_path):
     data = write_csv(tmp_path / "cfpb.csv", CFPB_HEADER, CFPB_ROWS)
     out, code = command(data, MAPPINGS / "cfpb.json")
     assert code == 0 and "3 rows: created 3" in out
-    assert "category: 1 rows fell back to 'billing': 'A label renamed in 2026' x1" in out
-    assert "category: 1 rows fell back to 'other': 'Another new label' x1" in out
+    assert "category: 1 row fell back to 'billing': 'A label renamed in 2026' x1" in out
+    assert "category: 1 row fell back to 'other': 'Another new label' x1" in out
     first = Case.objects.get(external_id="CFPB-9000001")
     assert first.category == Category.BILLING
     assert first.subject == "Credit card: Getting a credit card"
@@ -338,7 +338,7 @@ def test_the_nyc311_mapping(tmp_path):
     data = write_csv(tmp_path / "311.csv", NYC_HEADER, rows)
     out, code = command(data, MAPPINGS / "nyc311.json")
     assert code == 0 and "4 rows: created 4" in out, out
-    assert "category: 1 rows fell back to 'other': 'Brand New Complaint Type' x1" in out
+    assert "category: 1 row fell back to 'other': 'Brand New Complaint Type' x1" in out
     cases = {c.external_id: c for c in Case.objects.all()}
     heat = cases["NYC311-59000001"]
     assert heat.category == Category.PRODUCT_QUALITY and heat.location == "100 MAIN STREET, BROOKLYN"

@@ -195,11 +195,12 @@ def receive_transition(case: Case, data: IntakeData, actor: User | None) -> Case
 
 
 def related_plan(data: IntakeData, config: DeskConfig, *, customer_id: int,
-                 customer_is_new: bool, now: datetime) -> grouping.RelatedPlan:
+                 customer_is_new: bool, now: datetime, recent: list[tuple] | None = None,
+                 ) -> grouping.RelatedPlan:
     return grouping.detect_related(
         customer_id=customer_id, customer_is_new=customer_is_new, category=data.category,
         order_ref=data.order_ref, location=data.location, subject=data.subject[:200],
-        received_at=data.received_at or now, settings_row=config.settings,
+        received_at=data.received_at or now, settings_row=config.settings, recent=recent,
     )
 
 

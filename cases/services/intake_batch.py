@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -54,6 +54,13 @@ def _candidates(items: list[IntakeData]) -> list[Customer]:
                 .order_by("pk"))
 
 
+def _case_sensitive(data: IntakeData) -> bool:
+    """A matter whose upper case Python and the database may spell differently ("ß"): it
+    is read on its own, by the database's rules."""
+    value = data.order_ref or data.location
+    return len(value.upper()) != len(value)
+
+
 def _split(items: list[IntakeData], config: DeskConfig) -> tuple[list[_Planned], list[int]]:
     """(the complaints written in bulk, the indexes of those that go one by one)."""
     known = _candidates(items)
@@ -61,6 +68,10 @@ def _split(items: list[IntakeData], config: DeskConfig) -> tuple[list[_Planned],
     bulk: list[_Planned] = []
     single: list[int] = []
     now = timezone.now()
+    # The matters' recent cases in two reads for the whole batch (None: one read each).
+    matters = grouping.recent_by_matter(
+        [(d.category, d.order_ref, d.location, d.received_at or now) for d in items
+         if not _case_sensitive(d)], config.settings)
     for index, data in enumerate(items):
         keys = set(intake_lock_keys(data))
         clash = bool(keys & taken)
@@ -74,13 +85,28 @@ def _split(items: list[IntakeData], config: DeskConfig) -> tuple[list[_Planned],
         if changed:
             single.append(index)
             continue
+        bucket = grouping.matter_bucket(data.category, data.order_ref, data.location)
+        recent = None
+        if matters is not None and bucket is not None and not _case_sensitive(data):
+            recent = grouping.recent_for(matters[bucket], data.received_at or now,
+                                         config.settings)
         plan = related_plan(data, config, customer_id=_NO_CUSTOMER if is_new else customer.pk,
-                            customer_is_new=is_new, now=now)
+                            customer_is_new=is_new, now=now, recent=recent)
         if plan.duplicate_of_id is not None or plan.in_group:
             single.append(index)
             continue
         bulk.append(_Planned(index, data, customer, is_new))
     return bulk, single
+
+
+def _reserve_case_ids(count: int) -> list[int]:
+    """``count`` new case ids from the table's sequence (PostgreSQL; [] elsewhere)."""
+    if connection.vendor != "postgresql" or not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+                       "FROM generate_series(1, %s)", [Case._meta.db_table, count])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _write(planned: list[_Planned], actor: User | None, config: DeskConfig,
@@ -93,10 +119,15 @@ def _write(planned: list[_Planned], actor: User | None, config: DeskConfig,
         case, rows = new_case(actor, p.data, config, customer=p.customer, plan=empty, now=now)
         cases.append(case)
         deadlines.append(rows)
+    ids = _reserve_case_ids(len(cases))
+    if ids:  # the references go in with the rows
+        for case, pk in zip(cases, ids, strict=True):
+            case.pk, case.reference = pk, format_reference(pk, case.received_at)
     Case.objects.bulk_create(cases)
-    for case in cases:
-        case.reference = format_reference(case.pk, case.received_at)
-    Case.objects.bulk_update(cases, ["reference"])
+    if not ids:
+        for case in cases:
+            case.reference = format_reference(case.pk, case.received_at)
+        Case.objects.bulk_update(cases, ["reference"])
     for case, rows in zip(cases, deadlines, strict=True):
         for row in rows:
             row.case = case
