@@ -30,7 +30,15 @@ constant); ``map`` translates the result (exact, then case-insensitive; unmapped
 through to the next rule unless ``map_default`` is given); ``max_length`` truncates text.
 Targets: external_id, received_at, occurred_at, category, subject, description, order_ref,
 location, desired_outcome, urgency, scope, difficulty, customer.name, customer.phone,
-customer.email, customer.preferred_channel, customer.is_key_customer.
+customer.email, customer.preferred_channel, customer.is_key_customer, and the outcome targets
+(``channels.import_outcomes``): stage, tier, first_responded_at, resolved_at, closed_at,
+due_at, resolution, satisfaction, compensation_amount, channel, department, company. With
+outcome targets the rows arrive as history (their stage, dated transitions, real clocks, no
+notices; one summary alert to the supervisors for open cases already past a deadline).
+
+Times: ``"timezone": "America/New_York"`` at the top level or in a time field's rule (IANA
+name) says where naive times were written; see ``channels.import_times`` for the rule (a naive
+time of day with no zone named is a row error; a plain date is a day of the reports' zone).
 """
 
 from __future__ import annotations
@@ -39,11 +47,13 @@ import csv
 import io
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -51,6 +61,16 @@ from django.utils import timezone
 from cases.models import Case, User
 from cases.services import CustomerData, IntakeData, InvalidInput
 from cases.services.intake import clean_text, validate_intake
+from cases.services.imported_history import imported_breaches_alert
+from channels.import_outcomes import (
+    OUTCOME_DATETIMES,
+    OUTCOME_TARGETS,
+    DepartmentTable,
+    has_history,
+    row_channel,
+    row_history,
+)
+from channels.import_times import ValueProblem, parse_time, zone_named
 from channels.models import Channel
 from channels.services import complaint_submit
 
@@ -58,9 +78,9 @@ TARGETS = {
     "external_id", "received_at", "occurred_at", "category", "subject", "description",
     "order_ref", "location", "desired_outcome", "urgency", "scope", "difficulty",
     "customer.name", "customer.phone", "customer.email", "customer.preferred_channel",
-    "customer.is_key_customer",
+    "customer.is_key_customer", *OUTCOME_TARGETS,
 }
-DATETIME_TARGETS = {"received_at", "occurred_at"}
+DATETIME_TARGETS = {"received_at", "occurred_at", *OUTCOME_DATETIMES}
 REQUIRED_TARGETS = {"external_id", "category", "subject", "description", "customer.name"}
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _BATCH = 500
@@ -88,6 +108,10 @@ class ImportReport:
     failed: int = 0
     errors: list[RowError] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
+    # The stages the rows were (or in a dry run would be) created in.
+    stages: Counter[str] = field(default_factory=Counter)
+    # Open cases created already past a deadline (marked so; one summary alert per run).
+    past_due: int = 0
 
 
 @dataclass
@@ -98,6 +122,9 @@ class Mapping:
     encoding: str = "utf-8-sig"
     delimiter: str = ","
     empty_values: frozenset[str] = frozenset({""})
+    timezone: ZoneInfo | None = None
+    departments: DepartmentTable = field(default_factory=DepartmentTable, repr=False,
+                                         compare=False)
 
     def columns(self) -> set[str]:
         used: set[str] = set()
@@ -126,6 +153,11 @@ def _rules(spec: Any, where: str) -> list[dict[str, Any]]:
             raise MappingError(f"{where}: map must be an object")
         if "formats" in rule and not isinstance(rule["formats"], list):
             raise MappingError(f"{where}: formats must be a list")
+        if "timezone" in rule:
+            try:
+                rule["zone"] = zone_named(rule["timezone"], f"{where}.timezone")
+            except ValueError as exc:
+                raise MappingError(str(exc)) from exc
     return rules
 
 
@@ -154,13 +186,17 @@ def parse_mapping(raw: Any) -> Mapping:
         "".encode(raw.get("encoding", "utf-8-sig"))
     except LookupError as exc:
         raise MappingError(f"unknown encoding {raw.get('encoding')!r}") from exc
+    try:
+        zone = zone_named(raw["timezone"], "timezone") if "timezone" in raw else None
+    except ValueError as exc:
+        raise MappingError(str(exc)) from exc
     delimiter = raw.get("delimiter", ",")
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise MappingError("delimiter must be one character")
     return Mapping(
         fields=fields, notes=notes, channel_code=str(raw.get("channel", "import")),
         encoding=raw.get("encoding", "utf-8-sig"), delimiter=delimiter,
-        empty_values=frozenset(str(v) for v in raw.get("empty_values", [""])),
+        empty_values=frozenset(str(v) for v in raw.get("empty_values", [""])), timezone=zone,
     )
 
 
@@ -226,19 +262,9 @@ def _evaluate(rules: list[dict[str, Any]], row: dict[str, str], mapping: Mapping
     return "", rules[-1]
 
 
-def _datetime(value: Any, rule: dict[str, Any], name: str) -> datetime | None:
-    if value in ("", None):
-        return None
-    formats = rule.get("formats") or ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
-    for fmt in formats:
-        try:
-            parsed = datetime.strptime(str(value), fmt)
-        except ValueError:
-            continue
-        if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed)
-        return parsed
-    raise RowProblem(name, f"{value!r} is not a date in the format {' or '.join(formats)}")
+def _datetime(value: Any, rule: dict[str, Any], name: str, mapping: Mapping) -> datetime | None:
+    return parse_time(value, formats=rule.get("formats"), field_name=name,
+                      zone=rule.get("zone") or mapping.timezone)
 
 
 def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel) -> IntakeData:
@@ -247,7 +273,7 @@ def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel) -> In
     for name, rules in mapping.fields.items():
         value, rule = _evaluate(rules, row, mapping)
         if name in DATETIME_TARGETS:
-            value = _datetime(value, rule, name)
+            value = _datetime(value, rule, name, mapping)
         values[name] = value
     if not values.get("external_id"):
         raise RowProblem("external_id", "empty: every row needs the legacy id to be repeatable")
@@ -257,6 +283,7 @@ def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel) -> In
         if text:
             notes.append(str(text))
     key = values.get("customer.is_key_customer", False)
+    history = row_history(values, mapping.departments) if has_history(mapping.fields) else None
     return IntakeData(
         customer=CustomerData(
             name=str(values.get("customer.name", "")), phone=str(values.get("customer.phone", "")),
@@ -265,7 +292,7 @@ def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel) -> In
                                   or ("email" if values.get("customer.email") else "sms")),
             is_key_customer=key is True or str(key).lower() in {"1", "true", "yes"},
         ),
-        channel=channel.kind, source_id=channel.pk, external_id=str(values["external_id"]),
+        channel=row_channel(values.get("channel"), channel.kind), source_id=channel.pk, external_id=str(values["external_id"]),
         category=str(values.get("category", "")), subject=str(values.get("subject", "")),
         description=str(values.get("description", "")),
         received_at=values.get("received_at"), occurred_at=values.get("occurred_at"),
@@ -274,7 +301,7 @@ def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel) -> In
         urgency=str(values.get("urgency") or "routine"),
         scope=str(values.get("scope") or "individual"),
         difficulty=str(values.get("difficulty") or "frontline"),
-        extra_notes=notes, acknowledge=False, clocks_start_at=timezone.now(),
+        extra_notes=notes, acknowledge=False, clocks_start_at=timezone.now(), history=history,
     )
 
 
@@ -340,6 +367,8 @@ def import_complaints(
         _import_batch(batch, mapping, channel, report, dry_run, actor)
         if progress:
             progress(report)
+    if not dry_run:
+        imported_breaches_alert(past_due=report.past_due)
     return report
 
 
@@ -356,7 +385,7 @@ def _import_batch(
         try:
             data = row_to_intake(row, mapping, channel)
             validate_intake(data)
-        except RowProblem as exc:
+        except (RowProblem, ValueProblem) as exc:
             ext = _cell(row, (mapping.fields["external_id"][0].get("column") or ""), mapping)
             _fail(report, line, ext, exc.field, exc.message)
             continue
@@ -379,6 +408,7 @@ def _import_batch(
         seen_in_batch.add(data.external_id)
         if dry_run:
             report.created += 1
+            report.stages[data.history.stage if data.history else "received"] += 1
             continue
         todo.append((line, data))
     if not todo:
@@ -402,6 +432,9 @@ def _import_batch(
             if result.created:
                 report.created += 1
                 report.references.append(result.case.reference)
+                report.stages[result.case.stage] += 1
+                if data.history is not None and result.case.sla_state == "breached":
+                    report.past_due += 1
             else:
                 report.existing += 1
 

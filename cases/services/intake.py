@@ -14,9 +14,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from cases.choices import AGENT_LOGGED_CHANNELS, ChannelKind, Clock, NoteKind
-from cases.models import Case, CaseDeadline, CaseNote, Customer, User
+from cases.models import Case, CaseDeadline, CaseNote, CaseTransition, Customer, User
 from cases.models.notices import NoticeKind
-from cases.services import clocks, grouping
+from cases.services import clocks, grouping, imported_history
 from cases.services.desk_config import DeskConfig, desk_config
 from cases.services.intake_input import (
     CustomerData,
@@ -166,6 +166,8 @@ def _create(actor: User | None, data: IntakeData, config: DeskConfig) -> IntakeR
     transaction, its locks held)."""
     now = timezone.now()
     received_at = data.received_at or now
+    history = data.history
+    suggested = suggest_tier(urgency=data.urgency, scope=data.scope, difficulty=data.difficulty)
     customer, customer_is_new = _customer_for(data.customer)
     plan = grouping.detect_related(
         customer_id=customer.pk, customer_is_new=customer_is_new, category=data.category,
@@ -179,18 +181,21 @@ def _create(actor: User | None, data: IntakeData, config: DeskConfig) -> IntakeR
         description=data.description, order_ref=data.order_ref[:64],
         location=data.location[:100], desired_outcome=data.desired_outcome,
         urgency=data.urgency, scope=data.scope, difficulty=data.difficulty,
-        suggested_tier=suggest_tier(urgency=data.urgency, scope=data.scope,
-                                    difficulty=data.difficulty),
-        owner=actor,
+        **{"suggested_tier": suggested, "owner": actor,
+           **(imported_history.imported_case_fields(history, suggested) if history else {})},
     )
     grouping.apply_links(plan, case)
-    clock_start = data.clocks_start_at or received_at
-    # An agent logging a call is talking to the customer: that is the first response.
-    stopped = ({Clock.RESPONSE: clock_start}
-               if actor is not None and data.channel in AGENT_LOGGED_CHANNELS else {})
-    deadlines = clocks.start_new_case_clocks(
-        case, _NEW_CASE_CLOCKS, clock_start, config.policy(case.suggested_tier),
-        stopped=stopped, now=now)
+    if history is not None:
+        deadlines = imported_history.history_clocks(
+            case, history, config.policy(case.tier or case.suggested_tier), now)
+    else:
+        clock_start = data.clocks_start_at or received_at
+        # An agent logging a call is talking to the customer: that is the first response.
+        stopped = ({Clock.RESPONSE: clock_start}
+                   if actor is not None and data.channel in AGENT_LOGGED_CHANNELS else {})
+        deadlines = clocks.start_new_case_clocks(
+            case, _NEW_CASE_CLOCKS, clock_start, config.policy(case.suggested_tier),
+            stopped=stopped, now=now)
     new_group = grouping.create_group(plan, case)
     case.save(force_insert=True)
     case.reference = format_reference(case.pk, received_at)
@@ -198,14 +203,17 @@ def _create(actor: User | None, data: IntakeData, config: DeskConfig) -> IntakeR
     for row in deadlines:
         row.case = case
     CaseDeadline.objects.bulk_create(deadlines)
-    log_change(case, field="stage", name="receive", source="", target=case.stage, actor=actor,
-               note=str(ChannelKind(data.channel).label))
+    if history is not None:
+        _record_history(case, history, actor, str(ChannelKind(data.channel).label))
+    else:
+        log_change(case, field="stage", name="receive", source="", target=case.stage,
+                   actor=actor, note=str(ChannelKind(data.channel).label))
     if data.extra_notes:
         CaseNote.objects.bulk_create([
             CaseNote(case=case, kind=NoteKind.INTERNAL, author=actor, body=text, created_at=now)
             for text in data.extra_notes])
     grouping.apply_after_insert(plan, case, new_group, config.policies)
-    if data.acknowledge:
+    if data.acknowledge and history is None:  # the legacy system acknowledged it
         notice = notice_build(case=case, kind=NoticeKind.ACKNOWLEDGEMENT, key="ack",
                               context={"track_url": track_url(case)},
                               templates=config.templates)
@@ -213,6 +221,16 @@ def _create(actor: User | None, data: IntakeData, config: DeskConfig) -> IntakeR
             notice.save(force_insert=True)
             notice_dispatch_after_commit(notice)
     return IntakeResult(case, created=True, duplicate_reference=plan.duplicate_reference)
+
+
+def _record_history(case: Case, history: imported_history.ImportedHistory, actor: User | None,
+                    channel_label: str) -> None:
+    """A legacy case's dated, imported transitions (one INSERT) and its paid compensation."""
+    CaseTransition.objects.bulk_create(
+        imported_history.history_transitions(case, history, actor, channel_label))
+    compensation = imported_history.imported_compensation(case, history)
+    if compensation is not None:
+        compensation.save(force_insert=True)
 
 
 __all__ = [
