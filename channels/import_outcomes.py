@@ -79,6 +79,22 @@ class DepartmentTable:
         return found
 
 
+def check_mapped(name: str, rules: list[dict[str, Any]], raw_of: Any) -> None:
+    """An outcome the rules' maps did not know is a row error, never a silent default (a
+    status the stage map misses must not make a closed complaint "received").
+    ``raw_of(rule)``: the rule's value before its map. Called when no rule gave a value."""
+    for rule in rules:
+        if "map" not in rule or "map_default" in rule:
+            continue
+        raw = raw_of({k: v for k, v in rule.items() if k != "map"})
+        if raw not in ("", None):
+            raise ValueProblem(name, _(
+                "%(value)r is not in the map of %(field)s (it knows: %(known)s): add it to the "
+                "map, or give \"map_default\"."
+            ) % {"value": str(raw), "field": name,
+                 "known": ", ".join(str(k) for k in rule["map"])})
+
+
 def row_channel(value: Any, default: str) -> str:
     """The row's channel kind (the import channel's kind when the row gives none)."""
     if value in ("", None):

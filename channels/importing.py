@@ -66,6 +66,7 @@ from channels.import_outcomes import (
     OUTCOME_DATETIMES,
     OUTCOME_TARGETS,
     DepartmentTable,
+    check_mapped,
     has_history,
     row_channel,
     row_history,
@@ -153,12 +154,11 @@ def _rules(spec: Any, where: str) -> list[dict[str, Any]]:
             raise MappingError(f"{where}: map must be an object")
         if "formats" in rule and not isinstance(rule["formats"], list):
             raise MappingError(f"{where}: formats must be a list")
-        if "timezone" in rule:
-            try:
-                rule["zone"] = zone_named(rule["timezone"], f"{where}.timezone")
-            except ValueError as exc:
-                raise MappingError(str(exc)) from exc
-    return rules
+    try:  # a copy with the zone read once (the caller's mapping is left as it was)
+        return [{**rule, "zone": zone_named(rule["timezone"], f"{where}.timezone")}
+                if "timezone" in rule else rule for rule in rules]
+    except ValueError as exc:
+        raise MappingError(str(exc)) from exc
 
 
 def load_mapping(path: str | Path) -> Mapping:
@@ -272,6 +272,8 @@ def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel) -> In
     values: dict[str, Any] = {}
     for name, rules in mapping.fields.items():
         value, rule = _evaluate(rules, row, mapping)
+        if value in ("", None) and name in OUTCOME_TARGETS:
+            check_mapped(name, rules, lambda bare: _apply_rule(bare, row, mapping))
         if name in DATETIME_TARGETS:
             value = _datetime(value, rule, name, mapping)
         values[name] = value

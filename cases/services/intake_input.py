@@ -129,8 +129,9 @@ def _validate(data: IntakeData) -> None:
     c = data.customer
     if not c.name:
         errors.append(("customer.name", _("Enter the customer's name.")))
-    if not (c.phone or c.email) and data.channel != ChannelKind.IMPORT:
-        # Legacy records may lack contact data; every live channel must let us answer.
+    if not (c.phone or c.email) and data.channel != ChannelKind.IMPORT and data.history is None:
+        # Legacy records (imports, imported history on any channel) may lack contact data;
+        # every live channel must let us answer.
         errors.append(("customer.phone", _("Give a phone number or an email address.")))
     if c.phone and not _PHONE_RE.match(c.phone):
         errors.append(("customer.phone", _("Enter a valid phone number.")))
