@@ -60,8 +60,8 @@ from django.utils import timezone
 
 from cases.models import Case, User
 from cases.services import CustomerData, IntakeData, InvalidInput
-from cases.services.intake import clean_text, validate_intake
 from cases.services.imported_history import imported_breaches_alert
+from cases.services.intake import clean_text, validate_intake
 from channels.import_outcomes import (
     OUTCOME_DATETIMES,
     OUTCOME_TARGETS,
@@ -294,7 +294,8 @@ def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel) -> In
                                   or ("email" if values.get("customer.email") else "sms")),
             is_key_customer=key is True or str(key).lower() in {"1", "true", "yes"},
         ),
-        channel=row_channel(values.get("channel"), channel.kind), source_id=channel.pk, external_id=str(values["external_id"]),
+        channel=row_channel(values.get("channel"), channel.kind), source_id=channel.pk,
+        external_id=str(values["external_id"]),
         category=str(values.get("category", "")), subject=str(values.get("subject", "")),
         description=str(values.get("description", "")),
         received_at=values.get("received_at"), occurred_at=values.get("occurred_at"),

@@ -13,6 +13,7 @@ import csv
 import json
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from io import StringIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -238,6 +239,17 @@ def test_the_dry_run_reports_the_outcomes_it_would_set_and_writes_nothing(legacy
     assert report.created == 9 and dict(report.stages) == {
         "closed": 4, "resolved": 1, "in_progress": 1, "received": 2, "invalid": 1}
     assert not Case.objects.exists() and not Alert.objects.exists()
+
+
+def test_the_command_says_what_it_would_set_and_what_was_past_due(legacy):
+    out = StringIO()
+    call_command("import_complaints", str(legacy[0]), mapping=str(legacy[1]), dry_run=True,
+                 stdout=out)
+    assert "would be in stage: closed 4, in_progress 1, invalid 1, received 2, resolved 1" in (
+        out.getvalue())
+    out = StringIO()
+    call_command("import_complaints", str(legacy[0]), mapping=str(legacy[1]), stdout=out)
+    assert "3 open case(s) were already past a deadline" in out.getvalue()
 
 
 # --- the KPIs of the past period ---------------------------------------------------------------

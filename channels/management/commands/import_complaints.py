@@ -7,6 +7,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from channels.import_outcomes import has_history
 from channels.importing import ImportReport, MappingError, import_complaints, load_mapping
 
 
@@ -41,8 +42,19 @@ class Command(BaseCommand):
             f"{'DRY RUN: ' if dry_run else ''}{result.rows} rows: {verb} {result.created}, "
             f"already imported {result.existing}, not taken {result.failed}."
         )
+        if has_history(rules.fields):
+            self._write_outcomes(result)
         if result.failed and not dry_run:
             raise CommandError(f"{result.failed} row(s) were not imported; see the report above.")
+
+    def _write_outcomes(self, result: ImportReport) -> None:
+        """The stages set (or that would be), and the open cases already past due."""
+        stages = ", ".join(f"{stage} {count}" for stage, count in sorted(result.stages.items()))
+        self.stdout.write(f"{'would be in' if result.dry_run else 'in'} stage: {stages or '-'}")
+        if result.past_due:
+            self.stdout.write(
+                f"{result.past_due} open case(s) were already past a deadline: shown breached "
+                f"on the desk; one summary alert went to the supervisors.")
 
     def _progress(self, report: ImportReport) -> None:
         if report.rows % 1000 < 500 and report.rows >= 1000 and sys.stderr.isatty():
