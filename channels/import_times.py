@@ -82,7 +82,7 @@ def _strptime(text: str, formats: list[str], field_name: str) -> tuple[datetime,
         except ValueError:
             continue
     raise ValueProblem(field_name, _("%(value)r is not a date in the format %(formats)s") % {
-        "value": text, "formats": _(" or ").join(formats)})
+        "value": text, "formats": " or ".join(formats)})
 
 
 def localise(naive: datetime, zone: ZoneInfo, field_name: str, text: str) -> datetime:
