@@ -198,6 +198,14 @@ def test_no_notice_and_one_summary_alert_for_open_cases_already_past_due(legacy,
     assert "3" in alerts[0].message
 
 
+def test_the_summary_alert_shows_on_the_supervisors_alert_page(legacy, client, supervisor):
+    run_import(legacy[0])
+    client.force_login(supervisor)
+    page = client.get("/desk/alerts/")
+    assert page.status_code == 200
+    assert "3 imported open cases were already past their deadlines" in page.content.decode()
+
+
 def test_open_rows_show_their_real_deadline_state(legacy):
     run_import(legacy[0])
     cases = by_ticket()
@@ -299,6 +307,8 @@ def test_the_period_kpis_equal_an_independent_computation_from_the_file(legacy):
     assert (lines["late_handling"].numerator, lines["late_handling"].denominator) == (
         late, len(known))
     assert Decimal(100) - lines["late_handling"].value == _pct(len(on_time), len(known))
+    # The one score in the file (T-1, closed in October) is October's satisfaction.
+    assert (lines["satisfaction"].numerator, lines["satisfaction"].denominator) == (1, 1)
     assert lines["handling_cycle"].denominator == len(handled) == 4
     assert lines["handling_cycle"].value == Decimal(str(hours / len(handled))).quantize(
         Decimal("0.1"), ROUND_HALF_UP)
