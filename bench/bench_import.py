@@ -29,7 +29,9 @@ import random
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,6 +43,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
@@ -50,6 +53,7 @@ from channels.importing import import_complaints, parse_mapping  # noqa: E402
 SHOPS = 3000
 CATEGORIES = ["delivery", "billing", "product_quality", "after_sales", "service_attitude"]
 MAPPING = {
+    "timezone": settings.TIME_ZONE,
     "fields": {
         "external_id": {"template": "BENCH-{id}"},
         "received_at": {"column": "received", "formats": ["%Y-%m-%d %H:%M:%S"]},
@@ -61,6 +65,14 @@ MAPPING = {
         "customer.phone": {"column": "phone"},
     },
     "notes": [{"template": "Legacy status: {status}"}],
+}
+# --outcomes: the legacy outcome too (imported history: stage, dated transitions, clocks)
+OUTCOMES = {
+    "stage": {"column": "status", "map": {"open": "in_progress", "closed": "closed",
+                                          "resolved": "resolved"}},
+    "resolved_at": {"column": "resolved", "formats": ["%Y-%m-%d %H:%M:%S"]},
+    "closed_at": {"column": "closed", "formats": ["%Y-%m-%d %H:%M:%S"]},
+    "company": {"value": "Bench shops"},
 }
 
 
@@ -92,17 +104,24 @@ def write_rows(path: Path, rows: int, run: str, seed: int) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "received", "category", "subject", "body", "shop", "name",
-                         "phone", "status"])
+                         "phone", "status", "resolved", "closed"])
+        zone = ZoneInfo(settings.TIME_ZONE)
+
+        def local(at: float) -> str:
+            return datetime.fromtimestamp(at, zone).strftime("%Y-%m-%d %H:%M:%S")
+
         # in the order of arrival, as legacy systems export (by id or date), over 30 days
         times = sorted(now - rng.uniform(0, 30 * 86400) for _i in range(rows))
         for i, at in enumerate(times):
             customer = rng.randrange(2 * rows)  # some customers complain twice or more
+            status = rng.choice(["open", "closed", "resolved"]) if at < now - 86400 else "open"
+            done = local(at + rng.uniform(600, 86400))
             writer.writerow([
-                f"{run}-{i}", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)),
-                rng.choice(CATEGORIES), f"Complaint {i} about the shop",
+                f"{run}-{i}", local(at), rng.choice(CATEGORIES), f"Complaint {i} about the shop",
                 "The parcel arrived damaged and nobody answered the phone. " * 3,
                 shop(rng.randrange(SHOPS * 3)), f"Customer {customer}",
-                f"139{customer:08d}", rng.choice(["open", "closed", "resolved"]),
+                f"139{customer:08d}", status, done if status == "resolved" else "",
+                done if status == "closed" else "",
             ])
 
 
@@ -114,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--outcomes", action="store_true",
+                        help="Map the legacy outcome too (stage, resolved/closed times).")
     args = parser.parse_args(argv)
     call_command("migrate", verbosity=0)
     ensure_history(args.history)
@@ -123,7 +144,10 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "bench.csv"
         write_rows(data, args.rows, run, seed)
-        mapping = parse_mapping(json.loads(json.dumps(MAPPING)))
+        raw = json.loads(json.dumps(MAPPING))
+        if args.outcomes:
+            raw["fields"].update(OUTCOMES)
+        mapping = parse_mapping(raw)
         profiler = cProfile.Profile() if args.profile else None
         started = time.perf_counter()
         if profiler:
@@ -133,7 +157,8 @@ def main(argv: list[str] | None = None) -> None:
             profiler.disable()
         elapsed = time.perf_counter() - started
     print(f"{connection.vendor}, {existing:,} cases before; {report.rows:,} rows "
-          f"({'dry run' if args.dry_run else 'import'}): created {report.created:,}, "
+          f"({'dry run' if args.dry_run else 'import'}"
+          f"{', with outcomes' if args.outcomes else ''}): created {report.created:,}, "
           f"already there {report.existing:,}, failed {report.failed:,}")
     print(f"{report.rows / elapsed:.0f} rows/s ({elapsed:.1f} s)")
     if report.errors:

@@ -13,20 +13,22 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 
 from cases.choices import Category, ChannelKind, ContactChannel, Difficulty, Scope, Urgency
+from channels.import_outcomes import OUTCOME_TARGETS, DepartmentTable
 from channels.import_rules import TemplateError, parse_template
+from channels.import_times import zone_named
 
 TARGETS = {
     "external_id", "received_at", "occurred_at", "category", "subject", "description",
     "order_ref", "location", "desired_outcome", "urgency", "scope", "difficulty",
     "customer.name", "customer.phone", "customer.email", "customer.preferred_channel",
     "customer.is_key_customer",
-    # the legacy case's outcome (issue 20): read by channels.import_outcomes
-    "stage", "tier", "first_responded_at", "resolved_at", "closed_at", "due_at", "resolution",
-    "satisfaction", "compensation_amount", "channel", "department", "company",
+    # the legacy case's outcome: read by channels.import_outcomes
+    *OUTCOME_TARGETS,
 }
 REQUIRED_TARGETS = {"external_id", "category", "subject", "description", "customer.name"}
 # The codes a choice target takes: a map's values and constants are checked against them.
@@ -59,8 +61,10 @@ class Mapping:
     encoding: str = ""  # "" = detect (UTF-8 with or without a BOM, UTF-16 with a BOM)
     delimiter: str = ","
     empty_values: frozenset[str] = frozenset({""})
-    timezone: str = ""
+    timezone: ZoneInfo | None = None
     defaults: dict[str, Any] = field(default_factory=dict)
+    departments: DepartmentTable = field(default_factory=DepartmentTable, repr=False,
+                                         compare=False)
 
     def columns(self) -> set[str]:
         used: set[str] = set()
@@ -135,6 +139,11 @@ def _check_rule(rule: Any, where: str, target: str) -> dict[str, Any]:
                                  "%(error)s") % {"where": where, "pattern": pattern,
                                                  "error": exc}) from exc
     rule["_regex"] = compiled
+    if "timezone" in rule:  # read once (the caller's mapping is left as it was)
+        try:
+            rule["zone"] = zone_named(rule["timezone"], f"{where}.timezone")
+        except ValueError as exc:
+            raise MappingError(str(exc)) from exc
     if "formats" in rule and not isinstance(rule["formats"], list):
         raise MappingError(_("%(where)s: formats must be a list") % {"where": where})
     if "max_length" in rule and not (isinstance(rule["max_length"], int)
@@ -205,6 +214,10 @@ def parse_mapping(raw: Any) -> Mapping:
             "".encode(str(encoding))
     except LookupError as exc:
         raise MappingError(_("unknown encoding %(encoding)r") % {"encoding": encoding}) from exc
+    try:
+        zone = zone_named(raw["timezone"], "timezone") if "timezone" in raw else None
+    except ValueError as exc:
+        raise MappingError(str(exc)) from exc
     delimiter = raw.get("delimiter", ",")
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise MappingError(_("delimiter must be one character"))
@@ -215,5 +228,5 @@ def parse_mapping(raw: Any) -> Mapping:
         fields=fields, notes=notes, channel_code=str(raw.get("channel", "import")),
         encoding=str(encoding), delimiter=delimiter,
         empty_values=frozenset(str(v) for v in empty) | {""},
-        timezone=str(raw.get("timezone", "")), defaults=defaults,
+        timezone=zone, defaults=defaults,
     )

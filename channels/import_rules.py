@@ -179,8 +179,9 @@ def _translate(rule: dict[str, Any], value: Any) -> tuple[bool, Any]:
     if best is not None:
         return True, prefixes[best]
     for pattern, result in rule.get("_regex", ()):
-        if pattern.search(text):
-            return True, result
+        found = pattern.search(text)
+        if found:  # a text result may take the match's groups: "\\1", "\\g<name>"
+            return True, found.expand(result) if isinstance(result, str) else result
     return False, value
 
 

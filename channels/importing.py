@@ -12,6 +12,7 @@ already there and creates no duplicates; an interrupted import resumes by runnin
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case, User
 from cases.services import CustomerData, IntakeData, InvalidInput
+from cases.services.imported_history import imported_breaches_alert
 from cases.services.intake import validate_intake
 from cases.services.intake_batch import case_intake_batch
 from channels.import_files import CsvFile, RawRow
@@ -36,10 +38,21 @@ from channels.import_mapping import (
     load_mapping,
     parse_mapping,
 )
-from channels.import_rules import Fallbacks, RowContext, RowProblem, evaluate
+from channels.import_outcomes import (
+    OUTCOME_DATETIMES,
+    OUTCOME_TARGETS,
+    check_mapped,
+    has_history,
+    row_channel,
+    row_history,
+)
+from channels.import_rules import Fallbacks, RowContext, RowProblem, apply_rule, evaluate
+from channels.import_times import ValueProblem, parse_time
 from channels.models import Channel
 
-DATETIME_TARGETS = {"received_at", "occurred_at"}
+DATETIME_TARGETS = {"received_at", "occurred_at", *OUTCOME_DATETIMES}
+# Checked by channels.import_outcomes with its own messages (it also reads "In progress").
+_OUTCOME_CODES = {"stage", "tier", "channel"}
 _BATCH = 500
 __all__ = ["REQUIRED_TARGETS", "TARGETS", "ImportReport", "Mapping", "MappingError", "RowError",
            "import_complaints", "load_mapping", "parse_mapping", "row_to_intake"]
@@ -63,37 +76,39 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     fallbacks: Fallbacks = field(default_factory=Fallbacks)
+    # The stages the rows were (or in a dry run would be) created in.
+    stages: Counter[str] = field(default_factory=Counter)
+    # Open cases created already past a deadline (marked so; one summary alert per run).
+    past_due: int = 0
     # for the progress display: bytes of the file read so far and in all
     position: int = 0
     size: int = 0
 
 
-def _datetime(value: Any, rule: dict[str, Any], name: str) -> datetime | None:
-    if value in ("", None):
-        return None
-    formats = rule.get("formats") or ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
-    for fmt in formats:
-        try:
-            parsed = datetime.strptime(str(value), fmt)
-        except ValueError:
-            continue
-        if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed)
-        return parsed
-    raise RowProblem(name, f"{value!r} is not a date in the format {' or '.join(formats)}")
+def _datetime(value: Any, rule: dict[str, Any], name: str, mapping: Mapping) -> datetime | None:
+    return parse_time(value, formats=rule.get("formats"), field_name=name,
+                      zone=rule.get("zone") or mapping.timezone)
+
+
+def _bare(rule: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rule.items() if k not in ("map", "prefix", "regex")}
 
 
 def _field(name: str, ctx: RowContext, mapping: Mapping, fallbacks: Fallbacks) -> Any:
-    result = evaluate(mapping.fields[name], ctx, mapping.defaults.get(name))
+    rules = mapping.fields[name]
+    result = evaluate(rules, ctx, mapping.defaults.get(name))
     value = result.value
-    if value not in ("", None):
+    if value in ("", None) and name in OUTCOME_TARGETS:
+        # an outcome its map did not know is a row error, never a silent default
+        check_mapped(name, rules, lambda bare: apply_rule(_bare(bare), ctx)[0])
+    if value not in ("", None) and name not in _OUTCOME_CODES:
         problem = check_code(name, value)
         if problem:
             raise RowProblem(name, problem)
     if result.fell_back_from is not None:
         fallbacks.add(name, value, result.fell_back_from)
     if name in DATETIME_TARGETS:
-        value = _datetime(value, result.rule, name)
+        value = _datetime(value, result.rule, name, mapping)
     return value
 
 
@@ -122,6 +137,7 @@ def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel,
         if text:
             notes.append(str(text))
     key = values.get("customer.is_key_customer", False)
+    history = row_history(values, mapping.departments) if has_history(mapping.fields) else None
     return IntakeData(
         customer=CustomerData(
             name=str(values.get("customer.name", "")), phone=str(values.get("customer.phone", "")),
@@ -130,7 +146,8 @@ def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel,
                                   or ("email" if values.get("customer.email") else "sms")),
             is_key_customer=key is True or str(key).lower() in {"1", "true", "yes"},
         ),
-        channel=channel.kind, source_id=channel.pk, external_id=str(values["external_id"]),
+        channel=row_channel(values.get("channel"), channel.kind), source_id=channel.pk,
+        external_id=str(values["external_id"]),
         category=str(values.get("category", "")), subject=str(values.get("subject", "")),
         description=str(values.get("description", "")),
         received_at=values.get("received_at"), occurred_at=values.get("occurred_at"),
@@ -139,7 +156,7 @@ def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel,
         urgency=str(values.get("urgency") or "routine"),
         scope=str(values.get("scope") or "individual"),
         difficulty=str(values.get("difficulty") or "frontline"),
-        extra_notes=notes, acknowledge=False, clocks_start_at=timezone.now(),
+        extra_notes=notes, acknowledge=False, clocks_start_at=timezone.now(), history=history,
     )
 
 
@@ -171,6 +188,8 @@ def import_complaints(
     report.position = report.size
     if progress:
         progress(report)
+    if not dry_run:
+        imported_breaches_alert(past_due=report.past_due)
     return report
 
 
@@ -198,7 +217,7 @@ class _Run:
         try:
             data = row_to_intake(item.row, self.mapping, self.channel, tally)
             validate_intake(data)
-        except RowProblem as exc:
+        except (RowProblem, ValueProblem) as exc:
             self.fail(item.line, external_id_of(item.row, self.mapping),
                       [(exc.field, exc.message)])
             return None
@@ -230,6 +249,7 @@ class _Run:
             if self.dry_run:
                 report.created += 1
                 report.fallbacks.merge(tally)
+                report.stages[data.history.stage if data.history else "received"] += 1
                 continue
             todo.append((line, data, tally))
         if todo:
@@ -254,5 +274,8 @@ class _Run:
                 report.created += 1
                 report.references.append(result.case.reference)
                 report.fallbacks.merge(tally)
+                report.stages[result.case.stage] += 1
+                if data.history is not None and result.case.sla_state == "breached":
+                    report.past_due += 1
             else:
                 report.existing += 1

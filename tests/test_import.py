@@ -25,6 +25,7 @@ CFPB_MAPPING = REPO / "channels" / "mappings" / "cfpb.json"
 CFPB_FILE = REPO.parent / "shared" / "data" / "real" / "cfpb_complaints_sample_2015-2020.csv"
 
 MAPPING = {
+    "timezone": "Asia/Shanghai",  # the legacy system's clock (naive times need a zone)
     "fields": {
         "external_id": {"column": "id"},
         "received_at": {"column": "date", "formats": ["%Y-%m-%d %H:%M", "%Y/%m/%d"]},

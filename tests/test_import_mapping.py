@@ -180,7 +180,10 @@ def test_unknown_keys_are_refused_with_the_nearest_valid_name(raw, message):
 def test_time_zones_are_accepted_at_the_top_and_per_field():
     mapping = parse_mapping({"timezone": "America/New_York", "fields": {
         **BASE, "received_at": {"column": "d", "timezone": "Asia/Shanghai"}}})
-    assert mapping.timezone == "America/New_York"
+    assert str(mapping.timezone) == "America/New_York"
+    assert str(mapping.fields["received_at"][0]["zone"]) == "Asia/Shanghai"
+    with pytest.raises(MappingError, match="is not a time zone"):
+        parse_mapping({"timezone": "New York", "fields": BASE})
 
 
 def test_an_unknown_value_in_a_row_names_the_value_and_the_valid_codes(tmp_path):

@@ -160,7 +160,7 @@ def retime_and_save_many(cases: list[Case], now: datetime | None = None,
         if tier not in policies:
             policies[tier] = policy_for(tier)
         changed += _retime(case, running[case.pk], policies[tier])
-        _apply_sla(case, running[case.pk], now)
+        apply_sla(case, running[case.pk], now)
     if changed:
         CaseDeadline.objects.bulk_update(changed, ["risk_at", "due_at", "state"])
     Case.objects.bulk_update(cases, RETIMED_CASE_FIELDS)
@@ -180,7 +180,7 @@ _SEVERITY = {SlaState.ON_TIME: 0, SlaState.AT_RISK: 1, SlaState.BREACHED: 2}
 def refresh_case_sla(case: Case, now: datetime | None = None) -> None:
     """Recompute the case's denormalised nearest due time and worst deadline state."""
     rows = list(CaseDeadline.objects.filter(case=case, stopped_at__isnull=True))
-    _apply_sla(case, rows, now or timezone.now())
+    apply_sla(case, rows, now or timezone.now())
 
 
 def start_new_case_clocks(
@@ -191,29 +191,46 @@ def start_new_case_clocks(
     and stop facts and the denormalised SLA fields on ``case``, and returns unsaved rows that
     the caller bulk-inserts once the case has its id. Same rules as ``start_clock`` +
     ``stop_clock`` + ``refresh_case_sla`` on an empty case."""
-    rows: list[CaseDeadline] = []
+    rows = []
     for clock in clocks:
         risk_at, due_at = _window(policy, clock, start)
-        if clock in CLOCK_FIELDS:
-            setattr(case, CLOCK_FIELDS[clock][0], due_at)
-        row = CaseDeadline(clock=clock, started_at=start, risk_at=risk_at, due_at=due_at)
-        stop_at = (stopped or {}).get(clock)
-        if stop_at is not None:
-            stop_field = CLOCK_FIELDS.get(clock, (None, None))[1]
-            if stop_field is not None:
-                setattr(case, stop_field, stop_at)
-            row.stopped_at = stop_at
-            if stop_at > row.due_at:
-                row.state, row.breached_at = SlaState.BREACHED, row.due_at
-                case.ever_breached = True
-                if clock == Clock.RESPONSE:
-                    case.response_breached = True
-        rows.append(row)
-    _apply_sla(case, [r for r in rows if r.stopped_at is None], now or timezone.now())
+        rows.append(new_clock_row(case, clock, start, risk_at, due_at,
+                                  (stopped or {}).get(clock)))
+    apply_sla(case, [r for r in rows if r.stopped_at is None], now or timezone.now())
     return rows
 
 
-def _apply_sla(case: Case, rows: list[CaseDeadline], now: datetime) -> None:
+def clock_window(policy: SlaPolicy, clock: str, start: datetime,
+                 due_at: datetime | None = None) -> tuple[datetime, datetime]:
+    """(at-risk time, due time) of a clock started at ``start``: the policy's allowance, or a
+    given ``due_at`` (a legacy system's own deadline) with the policy's at-risk share of it."""
+    if due_at is None:
+        return _window(policy, clock, start)
+    return start + (due_at - start) * float(policy.at_risk_ratio), due_at
+
+
+def new_clock_row(case: Case, clock: str, start: datetime, risk_at: datetime, due_at: datetime,
+                  stop_at: datetime | None) -> CaseDeadline:
+    """An unsaved clock row of a case being created: sets the due fact and, when it stopped
+    (``stop_at``), the stop fact and the breach facts of a late stop on ``case``."""
+    if clock in CLOCK_FIELDS:
+        setattr(case, CLOCK_FIELDS[clock][0], due_at)
+    row = CaseDeadline(clock=clock, started_at=start, risk_at=risk_at, due_at=due_at)
+    if stop_at is not None:
+        stop_field = CLOCK_FIELDS.get(clock, (None, None))[1]
+        if stop_field is not None:
+            setattr(case, stop_field, stop_at)
+        row.stopped_at = stop_at
+        if stop_at > row.due_at:
+            row.state, row.breached_at = SlaState.BREACHED, row.due_at
+            case.ever_breached = True
+            if clock == Clock.RESPONSE:
+                case.response_breached = True
+    return row
+
+
+def apply_sla(case: Case, rows: list[CaseDeadline], now: datetime) -> None:
+    """Set the case's nearest due time and worst live state from its running ``rows``."""
     case.next_due_at = min((r.due_at for r in rows), default=None)
     case.next_risk_at = min((r.risk_at for r in rows), default=None)
     states = [live_state(r, now) for r in rows]

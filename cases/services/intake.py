@@ -16,7 +16,7 @@ from django.utils import timezone
 from cases.choices import AGENT_LOGGED_CHANNELS, ChannelKind, Clock, NoteKind
 from cases.models import Case, CaseDeadline, CaseNote, CaseTransition, Customer, User
 from cases.models.notices import NoticeKind
-from cases.services import clocks, grouping
+from cases.services import clocks, grouping, imported_history
 from cases.services.desk_config import DeskConfig, desk_config
 from cases.services.intake_input import (
     CustomerData,
@@ -164,8 +164,11 @@ def _customer_for(data: CustomerData) -> tuple[Customer, bool]:
 def new_case(actor: User | None, data: IntakeData, config: DeskConfig, *, customer: Customer,
              plan: grouping.RelatedPlan, now: datetime) -> tuple[Case, list[CaseDeadline]]:
     """The unsaved case of a complaint, linked as ``plan`` says, with its clocks' unsaved
-    rows (for ``_create`` and the batch intake of an import)."""
+    rows (for ``_create`` and the batch intake of an import). A legacy case with its
+    history (``data.history``) is created in its stage with clocks at their real times."""
     received_at = data.received_at or now
+    history = data.history
+    suggested = suggest_tier(urgency=data.urgency, scope=data.scope, difficulty=data.difficulty)
     case = Case(
         tracking_code=new_tracking_code(), customer=customer, channel=data.channel,
         source_id=data.source_id, external_id=data.external_id, received_at=received_at,
@@ -173,25 +176,33 @@ def new_case(actor: User | None, data: IntakeData, config: DeskConfig, *, custom
         description=data.description, order_ref=data.order_ref[:64],
         location=data.location[:100], desired_outcome=data.desired_outcome,
         urgency=data.urgency, scope=data.scope, difficulty=data.difficulty,
-        suggested_tier=suggest_tier(urgency=data.urgency, scope=data.scope,
-                                    difficulty=data.difficulty),
-        owner=actor,
+        **{"suggested_tier": suggested, "owner": actor,
+           **(imported_history.imported_case_fields(history, suggested) if history else {})},
     )
     grouping.apply_links(plan, case)
-    clock_start = data.clocks_start_at or received_at
-    # An agent logging a call is talking to the customer: that is the first response.
-    stopped = ({Clock.RESPONSE: clock_start}
-               if actor is not None and data.channel in AGENT_LOGGED_CHANNELS else {})
-    deadlines = clocks.start_new_case_clocks(
-        case, _NEW_CASE_CLOCKS, clock_start, config.policy(case.suggested_tier),
-        stopped=stopped, now=now)
+    if history is not None:
+        deadlines = imported_history.history_clocks(
+            case, history, config.policy(case.tier or case.suggested_tier), now)
+    else:
+        clock_start = data.clocks_start_at or received_at
+        # An agent logging a call is talking to the customer: that is the first response.
+        stopped = ({Clock.RESPONSE: clock_start}
+                   if actor is not None and data.channel in AGENT_LOGGED_CHANNELS else {})
+        deadlines = clocks.start_new_case_clocks(
+            case, _NEW_CASE_CLOCKS, clock_start, config.policy(case.suggested_tier),
+            stopped=stopped, now=now)
     return case, deadlines
 
 
-def receive_transition(case: Case, data: IntakeData, actor: User | None) -> CaseTransition:
-    """The unsaved "receive" transition of a new case."""
-    return change_row(case, field="stage", name="receive", source="", target=case.stage,
-                      actor=actor, note=str(ChannelKind(data.channel).label))
+def intake_transitions(case: Case, data: IntakeData, actor: User | None,
+                       ) -> list[CaseTransition]:
+    """The unsaved transitions of a new case: "receive", or a legacy case's dated, imported
+    history."""
+    label = str(ChannelKind(data.channel).label)
+    if data.history is not None:
+        return imported_history.history_transitions(case, data.history, actor, label)
+    return [change_row(case, field="stage", name="receive", source="", target=case.stage,
+                       actor=actor, note=label)]
 
 
 def related_plan(data: IntakeData, config: DeskConfig, *, customer_id: int,
@@ -209,6 +220,7 @@ def _create(actor: User | None, data: IntakeData, config: DeskConfig) -> IntakeR
     transaction, its locks held)."""
     now = timezone.now()
     received_at = data.received_at or now
+    history = data.history
     customer, customer_is_new = _customer_for(data.customer)
     plan = related_plan(data, config, customer_id=customer.pk,
                         customer_is_new=customer_is_new, now=now)
@@ -220,13 +232,16 @@ def _create(actor: User | None, data: IntakeData, config: DeskConfig) -> IntakeR
     for row in deadlines:
         row.case = case
     CaseDeadline.objects.bulk_create(deadlines)
-    receive_transition(case, data, actor).save(force_insert=True)
+    CaseTransition.objects.bulk_create(intake_transitions(case, data, actor))
+    compensation = imported_history.imported_compensation(case, history) if history else None
+    if compensation is not None:
+        compensation.save(force_insert=True)
     if data.extra_notes:
         CaseNote.objects.bulk_create([
             CaseNote(case=case, kind=NoteKind.INTERNAL, author=actor, body=text, created_at=now)
             for text in data.extra_notes])
     grouping.apply_after_insert(plan, case, new_group, config.policies)
-    if data.acknowledge:
+    if data.acknowledge and history is None:  # the legacy system acknowledged it
         notice = notice_build(case=case, kind=NoticeKind.ACKNOWLEDGEMENT, key="ack",
                               context={"track_url": track_url(case)},
                               templates=config.templates)

@@ -3,7 +3,8 @@
 
 A complaint is written in bulk when nothing in it depends on the complaints before it:
 no earlier complaint of the batch shares its customer (phone, e-mail) or its matter
-(``intake_lock_keys``), its customer needs no update, it sends no acknowledgement, and its
+(``intake_lock_keys``), its customer needs no update, it sends no acknowledgement and has
+no imported compensation, and its
 duplicate/group read (the same ``detect_related`` query) finds nothing to link. The others
 go one by one through ``case_intake`` afterwards, when the bulk ones are written, so they
 see everything an earlier complaint of the file would have shown them.
@@ -28,7 +29,7 @@ from cases.services.intake import (
     format_reference,
     intake_lock_keys,
     new_case,
-    receive_transition,
+    intake_transitions,
     related_plan,
 )
 from cases.services.intake_input import IntakeData, IntakeResult
@@ -76,7 +77,8 @@ def _split(items: list[IntakeData], config: DeskConfig) -> tuple[list[_Planned],
         keys = set(intake_lock_keys(data))
         clash = bool(keys & taken)
         taken |= keys
-        if clash or data.acknowledge:
+        history = data.history
+        if clash or data.acknowledge or (history and history.compensation_amount is not None):
             single.append(index)
             continue
         phone, email = data.customer.phone, data.customer.email
@@ -133,7 +135,8 @@ def _write(planned: list[_Planned], actor: User | None, config: DeskConfig,
             row.case = case
     CaseDeadline.objects.bulk_create([row for rows in deadlines for row in rows])
     CaseTransition.objects.bulk_create([
-        receive_transition(case, p.data, actor) for case, p in zip(cases, planned, strict=True)])
+        row for case, p in zip(cases, planned, strict=True)
+        for row in intake_transitions(case, p.data, actor)])
     CaseNote.objects.bulk_create([
         CaseNote(case=case, kind=NoteKind.INTERNAL, author=actor, body=text, created_at=now)
         for case, p in zip(cases, planned, strict=True) for text in p.data.extra_notes])

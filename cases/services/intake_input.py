@@ -25,6 +25,7 @@ from cases.choices import (
 )
 from cases.models import Case
 from cases.services.errors import InvalidInput
+from cases.services.imported_history import ImportedHistory, complete_history, history_errors
 
 _PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-()]{2,30}$")
 # PostgreSQL refuses NUL in text and psycopg refuses lone surrogates: never let them reach SQL.
@@ -80,6 +81,9 @@ class IntakeData:
     # When the deadline clocks start (default: received_at). Imports start them on arrival
     # in this desk: a case received years ago elsewhere is not breached the moment it lands.
     clocks_start_at: datetime | None = None
+    # A legacy import's outcome: the case is created in the stage it reached, with its
+    # transitions and clocks at their real times (``cases.services.imported_history``).
+    history: ImportedHistory | None = None
 
 
 @dataclass
@@ -125,8 +129,9 @@ def _validate(data: IntakeData) -> None:
     c = data.customer
     if not c.name:
         errors.append(("customer.name", _("Enter the customer's name.")))
-    if not (c.phone or c.email) and data.channel != ChannelKind.IMPORT:
-        # Legacy records may lack contact data; every live channel must let us answer.
+    if not (c.phone or c.email) and data.channel != ChannelKind.IMPORT and data.history is None:
+        # Legacy records (imports, imported history on any channel) may lack contact data;
+        # every live channel must let us answer.
         errors.append(("customer.phone", _("Give a phone number or an email address.")))
     if c.phone and not _PHONE_RE.match(c.phone):
         errors.append(("customer.phone", _("Enter a valid phone number.")))
@@ -165,6 +170,9 @@ def _validate(data: IntakeData) -> None:
         errors.append(("received_at", _("The time it was received is in the future.")))
     if data.occurred_at and data.occurred_at.year < 1970:
         errors.append(("occurred_at", _("The time it happened is too far in the past.")))
+    if data.history is not None:
+        complete_history(data.history)
+        errors += history_errors(data.history, data.received_at)
     if errors:
         error = InvalidInput(errors[0][1], field=errors[0][0])
         error.errors = errors  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from channels.import_outcomes import has_history
 from channels.importing import ImportReport, MappingError, import_complaints, load_mapping
 
 EXIT_ROWS_FAILED = 1
@@ -111,9 +112,21 @@ class Command(BaseCommand):
               "%(existing)d, not taken %(failed)d.") % values if dry_run else
             _("%(rows)d rows: created %(created)d, already imported %(existing)d, not taken "
               "%(failed)d.") % values)
+        if has_history(rules.fields):
+            self._write_outcomes(result)
         if result.failed:
             raise CommandError(_("%(count)d row(s) were not imported; see the report above.")
                                % {"count": result.failed}, returncode=EXIT_ROWS_FAILED)
+
+    def _write_outcomes(self, result: ImportReport) -> None:
+        """The stages set (or that would be), and the open cases already past due."""
+        stages = ", ".join(f"{stage} {count}" for stage, count in sorted(result.stages.items()))
+        self.stdout.write((_("would be in stage: %(stages)s") if result.dry_run else
+                           _("in stage: %(stages)s")) % {"stages": stages or "-"})
+        if result.past_due:
+            self.stdout.write(_("%(count)d open case(s) were already past a deadline: shown "
+                                "breached on the desk; one summary alert went to the "
+                                "supervisors.") % {"count": result.past_due})
 
     def _write_report(self, path: str, result: ImportReport) -> None:
         with open(path, "w", newline="", encoding="utf-8") as handle:

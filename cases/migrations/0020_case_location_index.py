@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0018_merge_unverified_uncertain'),
+        ('cases', '0019_imported_history'),
         ('channels', '0002_default_channels'),
     ]
 
