@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
@@ -198,7 +199,14 @@ def test_real_cfpb_sample_imports_completely_with_the_shipped_mapping():
     assert not Case.objects.exists()
     report = import_complaints(CFPB_FILE, mapping)
     assert (report.rows, report.created, report.failed) == (6623, 6623, 0), report.errors[:5]
-    assert Case.objects.filter(channel=ChannelKind.IMPORT).count() == 6623
+    assert Case.objects.filter(source__code="import").count() == 6623
+    # "Submitted via" onto our channel kinds (the README's profile of the sample)
+    assert dict(Case.objects.values_list("channel").annotate(n=Count("id"))) == {
+        ChannelKind.WEB: 5143, ChannelKind.IMPORT: 627, ChannelKind.HOTLINE: 482,
+        ChannelKind.LETTER: 267 + 102, ChannelKind.EMAIL: 2}
+    # "Company response to consumer" onto stages: 35 "In progress", the rest closed
+    assert report.stages == dry.stages == {"closed": 6623 - 35, "in_progress": 35}
+    assert report.past_due == 35  # open since 2019/2020: shown breached, one summary alert
     # every category is one of ours and the mapping spreads them sensibly
     counts = dict(Case.objects.values_list("category").annotate(n=Count("id")))
     assert set(counts) <= set(Category.values)
@@ -215,6 +223,9 @@ def test_real_cfpb_sample_imports_completely_with_the_shipped_mapping():
     assert sample.subject.startswith("Credit reporting") and "TRANSUNION" in sample.description
     assert timezone.localtime(sample.received_at).date().isoformat() == "2020-03-18"
     assert CaseNote.objects.filter(case=sample, body__contains="Closed with explanation").exists()
+    assert sample.stage == "closed" and sample.company.startswith("TRANSUNION")
+    assert sample.closed_at.astimezone(ZoneInfo("America/New_York")).isoformat() == (
+        "2020-03-18T00:00:00-04:00")
     assert not Notice.objects.exists()
     again = import_complaints(CFPB_FILE, mapping)
     assert (again.created, again.existing) == (0, 6623)

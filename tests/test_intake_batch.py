@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from tests.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db
 MAPPING = {
+    "timezone": "Asia/Shanghai",
     "fields": {
         "external_id": {"column": "id"},
         "received_at": {"column": "at", "formats": ["%Y-%m-%d %H:%M"]},
@@ -35,7 +37,13 @@ MAPPING = {
     },
     "notes": [{"template": "Legacy note {id}"}],
 }
-HEADER = ["id", "at", "type", "title", "order", "store", "name", "phone", "email"]
+OUTCOMES = {
+    "stage": {"column": "status", "map": {"open": "in_progress", "closed": "closed"}},
+    "closed_at": {"column": "closed", "formats": ["%Y-%m-%d %H:%M"]},
+}
+HEADER = ["id", "at", "type", "title", "order", "store", "name", "phone", "email", "status",
+          "closed"]
+ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +52,7 @@ def _env(intake_env):
 
 
 def legacy_rows() -> list[list[str]]:
-    start = timezone.localtime() - timedelta(days=2)
+    start = timezone.localtime(timezone=ZONE) - timedelta(days=2)
     rows = []
     for i in range(90):
         at = (start + timedelta(minutes=17 * i)).strftime("%Y-%m-%d %H:%M")
@@ -52,8 +60,10 @@ def legacy_rows() -> list[list[str]]:
         email = f"c{i % 11}@example.com" if not phone else ""
         store = f"Store {i % 6}" if i % 3 else ""
         order = f"so-{i % 4}" if i % 7 == 0 else ""
+        closed = (start + timedelta(minutes=17 * i + 60)).strftime("%Y-%m-%d %H:%M")
         rows.append([f"B-{i}", at, "delivery" if i % 2 else "billing", f"Parcel {i % 9}",
-                     order, store, f"Customer {i % 23}", phone, email])
+                     order, store, f"Customer {i % 23}", phone, email,
+                     "closed" if i % 4 == 0 else "open", closed if i % 4 == 0 else ""])
     for k in (1, 2, 8, 30, 61):  # the same complaint again a little later: duplicates
         again = start + timedelta(minutes=17 * k + 5)
         rows.insert(k + 3, [f"B-again-{k}", again.strftime("%Y-%m-%d %H:%M"), *rows[k][2:]])
@@ -69,12 +79,12 @@ def snapshot() -> dict:
     for c in Case.objects.select_related("customer"):
         cases[c.external_id] = (
             c.customer.phone, c.customer.email, ext.get(c.duplicate_of_id), c.scope,
-            c.suggested_tier, c.stage, c.received_at, c.sla_state,
+            c.suggested_tier, c.stage, c.received_at, c.sla_state, c.closed_at, c.resolved_at,
             c.reference.split("-")[1] if c.reference else None,
             # clocks start when the row is read: compare their lengths
             sorted((clock, due - started, state) for clock, due, started, state in
                    c.deadlines.values_list("clock", "due_at", "started_at", "state")),
-            list(c.transitions.values_list("name", "target")),
+            list(c.transitions.values_list("name", "target", "imported")),
             list(c.notes.values_list("body", flat=True)),
         )
     counts = (Customer.objects.count(), CaseDeadline.objects.count(),
@@ -82,13 +92,16 @@ def snapshot() -> dict:
     return {"cases": cases, "groups": groups, "counts": counts}
 
 
-def import_file(tmp_path: Path, rows: list[list[str]]) -> None:
+def import_file(tmp_path: Path, rows: list[list[str]], *, outcomes: bool = False) -> None:
     data = tmp_path / "legacy.csv"
     with data.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(HEADER)
         writer.writerows(rows)
-    report = import_complaints(data, parse_mapping(json.loads(json.dumps(MAPPING))))
+    raw = json.loads(json.dumps(MAPPING))
+    if outcomes:
+        raw["fields"].update(OUTCOMES)
+    report = import_complaints(data, parse_mapping(raw))
     assert report.failed == 0 and report.created == len(rows), report.errors[:3]
 
 
@@ -99,7 +112,8 @@ def wipe() -> None:
     Customer.objects.all().delete()
 
 
-def test_the_batch_gives_the_same_cases_as_one_by_one(tmp_path, monkeypatch):
+@pytest.mark.parametrize("outcomes", [False, True], ids=["new cases", "imported history"])
+def test_the_batch_gives_the_same_cases_as_one_by_one(tmp_path, monkeypatch, outcomes):
     rows = legacy_rows()
     split = intake_batch._split
     seen = {}
@@ -110,14 +124,14 @@ def test_the_batch_gives_the_same_cases_as_one_by_one(tmp_path, monkeypatch):
         return bulk, single
 
     monkeypatch.setattr(intake_batch, "_split", counting_split)
-    import_file(tmp_path, rows)
+    import_file(tmp_path, rows, outcomes=outcomes)
     assert seen["bulk"] > 10 and seen["single"] > 20  # both paths did real work
     batched = snapshot()
     assert batched["groups"] and any(v[2] for v in batched["cases"].values())
     wipe()
     monkeypatch.setattr(intake_batch, "_split",
                         lambda items, config: ([], list(range(len(items)))))
-    import_file(tmp_path, rows)
+    import_file(tmp_path, rows, outcomes=outcomes)
     single = snapshot()
     differ = {k: (v, single["cases"].get(k)) for k, v in batched["cases"].items()
               if single["cases"].get(k) != v}
