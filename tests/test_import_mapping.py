@@ -351,3 +351,40 @@ def test_the_nyc311_mapping(tmp_path):
     assert cases["NYC311-59000003"].location == "AVENUE A & EAST 5 STREET, BROOKLYN"
     assert cases["NYC311-59000004"].location == "1 PARK PLACE"  # "Unspecified" is empty
     assert not any(c.location.startswith(",") for c in cases.values())
+
+
+def test_a_regex_result_may_take_the_match_groups():
+    spec = {"template": "{type}|{title}", "regex": {"^Closed[^|]*[|](.+)$": "\\1"},
+            "map_default": ""}
+    mapping = parse_mapping({"fields": {**BASE, "resolution": spec}})
+    rules = mapping.fields["resolution"]
+    closed = RowContext({"type": "Closed with relief", "title": "2024-03-12"}, frozenset({""}))
+    assert evaluate(rules, closed).value == "2024-03-12"
+    open_row = RowContext({"type": "In progress", "title": "2024-03-12"}, frozenset({""}))
+    assert evaluate(rules, open_row).value == ""
+
+
+def test_the_shipped_mappings_carry_the_legacy_outcome(tmp_path):
+    data = write_csv(tmp_path / "cfpb.csv", CFPB_HEADER, CFPB_ROWS)
+    out, code = command(data, MAPPINGS / "cfpb.json")
+    assert code == 0 and "in stage: closed 2, in_progress 1" in out
+    cases = {c.external_id: c for c in Case.objects.all()}
+    relief = cases["CFPB-9000001"]
+    assert (relief.stage, relief.channel, relief.company) == ("closed", "web", "BANK A")
+    assert relief.closed_at.date().isoformat() == "2024-03-12"
+    assert cases["CFPB-9000002"].stage == "in_progress"
+    assert cases["CFPB-9000002"].closed_at is None
+    assert cases["CFPB-9000002"].channel == ChannelKind.HOTLINE
+    untimely = cases["CFPB-9000003"]
+    assert (untimely.stage, untimely.channel) == ("closed", ChannelKind.LETTER)
+    rows = [nyc_row("59000011", "HEAT/HOT WATER", "ENTIRE BUILDING", "1 MAIN ST", "BRONX",
+                    "Closed", "PHONE"),
+            nyc_row("59000012", "PLUMBING", "LEAK", "2 MAIN ST", "BRONX", "Weird status",
+                    "ONLINE")]
+    data = write_csv(tmp_path / "311.csv", NYC_HEADER, rows)
+    out, code = command(data, MAPPINGS / "nyc311.json")
+    assert code == 1 and "line 3 [NYC311-59000012]: stage: 'Weird status' is not in the map" in out
+    heat = Case.objects.get(external_id="NYC311-59000011")
+    assert (heat.stage, heat.channel) == ("closed", ChannelKind.HOTLINE)
+    assert heat.company == "Department of Housing Preservation and Development"
+    assert heat.received_at.isoformat() == "2024-01-15T05:20:33+00:00"  # 00:20:33 in New York
