@@ -91,8 +91,8 @@ def ensure_history(count: int) -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE cases_case SET location = 'Shop ' || "
-                + ("lpad((id %% %d)::text, 4, '0')" % SHOPS if connection.vendor == "postgresql"
-                   else "substr('0000' || (id %% %d), -4, 4)" % SHOPS)
+                + (f"lpad((id %% {SHOPS})::text, 4, '0')" if connection.vendor == "postgresql"
+                   else f"substr('0000' || (id %% {SHOPS}), -4, 4)")
                 + " || ', Main Street' WHERE order_ref = '' AND location = ''")
             if connection.vendor == "postgresql":
                 cursor.execute("ANALYZE cases_case")

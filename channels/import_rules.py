@@ -8,10 +8,11 @@ gives nothing, so the field's next rule (or its ``default``) is used.
 
 A map (``map``, ``prefix``, ``regex``) translates a rule's value: exact, then in any letter
 case, then the longest matching prefix (any letter case), then the first matching regular
-expression. A value no table matches falls through to the next rule (or ``map_default``): the row *fell back*,
-and the source value is counted (``Fallbacks``) with the value the field got in the end; so
-is a constant (``value`` after other rules, ``default``) taken because the rules before it
-gave nothing. Nothing lands in "other" unseen.
+expression (a text result may use its groups, ``"\\1"``). A value no table matches falls
+through to the next rule (or ``map_default``): the row *fell back*, and the source value is
+counted (``Fallbacks``) with the value the field got in the end; so is a constant
+(``value`` after other rules, ``default``) taken because the rules before it gave nothing.
+Nothing lands in "other" unseen.
 """
 
 from __future__ import annotations

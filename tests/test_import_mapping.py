@@ -344,7 +344,8 @@ def test_the_nyc311_mapping(tmp_path):
     assert "category: 1 row fell back to 'other': 'Brand New Complaint Type' x1" in out
     cases = {c.external_id: c for c in Case.objects.all()}
     heat = cases["NYC311-59000001"]
-    assert heat.category == Category.PRODUCT_QUALITY and heat.location == "100 MAIN STREET, BROOKLYN"
+    assert heat.category == Category.PRODUCT_QUALITY
+    assert heat.location == "100 MAIN STREET, BROOKLYN"
     assert heat.subject == "HEAT/HOT WATER: ENTIRE BUILDING"
     assert cases["NYC311-59000002"].location == ""  # never ", BROOKLYN"
     assert cases["NYC311-59000002"].category == Category.OTHER
@@ -383,7 +384,8 @@ def test_the_shipped_mappings_carry_the_legacy_outcome(tmp_path):
                     "ONLINE")]
     data = write_csv(tmp_path / "311.csv", NYC_HEADER, rows)
     out, code = command(data, MAPPINGS / "nyc311.json")
-    assert code == 1 and "line 3 [NYC311-59000012]: stage: 'Weird status' is not in the map" in out
+    assert code == 1
+    assert "line 3 [NYC311-59000012]: stage: 'Weird status' is not in the map" in out
     heat = Case.objects.get(external_id="NYC311-59000011")
     assert (heat.stage, heat.channel) == ("closed", ChannelKind.HOTLINE)
     assert heat.company == "Department of Housing Preservation and Development"

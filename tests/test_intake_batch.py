@@ -8,8 +8,8 @@ from __future__ import annotations
 import csv
 import json
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import DatabaseError

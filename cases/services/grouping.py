@@ -114,12 +114,12 @@ def recent_by_matter(
     found: dict[tuple[str, str, str], list[tuple]] = {key: [] for key, _at in keyed}
     span = {"received_at__range": (first - widest, last + group_window),
             "category__in": {key[0] for key, _at in keyed}}
-    for field, position in (("order_ref", 1), ("location", 2)):
+    for column, position in (("order_ref", 1), ("location", 2)):
         values = {key[position] for key, _at in keyed if key[position]}
         if not values:
             continue
         rows = list(
-            Case.objects.annotate(matter_upper=Upper(field))
+            Case.objects.annotate(matter_upper=Upper(column))
             .filter(matter_upper__in=values, **span, **({} if position == 1 else
                                                         {"order_ref": ""}))
             .order_by("-received_at")

@@ -28,8 +28,8 @@ from cases.services.intake import (
     customer_match,
     format_reference,
     intake_lock_keys,
-    new_case,
     intake_transitions,
+    new_case,
     related_plan,
 )
 from cases.services.intake_input import IntakeData, IntakeResult

@@ -91,10 +91,10 @@ class Command(BaseCommand):
             raise CommandError(_("cannot read %(file)s: %(error)s")
                                % {"file": file, "error": exc.strerror or exc},
                                returncode=EXIT_UNUSABLE) from exc
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             progress.finish()
             raise CommandError(_("interrupted: the rows imported so far are kept; run the same "
-                                 "command again to resume"), returncode=EXIT_INTERRUPTED)
+                                 "command again to resume"), returncode=EXIT_INTERRUPTED) from exc
         progress.finish()
         for error in result.errors:
             ext = f" [{error.external_id}]" if error.external_id else ""
