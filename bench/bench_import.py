@@ -91,8 +91,8 @@ def ensure_history(count: int) -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE cases_case SET location = 'Shop ' || "
-                + (f"lpad((id %% {SHOPS})::text, 4, '0')" if connection.vendor == "postgresql"
-                   else f"substr('0000' || (id %% {SHOPS}), -4, 4)")
+                + (f"lpad((id % {SHOPS})::text, 4, '0')" if connection.vendor == "postgresql"
+                   else f"substr('0000' || (id % {SHOPS}), -4, 4)")
                 + " || ', Main Street' WHERE order_ref = '' AND location = ''")
             if connection.vendor == "postgresql":
                 cursor.execute("ANALYZE cases_case")
