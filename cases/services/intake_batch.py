@@ -7,7 +7,9 @@ no earlier complaint of the batch shares its customer (phone, e-mail) or its mat
 no imported compensation, and its
 duplicate/group read (the same ``detect_related`` query) finds nothing to link. The others
 go one by one through ``case_intake`` afterwards, when the bulk ones are written, so they
-see everything an earlier complaint of the file would have shown them.
+see everything an earlier complaint of the file would have shown them; except those that
+share a customer or matter only with complaints written in bulk: they make the next bulk
+round, which sees the first.
 """
 
 from __future__ import annotations
@@ -62,43 +64,55 @@ def _case_sensitive(data: IntakeData) -> bool:
     return len(value.upper()) != len(value)
 
 
-def _split(items: list[IntakeData], config: DeskConfig) -> tuple[list[_Planned], list[int]]:
-    """(the complaints written in bulk, the indexes of those that go one by one)."""
-    known = _candidates(items)
-    taken: set[str] = set()
+def _split(items: list[IntakeData], config: DeskConfig, indexes: list[int],
+           ) -> tuple[list[_Planned], list[int], list[int]]:
+    """Of the complaints ``indexes`` (in order): (those written in bulk now, those that go
+    one by one at the end, those deferred to the next bulk round because they share a
+    customer or matter only with complaints written in bulk now)."""
+    known = _candidates([items[i] for i in indexes])
+    bulk_keys: set[str] = set()
+    single_keys: set[str] = set()
+    later_keys: set[str] = set()
     bulk: list[_Planned] = []
     single: list[int] = []
+    later: list[int] = []
     now = timezone.now()
-    # The matters' recent cases in two reads for the whole batch (None: one read each).
+    # The matters' recent cases in two reads for the whole round (None: one read each).
     matters = grouping.recent_by_matter(
-        [(d.category, d.order_ref, d.location, d.received_at or now) for d in items
-         if not _case_sensitive(d)], config.settings)
-    for index, data in enumerate(items):
+        [(d.category, d.order_ref, d.location, d.received_at or now)
+         for d in (items[i] for i in indexes) if not _case_sensitive(d)], config.settings)
+    for index in indexes:
+        data = items[index]
         keys = set(intake_lock_keys(data))
-        clash = bool(keys & taken)
-        taken |= keys
         history = data.history
-        if clash or data.acknowledge or (history and history.compensation_amount is not None):
+        if keys & single_keys or data.acknowledge or (
+                history and history.compensation_amount is not None):
             single.append(index)
+            single_keys |= keys
+            continue
+        if keys & (bulk_keys | later_keys):
+            later.append(index)
+            later_keys |= keys
             continue
         phone, email = data.customer.phone, data.customer.email
         mine = [c for c in known if (phone and c.phone == phone) or (email and c.email == email)]
         customer, is_new, changed = customer_match(data.customer, mine[:20])
-        if changed:
+        plan = None
+        if not changed:
+            bucket = grouping.matter_bucket(data.category, data.order_ref, data.location)
+            recent = None
+            if matters is not None and bucket is not None and not _case_sensitive(data):
+                recent = grouping.recent_for(matters[bucket], data.received_at or now,
+                                             config.settings)
+            plan = related_plan(data, config, customer_id=_NO_CUSTOMER if is_new else customer.pk,
+                                customer_is_new=is_new, now=now, recent=recent)
+        if plan is None or plan.duplicate_of_id is not None or plan.in_group:
             single.append(index)
-            continue
-        bucket = grouping.matter_bucket(data.category, data.order_ref, data.location)
-        recent = None
-        if matters is not None and bucket is not None and not _case_sensitive(data):
-            recent = grouping.recent_for(matters[bucket], data.received_at or now,
-                                         config.settings)
-        plan = related_plan(data, config, customer_id=_NO_CUSTOMER if is_new else customer.pk,
-                            customer_is_new=is_new, now=now, recent=recent)
-        if plan.duplicate_of_id is not None or plan.in_group:
-            single.append(index)
+            single_keys |= keys
             continue
         bulk.append(_Planned(index, data, customer, is_new))
-    return bulk, single
+        bulk_keys |= keys
+    return bulk, single, later
 
 
 def _reserve_case_ids(count: int) -> list[int]:
@@ -154,17 +168,23 @@ def case_intake_batch(*, actor: User | None, items: list[IntakeData],
     by one instead."""
     config = desk_config()
     results: list[IntakeResult | InvalidInput | DatabaseError | None] = [None] * len(items)
-    bulk, single = _split(items, config)
-    if bulk:
+    single: list[int] = []
+    pending = list(range(len(items)))
+    while pending:  # each round writes at least its first complaint's
+        bulk, alone, pending = _split(items, config, pending)
+        single += alone
+        if not bulk:
+            continue
         try:
             with transaction.atomic():
                 written = _write(bulk, actor, config)
         except DatabaseError:
-            single = sorted([*single, *(p.index for p in bulk)])
+            single += [p.index for p in bulk] + pending
+            pending = []
         else:
             for p, result in zip(bulk, written, strict=True):
                 results[p.index] = result
-    for index in single:
+    for index in sorted(single):
         try:
             results[index] = case_intake(actor=actor, data=items[index], bulk=True)
         except (InvalidInput, DatabaseError) as exc:
