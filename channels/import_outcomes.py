@@ -33,11 +33,20 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.choices import ChannelKind
 from cases.models import Department
-from cases.services.imported_history import IMPORTED_STAGES, ImportedHistory, derived_stage
+from cases.services import IntakeData
+from cases.services.desk_config import desk_config
+from cases.services.imported_history import (
+    IMPORTED_STAGES,
+    ImportedHistory,
+    derived_stage,
+    past_due_on_arrival,
+)
+from cases.services.lifecycle import suggest_tier
 from channels.import_times import ValueProblem
 
 OUTCOME_DATETIMES = {"first_responded_at", "resolved_at", "closed_at", "due_at"}
@@ -156,3 +165,14 @@ def _amount(value: Any) -> Decimal | None:
             "%(value)r is not an amount of money (digits with an optional decimal point).") % {
             "value": str(value)})
     return amount.quantize(Decimal("0.01"))
+
+
+def would_be_past_due(data: IntakeData) -> bool:
+    """Whether a dry run's history row would arrive past a deadline, as the real run counts
+    it (its clocks built in memory)."""
+    assert data.history is not None
+    suggested = suggest_tier(urgency=data.urgency, scope=data.scope, difficulty=data.difficulty)
+    now = timezone.now()
+    return past_due_on_arrival(
+        data.history, received_at=data.received_at or now, suggested_tier=suggested,
+        policy=desk_config().policy(data.history.tier or suggested), now=now)

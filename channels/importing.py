@@ -70,6 +70,7 @@ from channels.import_outcomes import (
     has_history,
     row_channel,
     row_history,
+    would_be_past_due,
 )
 from channels.import_times import ValueProblem, parse_time, zone_named
 from channels.models import Channel
@@ -412,6 +413,8 @@ def _import_batch(
         if dry_run:
             report.created += 1
             report.stages[data.history.stage if data.history else "received"] += 1
+            if data.history is not None and would_be_past_due(data):
+                report.past_due += 1
             continue
         todo.append((line, data))
     if not todo:

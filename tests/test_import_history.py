@@ -246,6 +246,7 @@ def test_the_dry_run_reports_the_outcomes_it_would_set_and_writes_nothing(legacy
     report = run_import(legacy[0], dry_run=True)
     assert report.created == 9 and dict(report.stages) == {
         "closed": 4, "resolved": 1, "in_progress": 1, "received": 2, "invalid": 1}
+    assert report.past_due == 3  # as the real run counts them
     assert not Case.objects.exists() and not Alert.objects.exists()
 
 
@@ -255,6 +256,7 @@ def test_the_command_says_what_it_would_set_and_what_was_past_due(legacy):
                  stdout=out)
     assert "would be in stage: closed 4, in_progress 1, invalid 1, received 2, resolved 1" in (
         out.getvalue())
+    assert "3 open case(s) would already be past a deadline" in out.getvalue()
     out = StringIO()
     call_command("import_complaints", str(legacy[0]), mapping=str(legacy[1]), stdout=out)
     assert "3 open case(s) were already past a deadline" in out.getvalue()

@@ -201,6 +201,16 @@ def history_clocks(case: Case, history: ImportedHistory, policy: SlaPolicy,
     return rows
 
 
+def past_due_on_arrival(history: ImportedHistory, *, received_at: datetime,
+                        suggested_tier: int, policy: SlaPolicy, now: datetime) -> bool:
+    """Whether the case would arrive with a running clock already past due (a dry run's
+    count of the summary alert; no query: the case and its clocks are built in memory)."""
+    case = Case(received_at=received_at, **{"suggested_tier": suggested_tier,
+                                             **imported_case_fields(history, suggested_tier)})
+    history_clocks(case, history, policy, now)
+    return case.sla_state == SlaState.BREACHED
+
+
 def history_transitions(case: Case, history: ImportedHistory, actor: User | None,
                         channel_label: str) -> list[CaseTransition]:
     """The stage path the case took, dated when it happened and marked imported (unsaved)."""

@@ -51,7 +51,11 @@ class Command(BaseCommand):
         """The stages set (or that would be), and the open cases already past due."""
         stages = ", ".join(f"{stage} {count}" for stage, count in sorted(result.stages.items()))
         self.stdout.write(f"{'would be in' if result.dry_run else 'in'} stage: {stages or '-'}")
-        if result.past_due:
+        if result.past_due and result.dry_run:
+            self.stdout.write(
+                f"{result.past_due} open case(s) would already be past a deadline: shown "
+                f"breached on the desk; one summary alert to the supervisors.")
+        elif result.past_due:
             self.stdout.write(
                 f"{result.past_due} open case(s) were already past a deadline: shown breached "
                 f"on the desk; one summary alert went to the supervisors.")
