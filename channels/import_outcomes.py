@@ -12,7 +12,8 @@ Targets (each a rule like any other field: ``column``, ``template``, ``value``, 
 ``closed_at``: when it happened; ``due_at``: the source's own solution deadline (else the
 tier's policy from receipt). Read with the mapping's or the field's ``timezone``
 (``channels.import_times``). A closed case without resolved_at was resolved when closed; a
-resolved or closed one without first_responded_at was answered when resolved.
+resolved or closed one without first_responded_at has no first-response clock (unknown is not
+late: it is left out of that KPI).
 ``resolution`` the solution text (the closing reason of an invalid case).
 ``satisfaction`` a 1-5 score (closed cases only; counts as the revisit at closing).
 ``compensation_amount`` paid by the legacy system (an approved compensation, "other").
