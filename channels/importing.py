@@ -265,7 +265,7 @@ def _evaluate(rules: list[dict[str, Any]], row: dict[str, str], mapping: Mapping
 
 def _datetime(value: Any, rule: dict[str, Any], name: str, mapping: Mapping) -> datetime | None:
     return parse_time(value, formats=rule.get("formats"), field_name=name,
-                      zone=rule.get("zone") or mapping.timezone)
+                      zone=rule.get("zone") or mapping.timezone, end_of_day=name == "due_at")
 
 
 def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel) -> IntakeData:

@@ -397,6 +397,16 @@ def test_a_plain_date_with_no_zone_named_is_that_day_of_the_reports(tmp_path):
     assert Case.objects.get().received_at == datetime(2026, 10, 5, tzinfo=SH)
 
 
+def test_a_due_date_without_a_time_is_due_by_the_end_of_that_day(tmp_path):
+    mapping = json.loads(MAPPING_TEXT())
+    mapping["fields"]["due_at"]["formats"] = ["%m/%d/%Y"]
+    data, _rules = write(tmp_path, [["Z-4", "Pending", "10/05/2026 09:00 AM", "10/08/2026",
+                                     "", "", "", ""]])
+    report = import_complaints(data, parse_mapping(mapping))
+    assert report.created == 1, report.errors
+    assert Case.objects.get().solution_due_at == datetime(2026, 10, 9, tzinfo=NY)
+
+
 @pytest.mark.parametrize("where", ["top", "field"])
 def test_an_unknown_time_zone_is_refused_before_anything_is_read(where):
     mapping = json.loads(MAPPING_TEXT())
