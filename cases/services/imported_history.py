@@ -104,8 +104,10 @@ def history_errors(history: ImportedHistory, received_at: datetime | None,
     needs = {Stage.CLOSED: ("closed_at",), Stage.RESOLVED: ("resolved_at",)}.get(stage, ())
     for name in needs:
         if getattr(history, name) is None and not (name == "closed_at" and history.resolved_at):
-            errors.append((name, _("A case in stage %(stage)s needs %(field)s.") % {
-                "stage": stage, "field": name}))
+            errors.append((name, _(
+                "A case in stage %(stage)s needs %(field)s: map the column that holds it (a "
+                "list of rules can fall back on another column), or map the status to another "
+                "stage.") % {"stage": stage, "field": name}))
     later = {Stage.RECEIVED: ("resolved_at", "closed_at"),
              Stage.IN_PROGRESS: ("resolved_at", "closed_at"),
              Stage.RESOLVED: ("closed_at",)}.get(stage, ())
