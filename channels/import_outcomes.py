@@ -12,7 +12,8 @@ Targets (each a rule like any other field: ``column``, ``template``, ``value``, 
 ``closed_at``: when it happened; ``due_at``: the source's own solution deadline (else the
 tier's policy from receipt). Read with the mapping's or the field's ``timezone``
 (``channels.import_times``). A closed case without resolved_at was resolved when closed; a
-resolved or closed one without first_responded_at was answered when resolved.
+resolved or closed one without first_responded_at has no first-response clock (unknown is not
+late: it is left out of that KPI).
 ``resolution`` the solution text (the closing reason of an invalid case).
 ``satisfaction`` a 1-5 score (closed cases only; counts as the revisit at closing).
 ``compensation_amount`` paid by the legacy system (an approved compensation, "other").
@@ -33,11 +34,20 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.choices import ChannelKind
 from cases.models import Department
-from cases.services.imported_history import IMPORTED_STAGES, ImportedHistory, derived_stage
+from cases.services import IntakeData
+from cases.services.desk_config import desk_config
+from cases.services.imported_history import (
+    IMPORTED_STAGES,
+    ImportedHistory,
+    derived_stage,
+    past_due_on_arrival,
+)
+from cases.services.lifecycle import suggest_tier
 from channels.import_times import ValueProblem
 
 OUTCOME_DATETIMES = {"first_responded_at", "resolved_at", "closed_at", "due_at"}
@@ -156,3 +166,14 @@ def _amount(value: Any) -> Decimal | None:
             "%(value)r is not an amount of money (digits with an optional decimal point).") % {
             "value": str(value)})
     return amount.quantize(Decimal("0.01"))
+
+
+def would_be_past_due(data: IntakeData) -> bool:
+    """Whether a dry run's history row would arrive past a deadline, as the real run counts
+    it (its clocks built in memory)."""
+    assert data.history is not None
+    suggested = suggest_tier(urgency=data.urgency, scope=data.scope, difficulty=data.difficulty)
+    now = timezone.now()
+    return past_due_on_arrival(
+        data.history, received_at=data.received_at or now, suggested_tier=suggested,
+        policy=desk_config().policy(data.history.tier or suggested), now=now)

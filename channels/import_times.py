@@ -11,13 +11,15 @@ The rule (documented in the importing module and channels/README.md):
   value and the ``timezone`` key to add: reading it in the server's zone silently moved a
   New York 00:20 twelve hours, to the day before;
 * a date without a time (``%Y-%m-%d``) and no zone named is that day in the desk's
-  reporting time zone (``settings.TIME_ZONE``): the day the reports file it under.
+  reporting time zone (``settings.TIME_ZONE``): the day the reports file it under;
+* a due date without a time (``end_of_day``) is due by the end of that day (the next
+  midnight), not at its first minute.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -53,7 +55,7 @@ def zone_named(name: Any, where: str) -> ZoneInfo:
 
 
 def parse_time(value: Any, *, formats: list[str] | None, zone: ZoneInfo | None,
-               field_name: str) -> datetime | None:
+               field_name: str, end_of_day: bool = False) -> datetime | None:
     """The aware datetime in ``value`` (None when empty); ValueProblem when it cannot be
     read or placed in time (see the module docstring for the zone rule)."""
     if value in ("", None):
@@ -72,6 +74,8 @@ def parse_time(value: Any, *, formats: list[str] | None, zone: ZoneInfo | None,
                 "the rule of %(field)s, saying where the legacy system's clocks were."
             ) % {"value": str(value), "field": field_name})
         zone = ZoneInfo(settings.TIME_ZONE)
+    if end_of_day and not _TIME_DIRECTIVES.search(fmt):
+        parsed += timedelta(days=1)
     return localise(parsed, zone, field_name, str(value))
 
 

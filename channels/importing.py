@@ -45,6 +45,7 @@ from channels.import_outcomes import (
     has_history,
     row_channel,
     row_history,
+    would_be_past_due,
 )
 from channels.import_rules import Fallbacks, RowContext, RowProblem, apply_rule, evaluate
 from channels.import_times import ValueProblem, parse_time
@@ -87,7 +88,7 @@ class ImportReport:
 
 def _datetime(value: Any, rule: dict[str, Any], name: str, mapping: Mapping) -> datetime | None:
     return parse_time(value, formats=rule.get("formats"), field_name=name,
-                      zone=rule.get("zone") or mapping.timezone)
+                      zone=rule.get("zone") or mapping.timezone, end_of_day=name == "due_at")
 
 
 def _bare(rule: dict[str, Any]) -> dict[str, Any]:
@@ -250,6 +251,8 @@ class _Run:
                 report.created += 1
                 report.fallbacks.merge(tally)
                 report.stages[data.history.stage if data.history else "received"] += 1
+                if data.history is not None and would_be_past_due(data):
+                    report.past_due += 1
                 continue
             todo.append((line, data, tally))
         if todo:

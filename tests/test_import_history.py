@@ -153,10 +153,11 @@ def test_cases_land_in_the_file_stages_at_the_file_times(legacy):
     assert t1.department.code == "billing-team" and t1.satisfaction_score == 5
     assert t1.solution == "Refunded the fee" and not t1.ever_breached
     assert Compensation.objects.get(case=t1).amount == Decimal("1250.00")
-    # The aware value is used as is; a resolved case without a response time was answered
-    # when it was resolved; a received case keeps the file's tier as its suggestion.
+    # The aware value is used as is; a closed case with no response time has no response
+    # clock (unknown, not late); a received case keeps the file's tier as its suggestion.
     assert cases["T-3"].resolved_at == datetime(2026, 10, 14, 13, 0, tzinfo=ZoneInfo("UTC"))
-    assert cases["T-2"].first_responded_at == cases["T-2"].resolved_at
+    assert (cases["T-2"].first_responded_at, cases["T-2"].response_due_at) == (None, None)
+    assert not CaseDeadline.objects.filter(case=cases["T-2"], clock="response").exists()
     assert cases["T-2"].department.code == "billing-team" == cases["T-3"].department.code
     assert (cases["T-5"].tier, cases["T-5"].suggested_tier) == (0, 1)
     assert cases["T-6"].closed_at == datetime(2026, 10, 27, 9, 0, tzinfo=SH)
@@ -246,6 +247,7 @@ def test_the_dry_run_reports_the_outcomes_it_would_set_and_writes_nothing(legacy
     report = run_import(legacy[0], dry_run=True)
     assert report.created == 9 and dict(report.stages) == {
         "closed": 4, "resolved": 1, "in_progress": 1, "received": 2, "invalid": 1}
+    assert report.past_due == 3  # as the real run counts them
     assert not Case.objects.exists() and not Alert.objects.exists()
 
 
@@ -255,6 +257,7 @@ def test_the_command_says_what_it_would_set_and_what_was_past_due(legacy):
                  stdout=out)
     assert "would be in stage: closed 4, in_progress 1, invalid 1, received 2, resolved 1" in (
         out.getvalue())
+    assert "3 open case(s) would already be past a deadline" in out.getvalue()
     out = StringIO()
     call_command("import_complaints", str(legacy[0]), mapping=str(legacy[1]), stdout=out)
     assert "3 open case(s) were already past a deadline" in out.getvalue()
@@ -264,7 +267,7 @@ def test_the_command_says_what_it_would_set_and_what_was_past_due(legacy):
 def _file_facts() -> list[dict]:
     """The rows of the file read with nothing but zoneinfo: the independent computation."""
     facts = []
-    for ticket, status, opened, due, _responded, resolved, _closed, _tier in ROWS:
+    for ticket, status, opened, due, responded, resolved, _closed, tier in ROWS:
         if STAGE_MAP[status] == "invalid":
             continue  # invalid or withdrawn: never counted in KPIs
         if "T" in resolved:
@@ -272,9 +275,11 @@ def _file_facts() -> list[dict]:
         else:
             resolved_at = (datetime.strptime(resolved, HANDLED).replace(tzinfo=SH)
                            if resolved else None)
-        facts.append({"ticket": ticket,
+        facts.append({"ticket": ticket, "stage": STAGE_MAP[status], "tier": tier,
                       "received": datetime.strptime(opened, US).replace(tzinfo=NY),
                       "due": datetime.strptime(due, US).replace(tzinfo=NY),
+                      "responded": (datetime.strptime(responded, HANDLED).replace(tzinfo=SH)
+                                    if responded else None),
                       "resolved": resolved_at})
     return facts
 
@@ -307,6 +312,16 @@ def test_the_period_kpis_equal_an_independent_computation_from_the_file(legacy):
     assert (lines["late_handling"].numerator, lines["late_handling"].denominator) == (
         late, len(known))
     assert Decimal(100) - lines["late_handling"].value == _pct(len(on_time), len(known))
+    # First response against the tiers' policy (SPEC: 1 h for tier 1, 4 h for tier 3); a
+    # case resolved with no answer time recorded is not measured.
+    allowed = {"High": timedelta(hours=1), "Normal": timedelta(hours=4)}
+    measured = [f for f in received if f["responded"] or f["stage"] in ("received",
+                                                                       "in_progress")]
+    answered = [f for f in measured if f["responded"]
+                and f["responded"] - f["received"] <= allowed[f["tier"]]]
+    assert [f["ticket"] for f in measured] == ["T-1", "T-3", "T-4", "T-5"]
+    assert (lines["first_response"].numerator, lines["first_response"].denominator) == (
+        len(answered), len(measured)) == (2, 4)
     # The one score in the file (T-1, closed in October) is October's satisfaction.
     assert (lines["satisfaction"].numerator, lines["satisfaction"].denominator) == (1, 1)
     assert lines["handling_cycle"].denominator == len(handled) == 4
@@ -380,6 +395,16 @@ def test_a_plain_date_with_no_zone_named_is_that_day_of_the_reports(tmp_path):
     report = import_complaints(data, parse_mapping(mapping))
     assert report.created == 1, report.errors
     assert Case.objects.get().received_at == datetime(2026, 10, 5, tzinfo=SH)
+
+
+def test_a_due_date_without_a_time_is_due_by_the_end_of_that_day(tmp_path):
+    mapping = json.loads(MAPPING_TEXT())
+    mapping["fields"]["due_at"]["formats"] = ["%m/%d/%Y"]
+    data, _rules = write(tmp_path, [["Z-4", "Pending", "10/05/2026 09:00 AM", "10/08/2026",
+                                     "", "", "", ""]])
+    report = import_complaints(data, parse_mapping(mapping))
+    assert report.created == 1, report.errors
+    assert Case.objects.get().solution_due_at == datetime(2026, 10, 9, tzinfo=NY)
 
 
 @pytest.mark.parametrize("where", ["top", "field"])

@@ -42,7 +42,9 @@ ALERT_IMPORTED_PAST_DUE = "imported_past_due"
 class ImportedHistory:
     """What a legacy system knew of a complaint beyond the complaint itself. Times are aware.
     Missing facts implied by the stage are filled in by ``complete_history``: a closed case
-    was resolved when it was closed, and answered when it was resolved."""
+    was resolved when it was closed. An unknown first-response time stays unknown: a case
+    resolved without one gets no first-response clock, so it is neither on time nor late in
+    that KPI (unknown is not late)."""
 
     stage: str = Stage.RECEIVED
     tier: int | None = None
@@ -70,13 +72,10 @@ def derived_stage(*, first_responded_at: datetime | None, resolved_at: datetime 
 
 
 def complete_history(history: ImportedHistory) -> None:
-    """Fill in the facts the stage implies (in place): closed -> resolved at closing if the
-    export has no resolution time; resolved -> first responded at resolution if it has no
-    first-response time; invalid -> closed when received (``history_errors`` checks first)."""
+    """Fill in the fact the stage implies (in place): a closed case without a resolution
+    time was resolved when it was closed."""
     if history.stage == Stage.CLOSED and history.resolved_at is None:
         history.resolved_at = history.closed_at
-    if history.stage in (Stage.RESOLVED, Stage.CLOSED) and history.first_responded_at is None:
-        history.first_responded_at = history.resolved_at
 
 
 def history_errors(history: ImportedHistory, received_at: datetime | None,
@@ -105,8 +104,10 @@ def history_errors(history: ImportedHistory, received_at: datetime | None,
     needs = {Stage.CLOSED: ("closed_at",), Stage.RESOLVED: ("resolved_at",)}.get(stage, ())
     for name in needs:
         if getattr(history, name) is None and not (name == "closed_at" and history.resolved_at):
-            errors.append((name, _("A case in stage %(stage)s needs %(field)s.") % {
-                "stage": stage, "field": name}))
+            errors.append((name, _(
+                "A case in stage %(stage)s needs %(field)s: map the column that holds it (a "
+                "list of rules can fall back on another column), or map the status to another "
+                "stage.") % {"stage": stage, "field": name}))
     later = {Stage.RECEIVED: ("resolved_at", "closed_at"),
              Stage.IN_PROGRESS: ("resolved_at", "closed_at"),
              Stage.RESOLVED: ("closed_at",)}.get(stage, ())
@@ -182,7 +183,10 @@ def history_clocks(case: Case, history: ImportedHistory, policy: SlaPolicy,
     plan: list[tuple[str, datetime, datetime | None, datetime | None]] = []
     if history.stage == Stage.RECEIVED:
         plan.append((Clock.ASSIGN, received, None, end))
-    plan.append((Clock.RESPONSE, received, None, history.first_responded_at or end))
+    if history.first_responded_at is not None or history.stage in (Stage.RECEIVED,
+                                                                   Stage.IN_PROGRESS):
+        # A case past its answer with no answer time recorded: not measured (not late).
+        plan.append((Clock.RESPONSE, received, None, history.first_responded_at or end))
     plan.append((Clock.SOLUTION, received, history.due_at, history.resolved_at or end))
     if history.stage == Stage.RESOLVED and history.resolved_at is not None:
         plan.append((Clock.FEEDBACK, history.resolved_at, None, None))
@@ -201,6 +205,16 @@ def history_clocks(case: Case, history: ImportedHistory, policy: SlaPolicy,
     return rows
 
 
+def past_due_on_arrival(history: ImportedHistory, *, received_at: datetime,
+                        suggested_tier: int, policy: SlaPolicy, now: datetime) -> bool:
+    """Whether the case would arrive with a running clock already past due (a dry run's
+    count of the summary alert; no query: the case and its clocks are built in memory)."""
+    case = Case(received_at=received_at, **{"suggested_tier": suggested_tier,
+                                             **imported_case_fields(history, suggested_tier)})
+    history_clocks(case, history, policy, now)
+    return case.sla_state == SlaState.BREACHED
+
+
 def history_transitions(case: Case, history: ImportedHistory, actor: User | None,
                         channel_label: str) -> list[CaseTransition]:
     """The stage path the case took, dated when it happened and marked imported (unsaved)."""
@@ -209,12 +223,14 @@ def history_transitions(case: Case, history: ImportedHistory, actor: User | None
         ("stage", "receive", "", Stage.RECEIVED, received)]
     if case.tier:
         steps.append(("tier", "confirm_tier", "0", str(case.tier), received))
-    if history.stage in (Stage.IN_PROGRESS, Stage.RESOLVED, Stage.CLOSED):
+    started = history.stage == Stage.IN_PROGRESS or history.first_responded_at is not None
+    if started and history.stage != Stage.INVALID:
+        # Taken up when first answered (an in-progress case with no answer time: on receipt).
         steps.append(("stage", "start", Stage.RECEIVED, Stage.IN_PROGRESS,
                       history.first_responded_at or received))
     if history.stage in (Stage.RESOLVED, Stage.CLOSED) and history.resolved_at:
-        steps.append(("stage", "resolve", Stage.IN_PROGRESS, Stage.RESOLVED,
-                      history.resolved_at))
+        steps.append(("stage", "resolve", Stage.IN_PROGRESS if started else Stage.RECEIVED,
+                      Stage.RESOLVED, history.resolved_at))
     if history.stage == Stage.CLOSED and history.closed_at:
         steps.append(("stage", "close", Stage.RESOLVED, Stage.CLOSED, history.closed_at))
     if history.stage == Stage.INVALID:

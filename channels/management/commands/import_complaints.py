@@ -123,7 +123,11 @@ class Command(BaseCommand):
         stages = ", ".join(f"{stage} {count}" for stage, count in sorted(result.stages.items()))
         self.stdout.write((_("would be in stage: %(stages)s") if result.dry_run else
                            _("in stage: %(stages)s")) % {"stages": stages or "-"})
-        if result.past_due:
+        if result.past_due and result.dry_run:
+            self.stdout.write(_("%(count)d open case(s) would already be past a deadline: "
+                                "shown breached on the desk; one summary alert to the "
+                                "supervisors.") % {"count": result.past_due})
+        elif result.past_due:
             self.stdout.write(_("%(count)d open case(s) were already past a deadline: shown "
                                 "breached on the desk; one summary alert went to the "
                                 "supervisors.") % {"count": result.past_due})
