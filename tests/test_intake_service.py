@@ -291,7 +291,7 @@ def test_a_create_that_fails_half_way_leaves_nothing_behind(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(intake, "log_change", broken)
+    monkeypatch.setattr(intake, "intake_transitions", broken)
     with pytest.raises(RuntimeError):
         case_intake(actor=None, data=data(customer=CustomerData(name="新人", phone="13955550000")))
     assert not Case.objects.exists() and not Customer.objects.exists()
