@@ -230,7 +230,9 @@ def test_every_message_is_in_the_language_of_the_command(tmp_path, mapping_file)
                 "rows": 2, "created": 1, "existing": 0, "failed": 1}
             failed = gettext("%(count)d row(s) were not imported; see the report above."
                              ) % {"count": 1}
-        assert f"line 3 [L-3]: subject: {subject}" in out
+            row = gettext("line %(line)d%(id)s: %(field)s: %(message)s") % {
+                "line": 3, "id": " [L-3]", "field": "subject", "message": subject}
+        assert row in out
         assert summary in out and failed in out
     assert "请" in run(data, mapping_file, "--dry-run", "--language", "zh-hans")[0]
 
