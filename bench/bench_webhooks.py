@@ -36,11 +36,11 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from tests.webhook_receiver import running_receiver
     from channels.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
     from channels.webhooks.services.delivery import webhook_send
     from channels.webhooks.services.endpoints import secret_generate
     from channels.webhooks.services.events import deadline_event, webhook_events_record
+    from tests.webhook_receiver import running_receiver
 
     call_command("migrate", verbosity=0)
     WebhookDelivery.objects.all().delete()

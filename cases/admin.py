@@ -461,7 +461,5 @@ class CollaborationNoteAdmin(_ReadOnlyAdmin):
     list_display = ("created_at", "request", "author")
     list_select_related = ("request", "author")
 
-from cases import admin_pauses  # noqa: E402, F401  (pause reasons and pauses)
-
-from cases import admin_statutory  # noqa: E402,F401  (the statutory regimes' admin)
-from cases import admin_lifecycle  # noqa: E402, F401  (registers the lifecycle admin)
+# The admins of the lifecycle, pause and statutory models register themselves on import.
+from cases import admin_lifecycle, admin_pauses, admin_statutory  # noqa: E402, F401

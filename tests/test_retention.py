@@ -172,12 +172,6 @@ def test_after_the_task_no_personal_data_of_an_aged_case_remains_anywhere(
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason=(
-    "AUD's change capture (cases/audit/capture.py, cases/services/audit.py) keeps the "
-    "customer's name: target_repr is str(customer), i.e. the full name, and free text (a "
-    "subject, a description) is recorded with only phone/e-mail/ID/card masked, so a name "
-    "typed into it stays. The chain cannot be scrubbed afterwards: the fix belongs in the "
-    "capture (mask the customer's repr; record free text as a digest). Remove this xfail then."))
 def test_the_audit_trail_never_holds_the_customers_name():
     case = _personal_case()
     _age(case, 40)

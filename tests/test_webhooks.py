@@ -17,11 +17,11 @@ from cases.choices import Stage
 from cases.models import Alert
 from cases.models.audit import AuditEntry
 from cases.services.sweeps import deadline_sweep
-from tests.factories import CaseFactory
-from tests.webhook_receiver import running_receiver
 from channels.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from channels.webhooks.services.delivery import webhook_redispatch, webhook_send
 from channels.webhooks.services.endpoints import endpoint_create, endpoint_update
+from tests.factories import CaseFactory
+from tests.webhook_receiver import running_receiver
 
 pytestmark = pytest.mark.django_db
 

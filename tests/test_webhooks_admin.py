@@ -13,10 +13,10 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from standardwebhooks import Webhook
 
-from tests.factories import CaseFactory
-from tests.webhook_receiver import running_receiver
 from channels.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from channels.webhooks.services.endpoints import endpoint_create
+from tests.factories import CaseFactory
+from tests.webhook_receiver import running_receiver
 
 pytestmark = pytest.mark.django_db
 

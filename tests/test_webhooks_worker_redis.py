@@ -18,6 +18,10 @@ import pytest
 from django.db import transaction
 from standardwebhooks import Webhook
 
+from channels.webhooks.models import DeliveryStatus, WebhookDelivery
+from channels.webhooks.services.delivery import webhook_redispatch
+from channels.webhooks.services.endpoints import endpoint_create
+from channels.webhooks.services.events import EventData, webhook_events_record
 from tests.test_worker_redis import (  # noqa: F401 - real_broker is a fixture
     BROKER,
     DATABASE,
@@ -27,10 +31,6 @@ from tests.test_worker_redis import (  # noqa: F401 - real_broker is a fixture
     real_broker,
 )
 from tests.webhook_receiver import running_receiver
-from channels.webhooks.models import DeliveryStatus, WebhookDelivery
-from channels.webhooks.services.delivery import webhook_redispatch
-from channels.webhooks.services.endpoints import endpoint_create
-from channels.webhooks.services.events import EventData, webhook_events_record
 
 pytestmark = [
     pytest.mark.realservices,

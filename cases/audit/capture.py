@@ -13,6 +13,7 @@ personal data typed into it masked (``cases.masking``), secrets only as "changed
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
@@ -21,12 +22,11 @@ from django.apps import apps
 from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 
-from cases.masking import mask_email, mask_phone, mask_text
+from cases.masking import mask_email, mask_phone
 from cases.models.audit import AuditAction
 
 SNAPSHOT = "_audit_loaded"  # instance attribute holding the values it was loaded with
 SECRET = "(secret)"
-FREE_TEXT_LIMIT = 2000
 
 # Not recorded for any model: bookkeeping that changes on every save.
 ALWAYS_SKIPPED = frozenset({"updated_at", "version", "last_login", "last_used_at"})
@@ -39,6 +39,11 @@ def _mask_name(value: Any) -> str:
 
 def _secret(value: Any) -> str:
     return SECRET if value else ""
+
+
+def _digest(value: Any) -> str:
+    text = str(value)
+    return f"sha256:{hashlib.sha256(text.encode()).hexdigest()} ({len(text)} chars)"
 
 
 # model label -> fields skipped (besides ALWAYS_SKIPPED)
@@ -60,9 +65,13 @@ AUDITED: dict[str, frozenset[str]] = {
     "webhooks.WebhookEndpoint": frozenset({"consecutive_failures"}),
 }
 
-# Models whose free text may hold the customer's personal data: masked before recording.
-FREE_TEXT_MASKED = frozenset({"cases.Case", "cases.Compensation",
+# Models whose free text may hold the customer's personal data (a name typed into a
+# description cannot be detected): recorded as a digest.
+FREE_TEXT_DIGESTED = frozenset({"cases.Case", "cases.Compensation",
                               "cases.CollaborationRequest"})
+
+# Text fields of those models that are codes, not anyone's words: recorded as they are.
+KEPT_TEXT = frozenset({"reference", "external_id", "company"})
 
 # (model label, field) -> how the value is recorded.
 MASKED: dict[tuple[str, str], Callable[[Any], Any]] = {
@@ -71,6 +80,7 @@ MASKED: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("cases.Customer", "email"): lambda v: mask_email(v or ""),
     ("cases.Customer", "wechat_openid"): _secret,
     ("cases.Case", "location"): lambda v: "***" if v else "",  # may be an address
+    ("cases.Case", "order_ref"): lambda v: "***" if v else "",  # identifies the buyer
     ("cases.Case", "tracking_code"): _secret,  # the customer's key to /track/
     ("cases.User", "password"): _secret,
     ("channels.ApiKey", "key_hash"): _secret,
@@ -104,9 +114,9 @@ def recorded(model: type[models.Model], field: models.Field, value: Any) -> Any:
     masker = MASKED.get((label, field.name))
     if masker is not None:
         return masker(value)
-    if (label in FREE_TEXT_MASKED and isinstance(field, models.CharField | models.TextField)
-            and not field.choices and value):
-        return mask_text(str(value))[:FREE_TEXT_LIMIT]
+    if (label in FREE_TEXT_DIGESTED and isinstance(field, models.CharField | models.TextField)
+            and not field.choices and value and field.name not in KEPT_TEXT):
+        return _digest(value)
     return value
 
 

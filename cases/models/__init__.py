@@ -1,7 +1,7 @@
 """Domain models. Split by area; everything is importable from ``cases.models``."""
 
-from .calendars import CalendarDay, CalendarYear, ClockBasis, WorkCalendar, WorkingPeriod
 from .audit import AuditAction, AuditChainHead, AuditEntry
+from .calendars import CalendarDay, CalendarYear, ClockBasis, WorkCalendar, WorkingPeriod
 from .case import Case, CaseAttachment, CaseNote, CaseTransition, Compensation, ComplaintGroup
 from .collaboration import CollaborationNote, CollaborationRequest, CollaborationTodo
 from .config import DeskSettings, RootCause, SlaPolicy

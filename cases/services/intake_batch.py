@@ -20,8 +20,8 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from cases.choices import NoteKind
 from cases.audit.capture import record_bulk_creates
+from cases.choices import NoteKind
 from cases.models import Case, CaseDeadline, CaseNote, Customer, User
 from cases.services import grouping
 from cases.services.desk_config import DeskConfig, desk_config

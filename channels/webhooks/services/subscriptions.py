@@ -16,8 +16,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from complaints_project.cache_outage import CACHE_DOWN_ERRORS, warn_cache_down
 from channels.webhooks.models import WebhookEndpoint
+from complaints_project.cache_outage import CACHE_DOWN_ERRORS, warn_cache_down
 
 logger = logging.getLogger(__name__)
 
