@@ -377,8 +377,9 @@ OUTBOX_BACKOFF_MAX_SECONDS = env_int("OUTBOX_BACKOFF_MAX_SECONDS", 1800)
 # (broker message dropped, worker killed before claiming): the sweep dispatches it again.
 OUTBOX_REDISPATCH_AFTER_SECONDS = env_int("OUTBOX_REDISPATCH_AFTER_SECONDS", 60)
 # Outbound webhooks (channels/webhooks/services/delivery.py): the HTTP timeout (connect and
-# each read), attempts before a delivery is failed (backoff as the outbox's), and the claim lease, which
-# must exceed send_webhook_task's hard time limit (45 s). Production requires https.
+# each read), attempts before a delivery is failed (backoff as the outbox's), and the claim
+# lease, which must exceed send_webhook_task's hard time limit (45 s). Production requires
+# https.
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 120)
