@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+import cases.audit.admin  # noqa: F401  (registers the read-only audit trail)
 from cases import services
 from cases.admin_calendars import ClockBasisInline
 from cases.choices import Tier
@@ -38,6 +39,7 @@ from cases.models import (
     SlaPolicy,
     User,
 )
+from cases.services.audit import audit_personal_data_view
 
 
 @admin.register(User)
@@ -66,6 +68,27 @@ class CustomerAdmin(admin.ModelAdmin):
                     "created_at")
     list_filter = ("is_key_customer", "preferred_channel")
     search_fields = ("name", "phone", "email")
+    readonly_fields = ("anonymised_at",)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict | None = None) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        customer = (getattr(response, "context_data", None) or {}).get("original")
+        if request.method == "GET" and customer is not None:
+            audit_personal_data_view(actor=request.user, customer=customer,
+                                     where="admin customer", fields=["name", "phone", "email"])
+        return response
+
+    def changelist_view(self, request: HttpRequest,
+                        extra_context: dict | None = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        listing = (getattr(response, "context_data", None) or {}).get("cl")
+        shown = list(listing.result_list) if listing is not None else []
+        if shown:
+            audit_personal_data_view(actor=request.user, customer=shown[0], rows=len(shown),
+                                     where="admin customer list",
+                                     fields=["name", "phone", "email"])
+        return response
 
 
 @admin.register(SlaPolicy)
@@ -184,7 +207,7 @@ class CaseAdmin(admin.ModelAdmin):
         "follow_up_due_at", "follow_up_done_at", "closed_at", "next_due_at", "next_risk_at",
         "sla_state",
         "ever_breached", "response_breached", "satisfaction_score", "satisfied", "version",
-        "created_at", "updated_at",
+        "created_at", "updated_at", "anonymised_at",
     )
     inlines = [CaseTransitionInline, CaseNoteInline]
     actions = ["retier_action", "transfer_action", "invalidate_action"]
@@ -438,6 +461,5 @@ class CollaborationNoteAdmin(_ReadOnlyAdmin):
     list_display = ("created_at", "request", "author")
     list_select_related = ("request", "author")
 
-from cases import admin_pauses  # noqa: E402, F401  (pause reasons and pauses)
-
-from cases import admin_statutory  # noqa: E402,F401  (the statutory regimes' admin)
+# The admins of the lifecycle, pause and statutory models register themselves on import.
+from cases import admin_lifecycle, admin_pauses, admin_statutory  # noqa: E402, F401

@@ -7,8 +7,10 @@ class CasesConfig(AppConfig):
     verbose_name = _("Complaint cases")
 
     def ready(self) -> None:
+        from cases.audit import capture
         from cases.services import desk_config
         from cases.worktime import calendars
 
         desk_config.connect_signals()
         calendars.connect_signals()
+        capture.connect_signals()

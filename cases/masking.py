@@ -5,6 +5,7 @@ reaches a liaison's page."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 MASK = "****"
 
@@ -99,21 +100,36 @@ def _mask_match(kind: str, value: str) -> str:
     return mask_phone(value)
 
 
+def personal_data_spans(text: str | None) -> list[tuple[int, int, str]]:
+    """Where personal data is typed into ``text``: (start, end, kind) per finding, in order;
+    kind is one of email, id, intl, mobile, landline, card. The one detector behind masking
+    (``mask_text``) and anonymisation (``cases.services.retention``)."""
+    folded = (text or "").translate(_FOLD)
+    return [
+        (match.start(), match.end(), next(k for k in _KINDS if match.group(k) is not None))
+        for match in _PERSONAL_DATA.finditer(folded)
+    ]
+
+
+def replace_personal_data(text: str | None, replace: Callable[[str, str], str]) -> str:
+    """``text`` with each piece of personal data found in it replaced by
+    ``replace(kind, value)``."""
+    raw = text or ""
+    out, last = [], 0
+    for start, end, kind in personal_data_spans(raw):
+        out.append(raw[last:start])
+        out.append(replace(kind, raw[start:end].translate(_FOLD)))
+        last = end
+    out.append(raw[last:])
+    return "".join(out)
+
+
 def mask_text(text: str | None) -> str:
     """Free text with the personal data typed into it masked: phone numbers (mobiles, landlines
     with an area code, +86 forms, spaced or dashed), e-mail addresses, resident ID numbers and
     bank-card numbers (13 to 19 digits, so an all-digit order number that long is masked
     too). Order numbers such as SO-88812, dates and amounts are left alone."""
-    raw = text or ""
-    folded = raw.translate(_FOLD)
-    out, last = [], 0
-    for match in _PERSONAL_DATA.finditer(folded):
-        kind = next(k for k in _KINDS if match.group(k) is not None)
-        out.append(raw[last:match.start()])
-        out.append(_mask_match(kind, match.group(0)))
-        last = match.end()
-    out.append(raw[last:])
-    return "".join(out)
+    return replace_personal_data(text, _mask_match)
 
 
 def text_for(user: object, text: str | None) -> str:

@@ -31,3 +31,17 @@ class UserPreferencesMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class AuditActorMiddleware:
+    """Attribute the audit entries recorded while handling a request (change capture in the
+    desk, the board and the Django admin) to the signed-in user."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from cases.services.audit import audit_actor
+
+        with audit_actor(getattr(request, "user", None)):
+            return self.get_response(request)

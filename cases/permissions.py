@@ -186,3 +186,18 @@ def can_decide_request(request: CollaborationRequest, user: User | None) -> bool
 
 def can_complete_request(request: CollaborationRequest, user: User | None) -> bool:
     return can_review_request(request, user) or is_department_liaison(request, user)
+
+
+def can_manage_legal_holds(user: User | None) -> bool:
+    return _active(user) and user.has_role(Role.SUPERVISOR, Role.ADMIN)
+
+
+def can_handle_erasure(user: User | None) -> bool:
+    """PIPL erasure requests are decided by a supervisor (not an admin: separation of duties)."""
+    return is_supervisor(user)
+
+
+def can_see_audit_history(user: User | None) -> bool:
+    """Supervisors and admins read a case's audit history (agents and liaisons do not)."""
+    return _active(user) and (user.has_role(Role.SUPERVISOR, Role.ADMIN)
+                              or bool(getattr(user, "is_superuser", False)))

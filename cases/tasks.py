@@ -29,9 +29,11 @@ def send_notice_task(self, notice_id: int) -> str:
 @shared_task(name="cases.tasks.outbox_redispatch_task", acks_late=True, soft_time_limit=120,
              time_limit=150)
 def outbox_redispatch_task() -> int:
+    """Re-dispatch stuck notices and stuck webhook deliveries (one sweep, one beat entry)."""
     from cases.services.outbox import outbox_redispatch
+    from channels.webhooks.services.delivery import webhook_redispatch
 
-    return outbox_redispatch()
+    return outbox_redispatch() + webhook_redispatch()
 
 
 @shared_task(name="cases.tasks.deadline_sweep_task", acks_late=True, soft_time_limit=240,
@@ -62,3 +64,13 @@ def pause_maximum_sweep_task() -> int:
     from cases.services.pauses import pause_maximum_sweep
 
     return pause_maximum_sweep()
+
+
+@shared_task(name="cases.tasks.retention_sweep_task", acks_late=True, soft_time_limit=3000,
+             time_limit=3300)
+def retention_sweep_task() -> dict:
+    """Daily: anonymise the cases (and customers) past their retention. Each batch commits on
+    its own, so a run cut short resumes where it stopped the next day (or on a re-run)."""
+    from cases.services.retention import retention_sweep
+
+    return retention_sweep().as_dict()

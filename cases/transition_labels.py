@@ -20,6 +20,7 @@ TRANSITION_LABELS = {
     "assign_review": _("Assign review"),
     "reopen": _("Reopen"),
     "invalidate": _("Close as invalid / withdrawn"),
+    "close": _("Close"),  # an imported case's closing in the legacy system
     "transfer_ownership": _("Transfer ownership"),
     "change_handler": _("Change handler"),
     "answer": _("Propose plan"),

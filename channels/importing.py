@@ -1,45 +1,19 @@
-"""Bulk import of complaints from a legacy system's CSV export, driven by a JSON mapping.
+"""Bulk import of complaints from a legacy system's CSV export, driven by a JSON mapping
+(the mapping language: channels/README.md, ``channels.import_mapping`` and
+``channels.import_rules``; reading the file: ``channels.import_files``).
 
-Each row goes through the one intake path in its own transaction: a bad row is reported
-(line, external id, field, reason) and the next row goes on. Rows are keyed by the legacy
-system's id (``external_id`` on the import channel), so running the same import again skips
-what is already there and creates no duplicates. ``dry_run`` checks every row without writing.
-
-Mapping file (JSON)::
-
-    {
-      "channel": "import",                  # channel code (default "import")
-      "encoding": "utf-8-sig", "delimiter": ",",
-      "empty_values": ["", "N/A"],          # cell values that count as empty
-      "fields": {
-        "external_id": {"column": "Complaint ID"},
-        "received_at": {"column": "Date received", "formats": ["%Y-%m-%d"]},
-        "category": [{"column": "Issue", "map": {"Fees or interest": "billing"}},
-                     {"column": "Product", "map": {...}},
-                     {"value": "other"}],   # a list: the first rule giving a value wins
-        "subject": {"template": "{Product}: {Issue}"},
-        "description": {"lines": ["{Consumer complaint narrative}", "Company: {Company}"]},
-        "customer.name": {"template": "CFPB consumer {Complaint ID}"}
-      },
-      "notes": [{"lines": ["Legacy status: {Company response to consumer}"]}]
-    }
-
-A rule is one of ``column`` (a cell), ``template`` ("{Column}" placeholders), ``lines`` (a
-template per line; a line whose placeholders are all empty is left out) or ``value`` (a
-constant); ``map`` translates the result (exact, then case-insensitive; unmapped values fall
-through to the next rule unless ``map_default`` is given); ``max_length`` truncates text.
-Targets: external_id, received_at, occurred_at, category, subject, description, order_ref,
-location, desired_outcome, urgency, scope, difficulty, customer.name, customer.phone,
-customer.email, customer.preferred_channel, customer.is_key_customer.
+Each row goes through the one intake path: a bad row is reported (line, external id,
+field, reason) and the next row goes on. Rows are keyed by the legacy system's id
+(``external_id`` on the import channel), so running the same import again skips what is
+already there and creates no duplicates; an interrupted import resumes by running it again.
+``dry_run`` checks every row without writing and counts exactly what the real run does
+(an id seen earlier in the file or imported before is "already imported").
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import re
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,28 +21,42 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cases.models import Case, User
 from cases.services import CustomerData, IntakeData, InvalidInput
-from cases.services.intake import clean_text, validate_intake
+from cases.services.imported_history import imported_breaches_alert
+from cases.services.intake import validate_intake
+from cases.services.intake_batch import case_intake_batch
+from channels.import_files import CsvFile, RawRow
+from channels.import_mapping import (
+    REQUIRED_TARGETS,
+    TARGETS,
+    Mapping,
+    MappingError,
+    check_code,
+    load_mapping,
+    parse_mapping,
+)
+from channels.import_outcomes import (
+    OUTCOME_DATETIMES,
+    OUTCOME_TARGETS,
+    check_mapped,
+    has_history,
+    row_channel,
+    row_history,
+    would_be_past_due,
+)
+from channels.import_rules import Fallbacks, RowContext, RowProblem, apply_rule, evaluate
+from channels.import_times import ValueProblem, parse_time
 from channels.models import Channel
-from channels.services import complaint_submit
 
-TARGETS = {
-    "external_id", "received_at", "occurred_at", "category", "subject", "description",
-    "order_ref", "location", "desired_outcome", "urgency", "scope", "difficulty",
-    "customer.name", "customer.phone", "customer.email", "customer.preferred_channel",
-    "customer.is_key_customer", "regime", "regulator_reference", "regulator_due_at",
-}
-DATETIME_TARGETS = {"received_at", "occurred_at", "regulator_due_at"}
-REQUIRED_TARGETS = {"external_id", "category", "subject", "description", "customer.name"}
-_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+DATETIME_TARGETS = {"received_at", "occurred_at", *OUTCOME_DATETIMES}
+# Checked by channels.import_outcomes with its own messages (it also reads "In progress").
+_OUTCOME_CODES = {"stage", "tier", "channel"}
 _BATCH = 500
-csv.field_size_limit(4 * 1024 * 1024)
-
-
-class MappingError(ValueError):
-    """The mapping file (or the CSV header against it) is unusable: nothing is imported."""
+__all__ = ["REQUIRED_TARGETS", "TARGETS", "ImportReport", "Mapping", "MappingError", "RowError",
+           "import_complaints", "load_mapping", "parse_mapping", "row_to_intake"]
 
 
 @dataclass(frozen=True)
@@ -88,175 +76,69 @@ class ImportReport:
     failed: int = 0
     errors: list[RowError] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
+    fallbacks: Fallbacks = field(default_factory=Fallbacks)
+    # The stages the rows were (or in a dry run would be) created in.
+    stages: Counter[str] = field(default_factory=Counter)
+    # Open cases created already past a deadline (marked so; one summary alert per run).
+    past_due: int = 0
+    # for the progress display: bytes of the file read so far and in all
+    position: int = 0
+    size: int = 0
 
 
-@dataclass
-class Mapping:
-    fields: dict[str, list[dict[str, Any]]]
-    notes: list[list[dict[str, Any]]]
-    channel_code: str = "import"
-    encoding: str = "utf-8-sig"
-    delimiter: str = ","
-    empty_values: frozenset[str] = frozenset({""})
-
-    def columns(self) -> set[str]:
-        used: set[str] = set()
-        for rules in [*self.fields.values(), *self.notes]:
-            for rule in rules:
-                if "column" in rule:
-                    used.add(rule["column"])
-                for text in [rule.get("template", ""), *rule.get("lines", [])]:
-                    used.update(_PLACEHOLDER.findall(text))
-        return used
+def _datetime(value: Any, rule: dict[str, Any], name: str, mapping: Mapping) -> datetime | None:
+    return parse_time(value, formats=rule.get("formats"), field_name=name,
+                      zone=rule.get("zone") or mapping.timezone, end_of_day=name == "due_at")
 
 
-def _rules(spec: Any, where: str) -> list[dict[str, Any]]:
-    rules = spec if isinstance(spec, list) else [spec]
-    for rule in rules:
-        if not isinstance(rule, dict):
-            raise MappingError(f"{where}: a rule must be an object")
-        kinds = [k for k in ("column", "template", "lines", "value") if k in rule]
-        if len(kinds) != 1:
-            raise MappingError(f"{where}: give exactly one of column, template, lines, value")
-        if "lines" in rule and not (
-            isinstance(rule["lines"], list) and all(isinstance(x, str) for x in rule["lines"])
-        ):
-            raise MappingError(f"{where}: lines must be a list of strings")
-        if "map" in rule and not isinstance(rule["map"], dict):
-            raise MappingError(f"{where}: map must be an object")
-        if "formats" in rule and not isinstance(rule["formats"], list):
-            raise MappingError(f"{where}: formats must be a list")
-    return rules
+def _bare(rule: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rule.items() if k not in ("map", "prefix", "regex")}
 
 
-def load_mapping(path: str | Path) -> Mapping:
-    try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise MappingError(f"cannot read mapping {path}: {exc.strerror or exc}") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MappingError(f"mapping {path} is not valid JSON: {exc}") from exc
-    return parse_mapping(raw)
-
-
-def parse_mapping(raw: Any) -> Mapping:
-    if not isinstance(raw, dict) or not isinstance(raw.get("fields"), dict):
-        raise MappingError('the mapping needs a "fields" object')
-    unknown = set(raw["fields"]) - TARGETS
-    if unknown:
-        raise MappingError(f"unknown target field(s): {', '.join(sorted(unknown))}")
-    missing = REQUIRED_TARGETS - set(raw["fields"])
-    if missing:
-        raise MappingError(f"the mapping must fill: {', '.join(sorted(missing))}")
-    fields = {name: _rules(spec, f"fields.{name}") for name, spec in raw["fields"].items()}
-    notes = [_rules(spec, f"notes[{i}]") for i, spec in enumerate(raw.get("notes", []))]
-    try:
-        "".encode(raw.get("encoding", "utf-8-sig"))
-    except LookupError as exc:
-        raise MappingError(f"unknown encoding {raw.get('encoding')!r}") from exc
-    delimiter = raw.get("delimiter", ",")
-    if not isinstance(delimiter, str) or len(delimiter) != 1:
-        raise MappingError("delimiter must be one character")
-    return Mapping(
-        fields=fields, notes=notes, channel_code=str(raw.get("channel", "import")),
-        encoding=raw.get("encoding", "utf-8-sig"), delimiter=delimiter,
-        empty_values=frozenset(str(v) for v in raw.get("empty_values", [""])),
-    )
-
-
-# --- evaluating rules -------------------------------------------------------------------------
-class RowProblem(ValueError):
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
-        self.message = message
-
-
-def _cell(row: dict[str, str], column: str, mapping: Mapping) -> str:
-    value = clean_text(row.get(column) or "").strip()
-    return "" if value in mapping.empty_values else value
-
-
-def _fill(template: str, row: dict[str, str], mapping: Mapping) -> tuple[str, bool]:
-    any_value = False
-
-    def sub(match: re.Match[str]) -> str:
-        nonlocal any_value
-        value = _cell(row, match.group(1), mapping)
-        any_value = any_value or bool(value)
-        return value
-
-    return _PLACEHOLDER.sub(sub, template), any_value
-
-
-def _apply_rule(rule: dict[str, Any], row: dict[str, str], mapping: Mapping) -> Any:
-    if "value" in rule:
-        value: Any = rule["value"]
-    elif "column" in rule:
-        value = _cell(row, rule["column"], mapping)
-    elif "template" in rule:
-        text, any_value = _fill(rule["template"], row, mapping)
-        value = text.strip() if any_value else ""
-    else:
-        lines = []
-        for template in rule["lines"]:
-            text, any_value = _fill(template, row, mapping)
-            if any_value or not _PLACEHOLDER.search(template):
-                lines.append(text.rstrip())
-        value = "\n".join(lines).strip()
-    if "map" in rule and value not in ("", None):
-        table: dict[str, Any] = rule["map"]
-        if value in table:
-            value = table[value]
-        else:
-            folded = {str(k).casefold(): v for k, v in table.items()}
-            value = folded.get(str(value).casefold(), rule.get("map_default", ""))
-    if isinstance(value, str) and rule.get("max_length"):
-        limit = int(rule["max_length"])
-        if len(value) > limit:
-            value = value[: max(1, limit - 1)].rstrip() + "…"
+def _field(name: str, ctx: RowContext, mapping: Mapping, fallbacks: Fallbacks) -> Any:
+    rules = mapping.fields[name]
+    result = evaluate(rules, ctx, mapping.defaults.get(name))
+    value = result.value
+    if value in ("", None) and name in OUTCOME_TARGETS:
+        # an outcome its map did not know is a row error, never a silent default
+        check_mapped(name, rules, lambda bare: apply_rule(_bare(bare), ctx)[0])
+    if value not in ("", None) and name not in _OUTCOME_CODES:
+        problem = check_code(name, value)
+        if problem:
+            raise RowProblem(name, problem)
+    if result.fell_back_from is not None:
+        fallbacks.add(name, value, result.fell_back_from)
+    if name in DATETIME_TARGETS:
+        value = _datetime(value, result.rule, name, mapping)
     return value
 
 
-def _evaluate(rules: list[dict[str, Any]], row: dict[str, str], mapping: Mapping) -> Any:
-    for rule in rules:
-        value = _apply_rule(rule, row, mapping)
-        if value not in ("", None):
-            return value, rule
-    return "", rules[-1]
+def external_id_of(row: dict[str, str], mapping: Mapping) -> str:
+    """The row's legacy id as the mapping makes it ("" when it cannot: a short row)."""
+    try:
+        value = evaluate(mapping.fields["external_id"], RowContext(row, mapping.empty_values))
+    except (RowProblem, ValueError):
+        return ""
+    return str(value.value)
 
 
-def _datetime(value: Any, rule: dict[str, Any], name: str) -> datetime | None:
-    if value in ("", None):
-        return None
-    formats = rule.get("formats") or ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
-    for fmt in formats:
-        try:
-            parsed = datetime.strptime(str(value), fmt)
-        except ValueError:
-            continue
-        if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed)
-        return parsed
-    raise RowProblem(name, f"{value!r} is not a date in the format {' or '.join(formats)}")
-
-
-def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel) -> IntakeData:
-    """Turn one CSV row into intake data (RowProblem when a value cannot be read)."""
-    values: dict[str, Any] = {}
-    for name, rules in mapping.fields.items():
-        value, rule = _evaluate(rules, row, mapping)
-        if name in DATETIME_TARGETS:
-            value = _datetime(value, rule, name)
-        values[name] = value
+def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel,
+                  fallbacks: Fallbacks | None = None) -> IntakeData:
+    """Turn one CSV row into intake data (RowProblem when a value cannot be read). The
+    values that fell back to a constant are counted in ``fallbacks``."""
+    ctx = RowContext(row, mapping.empty_values)
+    tally = fallbacks if fallbacks is not None else Fallbacks()
+    values: dict[str, Any] = {name: _field(name, ctx, mapping, tally) for name in mapping.fields}
     if not values.get("external_id"):
-        raise RowProblem("external_id", "empty: every row needs the legacy id to be repeatable")
+        raise RowProblem("external_id",
+                         _("empty: every row needs the legacy id to be repeatable"))
     notes = []
     for rules in mapping.notes:
-        text, _rule = _evaluate(rules, row, mapping)
+        text = evaluate(rules, ctx).value
         if text:
             notes.append(str(text))
     key = values.get("customer.is_key_customer", False)
+    history = row_history(values, mapping.departments) if has_history(mapping.fields) else None
     return IntakeData(
         customer=CustomerData(
             name=str(values.get("customer.name", "")), phone=str(values.get("customer.phone", "")),
@@ -265,7 +147,8 @@ def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel) -> In
                                   or ("email" if values.get("customer.email") else "sms")),
             is_key_customer=key is True or str(key).lower() in {"1", "true", "yes"},
         ),
-        channel=channel.kind, source_id=channel.pk, external_id=str(values["external_id"]),
+        channel=row_channel(values.get("channel"), channel.kind), source_id=channel.pk,
+        external_id=str(values["external_id"]),
         category=str(values.get("category", "")), subject=str(values.get("subject", "")),
         description=str(values.get("description", "")),
         received_at=values.get("received_at"), occurred_at=values.get("occurred_at"),
@@ -274,49 +157,11 @@ def row_to_intake(row: dict[str, str], mapping: Mapping, channel: Channel) -> In
         urgency=str(values.get("urgency") or "routine"),
         scope=str(values.get("scope") or "individual"),
         difficulty=str(values.get("difficulty") or "frontline"),
-        extra_notes=notes, acknowledge=False, clocks_start_at=timezone.now(),
+        extra_notes=notes, acknowledge=False, clocks_start_at=timezone.now(), history=history,
         regime=str(values.get("regime") or ""),
         regulator_reference=str(values.get("regulator_reference") or ""),
         regulator_due_at=values.get("regulator_due_at"),
     )
-
-
-# --- reading the file -------------------------------------------------------------------------
-def _rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, dict[str, str] | None, str]]:
-    """(line number, row or None, problem). Undecodable bytes and malformed CSV are problems
-    of their row only."""
-    with path.open("rb") as handle:
-        text = io.TextIOWrapper(handle, encoding=mapping.encoding, errors="surrogateescape",
-                                newline="")
-        reader = csv.DictReader(text, delimiter=mapping.delimiter)
-        try:
-            header = reader.fieldnames or []
-        except csv.Error as exc:
-            raise MappingError(f"cannot read the CSV header: {exc}") from exc
-        missing = mapping.columns() - set(header)
-        if missing:
-            raise MappingError(
-                f"the CSV has no column(s) {', '.join(sorted(missing))} (it has: "
-                f"{', '.join(header)})"
-            )
-        while True:
-            line = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield line, None, f"malformed CSV: {exc}"
-                continue
-            bad = [k for k, v in row.items() if isinstance(v, str) and re.search(
-                "[\udc80-\udcff]", v)]
-            if bad:
-                yield line, None, f"bytes that are not {mapping.encoding} in: {', '.join(bad)}"
-                continue
-            if None in row:
-                yield line, None, "more cells than the header has columns"
-                continue
-            yield line, row, ""
 
 
 def import_complaints(
@@ -324,93 +169,119 @@ def import_complaints(
     progress: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import every row of ``path``; see the module docstring. Raises MappingError (and
-    writes nothing) only when the mapping or the header is unusable."""
-    path = Path(path)
+    writes nothing) only when the mapping or the file is unusable."""
     try:
         channel = Channel.objects.get(code=mapping.channel_code)
     except Channel.DoesNotExist as exc:
-        raise MappingError(f"no channel with code {mapping.channel_code!r}") from exc
-    report = ImportReport(dry_run=dry_run)
-    batch: list[tuple[int, dict[str, str] | None, str]] = []
-    for item in _rows(path, mapping):
+        raise MappingError(_("no channel with code %(code)r")
+                           % {"code": mapping.channel_code}) from exc
+    source = CsvFile(Path(path), mapping)
+    report = ImportReport(dry_run=dry_run, size=source.size)
+    run = _Run(mapping=mapping, channel=channel, report=report, dry_run=dry_run, actor=actor)
+    batch: list[RawRow] = []
+    for item in source.rows():
         batch.append(item)
         if len(batch) >= _BATCH:
-            _import_batch(batch, mapping, channel, report, dry_run, actor)
+            run.batch(batch)
             batch = []
+            report.position = source.position()
             if progress:
                 progress(report)
     if batch:
-        _import_batch(batch, mapping, channel, report, dry_run, actor)
-        if progress:
-            progress(report)
+        run.batch(batch)
+    report.position = report.size
+    if progress:
+        progress(report)
+    if not dry_run:
+        imported_breaches_alert(past_due=report.past_due)
     return report
 
 
-def _import_batch(
-    batch: list[tuple[int, dict[str, str] | None, str]], mapping: Mapping, channel: Channel,
-    report: ImportReport, dry_run: bool, actor: User | None,
-) -> None:
-    prepared: list[tuple[int, IntakeData]] = []
-    for line, row, problem in batch:
-        report.rows += 1
-        if row is None:
-            _fail(report, line, "", "row", problem)
-            continue
+@dataclass
+class _Run:
+    """One import's state across its batches: the ids taken so far in this file."""
+
+    mapping: Mapping
+    channel: Channel
+    report: ImportReport
+    dry_run: bool
+    actor: User | None
+    seen: set[str] = field(default_factory=set)
+
+    def fail(self, line: int, external_id: str, errors: list[tuple[str, str]]) -> None:
+        for name, message in errors:
+            self.report.errors.append(RowError(line, external_id, name or "row", str(message)))
+        self.report.failed += 1
+
+    def prepare(self, item: RawRow) -> tuple[IntakeData, Fallbacks] | None:
+        if item.problem:
+            self.fail(item.line, external_id_of(item.row, self.mapping), [("row", item.problem)])
+            return None
+        tally = Fallbacks()
         try:
-            data = row_to_intake(row, mapping, channel)
+            data = row_to_intake(item.row, self.mapping, self.channel, tally)
             validate_intake(data)
-        except RowProblem as exc:
-            ext = _cell(row, (mapping.fields["external_id"][0].get("column") or ""), mapping)
-            _fail(report, line, ext, exc.field, exc.message)
-            continue
+        except (RowProblem, ValueProblem) as exc:
+            self.fail(item.line, external_id_of(item.row, self.mapping),
+                      [(exc.field, exc.message)])
+            return None
         except InvalidInput as exc:
-            for name, message in getattr(exc, "errors", [(exc.field, exc.message)]):
-                _fail(report, line, data.external_id, name or "row", str(message), count=False)
-            report.failed += 1
-            continue
-        prepared.append((line, data))
-    seen_in_batch: set[str] = set()
-    existing = set(
-        Case.objects.filter(source=channel, external_id__in=[d.external_id for _l, d in prepared])
-        .values_list("external_id", flat=True)
-    )
-    todo = []
-    for line, data in prepared:
-        if data.external_id in existing or data.external_id in seen_in_batch:
-            report.existing += 1
-            continue
-        seen_in_batch.add(data.external_id)
-        if dry_run:
-            report.created += 1
-            continue
-        todo.append((line, data))
-    if not todo:
-        return
-    # One transaction per batch (each row in its own savepoint inside case_intake): a commit
-    # per row would cost more than the row itself. A failing row rolls back only its savepoint.
-    with transaction.atomic():
-        for line, data in todo:
-            try:
-                result = complaint_submit(actor=actor, data=data, bulk=True)
-            except InvalidInput as exc:
-                for name, message in getattr(exc, "errors", [(exc.field, exc.message)]):
-                    _fail(report, line, data.external_id, name or "row", str(message),
-                          count=False)
-                report.failed += 1
+            self.fail(item.line, data.external_id,
+                      getattr(exc, "errors", [(exc.field, exc.message)]))
+            return None
+        return data, tally
+
+    def batch(self, batch: list[RawRow]) -> None:
+        report = self.report
+        prepared: list[tuple[int, IntakeData, Fallbacks]] = []
+        for item in batch:
+            report.rows += 1
+            ready = self.prepare(item)
+            if ready is not None:
+                prepared.append((item.line, *ready))
+        existing = set(
+            Case.objects.filter(source=self.channel,
+                                external_id__in=[d.external_id for _l, d, _t in prepared])
+            .values_list("external_id", flat=True)
+        )
+        todo = []
+        for line, data, tally in prepared:
+            if data.external_id in existing or data.external_id in self.seen:
+                report.existing += 1
                 continue
-            except DatabaseError as exc:
-                _fail(report, line, data.external_id, "row",
-                      f"the database refused the row: {str(exc).splitlines()[0][:200]}")
+            self.seen.add(data.external_id)
+            if self.dry_run:
+                report.created += 1
+                report.fallbacks.merge(tally)
+                report.stages[data.history.stage if data.history else "received"] += 1
+                if data.history is not None and would_be_past_due(data):
+                    report.past_due += 1
                 continue
-            if result.created:
+            todo.append((line, data, tally))
+        if todo:
+            self.write(todo)
+
+    def write(self, todo: list[tuple[int, IntakeData, Fallbacks]]) -> None:
+        # One transaction per batch: a commit per row would cost more than the row itself.
+        # A failing row writes nothing of its own; an interruption rolls back the batch,
+        # and a rerun resumes there.
+        report = self.report
+        with transaction.atomic():
+            results = case_intake_batch(actor=self.actor, items=[d for _l, d, _t in todo])
+        for (line, data, tally), result in zip(todo, results, strict=True):
+            if isinstance(result, InvalidInput):
+                self.fail(line, data.external_id,
+                          getattr(result, "errors", [(result.field, result.message)]))
+            elif isinstance(result, DatabaseError):
+                self.fail(line, data.external_id, [("row", _(
+                    "the database refused the row: %(error)s")
+                    % {"error": str(result).splitlines()[0][:200]})])
+            elif result.created:
                 report.created += 1
                 report.references.append(result.case.reference)
+                report.fallbacks.merge(tally)
+                report.stages[result.case.stage] += 1
+                if data.history is not None and result.case.sla_state == "breached":
+                    report.past_due += 1
             else:
                 report.existing += 1
-
-
-def _fail(report: ImportReport, line: int, external_id: str, field_name: str, message: str,
-          *, count: bool = True) -> None:
-    report.errors.append(RowError(line, external_id, field_name, message))
-    if count:
-        report.failed += 1

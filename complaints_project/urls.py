@@ -24,5 +24,6 @@ urlpatterns = [
     path("board/", include(("cases.urls_board", "board"))),
     path("survey/", include(("cases.urls_survey", "survey"))),
     path("reports/", include(("reporting.urls", "reports"))),
+    path("", include(("channels.webhooks.urls", "webhooks"))),
     path("", include(("channels.urls", "channels"))),
 ]

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases.choices import Category, ChannelKind, Stage, Tier
+from cases.services.audit import audit_export
 from cases.services.errors import DomainError, InvalidInput
 from reporting import exports, selectors
 from reporting import kpis as K
@@ -103,7 +104,10 @@ def export_kpis(request: HttpRequest, fmt: str) -> Any:
                                       or _("Invalid period."))
     board = selectors.dashboard(period, timezone.now())
     name = f"kpis-{period.first.isoformat()}-{period.last.isoformat()}"
-    return exports.respond(fmt, name, exports.kpi_sheets(board))
+    sheets = exports.kpi_sheets(board)
+    audit_export(actor=request.user, what="kpis", filters=dict(request.GET.lists()),
+                 rows=sum(len(rows) for _title, _header, rows in sheets), file_format=fmt)
+    return exports.respond(fmt, name, sheets)
 
 
 # --- case list export (the desk's filters) -----------------------------------------------------
@@ -131,6 +135,8 @@ def export_cases(request: HttpRequest, fmt: str) -> Any:
         return HttpResponseBadRequest(
             _("The search matches more than %(n)d cases: narrow it to export them.")
             % {"n": SEARCH_CAP})
+    audit_export(actor=request.user, what="cases", filters=dict(request.GET.lists()),
+                 rows=matching.count(), file_format=fmt)
     stamp = timezone.localtime(timezone.now()).strftime("%Y%m%d-%H%M")
     name = f"cases-{stamp}"
     if fmt == "xlsx":
@@ -225,6 +231,9 @@ def review_export(request: HttpRequest, pk: int, fmt: str) -> Any:
 
     sheets = exports.review_sheets(review, kpi_label, selectors.clock_label,
                                    selectors.review_actions(review))
+    audit_export(actor=request.user, what=f"weekly review {review.week_start.isoformat()}",
+                 filters={}, rows=sum(len(rows) for _title, _header, rows in sheets),
+                 file_format=fmt)
     return exports.respond(fmt, f"weekly-review-{review.week_start.isoformat()}", sheets)
 
 

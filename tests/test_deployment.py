@@ -38,10 +38,12 @@ PROCESS_ENV = {"DJANGO_SETTINGS_MODULE", "WEB_CONCURRENCY"}  # Django itself; gu
 
 EXPECTED_ROUTES = {
     "cases.tasks.send_notice_task": "notices",
+    "channels.webhooks.tasks.send_webhook_task": "notices",
     "cases.tasks.outbox_redispatch_task": "sweeps",
     "cases.tasks.deadline_sweep_task": "sweeps",
     "cases.tasks.revisit_sweep_task": "sweeps",
     "cases.tasks.pause_maximum_sweep_task": "sweeps",
+    "cases.tasks.retention_sweep_task": "sweeps",
     "channels.tasks.poll_mailbox_task": "imports",
     "reporting.tasks.kpi_summaries_task": "imports",
     "reporting.tasks.weekly_review_task": "imports",

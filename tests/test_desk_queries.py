@@ -17,6 +17,11 @@ from tests.factories import CaseFactory, DepartmentFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 MAX_QUERIES = 15
+# The audit trail on the case page (issue 19): recording the view of the customer's contact
+# data (the chain's last entry, then the INSERT in a savepoint: the test's transaction adds
+# SAVEPOINT and RELEASE, which autocommit in production does not) and, for a supervisor,
+# one page of the case's history.
+AUDIT_QUERIES = 5
 
 
 def _many_cases(n: int, owner) -> list[Case]:
@@ -124,7 +129,7 @@ def test_case_page_queries_do_not_grow_with_the_timeline(boss_client, supervisor
     large, response = _count(boss_client, reverse("desk:case", args=[case.pk]))
     assert len(response.context["ws"].timeline) > 30
     assert small == large
-    assert large <= MAX_QUERIES
+    assert large <= MAX_QUERIES + AUDIT_QUERIES
 
 
 def test_action_form_queries_are_bounded(boss_client, supervisor):
@@ -136,12 +141,12 @@ def test_action_form_queries_are_bounded(boss_client, supervisor):
 def test_open_cases_partial_index_lists_exactly_the_open_stages():
     """The partial index serves lists of open cases only while its stage list matches
     cases.choices.OPEN_STAGES: the latest migration that (re)builds it lists exactly those
-    (0029 added ``under_review``; 0009, 0011 and 0014 built it before)."""
+    (0032 added ``under_review``; 0009, 0011 and 0014 built it before)."""
     import importlib
 
     from cases.choices import OPEN_STAGES
 
-    latest = importlib.import_module("cases.migrations.0029_review_open_cover_index")
+    latest = importlib.import_module("cases.migrations.0032_review_open_cover_index")
     assert set(latest.OPEN) == set(OPEN_STAGES)
     for name in ("0009_desk_list_indexes", "0011_sweep_hot_case_updates",
                  "0014_case_next_risk_at"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
@@ -25,6 +26,7 @@ CFPB_MAPPING = REPO / "channels" / "mappings" / "cfpb.json"
 CFPB_FILE = REPO.parent / "shared" / "data" / "real" / "cfpb_complaints_sample_2015-2020.csv"
 
 MAPPING = {
+    "timezone": "Asia/Shanghai",  # the legacy system's clock (naive times need a zone)
     "fields": {
         "external_id": {"column": "id"},
         "received_at": {"column": "date", "formats": ["%Y-%m-%d %H:%M", "%Y/%m/%d"]},
@@ -158,8 +160,8 @@ def test_bad_bytes_and_ragged_rows_are_reported_per_row(tmp_path):
     mapping.write_text(json.dumps(MAPPING, ensure_ascii=False), encoding="utf-8")
     report = import_complaints(data, load_mapping(mapping))
     assert report.created == 1 and report.failed == 2
-    assert "not utf-8-sig" in report.errors[0].message
-    assert "more cells" in report.errors[1].message
+    assert "not utf-8 in" in report.errors[0].message
+    assert "13 cells, the header has 10 columns" in report.errors[1].message
 
 
 cell = st.text(max_size=30)
@@ -176,7 +178,12 @@ def test_arbitrary_rows_never_crash_or_half_write(tmp_path_factory, rows):
         writer.writerow(HEADER)
         writer.writerows(rows)
     before = (Case.objects.count(), CaseDeadline.objects.count())
-    report = import_complaints(data, parse_mapping(MAPPING))
+    try:
+        report = import_complaints(data, parse_mapping(MAPPING))
+    except MappingError as exc:  # refused whole (mostly NUL bytes): nothing written
+        assert "binary data" in str(exc)
+        assert (Case.objects.count(), CaseDeadline.objects.count()) == before
+        return
     after = (Case.objects.count(), CaseDeadline.objects.count())
     assert report.created + report.existing + report.failed == report.rows
     assert after == (before[0] + report.created, before[1] + 3 * report.created)
@@ -192,15 +199,33 @@ def test_real_cfpb_sample_imports_completely_with_the_shipped_mapping():
     assert not Case.objects.exists()
     report = import_complaints(CFPB_FILE, mapping)
     assert (report.rows, report.created, report.failed) == (6623, 6623, 0), report.errors[:5]
-    assert Case.objects.filter(channel=ChannelKind.IMPORT).count() == 6623
+    assert Case.objects.filter(source__code="import").count() == 6623
+    # "Submitted via" onto our channel kinds (the README's profile of the sample)
+    assert dict(Case.objects.values_list("channel").annotate(n=Count("id"))) == {
+        ChannelKind.WEB: 5143, ChannelKind.IMPORT: 627, ChannelKind.HOTLINE: 482,
+        ChannelKind.LETTER: 267 + 102, ChannelKind.EMAIL: 2}
+    # "Company response to consumer" onto stages: 35 "In progress", the rest closed
+    assert report.stages == dry.stages == {"closed": 6623 - 35, "in_progress": 35}
+    assert report.past_due == 35  # open since 2019/2020: shown breached, one summary alert
     # every category is one of ours and the mapping spreads them sensibly
     counts = dict(Case.objects.values_list("category").annotate(n=Count("id")))
-    assert set(counts) <= set(Category.values) and counts.get(Category.OTHER, 0) < 100
+    assert set(counts) <= set(Category.values)
+    # no silent "other": every value a map did not know is counted and shown
+    fell = {name: dict(counter) for name, counter in report.fallbacks.counts.items()}
+    assert fell == dict(dry.fallbacks.counts) == {"category": {("billing", "Other"): 1}}
+    assert counts.get(Category.OTHER, 0) == sum(
+        n for (value, _src), n in report.fallbacks.counts["category"].items()
+        if value == Category.OTHER)
+    assert report.fallbacks.summary() == [
+        "category: 1 row fell back to 'billing': 'Other' x1"]
     sample = Case.objects.get(external_id="CFPB-3571115")
     assert sample.category == Category.PRODUCT_QUALITY
     assert sample.subject.startswith("Credit reporting") and "TRANSUNION" in sample.description
     assert timezone.localtime(sample.received_at).date().isoformat() == "2020-03-18"
     assert CaseNote.objects.filter(case=sample, body__contains="Closed with explanation").exists()
+    assert sample.stage == "closed" and sample.company.startswith("TRANSUNION")
+    assert sample.closed_at.astimezone(ZoneInfo("America/New_York")).isoformat() == (
+        "2020-03-18T00:00:00-04:00")
     assert not Notice.objects.exists()
     again = import_complaints(CFPB_FILE, mapping)
     assert (again.created, again.existing) == (0, 6623)

@@ -1,5 +1,6 @@
 """Domain models. Split by area; everything is importable from ``cases.models``."""
 
+from .audit import AuditAction, AuditChainHead, AuditEntry
 from .calendars import CalendarDay, CalendarYear, ClockBasis, WorkCalendar, WorkingPeriod
 from .case import Case, CaseAttachment, CaseNote, CaseTransition, Compensation, ComplaintGroup
 from .collaboration import CollaborationNote, CollaborationRequest, CollaborationTodo
@@ -8,6 +9,7 @@ from .deadlines import Alert, CaseDeadline
 from .notices import Notice, NoticeTemplate, Revisit
 from .pauses import CasePause, PauseEnd, PauseReason
 from .people import Customer, Department, User
+from .retention import ErasureRequest, ErasureStatus, LegalHold, RetentionRule
 from .reviews import CaseReview, ReviewVia
 from .saved_filters import SavedFilter
 from .statutory import CaseRegime, ExtensionRequest, Regime, RegimeExtensionStep
@@ -16,6 +18,9 @@ __all__ = [
     "Alert",
     "CalendarDay",
     "CalendarYear",
+    "AuditAction",
+    "AuditChainHead",
+    "AuditEntry",
     "Case",
     "ClockBasis",
     "CaseAttachment",
@@ -32,6 +37,9 @@ __all__ = [
     "Compensation",
     "Customer",
     "Department",
+    "ErasureRequest",
+    "ErasureStatus",
+    "LegalHold",
     "DeskSettings",
     "ExtensionRequest",
     "Notice",
@@ -40,6 +48,7 @@ __all__ = [
     "Regime",
     "RegimeExtensionStep",
     "NoticeTemplate",
+    "RetentionRule",
     "Revisit",
     "ReviewVia",
     "RootCause",

@@ -82,6 +82,8 @@ class Case(FSMModelMixin, models.Model):
     subject = models.CharField(_("subject"), max_length=200)
     description = models.TextField(_("description"))
     order_ref = models.CharField(_("order / product reference"), max_length=64, blank=True)
+    # The company or product complained about, as a legacy export names it (not a matter key).
+    company = models.CharField(_("company / product"), max_length=200, blank=True)
     location = models.CharField(_("location"), max_length=100, blank=True)
     desired_outcome = models.TextField(_("desired outcome"), blank=True)
 
@@ -203,6 +205,8 @@ class Case(FSMModelMixin, models.Model):
     version = models.PositiveIntegerField(_("version"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Set when the personal data was removed (retention ran out, or the customer's erasure).
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
 
     objects = CaseQuerySet.as_manager()
 
@@ -230,6 +234,9 @@ class Case(FSMModelMixin, models.Model):
             # Intake's matter read: one order's recent cases of a category, any letter case.
             models.Index(Upper("order_ref"), F("category"), F("received_at"),
                          name="case_order_idx"),
+            # ... and, for a complaint without a reference, one location's (issue 20).
+            models.Index(Upper("location"), F("category"), F("received_at"),
+                         name="case_location_idx", condition=Q(order_ref="")),
             models.Index(fields=["resolved_at"], name="case_resolved_idx"),
             models.Index(fields=["feedback_given_at"], name="case_feedback_idx"),
             models.Index(fields=["revisit_due_at", "stage"], name="case_revisit_due_idx"),
@@ -384,6 +391,8 @@ class CaseTransition(models.Model):
     )
     note = models.TextField(_("note"), blank=True)
     at = models.DateTimeField(_("at"), db_index=True)
+    # Taken from a legacy system's export: it happened there, at ``at``, not on this desk.
+    imported = models.BooleanField(_("imported"), default=False)
 
     class Meta:
         ordering = ["at", "id"]
@@ -432,9 +441,10 @@ class Compensation(models.Model):
         _("status"), max_length=12, choices=CompensationStatus.choices,
         default=CompensationStatus.PROPOSED,
     )
+    # None: imported from a legacy system, where nobody on this desk proposed it.
     proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("proposed by"), on_delete=models.PROTECT,
-        related_name="+",
+        settings.AUTH_USER_MODEL, verbose_name=_("proposed by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,

@@ -123,6 +123,8 @@ class Customer(models.Model):
     is_key_customer = models.BooleanField(_("key customer"), default=False)
     language = models.CharField(_("language"), max_length=10, default="zh-hans")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Set when the contact data was removed (all their cases anonymised, or erasure).
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from django.utils import timezone
 
 from cases import worktime
+from cases.audit.capture import record_bulk_changes
 from cases.choices import STATUTORY_CLOCKS, Basis, Clock, SlaState, Tier
 from cases.models import Case, CaseDeadline, SlaPolicy
 from cases.services.pause_clocks import ended_pauses, reapply_pauses, thaw_row
@@ -228,10 +229,11 @@ def retime_and_save_many(cases: list[Case], now: datetime | None = None,
         if tier not in policies:
             policies[tier] = policy_for(tier)
         changed += _retime(case, running[case.pk], policies[tier])
-        _apply_sla(case, running[case.pk], now)
+        apply_sla(case, running[case.pk], now)
     if changed:
         CaseDeadline.objects.bulk_update(changed, RETIMED_FIELDS)
     Case.objects.bulk_update(cases, RETIMED_CASE_FIELDS)
+    record_bulk_changes(cases, RETIMED_CASE_FIELDS)
 
 
 def live_state(row: CaseDeadline, now: datetime) -> str:
@@ -248,7 +250,7 @@ _SEVERITY = {SlaState.ON_TIME: 0, SlaState.AT_RISK: 1, SlaState.BREACHED: 2}
 def refresh_case_sla(case: Case, now: datetime | None = None) -> None:
     """Recompute the case's denormalised nearest due time and worst deadline state."""
     rows = list(CaseDeadline.objects.filter(case=case, stopped_at__isnull=True))
-    _apply_sla(case, rows, now or timezone.now())
+    apply_sla(case, rows, now or timezone.now())
 
 
 def start_new_case_clocks(
@@ -259,31 +261,49 @@ def start_new_case_clocks(
     and stop facts and the denormalised SLA fields on ``case``, and returns unsaved rows that
     the caller bulk-inserts once the case has its id. Same rules as ``start_clock`` +
     ``stop_clock`` + ``refresh_case_sla`` on an empty case."""
-    rows: list[CaseDeadline] = []
+    rows = []
     for clock in clocks:
-        risk_at, due_at, basis, calendar_id = _window(policy, clock, start)
-        if clock in CLOCK_FIELDS:
-            setattr(case, CLOCK_FIELDS[clock][0], due_at)
-        row = CaseDeadline(clock=clock, started_at=start, risk_at=risk_at, due_at=due_at,
-                           basis=basis, calendar_id=calendar_id)
-        stop_at = (stopped or {}).get(clock)
-        if stop_at is not None:
-            stop_field = CLOCK_FIELDS.get(clock, (None, None))[1]
-            if stop_field is not None:
-                setattr(case, stop_field, stop_at)
-            row.stopped_at = stop_at
-            if stop_at > row.due_at:
-                row.state, row.breached_at = SlaState.BREACHED, row.due_at
-                case.ever_breached = True
-                if clock == Clock.RESPONSE:
-                    case.response_breached = True
-        rows.append(row)
-    _apply_sla(case, [r for r in rows if r.stopped_at is None], now or timezone.now())
+        window = _window(policy, clock, start)
+        rows.append(new_clock_row(case, clock, start, window, (stopped or {}).get(clock)))
+    apply_sla(case, [r for r in rows if r.stopped_at is None], now or timezone.now())
     return rows
 
 
-def _apply_sla(case: Case, rows: list[CaseDeadline], now: datetime) -> None:
-    rows = [r for r in rows if r.paused_at is None]  # a paused clock is not running
+def clock_window(policy: SlaPolicy, clock: str, start: datetime,
+                 due_at: datetime | None = None) -> Window:
+    """The window of a clock started at ``start``: the policy's allowance in the clock's basis,
+    or a given ``due_at`` (a legacy system's own deadline, elapsed) with the policy's at-risk
+    share of it."""
+    if due_at is None:
+        return _window(policy, clock, start)
+    return Window(start + (due_at - start) * float(policy.at_risk_ratio), due_at)
+
+
+def new_clock_row(case: Case, clock: str, start: datetime, window: Window,
+                  stop_at: datetime | None) -> CaseDeadline:
+    """An unsaved clock row of a case being created: sets the due fact and, when it stopped
+    (``stop_at``), the stop fact and the breach facts of a late stop on ``case``."""
+    if clock in CLOCK_FIELDS:
+        setattr(case, CLOCK_FIELDS[clock][0], window.due_at)
+    row = CaseDeadline(clock=clock, started_at=start, risk_at=window.risk_at,
+                       due_at=window.due_at, basis=window.basis, calendar_id=window.calendar_id)
+    if stop_at is not None:
+        stop_field = CLOCK_FIELDS.get(clock, (None, None))[1]
+        if stop_field is not None:
+            setattr(case, stop_field, stop_at)
+        row.stopped_at = stop_at
+        if stop_at > row.due_at:
+            row.state, row.breached_at = SlaState.BREACHED, row.due_at
+            case.ever_breached = True
+            if clock == Clock.RESPONSE:
+                case.response_breached = True
+    return row
+
+
+def apply_sla(case: Case, rows: list[CaseDeadline], now: datetime) -> None:
+    """Set the case's nearest due time (and its calendar) and worst live state from its
+    running ``rows`` (a paused clock is not running)."""
+    rows = [r for r in rows if r.paused_at is None]
     nearest = min(rows, key=lambda r: r.due_at, default=None)
     case.next_due_at = nearest.due_at if nearest is not None else None
     case.next_due_calendar_id = (nearest.calendar_id if nearest is not None

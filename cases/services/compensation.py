@@ -16,6 +16,7 @@ from cases.models import Case, Compensation, DeskSettings, User
 from cases.services import clocks
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.transitions import lock_case, save_case
+from channels.webhooks.services.events import webhook_compensation_decided
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,16 @@ def compensation_record(case: Case, actor: User, offer: CompensationOffer) -> Co
     threshold = DeskSettings.get().compensation_approval_threshold
     now = timezone.now()
     needs_approval = value > threshold and not perms.is_supervisor(actor)
-    return Compensation.objects.create(
+    compensation = Compensation.objects.create(
         case=case, kind=offer.kind, amount=value.quantize(Decimal("0.01")),
         description=(offer.description or "").strip()[:300], proposed_by=actor,
         created_at=now,
         status=CompensationStatus.PROPOSED if needs_approval else CompensationStatus.APPROVED,
         decided_by=None if needs_approval else actor, decided_at=None if needs_approval else now,
     )
+    if not needs_approval:
+        webhook_compensation_decided(case, compensation)
+    return compensation
 
 
 @transaction.atomic
@@ -86,5 +90,6 @@ def compensation_decide(
     compensation.decided_by, compensation.decided_at = actor, timezone.now()
     compensation.decision_note = (note or "").strip()[:300]
     compensation.save()
+    webhook_compensation_decided(case, compensation)
     _save(case)
     return compensation

@@ -23,7 +23,12 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from cases.choices import Basis, ContactChannel
 from cases.models import (
-    ClockBasis, DeskSettings, NoticeTemplate, PauseReason, Regime, SlaPolicy,
+    ClockBasis,
+    DeskSettings,
+    NoticeTemplate,
+    PauseReason,
+    Regime,
+    SlaPolicy,
 )
 from cases.models.notices import NoticeKind
 from cases.notice_texts import TemplateCache

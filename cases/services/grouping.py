@@ -23,11 +23,12 @@ from datetime import datetime, timedelta
 
 from django.db.models import Case as DbCase
 from django.db.models import F, Q, Value, When
-from django.db.models.functions import Greatest
+from django.db.models.functions import Greatest, Upper
 
 from cases.choices import OPEN_STAGES, Scope, Tier
 from cases.models import Case, ComplaintGroup, DeskSettings, SlaPolicy
 from cases.services import clocks
+from cases.services.audit import AuditAction, AuditRecordData, audit_record_many
 
 # A matter with more recent cases than this is a group already; reading more changes nothing.
 _MAX_MATTER_ROWS = 500
@@ -79,11 +80,76 @@ class RelatedPlan:
         return self.group_id is not None or bool(self.members)
 
 
+def _windows(settings_row: DeskSettings) -> tuple[timedelta, timedelta, timedelta]:
+    dup_window = timedelta(hours=settings_row.duplicate_window_hours)
+    group_window = timedelta(hours=settings_row.group_window_hours)
+    return dup_window, group_window, max(dup_window, group_window)
+
+
+def matter_bucket(category: str, order_ref: str, location: str) -> tuple[str, str, str] | None:
+    """The key of a complaint's matter in ``recent_by_matter``'s answer (None: no matter)."""
+    if order_ref:
+        return (category, order_ref.upper(), "")
+    if location:
+        return (category, "", location.upper())
+    return None
+
+
+def recent_by_matter(
+    complaints: list[tuple[str, str, str, datetime]], settings_row: DeskSettings,
+    *, max_span: timedelta = timedelta(days=31), max_rows: int = 50_000,
+) -> dict[tuple[str, str, str], list[tuple]] | None:
+    """The recent cases on the matters of many complaints (category, order_ref, location,
+    received_at) in at most two reads (on the order and location indexes), by
+    ``matter_bucket``, newest first; ``recent_for`` cuts one complaint's out of it. None
+    (read per complaint instead) when the complaints span more than ``max_span`` or the
+    matters hold more than ``max_rows`` cases in it."""
+    keyed = [(matter_bucket(c, o, loc), at) for c, o, loc, at in complaints]
+    keyed = [(key, at) for key, at in keyed if key is not None]
+    if not keyed:
+        return {}
+    first, last = min(at for _k, at in keyed), max(at for _k, at in keyed)
+    if last - first > max_span:
+        return None
+    _dup, group_window, widest = _windows(settings_row)
+    found: dict[tuple[str, str, str], list[tuple]] = {key: [] for key, _at in keyed}
+    span = {"received_at__range": (first - widest, last + group_window),
+            "category__in": {key[0] for key, _at in keyed}}
+    for column, position in (("order_ref", 1), ("location", 2)):
+        values = {key[position] for key, _at in keyed if key[position]}
+        if not values:
+            continue
+        rows = list(
+            Case.objects.annotate(matter_upper=Upper(column))
+            .filter(matter_upper__in=values, **span, **({} if position == 1 else
+                                                        {"order_ref": ""}))
+            .order_by("-received_at")
+            .values_list(*_MATTER_COLUMNS, "category", "matter_upper")[:max_rows + 1])
+        if len(rows) > max_rows:
+            return None
+        for row in rows:
+            key = (row[-2], row[-1], "") if position == 1 else (row[-2], "", row[-1])
+            if key in found:
+                found[key].append(row[:-2])
+    return found
+
+
+def recent_for(rows: list[tuple], received_at: datetime, settings_row: DeskSettings,
+               ) -> list[tuple]:
+    """One complaint's share of ``recent_by_matter``: what ``detect_related`` would read."""
+    _dup, group_window, widest = _windows(settings_row)
+    since, until = received_at - widest, received_at + group_window
+    return [r for r in rows if since <= r[3] <= until][:_MAX_MATTER_ROWS]
+
+
 def detect_related(
     *, customer_id: int, customer_is_new: bool, category: str, order_ref: str, location: str,
     subject: str, received_at: datetime, settings_row: DeskSettings,
+    recent: list[tuple] | None = None,
 ) -> RelatedPlan:
-    """One query at most. A brand-new customer cannot have a duplicate."""
+    """One query at most. A brand-new customer cannot have a duplicate. ``recent``: the
+    matter's recent cases when the caller read them for many complaints at once
+    (``recent_by_matter`` and ``recent_for``)."""
     key = matter_key(category, order_ref, location)
     plan = RelatedPlan(key=key, matter=(order_ref or location).strip()[:150])
     dup_window = timedelta(hours=settings_row.duplicate_window_hours)
@@ -105,13 +171,14 @@ def detect_related(
                 plan.duplicate_of_id, plan.duplicate_reference = earlier
         return plan
 
-    widest = max(dup_window, group_window)
-    since, until = received_at - widest, received_at + group_window
-    recent = list(
-        Case.objects.filter(matter, category=category, received_at__range=(since, until))
-        .order_by("-received_at")
-        .values_list(*_MATTER_COLUMNS)[:_MAX_MATTER_ROWS]
-    )
+    if recent is None:
+        widest = max(dup_window, group_window)
+        since, until = received_at - widest, received_at + group_window
+        recent = list(
+            Case.objects.filter(matter, category=category, received_at__range=(since, until))
+            .order_by("-received_at")
+            .values_list(*_MATTER_COLUMNS)[:_MAX_MATTER_ROWS]
+        )
     for pk, cust, stage, at, dup_of, _group, reference, *_tiers in sorted(recent,
                                                                            key=lambda r: r[3]):
         if (
@@ -186,6 +253,13 @@ def apply_after_insert(plan: RelatedPlan, case: Case, new_group: ComplaintGroup 
         output_field=Case._meta.get_field("suggested_tier"))} if raised else {}
     Case.objects.filter(pk__in=[m.pk for m in plan.members]).update(
         group=new_group, scope=Scope.GROUP, **raise_tier)
+    # The members had no group (else the new case would have joined it).
+    audit_record_many([AuditRecordData(
+        action=AuditAction.CHANGE, target_type="cases.Case", target_id=str(m.pk), case_id=m.pk,
+        changes={"group": (None, new_group.pk), "scope": (None, Scope.GROUP),
+                 **({"suggested_tier": (m.suggested_tier, Tier.IMPORTANT)}
+                    if m.pk in raised else {})},
+    ) for m in plan.members])
     untriaged = [m.pk for m in plan.members
                  if m.suggested_tier > Tier.IMPORTANT and m.tier == Tier.UNTRIAGED]
     if untriaged:

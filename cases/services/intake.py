@@ -14,9 +14,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from cases.choices import AGENT_LOGGED_CHANNELS, ChannelKind, Clock, NoteKind
-from cases.models import Case, CaseDeadline, CaseNote, Customer, User
+from cases.models import Case, CaseDeadline, CaseNote, CaseTransition, Customer, User
 from cases.models.notices import NoticeKind
-from cases.services import clocks, grouping, statutory
+from cases.services import clocks, grouping, imported_history, statutory
+from cases.services.audit import audit_batch
 from cases.services.desk_config import DeskConfig, desk_config
 from cases.services.intake_input import (
     CustomerData,
@@ -29,7 +30,7 @@ from cases.services.intake_input import (
 from cases.services.lifecycle import suggest_tier
 from cases.services.locks import hold_transaction_locks
 from cases.services.notices import notice_build, notice_dispatch_after_commit
-from cases.services.transitions import log_change
+from cases.services.transitions import change_row, log_new_rows
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
 _NEW_CASE_CLOCKS = [Clock.ASSIGN, Clock.RESPONSE, Clock.SOLUTION]
@@ -69,7 +70,8 @@ def case_intake(*, actor: User | None, data: IntakeData, bulk: bool = False) -> 
                 return existing
             if not bulk:
                 hold_transaction_locks(intake_lock_keys(data))
-            return _create(actor, data, desk_config())
+            with audit_batch():  # the customer, the case and its group: one append
+                return _create(actor, data, desk_config())
     except IntegrityError:
         # Two submissions of one external_id at once: the first one's case is the answer.
         existing = _retried(data)
@@ -166,17 +168,14 @@ def _customer_for(data: CustomerData) -> tuple[Customer, bool]:
     return customer, is_new
 
 
-def _create(actor: User | None, data: IntakeData, config: DeskConfig) -> IntakeResult:
-    """Write the new case and everything that comes with it (inside ``case_intake``'s
-    transaction, its locks held)."""
-    now = timezone.now()
+def new_case(actor: User | None, data: IntakeData, config: DeskConfig, *, customer: Customer,
+             plan: grouping.RelatedPlan, now: datetime) -> tuple[Case, list[CaseDeadline]]:
+    """The unsaved case of a complaint, linked as ``plan`` says, with its clocks' unsaved
+    rows (for ``_create`` and the batch intake of an import). A legacy case with its
+    history (``data.history``) is created in its stage with clocks at their real times."""
     received_at = data.received_at or now
-    customer, customer_is_new = _customer_for(data.customer)
-    plan = grouping.detect_related(
-        customer_id=customer.pk, customer_is_new=customer_is_new, category=data.category,
-        order_ref=data.order_ref, location=data.location, subject=data.subject[:200],
-        received_at=received_at, settings_row=config.settings,
-    )
+    history = data.history
+    suggested = suggest_tier(urgency=data.urgency, scope=data.scope, difficulty=data.difficulty)
     case = Case(
         tracking_code=new_tracking_code(), customer=customer, channel=data.channel,
         source_id=data.source_id, external_id=data.external_id, received_at=received_at,
@@ -184,18 +183,55 @@ def _create(actor: User | None, data: IntakeData, config: DeskConfig) -> IntakeR
         description=data.description, order_ref=data.order_ref[:64],
         location=data.location[:100], desired_outcome=data.desired_outcome,
         urgency=data.urgency, scope=data.scope, difficulty=data.difficulty,
-        suggested_tier=suggest_tier(urgency=data.urgency, scope=data.scope,
-                                    difficulty=data.difficulty),
-        owner=actor,
+        **{"suggested_tier": suggested, "owner": actor,
+           **(imported_history.imported_case_fields(history, suggested) if history else {})},
     )
     grouping.apply_links(plan, case)
-    clock_start = data.clocks_start_at or received_at
-    # An agent logging a call is talking to the customer: that is the first response.
-    stopped = ({Clock.RESPONSE: clock_start}
-               if actor is not None and data.channel in AGENT_LOGGED_CHANNELS else {})
-    deadlines = clocks.start_new_case_clocks(
-        case, _NEW_CASE_CLOCKS, clock_start, config.policy(case.suggested_tier),
-        stopped=stopped, now=now)
+    if history is not None:
+        deadlines = imported_history.history_clocks(
+            case, history, config.policy(case.tier or case.suggested_tier), now)
+    else:
+        clock_start = data.clocks_start_at or received_at
+        # An agent logging a call is talking to the customer: that is the first response.
+        stopped = ({Clock.RESPONSE: clock_start}
+                   if actor is not None and data.channel in AGENT_LOGGED_CHANNELS else {})
+        deadlines = clocks.start_new_case_clocks(
+            case, _NEW_CASE_CLOCKS, clock_start, config.policy(case.suggested_tier),
+            stopped=stopped, now=now)
+    return case, deadlines
+
+
+def intake_transitions(case: Case, data: IntakeData, actor: User | None,
+                       ) -> list[CaseTransition]:
+    """The unsaved transitions of a new case: "receive", or a legacy case's dated, imported
+    history."""
+    label = str(ChannelKind(data.channel).label)
+    if data.history is not None:
+        return imported_history.history_transitions(case, data.history, actor, label)
+    return [change_row(case, field="stage", name="receive", source="", target=case.stage,
+                       actor=actor, note=label)]
+
+
+def related_plan(data: IntakeData, config: DeskConfig, *, customer_id: int,
+                 customer_is_new: bool, now: datetime, recent: list[tuple] | None = None,
+                 ) -> grouping.RelatedPlan:
+    return grouping.detect_related(
+        customer_id=customer_id, customer_is_new=customer_is_new, category=data.category,
+        order_ref=data.order_ref, location=data.location, subject=data.subject[:200],
+        received_at=data.received_at or now, settings_row=config.settings, recent=recent,
+    )
+
+
+def _create(actor: User | None, data: IntakeData, config: DeskConfig) -> IntakeResult:
+    """Write the new case and everything that comes with it (inside ``case_intake``'s
+    transaction, its locks held)."""
+    now = timezone.now()
+    received_at = data.received_at or now
+    history = data.history
+    customer, customer_is_new = _customer_for(data.customer)
+    plan = related_plan(data, config, customer_id=customer.pk,
+                        customer_is_new=customer_is_new, now=now)
+    case, deadlines = new_case(actor, data, config, customer=customer, plan=plan, now=now)
     new_group = grouping.create_group(plan, case)
     case.save(force_insert=True)
     case.reference = format_reference(case.pk, received_at)
@@ -204,14 +240,17 @@ def _create(actor: User | None, data: IntakeData, config: DeskConfig) -> IntakeR
         row.case = case
     CaseDeadline.objects.bulk_create(deadlines)
     statutory.statutory_intake(case=case, data=data, rules=config.regimes)
-    log_change(case, field="stage", name="receive", source="", target=case.stage, actor=actor,
-               note=str(ChannelKind(data.channel).label))
+    # An import's dated history raises no webhook events for the past.
+    log_new_rows(intake_transitions(case, data, actor), events=history is None)
+    compensation = imported_history.imported_compensation(case, history) if history else None
+    if compensation is not None:
+        compensation.save(force_insert=True)
     if data.extra_notes:
         CaseNote.objects.bulk_create([
             CaseNote(case=case, kind=NoteKind.INTERNAL, author=actor, body=text, created_at=now)
             for text in data.extra_notes])
     grouping.apply_after_insert(plan, case, new_group, config.policies)
-    if data.acknowledge:
+    if data.acknowledge and history is None:  # the legacy system acknowledged it
         notice = notice_build(case=case, kind=NoticeKind.ACKNOWLEDGEMENT, key="ack",
                               context={"track_url": track_url(case)},
                               templates=config.templates)

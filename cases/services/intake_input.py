@@ -25,6 +25,7 @@ from cases.choices import (
 )
 from cases.models import Case
 from cases.services.errors import InvalidInput
+from cases.services.imported_history import ImportedHistory, complete_history, history_errors
 
 _PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-()]{2,30}$")
 # PostgreSQL refuses NUL in text and psycopg refuses lone surrogates: never let them reach SQL.
@@ -86,6 +87,9 @@ class IntakeData:
     regime: str = ""
     regulator_reference: str = ""
     regulator_due_at: datetime | None = None
+    # A legacy import's outcome: the case is created in the stage it reached, with its
+    # transitions and clocks at their real times (``cases.services.imported_history``).
+    history: ImportedHistory | None = None
 
 
 @dataclass
@@ -133,8 +137,9 @@ def _validate(data: IntakeData) -> None:
     c = data.customer
     if not c.name:
         errors.append(("customer.name", _("Enter the customer's name.")))
-    if not (c.phone or c.email) and data.channel != ChannelKind.IMPORT:
-        # Legacy records may lack contact data; every live channel must let us answer.
+    if not (c.phone or c.email) and data.channel != ChannelKind.IMPORT and data.history is None:
+        # Legacy records (imports, imported history on any channel) may lack contact data;
+        # every live channel must let us answer.
         errors.append(("customer.phone", _("Give a phone number or an email address.")))
     if c.phone and not _PHONE_RE.match(c.phone):
         errors.append(("customer.phone", _("Enter a valid phone number.")))
@@ -180,6 +185,9 @@ def _validate(data: IntakeData) -> None:
     if data.regulator_due_at and data.regulator_due_at <= (data.received_at or now):
         errors.append(("regulator_due_at",
                        _("The regulator's deadline must be after the complaint was received.")))
+    if data.history is not None:
+        complete_history(data.history)
+        errors += history_errors(data.history, data.received_at)
     if errors:
         error = InvalidInput(errors[0][1], field=errors[0][0])
         error.errors = errors  # type: ignore[attr-defined]

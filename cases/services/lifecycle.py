@@ -388,6 +388,9 @@ def case_reopen(*, actor: User, case_id: int, reason: str) -> Case:
     """A closed case is handled again (closed -> in progress): new solution and progress
     clocks from now. Earlier rounds stay in the timeline and revisit history."""
     case = lock_case(case_id)
+    if case.anonymised_at is not None:
+        raise ActionNotAllowed(_("This case was anonymised: its personal data is gone, so it "
+                                 "cannot be handled again. Log a new case."))
     text = _require(reason, "reason", _("Give the reason for reopening."))
     run_case_transition(case, "reopen", actor, note=text)
     now = timezone.now()

@@ -42,7 +42,9 @@ from django.utils.translation import gettext as _
 from cases.choices import Clock, Role, SlaState
 from cases.models import Alert, Case, CaseDeadline, Notice, User
 from cases.notice_texts import TemplateCache
+from cases.services.audit import AuditAction, audit_record
 from cases.services.outbox import staff_notice_build, staff_notices_queue
+from channels.webhooks.services.events import deadline_event, webhook_events_record
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +97,8 @@ def deadline_sweep(
     Side effects: CaseDeadline.state/breached_at; Case.sla_state, ever_breached,
     response_breached; one Alert per recipient per state change (owner or handler, the
     supervisor(s), and for a department deadline at risk the department's liaison); one staff email
-    per alert through the outbox, dispatched after commit. ``notify=False`` marks only (used
+    per alert through the outbox, dispatched after commit; one webhook delivery per deadline
+    and subscribed endpoint (one insert per batch). ``notify=False`` marks only (used
     by the benchmark to time marking separately)."""
     now = now or timezone.now()
     size = batch or settings.DEADLINE_SWEEP_BATCH
@@ -173,6 +176,10 @@ def _sweep_batch(
             sla_state=SlaState.AT_RISK
         )
         result.at_risk += marked
+    # One summarised entry per batch, not one per case: the sla_state moves are the system's.
+    audit_record(actor=None, action=AuditAction.BULK_CHANGE, detail={
+        "sweep": "deadline", "field": "sla_state", "to": state, "deadlines": marked,
+        "cases": sorted(cases_now)})
     if notify:
         _alert(state, rows_now, now, result, cache)
     return len(rows), marked
@@ -281,6 +288,10 @@ def _alert(
                 case_id=case_id, reference=reference, user=user, message=message, now=now,
                 key=f"deadline:{row_id}:{state}:{int(started_at.timestamp())}", cache=cache,
             ))
+    webhook_events_record(deadline_event(
+        breached=state == SlaState.BREACHED, deadline_id=row_id, case_id=case_id, now=now,
+        reference=case_info[case_id]["reference"] or "", clock=clock, started_at=started_at,
+        due_at=due_at) for row_id, case_id, clock, started_at, due_at, _request in rows)
     Alert.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=2000)
     if refreshed:
         Alert.objects.bulk_update(refreshed, ["message", "created_at", "read_at"])

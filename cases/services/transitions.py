@@ -14,6 +14,11 @@ from django_fsm import ANY_OTHER_STATE, ANY_STATE, FSMFieldMixin, can_proceed
 
 from cases.models import Case, CaseTransition, CollaborationRequest, User
 from cases.services.errors import ActionForbidden, ActionNotAllowed, CaseBusy, ConflictError
+from channels.webhooks.services.events import (
+    transition_events,
+    webhook_case_changed,
+    webhook_events_record,
+)
 
 if TYPE_CHECKING:
     from django_fsm import Transition
@@ -144,10 +149,12 @@ def run_case_transition(
     field = transitions_named(case, name)[0]
     source = getattr(case, field)
     method(*args, **kwargs)
-    return CaseTransition.objects.create(
+    row = CaseTransition.objects.create(
         case=case, field=field, name=name, source=str(source), target=str(getattr(case, field)),
         actor=actor, note=note, at=timezone.now(),
     )
+    webhook_case_changed(case, row)  # outbox rows in this transaction; sent after commit
+    return row
 
 
 def log_change(
@@ -155,7 +162,27 @@ def log_change(
     note: str = "",
 ) -> CaseTransition:
     """Record a change that is not an FSM transition (ownership transfer, handler change)."""
-    return CaseTransition.objects.create(
+    row = change_row(case, field=field, name=name, source=source, target=target, actor=actor,
+                     note=note)
+    row.save(force_insert=True)
+    webhook_case_changed(case, row)
+    return row
+
+
+def log_new_rows(rows: list[CaseTransition], *, events: bool = True) -> None:
+    """Insert unsaved transition rows (of one case or many) in one statement; ``events``:
+    raise their webhook events too, in one write."""
+    CaseTransition.objects.bulk_create(rows)
+    if events:
+        webhook_events_record(event for row in rows for event in transition_events(row.case, row))
+
+
+def change_row(
+    case: Case, *, field: str, name: str, source: Any, target: Any, actor: User | None,
+    note: str = "",
+) -> CaseTransition:
+    """The unsaved transition row ``log_change`` writes (bulk callers insert many at once)."""
+    return CaseTransition(
         case=case, field=field, name=name, source=str(source or ""), target=str(target or ""),
         actor=actor, note=note, at=timezone.now(),
     )

@@ -28,6 +28,7 @@ from cases.ids import parse_id
 from cases.models import Department, User
 from cases.selectors import board, department_requests
 from cases.services import collaboration as collab
+from cases.services.audit import audit_personal_data_view
 from cases.services.errors import ActionForbidden, DomainError, InvalidInput
 from cases.transition_labels import TRANSITION_LABELS
 
@@ -104,6 +105,11 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_GET
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     detail = department_requests.request_detail_for(user=request.user, pk=pk)
+    if not detail.case.masked and (detail.case.phone or detail.case.email):
+        audit_personal_data_view(
+            actor=request.user, customer=detail.req.case.customer, case_id=detail.case.pk,
+            where="board request", fields=[f for f in ("phone", "email")
+                                           if getattr(detail.case, f)])
     return render(request, "cases/board/detail.html", {
         "d": detail, "todo_form": TodoForm(assignees=detail.assignees), "note_form": NoteForm(),
     })

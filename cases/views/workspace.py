@@ -12,11 +12,13 @@ from django.views import View
 from cases import forms as desk_forms
 from cases import permissions as perms
 from cases import selectors, services
+from cases.audit.history import case_history_page
 from cases.choices import CompensationStatus, NoteKind
 from cases.selectors import department_requests
 from cases.selectors.pauses import case_pause_panel
 from cases.selectors.statutory import statutory_panel
 from cases.services import ActionNotAllowed, CaseBusy, InvalidInput
+from cases.services.audit import audit_personal_data_view
 from cases.views.actions import actions_for, case_url
 from cases.views.base import AgentRequiredMixin, get_case_or_404
 
@@ -37,6 +39,10 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
         workspace = selectors.case_workspace(case, requests=collaboration.requests)
         actions = actions_for(case, user)
         can_note = perms.can_add_note(case, user)
+        if case.customer.phone or case.customer.email:  # shown unmasked to agents
+            audit_personal_data_view(
+                actor=user, customer=case.customer, case_id=case.pk, where="workspace",
+                fields=[f for f in ("phone", "email") if getattr(case.customer, f)])
         return {
             "case": case,
             "ws": workspace,
@@ -50,6 +56,8 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
             "collaboration": collaboration,
             "pauses": case_pause_panel(case, user),
             "statutory": statutory_panel(case, user),
+            "audit_page": case_history_page(case_id=case.pk, page=request.GET.get("audit_page"))
+            if perms.can_see_audit_history(user) else None,
         }
 
 

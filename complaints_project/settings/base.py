@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "cases",
     "channels",
     "reporting",
+    "channels.webhooks",
     "axes",
     "csp",
 ]
@@ -58,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "cases.middleware.UserPreferencesMiddleware",
+    "cases.middleware.AuditActorMiddleware",
     "complaints_project.cache_control.NoStoreForStaffMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -312,10 +314,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "cases.tasks.send_notice_task": {"queue": "notices"},
+    "channels.webhooks.tasks.send_webhook_task": {"queue": "notices"},
     "cases.tasks.outbox_redispatch_task": {"queue": "sweeps"},
     "cases.tasks.deadline_sweep_task": {"queue": "sweeps"},
     "cases.tasks.revisit_sweep_task": {"queue": "sweeps"},
     "cases.tasks.pause_maximum_sweep_task": {"queue": "sweeps"},
+    "cases.tasks.retention_sweep_task": {"queue": "sweeps"},
     "channels.tasks.poll_mailbox_task": {"queue": "imports"},
     "reporting.tasks.kpi_summaries_task": {"queue": "imports"},
     "reporting.tasks.weekly_review_task": {"queue": "imports"},
@@ -338,6 +342,10 @@ CELERY_BEAT_SCHEDULE = {
                      "options": {"expires": 115}},
     "kpi-summaries": {"task": "reporting.tasks.kpi_summaries_task", "schedule": 60.0,
                       "options": {"expires": 55}},
+    # Personal data past retention (cases.services.retention), at night.
+    "retention-sweep": {"task": "cases.tasks.retention_sweep_task",
+                        "schedule": crontab(minute=30, hour=2),
+                        "options": {"expires": 20 * 3600}},
     "weekly-review": {
         "task": "reporting.tasks.weekly_review_task",
         "schedule": crontab(minute=0, hour=9, day_of_week="mon"),
@@ -368,8 +376,18 @@ OUTBOX_BACKOFF_MAX_SECONDS = env_int("OUTBOX_BACKOFF_MAX_SECONDS", 1800)
 # A queued notice whose attempt was due this long ago and has not started was lost on the way
 # (broker message dropped, worker killed before claiming): the sweep dispatches it again.
 OUTBOX_REDISPATCH_AFTER_SECONDS = env_int("OUTBOX_REDISPATCH_AFTER_SECONDS", 60)
+# Outbound webhooks (channels/webhooks/services/delivery.py): the HTTP timeout (connect and
+# each read), attempts before a delivery is failed (backoff as the outbox's), and the claim
+# lease, which must exceed send_webhook_task's hard time limit (45 s). Production requires
+# https.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 120)
+WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", False)
 # Rows per transaction in the deadline sweep (each batch commits, so locks are short).
 DEADLINE_SWEEP_BATCH = env_int("DEADLINE_SWEEP_BATCH", 5000)
+# Cases anonymised per transaction by the retention sweep.
+RETENTION_SWEEP_BATCH = env_int("RETENTION_SWEEP_BATCH", 500)
 # Folder of the file SMS / WeChat backends (the embedded run's "what would be sent").
 NOTICE_FILE_PATH = env_str("NOTICE_FILE_PATH", str(VAR_DIR / "outbox-messages"))
 # Domain of notice e-mails' deterministic Message-ID (empty: the domain of DEFAULT_FROM_EMAIL).

@@ -34,6 +34,9 @@ for _name, _example in (("DATABASE_URL", "postgres://user:password@host:5432/com
             "SQLite and filesystem broker are for one machine only."
         )
 
+# Webhook payloads leave the network: only to https addresses of public hosts.
+WEBHOOK_REQUIRE_HTTPS = True
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)

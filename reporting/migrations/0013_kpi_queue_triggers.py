@@ -207,7 +207,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("reporting", "0012_kpi_day_sum_review_columns"),
-        ("cases", "0029_review_open_cover_index"),
+        ("cases", "0032_review_open_cover_index"),
     ]
 
     operations = [migrations.RunPython(install, uninstall, elidable=False)]

@@ -39,6 +39,6 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("cases", "0028_case_review")]
+    dependencies = [("cases", "0031_case_review")]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]

@@ -1,0 +1,2 @@
+"""Webhook services: recording events into the delivery outbox (``events``), sending
+(``delivery``), and what an administrator does with endpoints (``endpoints``)."""
