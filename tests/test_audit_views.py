@@ -124,10 +124,11 @@ def test_the_history_is_paginated_with_the_same_queries_for_few_or_many(client, 
     assert 'rel="next"' in response.content.decode()
 
 
-@pytest.mark.parametrize("page", ["999", "abc", "-3", ""])
-def test_an_odd_history_page_number_is_no_error(client, supervisor, page):
+# Not named "page": that is pytest-playwright's browser page fixture.
+@pytest.mark.parametrize("number", ["999", "abc", "-3", ""])
+def test_an_odd_history_page_number_is_no_error(client, supervisor, number):
     case = CaseFactory()
-    response = _history(client, supervisor, case, audit_page=page)
+    response = _history(client, supervisor, case, audit_page=number)
     assert response.status_code == 200
     assert response.context["audit_page"].number >= 1
 
