@@ -27,6 +27,8 @@ TARGETS = {
     "order_ref", "location", "desired_outcome", "urgency", "scope", "difficulty",
     "customer.name", "customer.phone", "customer.email", "customer.preferred_channel",
     "customer.is_key_customer",
+    # a regulator's forward (cases.services.statutory)
+    "regime", "regulator_reference", "regulator_due_at",
     # the legacy case's outcome: read by channels.import_outcomes
     *OUTCOME_TARGETS,
 }

@@ -51,7 +51,7 @@ from channels.import_rules import Fallbacks, RowContext, RowProblem, apply_rule,
 from channels.import_times import ValueProblem, parse_time
 from channels.models import Channel
 
-DATETIME_TARGETS = {"received_at", "occurred_at", *OUTCOME_DATETIMES}
+DATETIME_TARGETS = {"received_at", "occurred_at", "regulator_due_at", *OUTCOME_DATETIMES}
 # Checked by channels.import_outcomes with its own messages (it also reads "In progress").
 _OUTCOME_CODES = {"stage", "tier", "channel"}
 _BATCH = 500

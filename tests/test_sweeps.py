@@ -203,6 +203,7 @@ def test_the_sweep_costs_a_fixed_number_of_queries_per_batch(frontline, supervis
         CaseDeadline.objects.update(stopped_at=timezone.now())  # start the next round clean
         return len(queries)
 
+    sweep_queries(1)  # the first run reads the cached webhook endpoints once
     assert sweep_queries(2) == sweep_queries(6)
 
 
