@@ -175,7 +175,8 @@ def test_create_stays_within_its_query_budget_even_when_joining_a_group():
     """The issue's budget of 12 queries per create, for the costliest common create: a new
     customer whose complaint joins a group (the locks, the retry check, the customer
     lookup and insert, the matter read, the case and its reference, its clocks, its
-    transition, the group's count and the acknowledgement)."""
+    transition, the group's count and the acknowledgement), plus the audit trail's append
+    (issue 19: the chain's last entry and one INSERT for the customer and the case)."""
     DeskSettings.objects.filter(pk=1).update(group_threshold=2)
     _voice(1)
     _voice(2)
@@ -185,7 +186,7 @@ def test_create_stays_within_its_query_budget_even_when_joining_a_group():
             source_id=app.pk, external_id="q-1", order_ref="BATCH-7",
             customer=CustomerData(name="新客户", phone="13700000001"))).case
     assert case.group_id is not None
-    assert len(data_queries(ctx)) <= 12, "\n".join(data_queries(ctx))
+    assert len(data_queries(ctx)) <= 12 + 2, "\n".join(data_queries(ctx))
 
 
 def test_forming_a_group_costs_the_same_queries_for_3_or_12_cases():
