@@ -158,3 +158,19 @@ def test_a_failing_bulk_write_falls_back_to_one_by_one(tmp_path, monkeypatch):
     monkeypatch.setattr(intake_batch, "_write", broken)
     import_file(tmp_path, legacy_rows()[:20])
     assert Case.objects.count() == 20
+
+
+def test_each_bulk_round_is_one_audit_entry_naming_what_it_created(tmp_path):
+    from cases.models import AuditEntry
+    from cases.services.audit import AuditAction
+
+    import_file(tmp_path, legacy_rows())
+    rounds = AuditEntry.objects.filter(action=AuditAction.BULK_CHANGE,
+                                       detail__intake="batch")
+    in_bulk = {pk for entry in rounds for pk in entry.detail["created_cases"]}
+    assert rounds.exists() and in_bulk <= set(Case.objects.values_list("pk", flat=True))
+    # the rest went one by one through case_intake, each recorded as a create
+    singles = set(AuditEntry.objects.filter(action=AuditAction.CREATE, target_type="cases.Case")
+                  .values_list("target_id", flat=True))
+    assert {str(pk) for pk in Case.objects.values_list("pk", flat=True)} == (
+        {str(pk) for pk in in_bulk} | singles)

@@ -179,19 +179,6 @@ def record_bulk_changes(instances: Iterable[models.Model], fields: Iterable[str]
     audit_record_many(entries)
 
 
-def record_bulk_creates(instances: Iterable[models.Model]) -> None:
-    """For callers of ``bulk_create`` on audited models (saved, with their ids): one create
-    entry per instance, in one append."""
-    from cases.services.audit import AuditRecordData, audit_record_many
-
-    entries = []
-    for obj in instances:
-        entries.append(AuditRecordData(action=AuditAction.CREATE, target=obj,
-                                       changes=created_values(obj)))
-        remember(obj)
-    audit_record_many(entries)
-
-
 # --- signal handlers -----------------------------------------------------------------------------
 def _on_init(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
     instance.__dict__[SNAPSHOT] = snapshot(instance)

@@ -20,10 +20,10 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from cases.audit.capture import record_bulk_creates
 from cases.choices import NoteKind
 from cases.models import Case, CaseDeadline, CaseNote, Customer, User
 from cases.services import grouping
+from cases.services.audit import AuditAction, audit_record
 from cases.services.desk_config import DeskConfig, desk_config
 from cases.services.errors import InvalidInput
 from cases.services.intake import (
@@ -152,7 +152,10 @@ def _write(planned: list[_Planned], actor: User | None, config: DeskConfig,
         for row in rows:
             row.case = case
     CaseDeadline.objects.bulk_create([row for rows in deadlines for row in rows])
-    record_bulk_creates([p.customer for p in planned if p.customer_is_new] + cases)
+    # One summarised audit entry per bulk round, as the deadline sweep does: what was created.
+    audit_record(actor=actor, action=AuditAction.BULK_CHANGE, detail={
+        "intake": "batch", "created_cases": [case.pk for case in cases],
+        "created_customers": [p.customer.pk for p in planned if p.customer_is_new]})
     # A plain complaint's "receive" raises its webhook events; an import's dated history none.
     for past in (False, True):
         log_new_rows([row for case, p in zip(cases, planned, strict=True)
