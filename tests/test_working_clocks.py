@@ -13,6 +13,7 @@ import time_machine
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from cases import services
 from cases.choices import (
@@ -227,3 +228,20 @@ def test_first_response_on_time_follows_the_clock_s_basis(basis, on_time):
                      last=date(2026, 10, 11))
     values = K.compute(period.window(datetime(2026, 10, 12, tzinfo=CN)))
     assert values["first_response"] == on_time
+
+
+def test_the_board_request_page_counts_down_the_department_clock_in_working_time(
+        client, dept_tree):
+    working(Clock.DEPARTMENT)
+    agent = UserFactory(username="cs-agent", role=Role.FRONTLINE)
+    agent.department = dept_tree["cs"]
+    agent.save(update_fields=["department"])
+    case = CaseFactory(stage=Stage.IN_PROGRESS, handler=agent)
+    with time_machine.travel(BEFORE_NATIONAL_DAY, tick=False):
+        req = collab.request_create(actor=agent, case_id=case.pk,
+                                    department=dept_tree["logistics"], ask="核实")
+        client.force_login(req.department.liaison)
+        page = client.get(reverse("board:request", args=[req.pk])).content.decode()
+    due = page.split('data-testid="request-due"')[0].rsplit("<span", 1)[1]
+    assert 'data-basis="working"' in due
+    assert "working hours" in page.split('data-testid="request-due"')[1][:300]

@@ -15,9 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases import permissions as perms
+from cases.choices import Clock
 from cases.masking import contact_for, text_for
 from cases.models import (
     Case,
+    CaseDeadline,
     CollaborationNote,
     CollaborationRequest,
     CollaborationTodo,
@@ -113,6 +115,10 @@ def request_for_user(*, user: User, pk: int) -> CollaborationRequest:
             "decided_by", "accepted_by", "disputed_by", "closed_by",
         )
         .prefetch_related("case__task_force")
+        # the calendar when the department clock counts working time (else None)
+        .annotate(clock_calendar_id=Subquery(
+            CaseDeadline.objects.filter(request=OuterRef("pk"), clock=Clock.DEPARTMENT)
+            .order_by("-started_at").values("calendar_id")[:1]))
         .filter(pk=pk)
         .first()
     )
