@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 import cases.audit.admin  # noqa: F401  (registers the read-only audit trail)
 from cases import services
+from cases.admin_base import ReadOnlyAdmin
 from cases.admin_calendars import ClockBasisInline
 from cases.choices import Tier
 from cases.models import (
@@ -248,21 +249,8 @@ class CaseAdmin(admin.ModelAdmin):
         )
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    """Logs and records written by services: viewable, never edited by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(CaseTransition)
-class CaseTransitionAdmin(_ReadOnlyAdmin):
+class CaseTransitionAdmin(ReadOnlyAdmin):
     list_display = ("at", "case", "field", "name", "source", "target", "actor")
     list_filter = ("field", "name")
     search_fields = ("case__reference", "note")
@@ -271,7 +259,7 @@ class CaseTransitionAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(CaseNote)
-class CaseNoteAdmin(_ReadOnlyAdmin):
+class CaseNoteAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "case", "kind", "author", "visible_to_customer")
     list_filter = ("kind", "visible_to_customer")
     search_fields = ("case__reference", "body")
@@ -279,7 +267,7 @@ class CaseNoteAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(Compensation)
-class CompensationAdmin(_ReadOnlyAdmin):
+class CompensationAdmin(ReadOnlyAdmin):
     list_display = ("case", "kind", "amount", "status", "proposed_by", "decided_by",
                     "created_at")
     list_filter = ("status", "kind")
@@ -288,7 +276,7 @@ class CompensationAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(CaseDeadline)
-class CaseDeadlineAdmin(_ReadOnlyAdmin):
+class CaseDeadlineAdmin(ReadOnlyAdmin):
     list_display = ("case", "clock", "started_at", "due_at", "stopped_at", "state")
     list_filter = ("clock", "state")
     search_fields = ("case__reference",)
@@ -296,28 +284,28 @@ class CaseDeadlineAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(_ReadOnlyAdmin):
+class AlertAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "recipient", "kind", "case", "read_at")
     list_filter = ("kind",)
     list_select_related = ("recipient", "case")
 
 
 @admin.register(CaseAttachment)
-class CaseAttachmentAdmin(_ReadOnlyAdmin):
+class CaseAttachmentAdmin(ReadOnlyAdmin):
     list_display = ("original_name", "case", "content_type", "size", "uploaded_at")
     search_fields = ("original_name", "case__reference")
     list_select_related = ("case",)
 
 
 @admin.register(ComplaintGroup)
-class ComplaintGroupAdmin(_ReadOnlyAdmin):
+class ComplaintGroupAdmin(ReadOnlyAdmin):
     list_display = ("matter", "category", "case_count", "first_received_at", "last_received_at")
     list_filter = ("category",)
     search_fields = ("matter", "key")
 
 
 @admin.register(Notice)
-class NoticeAdmin(_ReadOnlyAdmin):
+class NoticeAdmin(ReadOnlyAdmin):
     """The outbox: every customer notice and staff alert email with its delivery state. Rows
     are written by services and moved by workers; an operator with ``cases.decide_notice``
     sends a failed or uncertain notice again, or marks an uncertain one as delivered."""
@@ -433,7 +421,7 @@ class NoticeTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Revisit)
-class RevisitAdmin(_ReadOnlyAdmin):
+class RevisitAdmin(ReadOnlyAdmin):
     list_display = ("case", "round", "due_at", "opened_at", "answered_at", "method", "score")
     list_filter = ("method", "score")
     search_fields = ("case__reference",)
@@ -457,7 +445,7 @@ class CollaborationRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(CollaborationNote)
-class CollaborationNoteAdmin(_ReadOnlyAdmin):
+class CollaborationNoteAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "request", "author")
     list_select_related = ("request", "author")
 

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from cases.admin_base import ReadOnlyAdmin
 from cases.choices import Clock
 from cases.models import CasePause, PauseReason
 from cases.models.pauses import PAUSABLE_CLOCKS
@@ -49,19 +50,10 @@ class PauseReasonAdmin(admin.ModelAdmin):
 
 
 @admin.register(CasePause)
-class CasePauseAdmin(admin.ModelAdmin):
+class CasePauseAdmin(ReadOnlyAdmin):
     list_display = ("case", "reason", "started_at", "started_by", "resume_by", "ended_at",
                     "ended_how")
     list_filter = ("reason", "ended_how")
     search_fields = ("case__reference",)
     list_select_related = ("case", "reason", "started_by")
     raw_id_fields = ("case", "evidence")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

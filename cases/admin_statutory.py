@@ -7,9 +7,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from cases.admin_base import ReadOnlyAdmin
 from cases.choices import Category
 from cases.models import CaseRegime, ExtensionRequest, Regime, RegimeExtensionStep
 from cases.services.statutory import days_label
@@ -67,21 +67,8 @@ class RegimeAdmin(admin.ModelAdmin):
         return days_label(obj.first_limit_days, obj.basis)
 
 
-class _RecordAdmin(admin.ModelAdmin):
-    """Rows written by services: viewable, never edited by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(CaseRegime)
-class CaseRegimeAdmin(_RecordAdmin):
+class CaseRegimeAdmin(ReadOnlyAdmin):
     list_display = ("case", "regime", "regulator_reference", "regulator_due_at", "due_at",
                     "extended_days")
     list_select_related = ("case", "regime")
@@ -90,7 +77,7 @@ class CaseRegimeAdmin(_RecordAdmin):
 
 
 @admin.register(ExtensionRequest)
-class ExtensionRequestAdmin(_RecordAdmin):
+class ExtensionRequestAdmin(ReadOnlyAdmin):
     list_display = ("case", "position", "days", "approver_role", "status", "requested_by",
                     "requested_at", "decided_by", "decided_at")
     list_select_related = ("case", "requested_by", "decided_by")

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from cases.admin_base import ReadOnlyAdmin
 from cases.audit.history import change_lines
 from cases.models.audit import AuditAction, AuditEntry
 
@@ -27,7 +28,7 @@ class ActionFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ("seq", "at", "who", "action_label", "target_type", "target_id",
                     "target_repr", "case_id")
     list_filter = (ActionFilter, "target_type", "at")
@@ -38,15 +39,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
               "target_repr", "case_id", "change_list", "detail_json", "prev_hash", "hash")
     readonly_fields = fields
     show_full_result_count = False  # COUNT(*) over millions of rows on every page
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("who"), ordering="actor_name")
     def who(self, obj: AuditEntry) -> str:
