@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -93,6 +93,7 @@ class TimelineEntry:
 class TimelinePage:
     entries: list[TimelineEntry]  # oldest first
     earlier: str  # the cursor of the page before this one ("" at the start)
+    intake_files: list[CaseAttachment] = field(default_factory=list)  # came with the complaint
 
     def __iter__(self):  # noqa: ANN204 - templates and tests iterate the page
         return iter(self.entries)
@@ -204,16 +205,20 @@ def case_timeline_page(
     the reply, not as an entry of its own."""
     transitions = _latest(CaseTransition.objects.filter(case=case).select_related("actor"),
                           "at", TRANSITION, before, limit)
-    notes = _latest(
-        CaseNote.objects.filter(case=case).select_related("author", "notice").prefetch_related(
-            Prefetch("files", queryset=CaseAttachment.objects.order_by("pk"))),
-        "created_at", NOTE, before, limit)
+    notes = _latest(CaseNote.objects.filter(case=case).select_related("author", "notice"),
+                    "created_at", NOTE, before, limit)
+    # One read for the page's note files and the files that came with the complaint.
+    files = list(CaseAttachment.objects.filter(case=case).filter(
+        Q(note__in=[n.pk for n in notes]) | Q(note__isnull=True, request__isnull=True))
+        .order_by("uploaded_at", "pk"))
+    for n in notes:
+        n.page_files = [f for f in files if f.note_id == n.pk]
     notices = _latest(
         Notice.objects.filter(case=case).filter(~Q(kind=NoticeKind.REPLY) | Q(notes__isnull=True))
         .defer("context"), "created_at", NOTICE, before, limit)
     logged = set(
         CaseTransition.objects.filter(case=case, field=REQUEST_FIELD, name="request_help")
-        .values_list("at", "note"))
+        .values_list("at", "note")) if requests else set()
     logged_requests = {req.pk for at, note in logged
                        if (req := _request_for_row(at, note, requests)) is not None}
 
@@ -261,7 +266,8 @@ def case_timeline_page(
         oldest = shown[-1]
         earlier = Cursor(oldest.at, oldest.rank, oldest.key[2]).encode()
     shown.reverse()
-    return TimelinePage(shown, earlier)
+    intake = [f for f in files if f.note_id is None]
+    return TimelinePage(shown, earlier, intake)
 
 
 __all__ = ["PAGE_SIZE", "Cursor", "TimelineEntry", "TimelinePage", "case_timeline_page",

@@ -127,7 +127,7 @@ def case_workspace(
         other_cases=others[:OTHER_CASES_SHOWN],
         other_cases_more=len(others) > OTHER_CASES_SHOWN,
         # Files added later are shown on their note, reply or department request.
-        attachments=list(case.attachments.filter(note__isnull=True, request__isnull=True)),
+        attachments=timeline.intake_files,
     )
 
 
