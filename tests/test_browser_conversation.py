@@ -7,8 +7,6 @@ Skipped with a reason when Debian's chromium is missing (see tests/conftest.py).
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from cases.choices import ContactChannel, NoteKind, Role, Stage
@@ -16,6 +14,8 @@ from cases.models import CaseNote, Notice
 from cases.models.notices import NoticeStatus
 from cases.services import case_add_customer_message
 from tests.factories import CaseFactory, UserFactory
+from tests.test_browser_board import login as board_login
+from tests.test_browser_desk import _login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,15 +41,8 @@ def test_agent_replies_with_a_file_and_the_customer_sees_it_on_track(
     shot = lambda page, name: page.screenshot(  # noqa: E731
         path=str(artifacts_dir / f"conversation_{name}.png"), full_page=True)
 
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
-    context.set_default_timeout(20_000)
-    page = context.new_page()
+    context, page = _login(browser, live_server.url, agent.username, "en")
     try:
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("#id_username", agent.username)
-        page.fill("#id_password", "pass12345")
-        page.locator("main form button[type=submit]").click()
-        page.wait_for_url(re.compile(r"/desk/$"))
         page.goto(f"{live_server.url}/desk/cases/{case.pk}/")
         page.wait_for_selector("[data-testid=reply-form]")
         shot(page, "01_workspace")
@@ -103,5 +96,55 @@ def test_agent_replies_with_a_file_and_the_customer_sees_it_on_track(
         assert "Agent Zhou" not in page.content()
         shot(page, "05_track")
         page.context.close()
+    finally:
+        context.close()
+
+
+def test_a_liaison_shares_a_file_and_the_agent_downloads_it(
+    django_db_setup, browser_env, intake_env, live_server, browser, artifacts_dir, tmp_path,
+    dept_tree
+):
+    from cases.models import CaseAttachment
+    from cases.services import collaboration as collab
+
+    boss = UserFactory(username="share-boss", role=Role.SUPERVISOR, language="en")
+    case = CaseFactory(stage=Stage.IN_PROGRESS, handler=boss)
+    req = collab.request_create(actor=boss, case_id=case.pk, department=dept_tree["logistics"],
+                                ask="Send us the courier's delivery slip.")
+    (tmp_path / "slip.pdf").write_bytes(PDF)
+    liaison = dept_tree["logistics"].liaison
+    liaison.language = "en"
+    liaison.save(update_fields=["language"])
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    page = context.new_page()
+    board_login(page, live_server.url, liaison.username)
+    try:
+        page.goto(f"{live_server.url}/board/requests/{req.pk}/")
+        page.set_input_files("#id_board_files", str(tmp_path / "slip.pdf"))
+        page.locator("[data-testid=board-note-form] button[type=submit]").click()
+        page.wait_for_selector("[data-testid=shared-files] a")
+        assert "slip.pdf" in page.inner_text("[data-testid=shared-files]")
+        page.screenshot(path=str(artifacts_dir / "conversation_06_board_shared.png"),
+                        full_page=True)
+    finally:
+        context.close()
+    shared = CaseAttachment.objects.get(request=req)
+
+    context, page = _login(browser, live_server.url, boss.username, "en")
+    try:
+        page.goto(f"{live_server.url}/board/requests/{req.pk}/")
+        with page.expect_download() as download:
+            page.locator("[data-testid=shared-files] a", has_text="slip.pdf").click()
+        assert download.value.suggested_filename == "slip.pdf"
+    finally:
+        context.close()
+
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    board_login(page, live_server.url, dept_tree["sales"].liaison.username)
+    try:  # another department's liaison: the file is not there for them
+        response = page.goto(f"{live_server.url}/desk/attachments/{shared.pk}/")
+        assert response.status == 404
     finally:
         context.close()
