@@ -302,3 +302,16 @@ def test_track_lists_replies_in_time_order(client, frontline):
                       {"reference": case.reference, "code": case.tracking_code}
                       ).content.decode()
     assert body.index("第一条回复") < body.index("第二条回复")
+
+
+def test_no_composer_without_an_address_or_on_a_closed_case(client, frontline):
+    from cases.models import Customer
+
+    nowhere = CaseFactory(stage=Stage.TRIAGED)
+    Customer.objects.filter(pk=nowhere.customer_id).update(email="", phone="")  # e.g. erased
+    closed = CaseFactory(stage=Stage.INVALID)
+    client.force_login(frontline)
+    page = client.get(reverse("desk:case", args=[nowhere.pk])).content.decode()
+    assert 'data-testid="no-address"' in page and 'id="id_reply_body"' not in page
+    page = client.get(reverse("desk:case", args=[closed.pk])).content.decode()
+    assert 'data-testid="reply-form"' not in page
