@@ -111,7 +111,8 @@ class CaseReplyView(AgentRequiredMixin, View):
         case = get_case_or_404(request, pk)
         if not perms.can_reply(case, request.user):
             raise PermissionDenied(_("You may not write to the customer of this case."))
-        form = desk_forms.ReplyForm(request.POST, request.FILES, customer=case.customer)
+        post = request.POST.copy()
+        form = desk_forms.ReplyForm(post, request.FILES, customer=case.customer)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -122,6 +123,9 @@ class CaseReplyView(AgentRequiredMixin, View):
             except DomainError as exc:
                 field = getattr(exc, "field", None)
                 form.add_error(field if field in form.fields else None, exc.message)
+                # The page shows the case as it is now: sending again after reading a
+                # colleague's change is not a conflict a second time.
+                post["version"] = str(case.version)
             else:
                 messages.success(request, _("Reply queued for sending."))
                 return redirect(f"{case_url(case)}#timeline")
