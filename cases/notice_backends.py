@@ -80,7 +80,8 @@ class EmailNoticeBackend:
     def send(self, notice: Notice) -> str:
         from smtplib import SMTPRecipientsRefused
 
-        message_id = message_id_for(notice.idempotency_key)
+        message_id = (f"<{notice.message_id}>" if notice.message_id
+                      else message_id_for(notice.idempotency_key))
         message = EmailMessage(
             subject=notice.subject or "", body=notice.body,
             from_email=settings.DEFAULT_FROM_EMAIL, to=[notice.recipient],

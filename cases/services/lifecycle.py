@@ -31,6 +31,7 @@ from cases.models import (
 )
 from cases.models.notices import NoticeKind
 from cases.services import clocks, pauses, statutory
+from cases.services.awaiting_reply import customer_answered
 from cases.services.compensation import CompensationOffer, compensation_record
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.notices import notice_queue
@@ -67,6 +68,9 @@ def _finish(case: Case) -> Case:
 
 
 def _record_first_contact(case: Case, actor: User | None, at: timezone.datetime) -> None:
+    """A contact with the customer: the first one stops the response clock; each one
+    answers what the customer wrote (the "Customer replied" queue)."""
+    customer_answered(case)
     if case.first_responded_at is None:
         clocks.stop_clock(case, Clock.RESPONSE, at)
 
@@ -200,6 +204,8 @@ def case_add_note(
         case=case, kind=kind, author=actor, body=text, created_at=now,
         visible_to_customer=visible_to_customer and kind == NoteKind.PROGRESS,
     )
+    if note.visible_to_customer:
+        customer_answered(case)
     if kind == NoteKind.PROGRESS:
         case.last_progress_at = now
         if case.stage in HANDLING_STAGES and case.assigned_at is not None:
@@ -320,6 +326,7 @@ def case_give_feedback(
     Revisit.objects.create(case=case, round=revisit_round, due_at=case.revisit_due_at)
     CaseNote.objects.create(case=case, kind=NoteKind.CONTACT, author=actor,
                             body=case.feedback_message, visible_to_customer=True, created_at=now)
+    customer_answered(case)
     notice_queue(
         case=case, kind=NoticeKind.FEEDBACK, key=f"round{revisit_round}",
         context={"message": case.feedback_message, "measures": case.preventive_measures,
@@ -378,6 +385,7 @@ def case_complete_follow_up(
     clocks.stop_all_clocks(case, now)
     CaseNote.objects.create(case=case, kind=NoteKind.CONTACT, author=actor, body=text,
                             visible_to_customer=True, created_at=now)
+    customer_answered(case)
     notice_queue(case=case, kind=NoticeKind.FOLLOW_UP, key=f"followup{case.revisits.count()}",
                  context={"message": text})
     return _finish(case)

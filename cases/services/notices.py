@@ -9,6 +9,7 @@ from django.utils import timezone
 from cases.choices import ContactChannel
 from cases.models import Case, Customer, Notice
 from cases.models.notices import NoticeKind
+from cases.notice_backends import message_id_for
 from cases.notice_texts import TemplateCache, render_notice
 
 
@@ -65,10 +66,14 @@ def notice_build(
     subject, body = render_notice(kind=kind, channel=channel, language=language,
                                   context=full_context, cache=templates)
     subject = _subject_line(subject)
+    idempotency_key = notice_key(case, kind, key)
+    # The e-mail's Message-ID, stored so the customer's reply (In-Reply-To) finds the case.
+    message_id = (message_id_for(idempotency_key).strip("<>")
+                  if channel == ContactChannel.EMAIL else "")
     return Notice(
         case=case, kind=kind, channel=channel, recipient=recipient, language=language,
-        subject=subject, body=body, context=full_context,
-        idempotency_key=notice_key(case, kind, key), created_at=timezone.now(),
+        subject=subject, body=body, context=full_context, idempotency_key=idempotency_key,
+        message_id=message_id, created_at=timezone.now(),
     )
 
 
