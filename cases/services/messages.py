@@ -37,9 +37,10 @@ def case_add_customer_message(
     tracking page: it is their own words), one internal note per entry of ``notes`` (e.g.
     attachments the channel refused), and an alert for the case's owner and handler so the
     message is not missed, and puts the case in the "Customer replied" queue
-    (``awaiting_reply_since``) until an agent answers. A verified message ends a pause whose reason waits on the customer
-    (``cases.services.pauses.resume_on_customer_message``). Idempotent on ``message_id``: a
-    message seen before returns its note with ``created=False`` and writes nothing. A channel
+    (``awaiting_reply_since``) until an agent answers. A verified message ends a pause whose
+    reason waits on the customer (``cases.services.pauses.resume_on_customer_message``).
+    Idempotent on ``message_id``: a message seen before returns its note with
+    ``created=False`` and writes nothing. A channel
     that keeps attachments stores them in the same transaction, on the returned note's case,
     only when ``created``.
     With ``unverified_sender`` (the channel could not tell that the customer sent it) the

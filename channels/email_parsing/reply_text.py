@@ -17,17 +17,19 @@ from mailparser_reply.parser import EmailMessage
 
 _COLON = r"[:：]"
 # A line where a quoted earlier message begins, as Chinese clients write it.
+_WROTE = r"(?:写道|寫道)\s*" + _COLON
 _QUOTE_START = re.compile(
     r"""^(?:>\s?)*(?:
-        -{2,}\s*(?:原始邮件|原始郵件|Original|转发邮件|轉寄郵件)\s*-{2,}      # Foxmail, QQ, Outlook zh
-      | 在\s*\S.{0,160}?(?:写道|寫道)\s*""" + _COLON + r"""               # NetEase 163/126, Apple zh
-      | .{0,160}?于\s*\d{4}\s*年.{0,80}?(?:写道|寫道)\s*""" + _COLON + r""" # Gmail zh
-      | \d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日.{0,160}?(?:写道|寫道)\s*""" + _COLON + r"""
+        -{2,}\s*(?:原始邮件|原始郵件|Original|转发邮件|轉寄郵件)\s*-{2,}  # Foxmail, QQ, Outlook
+      | 在\s*\S.{0,160}?""" + _WROTE + r"""                     # NetEase 163/126, Apple zh
+      | .{0,160}?于\s*\d{4}\s*年.{0,80}?""" + _WROTE + r"""       # Gmail zh
+      | \d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日.{0,160}?""" + _WROTE + r"""
     )\s*$""",
     re.VERBOSE | re.MULTILINE,
 )
 # An Outlook / QQ header block: "发件人：" and, within the next three lines, another header.
-_HEADER_FIELD = r"(?:>\s?)*\**\s*(?:发件人|發件人|发送时间|發送時間|日期|时间|收件人|主题|主旨|抄送)\s*\**" + _COLON
+_HEADER_FIELD = (r"(?:>\s?)*\**\s*"
+                 r"(?:发件人|發件人|发送时间|發送時間|日期|时间|收件人|主题|主旨|抄送)\s*\**" + _COLON)
 _HEADER_BLOCK = re.compile(
     rf"^(?:>\s?)*\**\s*(?:发件人|發件人|From)\s*\**{_COLON}.*(?:\n.*){{0,2}}\n{_HEADER_FIELD}",
     re.MULTILINE,
