@@ -28,8 +28,8 @@ _QUOTE_START = re.compile(
     re.VERBOSE | re.MULTILINE,
 )
 # An Outlook / QQ header block: "发件人：" and, within the next three lines, another header.
-_HEADER_FIELD = (r"(?:>\s?)*\**\s*"
-                 r"(?:发件人|發件人|发送时间|發送時間|日期|时间|收件人|主题|主旨|抄送)\s*\**" + _COLON)
+_FIELDS = "发件人|發件人|发送时间|發送時間|日期|时间|收件人|主题|主旨|抄送"
+_HEADER_FIELD = rf"(?:>\s?)*\**\s*(?:{_FIELDS})\s*\**{_COLON}"
 _HEADER_BLOCK = re.compile(
     rf"^(?:>\s?)*\**\s*(?:发件人|發件人|From)\s*\**{_COLON}.*(?:\n.*){{0,2}}\n{_HEADER_FIELD}",
     re.MULTILINE,
