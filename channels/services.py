@@ -56,9 +56,9 @@ def customer_message_submit(
     Preconditions: attachments were checked with ``channels.attachments.check``. The case's
     side (note, internal ``notes``, alerts, idempotency on ``message_id``) is
     ``cases.services.case_add_customer_message``; this keeps the files in the same
-    transaction, only for a message not seen before, and removes them again if it rolls
-    back. ``unverified_sender``: the channel could not verify the customer sent it; the
-    message is then kept for staff only (see the service)."""
+    transaction, linked to the message's note, only for a message not seen before, and
+    removes them again if it rolls back. ``unverified_sender``: the channel could not
+    verify the customer sent it; the message is then kept for staff only (see the service)."""
     if not attachments:
         # the service is atomic itself: no outer transaction (and no savepoint) needed.
         return case_add_customer_message(case_id=case_id, body=body, message_id=message_id,
@@ -71,7 +71,7 @@ def customer_message_submit(
                                                message_id=message_id, notes=notes or (),
                                                unverified_sender=unverified_sender)
             if result.created:
-                stored = files.store(result.note.case, attachments)
+                stored = files.store(result.note.case, attachments, note=result.note)
     except BaseException:
         files.discard(stored)
         raise

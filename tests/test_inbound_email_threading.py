@@ -67,6 +67,7 @@ def test_a_reply_to_our_email_joins_the_case_without_the_reference(frontline, _e
     assert note.body == expected and note.visible_to_customer
     assert "写道" not in note.body
     original = case.attachments.get(content_type="message/rfc822")
+    assert original.note_id == note.pk  # shown with the message in the thread
     assert (_env / original.file.name).read_bytes() == raw  # the whole e-mail is kept
     assert Alert.objects.filter(recipient=frontline, case=case,
                                 kind="customer_message").exists()

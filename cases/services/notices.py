@@ -28,6 +28,16 @@ def delivery_for(customer: Customer) -> tuple[str, str] | None:
     return None
 
 
+def delivery_options(customer: Customer) -> list[tuple[str, str]]:
+    """Every (channel, address) a written message can reach the customer on, the one
+    ``delivery_for`` picks first (phone numbers are written to by SMS)."""
+    options = [(ContactChannel.EMAIL, customer.email), (ContactChannel.SMS, customer.phone),
+               (ContactChannel.WECHAT, customer.wechat_openid)]
+    options = [(channel, address) for channel, address in options if address]
+    first = delivery_for(customer)
+    return sorted(options, key=lambda option: option != first)
+
+
 def notice_queue(
     *, case: Case, kind: str, key: str, context: dict[str, Any] | None = None,
 ) -> Notice | None:
@@ -49,6 +59,13 @@ def notice_key(case: Case, kind: str, key: str) -> str:
     return f"{kind}:{case.pk}:{key}"
 
 
+def notice_message_id(channel: str, idempotency_key: str) -> str:
+    """``Notice.message_id`` of a customer notice: its e-mail's Message-ID without brackets,
+    stored so the customer's reply (In-Reply-To) finds the case; "" for other channels."""
+    return (message_id_for(idempotency_key).strip("<>")
+            if channel == ContactChannel.EMAIL else "")
+
+
 def notice_build(
     *, case: Case, kind: str, key: str, context: dict[str, Any] | None = None,
     templates: TemplateCache | None = None,
@@ -67,13 +84,10 @@ def notice_build(
                                   context=full_context, cache=templates)
     subject = _subject_line(subject)
     idempotency_key = notice_key(case, kind, key)
-    # The e-mail's Message-ID, stored so the customer's reply (In-Reply-To) finds the case.
-    message_id = (message_id_for(idempotency_key).strip("<>")
-                  if channel == ContactChannel.EMAIL else "")
     return Notice(
         case=case, kind=kind, channel=channel, recipient=recipient, language=language,
         subject=subject, body=body, context=full_context, idempotency_key=idempotency_key,
-        message_id=message_id, created_at=timezone.now(),
+        message_id=notice_message_id(channel, idempotency_key), created_at=timezone.now(),
     )
 
 
@@ -95,5 +109,5 @@ def notice_dispatch_after_commit(notice: Notice) -> None:
     notice_dispatch_on_commit([notice.pk])
 
 
-__all__ = ["NoticeKind", "delivery_for", "notice_build", "notice_dispatch_after_commit",
+__all__ = ["NoticeKind", "delivery_for", "delivery_options", "notice_build", "notice_dispatch_after_commit",
            "notice_key", "notice_queue"]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0032_review_open_cover_index'),
+        ('cases', '0033_conv_messages'),
         ('channels', '0002_default_channels'),
     ]
 
