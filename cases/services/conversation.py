@@ -24,9 +24,9 @@ from cases.models import Case, CaseAttachment, CaseNote, Notice, User
 from cases.models.notices import NoticeKind
 from cases.services import clocks
 from cases.services.attachments import atomic_with_files, attach_files, attachments_check
+from cases.services.awaiting_reply import customer_answered
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.intake_input import clean_text
-from cases.services.awaiting_reply import customer_answered
 from cases.services.lifecycle import record_first_response
 from cases.services.notices import delivery_options, notice_key, notice_message_id
 from cases.services.outbox import notice_dispatch_on_commit, notice_resend
