@@ -180,3 +180,22 @@ def test_a_second_message_keeps_the_first_waiting_time(frontline):
 
     assert case.awaiting_reply_since == first
     assert case.notes.filter(kind=NoteKind.CUSTOMER_MESSAGE).count() == 2
+
+
+def test_a_desk_reply_answers_and_the_customers_answer_to_it_joins(frontline):
+    from cases.services.conversation import case_send_reply
+
+    case = _case(frontline)
+    ingest_email(_reply("gmail_en", in_reply_to=_our_message_id(case)))
+
+    note = case_send_reply(actor=frontline, case_id=case.pk, body="我们明天回电。",
+                           channel="email")
+    case.refresh_from_db()
+    assert case.awaiting_reply_since is None
+    assert note.notice.message_id
+
+    outcome = ingest_email(_reply("outlook_zh_new", in_reply_to=note.notice.message_id))
+
+    assert outcome.outcome == "joined" and outcome.case.pk == case.pk
+    case.refresh_from_db()
+    assert case.awaiting_reply_since is not None
