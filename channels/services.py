@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from cases.models import CaseAttachment, CaseNote, User
+from cases.models import CaseAttachment, User
 from cases.services import IntakeData, IntakeResult, case_add_customer_message, case_intake
+from cases.services.messages import CustomerMessageResult
 from channels import attachments as files
 from channels.models import Channel
 
@@ -50,7 +51,7 @@ def customer_message_submit(
     *, case_id: int, body: str, message_id: str = "",
     attachments: list[files.CheckedFile] | None = None, notes: list[str] | None = None,
     unverified_sender: str = "",
-) -> CaseNote:
+) -> CustomerMessageResult:
     """A customer's message joins their case, with its attachments, all or nothing.
 
     Preconditions: attachments were checked with ``channels.attachments.check``. The case's
@@ -62,8 +63,7 @@ def customer_message_submit(
     if not attachments:
         # the service is atomic itself: no outer transaction (and no savepoint) needed.
         return case_add_customer_message(case_id=case_id, body=body, message_id=message_id,
-                                         notes=notes or (),
-                                         unverified_sender=unverified_sender).note
+                                         notes=notes or (), unverified_sender=unverified_sender)
     stored: list[CaseAttachment] = []
     try:
         with transaction.atomic():
@@ -75,4 +75,4 @@ def customer_message_submit(
     except BaseException:
         files.discard(stored)
         raise
-    return result.note
+    return result
