@@ -38,6 +38,7 @@ from cases.services.attachments import atomic_with_files, attach_files
 from cases.services.awaiting_reply import customer_answered
 from cases.services.compensation import CompensationOffer, compensation_record
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
+from cases.services.mentions import mentions_alert_note
 from cases.services.notices import notice_queue
 from cases.services.transitions import (
     lock_case,
@@ -200,7 +201,8 @@ def case_add_note(
     """An internal note, or a progress update (which restarts the progress-sync clock while
     the case is being handled). Internal notes are never visible to the customer. ``files``
     are kept on the note for the desk (checked as at intake: InvalidInput, nothing written,
-    when one is refused)."""
+    when one is refused). The people it mentions who may see the case are alerted; the
+    returned note's ``mention_outcome`` says who was and who was not."""
     case = lock_case(case_id)
     if not perms.can_add_note(case, actor):
         raise ActionForbidden(_("You may not add notes to this case."))
@@ -213,6 +215,7 @@ def case_add_note(
         visible_to_customer=visible_to_customer and kind == NoteKind.PROGRESS,
     )
     attach_files(case=case, files=files, actor=actor, note=note)
+    note.mention_outcome = mentions_alert_note(author=actor, note=note)
     if note.visible_to_customer:
         customer_answered(case)
     if kind == NoteKind.PROGRESS:
