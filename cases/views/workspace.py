@@ -13,13 +13,12 @@ from cases import forms as desk_forms
 from cases import permissions as perms
 from cases import selectors, services
 from cases.audit.history import case_history_page
-from cases.choices import CompensationStatus, NoteKind
+from cases.choices import OPEN_STAGES, CompensationStatus, NoteKind
 from cases.selectors import department_requests
 from cases.selectors.pauses import case_pause_panel
 from cases.selectors.statutory import statutory_panel
 from cases.selectors.timeline import Cursor
 from cases.services import (
-    ActionForbidden,
     ActionNotAllowed,
     CaseBusy,
     DomainError,
@@ -62,7 +61,7 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
             "note_form": (note_form or desk_forms.NoteForm()) if can_note else None,
             "reply_form": (reply_form or desk_forms.ReplyForm(
                 customer=case.customer, initial={"version": case.version}))
-            if perms.can_reply(case, user) else None,
+            if perms.can_reply(case, user) and case.stage in OPEN_STAGES else None,
             "can_approve": perms.can_approve_compensation(case, user),
             "pending_compensations": [c for c in workspace.compensations
                                       if c.status == CompensationStatus.PROPOSED],
@@ -97,11 +96,9 @@ class ReplyResendView(AgentRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int, notice_pk: int) -> HttpResponse:
         case = get_case_or_404(request, pk)
-        try:
+        try:  # ActionForbidden is answered 403 by Django
             conversation.reply_resend(actor=request.user, case_id=case.pk, notice_id=notice_pk)
-        except ActionForbidden:
-            raise
-        except DomainError as exc:
+        except (ActionNotAllowed, CaseBusy) as exc:
             messages.error(request, exc.message)
         else:
             messages.success(request, _("The reply will be sent again."))
