@@ -5,36 +5,19 @@ board message offers the request's department and never another department."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from cases.choices import Stage
 from cases.models import Alert
 from cases.services import collaboration as collab
 from tests.factories import CaseFactory
+from tests.test_browser_board import login as board_login
+from tests.test_browser_desk import _login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _async_unsafe_for_the_module():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
-@pytest.fixture
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "locale": "en-US", "viewport": {"width": 1500, "height": 1000}}
-
-
-def login(page: Page, base: str, username: str, next_url: str) -> None:
-    page.goto(f"{base}/accounts/login/?next={next_url}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "pass12345")
-    page.get_by_role("button", name="Sign in").click()
-
-
-def test_mention_autocomplete_alerts_the_colleague(django_db_setup, browser_env, page: Page,
+def test_mention_autocomplete_alerts_the_colleague(django_db_setup, browser_env, browser,
                                                    live_server, artifacts_dir, dept_tree,
                                                    frontline, frontline2):
     case = CaseFactory(stage=Stage.IN_PROGRESS, handler=frontline, subject="Parcel lost")
@@ -42,7 +25,8 @@ def test_mention_autocomplete_alerts_the_colleague(django_db_setup, browser_env,
                                 department=dept_tree["logistics"], ask="Check the courier scan")
     base = live_server.url
 
-    login(page, base, "agent", f"/desk/cases/{case.pk}/")
+    context, page = _login(browser, base, "agent", "en")
+    page.goto(f"{base}/desk/cases/{case.pk}/")
     form = page.get_by_test_id("note-form")
     form.locator("input[value=internal]").check()
     area = form.locator("textarea[name=body]")
@@ -64,8 +48,8 @@ def test_mention_autocomplete_alerts_the_colleague(django_db_setup, browser_env,
     assert alert.link.endswith(f"#note-{alert.link.rsplit('-', 1)[1]}")
 
     # The colleague sees the alert on the desk home; it opens the note's anchor.
-    page.context.clear_cookies()
-    login(page, base, "agent2", "/desk/")
+    context.close()
+    context, page = _login(browser, base, "agent2", "en")
     link = page.locator(f"a[href='{alert.link}']").first
     expect(link).to_be_visible()
     link.click()
@@ -75,8 +59,11 @@ def test_mention_autocomplete_alerts_the_colleague(django_db_setup, browser_env,
 
     # A liaison's message on the board: the autocomplete keyboard works and offers their own
     # department, never another one.
-    page.context.clear_cookies()
-    login(page, base, "logistics-liaison", f"/board/requests/{req.pk}/")
+    context.close()
+    context = browser.new_context(locale="en-US", viewport={"width": 1500, "height": 1000})
+    page = context.new_page()
+    board_login(page, base, "logistics-liaison")
+    page.goto(f"{base}/board/requests/{req.pk}/")
     board_form = page.get_by_test_id("board-note-form")
     board_area = board_form.locator("textarea[name=body]")
     board_area.click()
@@ -91,3 +78,4 @@ def test_mention_autocomplete_alerts_the_colleague(django_db_setup, browser_env,
     expect(board_menu.locator("button.active")).to_have_attribute("data-value", "logistics")
     board_area.press("Enter")
     expect(board_area).to_have_value("@logistics ")
+    context.close()
