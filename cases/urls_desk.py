@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases.views import actions, desk, pauses, saved_filters, statutory, workspace
+from cases.views import actions, desk, mentions, pauses, saved_filters, statutory, workspace
 
 urlpatterns = [
     path("", desk.DeskHomeView.as_view(), name="home"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases/bulk/", desk.BulkActionView.as_view(), name="bulk"),
     path("cases/<int:pk>/", workspace.CaseWorkspaceView.as_view(), name="case"),
     path("cases/<int:pk>/note/", workspace.CaseNoteView.as_view(), name="case_note"),
+    path("cases/<int:pk>/mentions/", mentions.case_mentions, name="case_mentions"),
     path("cases/<int:pk>/reply/", workspace.CaseReplyView.as_view(), name="case_reply"),
     path("cases/<int:pk>/reply/<int:notice_pk>/resend/", workspace.ReplyResendView.as_view(),
          name="reply_resend"),

@@ -28,6 +28,7 @@ from cases.services import (
 from cases.services.audit import audit_personal_data_view
 from cases.views.actions import actions_for, case_url
 from cases.views.base import AgentRequiredMixin, get_case_or_404
+from cases.views.mentions import report_mentions
 
 
 class CaseWorkspaceView(AgentRequiredMixin, View):
@@ -144,7 +145,7 @@ class CaseNoteView(AgentRequiredMixin, View):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.case_add_note(
+                note = services.case_add_note(
                     actor=request.user, case_id=case.pk, body=data["body"], kind=data["kind"],
                     visible_to_customer=data["visible_to_customer"], files=data["files"],
                 )
@@ -154,6 +155,7 @@ class CaseNoteView(AgentRequiredMixin, View):
             else:
                 messages.success(request, _("Progress update added.")
                                  if data["kind"] == NoteKind.PROGRESS else _("Note added."))
+                report_mentions(request, note.mention_outcome)
                 return redirect(f"{case_url(case)}#timeline")
         context = CaseWorkspaceView.context(request, case, note_form=form)
         return render(request, CaseWorkspaceView.template_name, context, status=400)
