@@ -13,8 +13,6 @@ from django.utils.translation import gettext_lazy as _
 from cases.choices import Role
 from cases.models import Case, CaseRegime, User
 
-from .queues import capped_count
-
 # Sort keys offered by the list (all index-backed on PostgreSQL; see desk_search_indexes).
 SORTS: dict[str, tuple[Promise, list[Any]]] = {
     "due": (_("Nearest due first"), [F("next_due_at").asc(nulls_last=True), "id"]),
@@ -63,10 +61,7 @@ class PagedCases(Sequence):
         self.sorted_qs = sorted_qs
         self.base = base
 
-    def count_at_most(self, cap: int) -> int:
-        return capped_count(self.sorted_qs, cap)
-
-    def __len__(self) -> int:  # the paginator asks ``count_at_most``; this is a fallback
+    def __len__(self) -> int:  # the desk's paginator counts ``sorted_qs`` capped; a fallback
         return self.sorted_qs.count()
 
     def __getitem__(self, index: Any) -> Any:
