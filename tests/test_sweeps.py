@@ -205,6 +205,20 @@ def test_a_digest_queued_again_for_the_same_alerts_is_queued_once(frontline):
     assert Notice.objects.filter(recipient=frontline.email).count() == 1
 
 
+def test_a_long_digest_lists_the_first_alerts_and_points_to_the_rest(frontline, monkeypatch):
+    from cases.services import sweeps
+
+    monkeypatch.setattr(sweeps, "DIGEST_LINES", 2)
+    frontline.language = "en"
+    lines = [sweeps.AlertLine(case_id=None, reference=f"TS-2026-00000{n}", message=f"line {n}",
+                              key=f"deadline:{n}:at_risk:1700000000") for n in range(5)]
+    notice = sweeps.deadline_digest(user=frontline, state=SlaState.AT_RISK, lines=lines,
+                                    cache={}, now=timezone.now())
+    assert "5 deadlines at risk" in notice.subject
+    assert "line 1" in notice.body and "line 2" not in notice.body
+    assert "... and 3 more on the alerts page." in notice.body
+
+
 def test_an_unanswered_revisit_is_missed_a_day_after_it_opened(frontline, supervisor):
     case = advance(CaseFactory(actor=frontline), Stage.FEEDBACK_GIVEN)
     row = _open_row(case, Clock.REVISIT)

@@ -58,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 ALERT_AT_RISK = "deadline_at_risk"
 ALERT_BREACHED = "deadline_breached"
+# A digest e-mail lists this many alerts; the rest are on the alerts page it links to.
+DIGEST_LINES = 50
 
 
 @dataclass
@@ -273,8 +275,9 @@ def deadline_digest(
 ) -> Notice | None:
     """The staff e-mail telling ``user`` of a sweep batch's new alerts (unsaved; None without
     an address). One alert: the ordinary staff alert about that case. Several: one digest
-    (the staff alert template, every alert's line as the message, the alerts page as the
-    link), keyed by the deadlines and cycles it covers, so a retried batch queues it once."""
+    (the staff alert template, the first DIGEST_LINES alerts' lines as the message, the
+    alerts page as the link), keyed by the deadlines and cycles it covers, so a retried
+    batch queues it once."""
     if len(lines) == 1:
         line = lines[0]
         return staff_notice_build(case_id=line.case_id, reference=line.reference, user=user,
@@ -284,10 +287,15 @@ def deadline_digest(
             summary = ngettext("%(n)d deadline missed", "%(n)d deadlines missed", len(lines))
         else:
             summary = ngettext("%(n)d deadline at risk", "%(n)d deadlines at risk", len(lines))
+        text = "\n".join(line.message for line in lines[:DIGEST_LINES])
+        if len(lines) > DIGEST_LINES:
+            more = len(lines) - DIGEST_LINES
+            text += "\n" + ngettext("... and %(n)d more on the alerts page.",
+                                    "... and %(n)d more on the alerts page.", more) % {"n": more}
     digest = hashlib.sha256("\n".join(sorted(line.key for line in lines)).encode())
     return staff_notice_build(
         case_id=None, reference=summary % {"n": len(lines)}, user=user, now=now, cache=cache,
-        message="\n".join(line.message for line in lines), url=alerts_url(),
+        message=text, url=alerts_url(),
         key=f"deadline-digest:{state}:{digest.hexdigest()[:32]}")
 
 
