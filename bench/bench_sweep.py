@@ -84,12 +84,13 @@ def seed(total: int, due_percent: float) -> None:
                 difficulty, suggested_tier, tier, stage, retiered, reopen_count, sla_state,
                 ever_breached, response_breached, solution, feedback_message,
                 preventive_measures, closing_reason, version, created_at, updated_at,
-                customer_id, owner_id, reference)
+                customer_id, owner_id, reference, extensions_requested, extensions_approved,
+                company)
             SELECT 'BENCH' || g, 'web', '', now() - interval '1 hour', 'delivery',
                 '订单未按时送达', '基准数据', '', '', '', 'routine', 'individual', 'frontline',
                 3, 3, 'in_progress', false, 0, 'on_time', false, false, '', '', '', '', 0,
                 now(), now(), {customer.pk}, ({owner_array})[1 + g % {len(owners)}],
-                'TS-B-' || lpad(g::text, 8, '0')
+                'TS-B-' || lpad(g::text, 8, '0'), 0, 0, ''
             FROM generate_series(1, {total}) AS g
         """)
         # One running deadline per case. Not due: risk point hours ahead. Due cases alternate

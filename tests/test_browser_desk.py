@@ -209,3 +209,30 @@ def test_agent_and_supervisor_walk_a_case_through_the_desk(
     assert case.owner == agent and case.handler == agent
     assert Compensation.objects.get(case=case).status == CompensationStatus.APPROVED
     assert Notice.objects.filter(case=case, kind="feedback").exists()
+
+
+def test_a_long_list_says_about_how_many_and_pages_past_the_exact_count(
+    django_db_setup, browser_env, live_server, browser, artifacts_dir, monkeypatch,
+):
+    """Past the exact count's cap the list shows the planner's estimate and its pages go on:
+    the supervisor reads "About 12,000 cases" and reaches the rows past the cap."""
+    from cases import selectors
+    from cases.views import desk as desk_views
+    from tests.factories import CaseFactory
+
+    monkeypatch.setattr(desk_views, "COUNT_CAP", 3)
+    monkeypatch.setattr(selectors, "estimated_count", lambda qs: 12_345)
+    UserFactory(username="boss-estimate", role=Role.SUPERVISOR, language="en")
+    cases = [CaseFactory() for _ in range(12)]
+    context, page = _login(browser, live_server.url, "boss-estimate", "en")
+    page.goto(f"{live_server.url}/desk/cases/?per_page=10&sort=received")
+    count = page.locator("[data-testid=result-count]")
+    assert "About 12,000 cases" in count.inner_text()
+    assert "Page 1 of about 1,235" in page.content()
+    page.locator("a[rel=next]").first.click()
+    page.wait_for_url(re.compile(r"page=2"))
+    shown = set(page.locator("tr[data-case]").evaluate_all(
+        "rows => rows.map(r => r.dataset.case)"))
+    assert shown == {c.reference for c in cases[10:]}
+    page.screenshot(path=str(artifacts_dir / "desk-list-estimated-count.png"), full_page=True)
+    context.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -159,7 +160,8 @@ def test_pagination_and_count(agent_client):
 
 
 def test_a_count_past_the_cap_says_more_than(agent_client, monkeypatch):
-    monkeypatch.setattr(desk_views, "OPEN_COUNT_CAP", 3)
+    monkeypatch.setattr(desk_views, "COUNT_CAP", 3)
+    monkeypatch.setattr(selectors, "estimated_count", lambda qs: None)  # SQLite has none
     for _ in range(5):
         CaseFactory()
     response = agent_client.get(reverse("desk:cases"), {"per_page": 10})
@@ -167,15 +169,43 @@ def test_a_count_past_the_cap_says_more_than(agent_client, monkeypatch):
     assert "More than 3 cases" in response.content.decode()
 
 
-def test_open_lists_count_exactly_and_history_lists_are_bounded(agent_client, monkeypatch):
-    monkeypatch.setattr(desk_views, "HISTORY_COUNT_CAP", 3)
+@pytest.mark.parametrize("queue", ["open", "all"])
+def test_lists_count_exactly_up_to_the_cap(agent_client, monkeypatch, queue):
+    monkeypatch.setattr(desk_views, "COUNT_CAP", 5)
     for _ in range(5):
         CaseFactory()
-    open_list = agent_client.get(reverse("desk:cases"), {"queue": "open"})
-    assert (open_list.context["count"], open_list.context["capped"]) == (5, False)
-    history = agent_client.get(reverse("desk:cases"), {"queue": "all"})
-    assert (history.context["count"], history.context["capped"]) == (3, True)
-    assert "More than 3 cases: narrow the filters." in history.content.decode()
+    response = agent_client.get(reverse("desk:cases"), {"queue": queue})
+    assert (response.context["count"], response.context["capped"]) == (5, False)
+    assert "5 cases" in response.content.decode()
+
+
+def test_a_long_list_shows_the_estimate_and_pages_past_the_cap(agent_client, monkeypatch):
+    """Past the exact count's cap the list says "about N" (the planner's estimate) and its
+    pages run over the estimate: the last rows are reachable, not cut at the cap."""
+    monkeypatch.setattr(desk_views, "COUNT_CAP", 3)
+    monkeypatch.setattr(selectors, "estimated_count", lambda qs: 12_345)
+    cases = [CaseFactory() for _ in range(12)]
+    response = agent_client.get(reverse("desk:cases"), {"per_page": 10, "sort": "received"})
+    html = response.content.decode()
+    assert response.context["estimated"] is True
+    assert "About 12,000 cases" in html and "Page 1 of about 1,235" in html
+    second = agent_client.get(reverse("desk:cases"),
+                              {"per_page": 10, "sort": "received", "page": 2})
+    assert {c.pk for c in second.context["cases"]} == {c.pk for c in cases[10:]}
+    beyond = agent_client.get(reverse("desk:cases"), {"per_page": 10, "page": 200})
+    assert beyond.status_code == 200 and beyond.context["cases"] == []
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="the planner's estimate is PostgreSQL's")
+def test_the_estimate_is_the_planners_row_count():
+    from django.db import connection
+
+    for _ in range(30):
+        CaseFactory()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_case")
+    assert selectors.estimated_count(Case.objects.all()) == 30
 
 
 def test_bad_filter_values_are_ignored_with_a_note_not_an_error(agent_client):

@@ -167,6 +167,58 @@ def test_a_recurring_progress_clock_alerts_again_in_its_next_cycle(frontline, su
     assert emails.count() == 2
 
 
+def test_an_agent_with_several_cases_due_gets_one_digest_email(
+    frontline, supervisor, django_capture_on_commit_callbacks,
+):
+    frontline.language = "en"
+    frontline.save()
+    rows = [_case_with_running(Clock.ASSIGN, frontline)[1] for _ in range(3)]
+    mail.outbox.clear()
+    with time_machine.travel(max(r.due_at for r in rows) + SECOND, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            deadline_sweep()
+    assert Alert.objects.filter(recipient=frontline, kind=ALERT_BREACHED).count() == 3
+    to_agent = [m for m in mail.outbox if m.to == [frontline.email]]
+    assert len(to_agent) == 1
+    assert "3 deadlines missed" in to_agent[0].subject
+    for row in rows:
+        assert f"{row.case.reference}: " in to_agent[0].body
+    assert "/desk/alerts/" in to_agent[0].body
+    to_boss = [m for m in mail.outbox if m.to == [supervisor.email]]
+    assert len(to_boss) == 1 and all(r.case.reference in to_boss[0].body for r in rows)
+
+
+def test_a_digest_queued_again_for_the_same_alerts_is_queued_once(frontline):
+    from cases.services.outbox import staff_notices_queue
+    from cases.services.sweeps import AlertLine, deadline_digest
+
+    lines = [AlertLine(case_id=None, reference=f"TS-2026-00000{n}", message=f"line {n}",
+                       key=f"deadline:{n}:breached:1700000000") for n in range(3)]
+
+    def queue(order: list[AlertLine]) -> list[int]:
+        return staff_notices_queue([deadline_digest(
+            user=frontline, state=SlaState.BREACHED, lines=order, cache={},
+            now=timezone.now())])
+
+    assert len(queue(lines)) == 1
+    assert queue(list(reversed(lines))) == []  # a retried batch: same deadlines, same cycle
+    assert Notice.objects.filter(recipient=frontline.email).count() == 1
+
+
+def test_a_long_digest_lists_the_first_alerts_and_points_to_the_rest(frontline, monkeypatch):
+    from cases.services import sweeps
+
+    monkeypatch.setattr(sweeps, "DIGEST_LINES", 2)
+    frontline.language = "en"
+    lines = [sweeps.AlertLine(case_id=None, reference=f"TS-2026-00000{n}", message=f"line {n}",
+                              key=f"deadline:{n}:at_risk:1700000000") for n in range(5)]
+    notice = sweeps.deadline_digest(user=frontline, state=SlaState.AT_RISK, lines=lines,
+                                    cache={}, now=timezone.now())
+    assert "5 deadlines at risk" in notice.subject
+    assert "line 1" in notice.body and "line 2" not in notice.body
+    assert "... and 3 more on the alerts page." in notice.body
+
+
 def test_an_unanswered_revisit_is_missed_a_day_after_it_opened(frontline, supervisor):
     case = advance(CaseFactory(actor=frontline), Stage.FEEDBACK_GIVEN)
     row = _open_row(case, Clock.REVISIT)
@@ -258,7 +310,7 @@ def test_two_sweeps_at_once_mark_and_alert_each_deadline_once():
     from cases.models import Customer
 
     owner = UserFactory(username="racer", role=Role.FRONTLINE)
-    UserFactory(username="race-boss", role=Role.SUPERVISOR)
+    boss = UserFactory(username="race-boss", role=Role.SUPERVISOR)
     customer = Customer.objects.create(name="客户", email="c@example.com")
     now = timezone.now()
     rows = []
@@ -287,4 +339,8 @@ def test_two_sweeps_at_once_mark_and_alert_each_deadline_once():
     assert sum(r.breached for r in results) == 300
     assert CaseDeadline.objects.filter(state=SlaState.BREACHED).count() == 300
     assert Alert.objects.filter(kind=ALERT_BREACHED).count() == 600
-    assert Notice.objects.filter(kind=NoticeKind.STAFF_ALERT).count() == 600
+    # Each person's e-mails (one per batch, a digest of its cases) name every case once.
+    for email in (owner.email, boss.email):
+        bodies = "\n".join(Notice.objects.filter(kind=NoticeKind.STAFF_ALERT, recipient=email)
+                           .values_list("body", flat=True))
+        assert all(bodies.count(f"TS-RACE-{n:05d}:") == 1 for n in range(300))

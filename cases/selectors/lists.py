@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from cases.choices import Role
-from cases.models import Case, User
-
-from .queues import capped_count
+from cases.models import Case, CaseRegime, User
 
 # Sort keys offered by the list (all index-backed on PostgreSQL; see desk_search_indexes).
 SORTS: dict[str, tuple[Promise, list[Any]]] = {
@@ -24,17 +22,39 @@ SORTS: dict[str, tuple[Promise, list[Any]]] = {
     "-updated": (_("Recently updated"), ["-updated_at", "-id"]),
 }
 DEFAULT_SORT = "due"
+# What a row (and the case page's header) joins in. PostgreSQL's planning time grows with
+# the number of joined tables far faster than its execution time (see README, Benchmarks):
+# the statutory regime and the rest are read by their own short queries instead.
+ROW_RELATIONS = ("customer", "owner", "handler", "department")
+
+
+# The columns a row shows (templatetags/desk_rows.py, desk/_mini_table.html): a case has ~70
+# and each joined person ~15, and building the model instances of a page from all of them
+# cost more than its queries.
+_PERSON = ("display_name", "first_name", "last_name", "username")
+ROW_FIELDS = (
+    "id", "reference", "subject", "tier", "stage", "channel", "category", "received_at",
+    "next_due_at", "next_risk_at", "next_due_calendar_id", "sla_state", "paused_since", "group",
+    "statutory_due_at", "statutory_stopped_at", *ROW_RELATIONS,
+    "customer__name", "customer__is_key_customer", "department__name",
+    *(f"owner__{name}" for name in _PERSON), *(f"handler__{name}" for name in _PERSON),
+)
+
+
+def statutory_prefetch() -> Prefetch:
+    """The case's statutory regime link with its regime, in one query for all the rows."""
+    return Prefetch("statutory", queryset=CaseRegime.objects.select_related("regime"))
 
 
 def case_list_for_desk(user: User) -> QuerySet[Case]:
     """The base queryset of the desk's case list: what ``user`` may see, with what a row shows
-    joined in (customer, owner, handler, department) so a page is one query."""
+    joined in (customer, owner, handler, department) and the statutory regime read with it
+    (``statutory_prefetch``): a page of rows is two queries whatever its length."""
     return (
         Case.objects.for_user(user)
-        .select_related("customer", "owner", "handler", "department", "statutory__regime")
-        # The long texts are not shown in a list row.
-        .defer("description", "solution", "feedback_message", "preventive_measures",
-               "desired_outcome", "closing_reason")
+        .select_related(*ROW_RELATIONS)
+        .prefetch_related(statutory_prefetch())
+        .only(*ROW_FIELDS)
     )
 
 
@@ -52,10 +72,7 @@ class PagedCases(Sequence):
         self.sorted_qs = sorted_qs
         self.base = base
 
-    def count_at_most(self, cap: int) -> int:
-        return capped_count(self.sorted_qs, cap)
-
-    def __len__(self) -> int:  # the paginator asks ``count_at_most``; this is a fallback
+    def __len__(self) -> int:  # the desk's paginator counts ``sorted_qs`` capped; a fallback
         return self.sorted_qs.count()
 
     def __getitem__(self, index: Any) -> Any:

@@ -6,6 +6,7 @@ home counts every queue the user sees in one query.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -219,6 +220,16 @@ def _capped_count_sql(qs: QuerySet, cap: int, alias: str) -> tuple[str, tuple]:
     return f"(SELECT COUNT(*) FROM ({sql}) AS {alias})", params
 
 
+def estimated_count(qs: QuerySet) -> int | None:
+    """PostgreSQL's estimate of how many rows ``qs`` holds (its plan's row count: statistics,
+    no rows read), or None where the database gives none (SQLite). For lists too long to
+    count on every request; it can be off by a fair margin for combined filters."""
+    if connections[qs.db].vendor != "postgresql":
+        return None
+    plan = json.loads(_countable(qs).explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
 @dataclass
 class QueueCount:
     queue: Queue
@@ -226,9 +237,10 @@ class QueueCount:
     capped: bool
 
 
-# Home counts are exact below this (every queue of open cases is far smaller at a million
-# cases); the cap only bounds the cost of a pathological queue.
-HOME_COUNT_CAP = 100_000
+# Home counts are exact up to this and say "1,000+" past it: a queue that long is a backlog
+# whatever its exact size, and counting it cost the home page one index entry per case
+# (see README, Benchmarks). Its list says how many (estimated past its own cap).
+HOME_COUNT_CAP = 1_000
 
 
 def _queue_count_parts(name: str, user: User, now: datetime) -> list[Q]:

@@ -317,18 +317,23 @@ def case_desk_url(case_id: int | None) -> str:
     return f"{base}/desk/cases/{case_id}/" if case_id else f"{base}/desk/"
 
 
+def alerts_url() -> str:
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/desk/alerts/"
+
+
 def staff_notice_build(
     *, case_id: int | None, reference: str, user: User, key: str, message: str,
-    cache: TemplateCache | None = None, now: datetime | None = None,
+    cache: TemplateCache | None = None, now: datetime | None = None, url: str | None = None,
 ) -> Notice | None:
     """An unsaved staff-alert email for ``user`` (None when they have no email address).
     ``key`` makes the intent unique, e.g. ``deadline:<row>:breached``. Takes the case's id and
-    reference rather than the case, so a sweep can build thousands without loading cases."""
+    reference rather than the case, so a sweep can build thousands without loading cases.
+    ``url``: the link, when not the case's page (a digest of several cases)."""
     if not user.email:
         return None
     language = staff_language(user)
     context = {"reference": reference, "message": message, "recipient_name": str(user),
-               "case_url": case_desk_url(case_id)}
+               "case_url": url or case_desk_url(case_id)}
     subject, body = render_notice(kind=NoticeKind.STAFF_ALERT, channel=ContactChannel.EMAIL,
                                   language=language, context=context, cache=cache)
     return Notice(

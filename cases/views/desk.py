@@ -33,40 +33,46 @@ from cases.views.base import AgentRequiredMixin, is_htmx
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
-# Counts are exact for every list of open cases (the working set: a few percent of the
-# table, counted on the open-case index in a few ms) up to OPEN_COUNT_CAP. A list that reaches
-# into the closed history (queue "all") counts at most HISTORY_COUNT_CAP rows and says "more
-# than 5,000" past it: that count grows with years of history (30+ ms for a quarter of
-# closed cases at a million), and nobody pages through 200 pages of it -- they narrow the
-# filters, which the message asks for.
-OPEN_COUNT_CAP = 100_000
-HISTORY_COUNT_CAP = 5_000
+# Lists count exactly up to COUNT_CAP rows (an index-only read of at most that many entries).
+# A longer list shows PostgreSQL's estimate ("about 50,000 cases") and pages over it: the page's
+# rows are read by an index-only OFFSET walk of the sort index, so page 1,000 costs about what
+# page 1 does. Where there is no estimate (SQLite) it says "more than 1,000" and pages stop there.
+COUNT_CAP = 1_000
 PREVIEW_ROWS = 8
 
 
 class CappedPaginator(Paginator):
-    """Counts at most ``cap`` rows (``SELECT COUNT(*) FROM (... LIMIT cap+1)``), so an
-    unfiltered history list of a million rows does not COUNT the whole table; past the cap
-    the list says "more than N" and pages stop there."""
+    """Counts at most ``cap`` rows (``SELECT COUNT(*) FROM (... LIMIT cap+1)``), so a list of a
+    million rows does not COUNT the whole table; past the cap ``capped`` is set and the count
+    is the planner's estimate when there is one (``estimated``), else the cap."""
 
-    cap = OPEN_COUNT_CAP
     capped = False
+    estimated = False
 
     def __init__(self, *args: Any, cap: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if cap is not None:
-            self.cap = cap
+        self.cap = COUNT_CAP if cap is None else cap
 
     @cached_property
     def count(self) -> int:
         if isinstance(self.object_list, selectors.PagedCases):
-            n = self.object_list.count_at_most(self.cap)
+            queryset = self.object_list.sorted_qs
         elif isinstance(self.object_list, QuerySet):
-            n = selectors.capped_count(self.object_list, self.cap)
+            queryset = self.object_list
         else:  # a search's sorted matches
             return len(self.object_list)
+        n = selectors.capped_count(queryset, self.cap)
         self.capped = n > self.cap
-        return min(n, self.cap)
+        if not self.capped:
+            return n
+        estimate = selectors.estimated_count(queryset)
+        self.estimated = estimate is not None and estimate > self.cap
+        return estimate if self.estimated else self.cap
+
+
+def about(n: int) -> int:
+    """An estimate as people say it: two significant figures (49,731 -> 50,000)."""
+    return int(float(f"{n:.2g}")) if n >= 100 else n
 
 
 def _sorted_preview(qs: Any) -> list[Case]:
@@ -120,8 +126,7 @@ class CaseListView(AgentRequiredMixin, View):
         rows = filterset.qs
         if isinstance(rows, QuerySet):
             rows = selectors.PagedCases(rows, filterset.queryset)
-        cap = HISTORY_COUNT_CAP if data.get("queue") == "all" else OPEN_COUNT_CAP
-        paginator = CappedPaginator(rows, per_page, cap=cap)
+        paginator = CappedPaginator(rows, per_page)
         try:
             page = paginator.page(request.GET.get("page") or 1)
         except InvalidPage:
@@ -138,6 +143,8 @@ class CaseListView(AgentRequiredMixin, View):
             "cases": selectors.label_rows(list(page.object_list)),
             "paginator": paginator,
             "capped": paginator.capped,
+            "estimated": paginator.estimated,
+            "about": about(paginator.count),
             "search_capped": filterset.search_capped,
             "search_cap": selectors.SEARCH_CAP,
             "count": paginator.count,
@@ -231,7 +238,7 @@ class AlertListView(LoginRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         show_all = request.GET.get("show") == "all"
         qs = selectors.alerts_for(request.user, unread_only=not show_all)
-        paginator = CappedPaginator(qs, 50, cap=HISTORY_COUNT_CAP)  # alerts pile up
+        paginator = CappedPaginator(qs, 50)  # alerts pile up
         try:
             page = paginator.page(request.GET.get("page") or 1)
         except InvalidPage:

@@ -122,10 +122,12 @@ def webhook_events_record(events: Iterable[EventData]) -> list[str]:
     caller's transaction (so a rolled-back change sends nothing), and dispatch them after
     commit. An event recorded twice (a retried sweep) is inserted once. Returns the ids of
     the deliveries written."""
+    subscriptions = active_subscriptions()
+    if not subscriptions:  # nothing to build (a sweep's thousands of events)
+        return []
     events = list(events)
     if not events:
         return []
-    subscriptions = active_subscriptions()
     rows = [
         WebhookDelivery(endpoint_id=endpoint_id, event_type=event.type, event_key=event.key,
                         case_id=event.case_id, payload=event.payload(),
