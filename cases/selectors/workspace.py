@@ -33,7 +33,8 @@ def case_for_workspace(user: User, pk: int) -> Case:
     return (
         Case.objects.for_user(user)
         .select_related("customer", "owner", "handler", "department", "root_cause", "group",
-                        "duplicate_of", "source", "statutory__regime", "review__reviewer")
+                        "duplicate_of", "source", "statutory__regime", "review__reviewer",
+                        "complained_employee")
         .prefetch_related("task_force")
         .get(pk=pk)
     )
@@ -236,3 +237,9 @@ def pending_compensations(case: Case) -> list[Compensation]:
 
 def approved_compensations(case: Case) -> list[Compensation]:
     return list(Compensation.objects.filter(case=case, status=CompensationStatus.APPROVED))
+
+
+def last_change_of(case: Case) -> CaseTransition | None:
+    """The latest logged change of ``case`` with its actor (the conflict banner's "who")."""
+    return (CaseTransition.objects.filter(case=case).select_related("actor")
+            .order_by("-at", "-id").first())
