@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import transaction
@@ -29,7 +30,11 @@ BOARD = "live:board"  # any collaboration request changed (the board as agents s
 TOKEN_SALT = "cases.live.watch"
 TOKEN_MAX_AGE = 24 * 3600
 PRESENCE_TTL = 50  # seconds: two missed heartbeats (every 20 s) and the viewer is gone
-POLL_SECONDS = 10  # how often pages ask
+
+
+def poll_seconds() -> int:
+    """How often pages ask (settings ``LIVE_POLL_SECONDS``, default 10)."""
+    return int(getattr(settings, "LIVE_POLL_SECONDS", 10))
 
 
 def board_key(department_id: int) -> str:

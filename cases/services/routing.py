@@ -74,6 +74,8 @@ def _working(user: User, now: timezone.datetime) -> bool:
         return schedule.working_minutes_between(now, now + timedelta(minutes=1)) > 0
     except (CalendarDataMissing, NoWorkingCalendar):
         return True  # a calendar without data for this year does not strand the case
+    except ValueError:  # a calendar with no working hours at all
+        return False
 
 
 def loads(rule: RoutingRule, agent_ids: list[int]) -> dict[int, int]:

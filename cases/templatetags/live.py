@@ -23,7 +23,7 @@ def live_watch(context: dict[str, Any], area: str, regions: str) -> dict[str, An
     return {
         "check_url": reverse("desk:live_check") + "?" + urlencode(
             {"t": live.live_token(user, keys)}),
-        "stamp": live.live_stamp(keys), "regions": regions, "interval": live.POLL_SECONDS,
+        "stamp": live.live_stamp(keys), "regions": regions, "interval": live.poll_seconds(),
     }
 
 

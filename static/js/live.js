@@ -16,15 +16,23 @@
       if (!cur || !next) return;
       if (active && cur.contains(active) && active.matches("input, textarea, select")
           && active.type !== "checkbox") return;  // someone is typing here: leave it
-      var ticked = {};
+      var ticked = {}, values = {};
       cur.querySelectorAll("input[type=checkbox]:checked").forEach(function (box) {
         ticked[box.name + "=" + box.value] = true;
+      });
+      cur.querySelectorAll("select[name], input[name]:not([type=checkbox]):not([type=hidden]), "
+                           + "textarea[name]").forEach(function (field) {
+        values[field.name] = field.value;
       });
       cur.replaceChildren.apply(cur, Array.prototype.map.call(next.childNodes, function (n) {
         return document.importNode(n, true);
       }));
       cur.querySelectorAll("input[type=checkbox]").forEach(function (box) {
         if (ticked[box.name + "=" + box.value]) box.checked = true;
+      });
+      Object.keys(values).forEach(function (name) {
+        var field = cur.querySelector("[name='" + CSS.escape(name) + "']");
+        if (field && field.type !== "checkbox") field.value = values[name];
       });
       if (window.htmx) window.htmx.process(cur);
     });
