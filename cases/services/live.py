@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from collections.abc import Iterable
 from typing import Any
 
@@ -59,25 +60,25 @@ def _bump(keys: Iterable[str]) -> None:
 
 def live_changed(*keys: str, using: str = "default") -> None:
     """Bump ``keys`` once the current transaction commits (at once outside one). Many calls
-    in one transaction bump each key once."""
+    in one transaction bump each key once: the first callback to run flushes every pending
+    key, the others find nothing left."""
     connection = transaction.get_connection(using)
     if not connection.in_atomic_block:
         _bump(keys)
         return
     pending: set[str] | None = getattr(connection, "live_pending_keys", None)
-    if pending is not None and any(func is _flush for _sids, func, _robust
-                                   in connection.run_on_commit):
-        pending.update(keys)
-        return
-    connection.live_pending_keys = set(keys)  # type: ignore[attr-defined]
-    transaction.on_commit(_flush, using=using)
+    if pending is None:
+        pending = connection.live_pending_keys = set()  # type: ignore[attr-defined]
+    pending.update(keys)
+    transaction.on_commit(partial(_flush, using), using=using)
 
 
 def _flush(using: str = "default") -> None:
     connection = transaction.get_connection(using)
-    keys = getattr(connection, "live_pending_keys", None) or set()
-    connection.live_pending_keys = None  # type: ignore[attr-defined]
-    _bump(sorted(keys))
+    keys = getattr(connection, "live_pending_keys", None)
+    if keys:
+        connection.live_pending_keys = None  # type: ignore[attr-defined]
+        _bump(sorted(keys))
 
 
 def live_stamp(keys: Iterable[str]) -> str:

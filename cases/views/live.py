@@ -41,7 +41,7 @@ class PresenceView(AgentRequiredMixin, View):
         case = get_case_or_404(request, pk)
         others = live.presence_beat(case_id=case.pk, user=request.user,
                                     leaving=request.POST.get("leave") == "1")
-        seen = parse_id(request.POST.get("version"))
+        seen = parse_id(request.POST.get("version"), minimum=0)
         body: dict = {"others": others, "version": case.version, "changed": None}
         if seen is not None and case.version != seen:
             last = last_change_of(case)
@@ -51,3 +51,4 @@ class PresenceView(AgentRequiredMixin, View):
                                 "before you save.") % {
                 "who": who, "time": formats.time_format(at, "H:i")}
         return JsonResponse(body, headers={"Cache-Control": "no-store"})
+
