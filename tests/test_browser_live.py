@@ -1,0 +1,88 @@
+"""Two browsers on the live desk: the second sees the case list update within the refresh
+interval after the first changes a case (no reload), sees who else has the case open, and
+is warned before a save that would conflict.
+
+Skipped with a reason when Debian's chromium is missing (see tests/conftest.py)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cases.choices import Role, Stage
+from cases.models import Case
+from tests.factories import CaseFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+INTERVAL = 2  # seconds between checks in this test (settings.LIVE_POLL_SECONDS)
+
+
+def _login(browser, base_url, username):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pass12345")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/desk/$"))
+    return context, page
+
+
+def test_second_browser_sees_the_list_update_presence_and_the_conflict(
+    django_db_setup, browser_env, live_server, browser, artifacts_dir, settings
+):
+    settings.LIVE_POLL_SECONDS = INTERVAL
+    base = live_server.url
+    boss = UserFactory(username="live-boss", role=Role.SUPERVISOR, language="en",
+                       display_name="Boss Li")
+    agent = UserFactory(username="live-agent", role=Role.FRONTLINE, language="en",
+                        display_name="Agent Wu")
+    case = CaseFactory()
+    boss_ctx, boss_page = _login(browser, base, boss.username)
+    agent_ctx, agent_list = _login(browser, base, agent.username)
+    try:
+        # The boss has the case open; the agent watches the team queue and opens the case's
+        # triage form in a second tab.
+        boss_page.goto(f"{base}/desk/cases/{case.pk}/")
+        agent_list.goto(f"{base}/desk/cases/?queue=team")
+        row_stage = agent_list.locator(f'tr[data-case="{case.reference}"] [data-stage]')
+        assert row_stage.get_attribute("data-stage") == Stage.RECEIVED
+        agent_list.evaluate("window.__sameDocument = true")
+        agent_form = agent_ctx.new_page()
+        agent_form.goto(f"{base}/desk/cases/{case.pk}/do/triage/")
+        names = agent_form.locator("[data-presence-names]")
+        names.wait_for(state="attached")
+        agent_form.wait_for_function(
+            "document.querySelector('[data-presence-names]').textContent.includes('Boss Li')",
+            timeout=10_000)
+        agent_form.screenshot(path=str(artifacts_dir / "live_presence.png"), full_page=True)
+
+        # The boss triages the case.
+        boss_page.click("[data-action=triage]")
+        boss_page.wait_for_selector("[data-testid=action-form]")
+        boss_page.click("[data-testid=submit-action]")
+        boss_page.wait_for_selector("[data-testid=case-header]")
+        assert Case.objects.get(pk=case.pk).stage == Stage.TRIAGED
+
+        # The agent's list shows it within the interval (plus the page fetch), same document.
+        agent_list.wait_for_function(
+            f"""document.querySelector('tr[data-case="{case.reference}"] [data-stage]')
+                .dataset.stage === '{Stage.TRIAGED}'""", timeout=(INTERVAL + 4) * 1000)
+        assert agent_list.evaluate("window.__sameDocument") is True
+        agent_list.screenshot(path=str(artifacts_dir / "live_list_updated.png"),
+                              full_page=True)
+
+        # The agent's stale triage form is held back once with the warning.
+        form_url = agent_form.url
+        agent_form.click("[data-testid=submit-action]")
+        banner = agent_form.locator("[data-presence-conflict]")
+        banner.wait_for(state="visible", timeout=10_000)
+        assert "Boss Li changed this case" in banner.inner_text()
+        assert agent_form.url == form_url
+        agent_form.screenshot(path=str(artifacts_dir / "live_conflict.png"), full_page=True)
+    finally:
+        boss_ctx.close()
+        agent_ctx.close()
