@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import partial
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -60,25 +60,33 @@ def _bump(keys: Iterable[str]) -> None:
 
 def live_changed(*keys: str, using: str = "default") -> None:
     """Bump ``keys`` once the current transaction commits (at once outside one). Many calls
-    in one transaction bump each key once: the first callback to run flushes every pending
-    key, the others find nothing left."""
+    in one transaction register one callback, which bumps each key once."""
     connection = transaction.get_connection(using)
     if not connection.in_atomic_block:
         _bump(keys)
         return
     pending: set[str] | None = getattr(connection, "live_pending_keys", None)
-    if pending is None:
-        pending = connection.live_pending_keys = set()  # type: ignore[attr-defined]
-    pending.update(keys)
-    transaction.on_commit(partial(_flush, using), using=using)
+    if pending is not None and any(is_live_flush(func) for _sids, func, _robust
+                                   in connection.run_on_commit):
+        pending.update(keys)
+        return
+    # First call of this transaction (or the earlier one's callback was rolled back).
+    connection.live_pending_keys = set(keys)  # type: ignore[attr-defined]
+    transaction.on_commit(partial(flush_pending, using), using=using)
 
 
-def _flush(using: str = "default") -> None:
+def flush_pending(using: str = "default") -> None:
+    """Bump the keys ``live_changed`` collected in the transaction that just committed."""
     connection = transaction.get_connection(using)
     keys = getattr(connection, "live_pending_keys", None)
+    connection.live_pending_keys = None  # type: ignore[attr-defined]
     if keys:
-        connection.live_pending_keys = None  # type: ignore[attr-defined]
         _bump(sorted(keys))
+
+
+def is_live_flush(callback: Any) -> bool:
+    """Is ``callback`` (an on-commit callback) the live counters' flush?"""
+    return getattr(callback, "func", None) is flush_pending
 
 
 def live_stamp(keys: Iterable[str]) -> str:
