@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from cases.choices import Category
 from cases.models import AgentProfile, RoutingRule
@@ -17,8 +18,8 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     list_filter = ("active", "method", "tier", "category")
     fieldsets = (
         (None, {"fields": ("name", "active", "order", "tier", "category")}),
-        ("Pool", {"fields": ("pool_role", "pool_department", "require_skill")}),
-        ("Method", {"fields": ("method", "max_load", "weight_tier1", "weight_tier2",
+        (_("Pool"), {"fields": ("pool_role", "pool_department", "require_skill")}),
+        (_("Method"), {"fields": ("method", "max_load", "weight_tier1", "weight_tier2",
                                "weight_tier3")}),
     )
 
