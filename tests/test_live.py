@@ -125,3 +125,15 @@ def test_presence_refuses_anonymous_liaisons_and_unseen_cases(client, liaison, f
     client.force_login(frontline)
     response = client.post(reverse("desk:case_presence", args=[999999]))
     assert response.status_code == 404, response.content.decode()[:3000]
+
+
+def test_with_a_per_process_cache_the_check_sees_another_process_writes(
+    client, frontline, monkeypatch
+):
+    monkeypatch.setattr(live, "PROBE_SECONDS", 0.0)
+    client.force_login(frontline)
+    url = watch_url(client.get(reverse("desk:cases")).content.decode())
+    first = client.get(url).json()
+    CaseFactory()  # its on-commit bump never runs here: as if the worker process wrote it
+    second = client.get(url).json()
+    assert second["stamp"] == first["stamp"] and second["other"] != first["other"]

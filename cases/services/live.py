@@ -18,7 +18,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
@@ -99,6 +100,33 @@ def live_stamp(keys: Iterable[str]) -> str:
         warn_cache_down(logger, "live counters unavailable (%s)", exc)
         return ""
     return ".".join(str(values.get(key, 0)) for key in keys)
+
+
+# Writes made by another process (the embedded default's Celery worker: e-mail intake,
+# imports) do not reach this process's local-memory cache; there, the check also reads the
+# newest case and transition ids, at most once per PROBE_SECONDS per process.
+PROBE_SECONDS = 15.0
+_probe: tuple[float, str] | None = None
+
+
+def cache_is_process_local() -> bool:
+    return isinstance(caches["default"], LocMemCache)
+
+
+def other_process_stamp() -> str | None:
+    """The newest case and transition ids (2 queries, re-read at most every PROBE_SECONDS),
+    when the cache is this process's own; None when it is shared."""
+    global _probe
+    if not cache_is_process_local():
+        return None
+    now = time.monotonic()
+    if _probe is None or now - _probe[0] >= PROBE_SECONDS:
+        from cases.models import Case, CaseTransition
+
+        newest = [model.objects.order_by("-id").values_list("id", flat=True).first() or 0
+                  for model in (Case, CaseTransition)]
+        _probe = (now, f"{newest[0]}.{newest[1]}")
+    return _probe[1]
 
 
 # --- watch tokens -----------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from cases.views.base import AgentRequiredMixin, get_case_or_404
 
 class LiveCheckView(LoginRequiredMixin, View):
     """``GET ?t=<watch token>`` -> ``{"stamp": ...}``: the counters the page watches. Reads
-    the session and the user, nothing else; a token of another user or a forged one is 403."""
+    the session and the user, nothing else (with a per-process cache, also the newest ids
+    every ``live.PROBE_SECONDS``); a token of another user or a forged one is 403."""
 
     raise_exception = True  # a poll gets 403, not the login page
 
@@ -26,8 +27,11 @@ class LiveCheckView(LoginRequiredMixin, View):
         if keys is None:
             return JsonResponse({"error": _("This page is out of date: reload it.")},
                                 status=403)
-        return JsonResponse({"stamp": live.live_stamp(keys)},
-                            headers={"Cache-Control": "no-store"})
+        body = {"stamp": live.live_stamp(keys)}
+        other = live.other_process_stamp()
+        if other is not None:
+            body["other"] = other  # the page refreshes when this moves after its first poll
+        return JsonResponse(body, headers={"Cache-Control": "no-store"})
 
 
 class PresenceView(AgentRequiredMixin, View):

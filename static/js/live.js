@@ -40,7 +40,7 @@
   }
 
   function watch(el) {
-    var url = el.dataset.liveCheck, stamp = el.dataset.liveStamp, busy = false;
+    var url = el.dataset.liveCheck, stamp = el.dataset.liveStamp, busy = false, other = null;
     var regions = (el.dataset.liveRegions || "").split(/\s+/).filter(Boolean);
     var every = (parseInt(el.dataset.liveInterval, 10) || 10) * 1000;
     function tick() {
@@ -50,7 +50,11 @@
                   headers: {"Accept": "application/json"}})
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) {
-          if (!data || !data.stamp || data.stamp === stamp) return null;
+          if (!data) return null;
+          // "other": writes of another process (embedded default), seen from the first poll.
+          var otherMoved = data.other !== undefined && other !== null && data.other !== other;
+          if (data.other !== undefined) other = data.other;
+          if (!otherMoved && (!data.stamp || data.stamp === stamp)) return null;
           return fetch(window.location.href, {credentials: "same-origin", cache: "no-store"})
             .then(function (r) { return r.ok && !r.redirected ? r.text() : null; })
             .then(function (html) {
