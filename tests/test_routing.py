@@ -13,9 +13,12 @@ from django.utils import timezone
 from cases import services
 from cases.choices import Category, Role, Stage, Tier
 from cases.models import AgentProfile, Case, CaseTransition, RoutingRule, WorkCalendar
-from cases.services import InvalidInput
+from cases.services import CustomerData, InvalidInput
+from cases.services.intake_batch import case_intake_batch
+from cases.services.intake_input import validate_intake
 from cases.services.recusal import case_set_complained_employee
 from tests.factories import CaseFactory, DepartmentFactory, UserFactory
+from tests.test_intake_service import data
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +39,15 @@ def rule(**kw) -> RoutingRule:
 
 def test_a_thousand_cases_least_loaded_over_ten_agents_end_within_one(supervisor):
     pool = agents(10)
+    items = [data(external_id=f"route-{i}", order_ref=f"SO-{i}", customer=CustomerData(
+        name="王芳", phone=f"138{i:08d}", email="", preferred_channel="sms"))
+        for i in range(1000)]
+    for item in items:
+        validate_intake(item)
+    cases = [r.case for r in case_intake_batch(actor=None, items=items)]
     rule()
-    for _ in range(1000):
-        triage(CaseFactory(), supervisor)
+    for case in cases:
+        triage(case, supervisor)
     loads = Counter(Case.objects.filter(stage=Stage.ASSIGNED).values_list("handler_id",
                                                                           flat=True))
     assert sum(loads.values()) == 1000 and set(loads) == {u.pk for u in pool}
