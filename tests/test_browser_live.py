@@ -6,29 +6,16 @@ Skipped with a reason when Debian's chromium is missing (see tests/conftest.py).
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from cases.choices import Role, Stage
 from cases.models import Case
 from tests.factories import CaseFactory, UserFactory
+from tests.test_browser_desk import _login as login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 INTERVAL = 2  # seconds between checks in this test (settings.LIVE_POLL_SECONDS)
-
-
-def _login(browser, base_url, username):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto(f"{base_url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pass12345")
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/desk/$"))
-    return context, page
 
 
 def test_second_browser_sees_the_list_update_presence_and_the_conflict(
@@ -41,8 +28,8 @@ def test_second_browser_sees_the_list_update_presence_and_the_conflict(
     agent = UserFactory(username="live-agent", role=Role.FRONTLINE, language="en",
                         display_name="Agent Wu")
     case = CaseFactory()
-    boss_ctx, boss_page = _login(browser, base, boss.username)
-    agent_ctx, agent_list = _login(browser, base, agent.username)
+    boss_ctx, boss_page = login(browser, base, boss.username, "en")
+    agent_ctx, agent_list = login(browser, base, agent.username, "en")
     try:
         # The boss has the case open; the agent watches the team queue and opens the case's
         # triage form in a second tab.
