@@ -124,7 +124,8 @@ def route_pick(case: Case) -> RouteOutcome | None:
     else:
         agent = min(free, key=lambda u: (load[u.pk], u.pk))
         how = _("least loaded")
-    note = _("Routed by rule “%(rule)s”, %(how)s: %(name)s had %(load)d open.") % {
+    note = _("Routed by rule “%(rule)s”, %(how)s: %(name)s had a load of %(load)d (open "
+             "cases weighted by tier).") % {
         "rule": rule.name, "how": how, "name": agent, "load": load[agent.pk]}
     return RouteOutcome(rule, agent, note, department if case.tier == Tier.URGENT else None)
 
