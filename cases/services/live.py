@@ -11,6 +11,7 @@ the session and user that authentication reads)."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from functools import partial
@@ -59,6 +60,17 @@ def _bump(keys: Iterable[str]) -> None:
             return
 
 
+# Keys waiting for the current transaction's commit, per thread and database alias (a
+# connection belongs to one thread, and so do its on-commit callbacks).
+_pending = threading.local()
+
+
+def _pending_keys(using: str) -> dict[str, set[str]]:
+    if not hasattr(_pending, "keys"):
+        _pending.keys = {}
+    return _pending.keys
+
+
 def live_changed(*keys: str, using: str = "default") -> None:
     """Bump ``keys`` once the current transaction commits (at once outside one). Many calls
     in one transaction register one callback, which bumps each key once."""
@@ -66,21 +78,19 @@ def live_changed(*keys: str, using: str = "default") -> None:
     if not connection.in_atomic_block:
         _bump(keys)
         return
-    pending: set[str] | None = getattr(connection, "live_pending_keys", None)
-    if pending is not None and any(is_live_flush(func) for _sids, func, _robust
-                                   in connection.run_on_commit):
-        pending.update(keys)
+    pending = _pending_keys(using)
+    if using in pending and any(is_live_flush(func) for _sids, func, _robust
+                                in connection.run_on_commit):
+        pending[using].update(keys)
         return
     # First call of this transaction (or the earlier one's callback was rolled back).
-    connection.live_pending_keys = set(keys)  # type: ignore[attr-defined]
+    pending[using] = set(keys)
     transaction.on_commit(partial(flush_pending, using), using=using)
 
 
 def flush_pending(using: str = "default") -> None:
     """Bump the keys ``live_changed`` collected in the transaction that just committed."""
-    connection = transaction.get_connection(using)
-    keys = getattr(connection, "live_pending_keys", None)
-    connection.live_pending_keys = None  # type: ignore[attr-defined]
+    keys = _pending_keys(using).pop(using, None)
     if keys:
         _bump(sorted(keys))
 
