@@ -73,3 +73,32 @@ def test_second_browser_sees_the_list_update_presence_and_the_conflict(
     finally:
         boss_ctx.close()
         agent_ctx.close()
+
+
+def test_agent_marks_away_and_names_the_employee_complained_about(
+    django_db_setup, browser_env, live_server, browser, artifacts_dir
+):
+    from cases.models import AgentProfile
+
+    base = live_server.url
+    agent = UserFactory(username="live-away", role=Role.FRONTLINE, language="en",
+                        display_name="Agent Zhao")
+    accused = UserFactory(username="live-accused", role=Role.FRONTLINE, display_name="Clerk Qian")
+    case = CaseFactory()
+    context, page = login(browser, base, agent.username, "en")
+    try:
+        page.goto(f"{base}/desk/preferences/")
+        page.click("[data-testid=toggle-away]")
+        page.wait_for_selector("[data-testid=availability] .text-bg-secondary")
+        assert AgentProfile.objects.get(user=agent).away
+        page.screenshot(path=str(artifacts_dir / "live_away.png"), full_page=True)
+
+        page.goto(f"{base}/desk/cases/{case.pk}/")
+        page.click("[data-testid=recusal] a")
+        page.select_option("#id_complained_employee", str(accused.pk))
+        page.click("[data-testid=recusal-form] button[type=submit]")
+        page.wait_for_selector("[data-testid=case-header]")
+        assert "Clerk Qian" in page.inner_text("[data-testid=recusal]")
+        page.screenshot(path=str(artifacts_dir / "live_recusal.png"), full_page=True)
+    finally:
+        context.close()
