@@ -63,7 +63,7 @@ def case_set_complained_employee(
             )
     old = case.complained_employee
     case.complained_employee = employee
-    log_change(case, field="recusal", name="complained_employee", source=old or "",
-               target=employee or "", actor=actor)
+    log_change(case, field="recusal", name="complained_employee", source=old or "—",
+               target=employee or "—", actor=actor)
     save_case(case)
     return case
