@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from cases import services
 from cases.choices import Category, Role, Stage, Tier
-from cases.models import AgentProfile, Case, CaseTransition, RoutingRule, WorkCalendar
+from cases.models import AgentProfile, AuditEntry, Case, CaseTransition, RoutingRule, WorkCalendar
 from cases.services import CustomerData, InvalidInput
 from cases.services.intake_batch import case_intake_batch
 from cases.services.intake_input import validate_intake
@@ -244,6 +244,8 @@ def test_agent_names_the_employee_in_the_workspace_and_it_is_logged(frontline, c
     case.refresh_from_db()
     assert case.complained_employee == accused
     assert CaseTransition.objects.filter(case=case, name="complained_employee").exists()
+    audited = [e.changes for e in AuditEntry.objects.filter(case_id=case.pk, actor=frontline)]
+    assert any("complained_employee" in changes for changes in audited), audited
     page = client.get(reverse("desk:case", args=[case.pk])).content.decode()
     assert "回避" in page and str(accused) in page
 
