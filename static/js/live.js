@@ -108,6 +108,7 @@
       var form = ev.target;
       if (!form.querySelector("input[name=version]") || form.dataset.liveChecked) return;
       ev.preventDefault();
+      ev.stopImmediatePropagation();  // htmx (inline forms) sees only the resubmission
       var submitter = ev.submitter;
       beat(false).then(function () {
         form.dataset.liveChecked = "1";  // the next submit goes through (the server decides)
