@@ -137,3 +137,13 @@ def test_with_a_per_process_cache_the_check_sees_another_process_writes(
     CaseFactory()  # its on-commit bump never runs here: as if the worker process wrote it
     second = client.get(url).json()
     assert second["stamp"] == first["stamp"] and second["other"] != first["other"]
+
+
+def test_presence_does_not_warn_about_the_users_own_save(client, supervisor):
+    case = CaseFactory()
+    seen = case.version
+    services.case_triage(actor=supervisor, case_id=case.pk, urgency=case.urgency,
+                         scope=case.scope, difficulty=case.difficulty, tier=3)
+    client.force_login(supervisor)
+    body = client.post(reverse("desk:case_presence", args=[case.pk]), {"version": seen}).json()
+    assert body["changed"] is None and body["version"] == seen + 1

@@ -37,7 +37,7 @@ class LiveCheckView(LoginRequiredMixin, View):
 class PresenceView(AgentRequiredMixin, View):
     """``POST version=<n>`` every ~20 s while the workspace or an action form is open
     (``leave=1`` when it closes): who else has the case open, and, when the case changed
-    since version ``n``, who changed it and when."""
+    since version ``n`` (by somebody else), who changed it and when."""
 
     raise_exception = True
 
@@ -47,8 +47,10 @@ class PresenceView(AgentRequiredMixin, View):
                                     leaving=request.POST.get("leave") == "1")
         seen = parse_id(request.POST.get("version"), minimum=0)
         body: dict = {"others": others, "version": case.version, "changed": None}
-        if seen is not None and case.version != seen:
-            last = last_change_of(case)
+        stale = seen is not None and case.version != seen
+        last = last_change_of(case) if stale else None
+        if stale and not (last is not None and last.actor_id == request.user.pk):
+            # (the user's own save, an inline action say, is nothing to warn about)
             at = timezone.localtime(last.at if last else case.updated_at)
             who = str(last.actor) if last and last.actor else _("Someone")
             body["changed"] = _("%(who)s changed this case at %(time)s: reload to see it "

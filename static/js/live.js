@@ -93,6 +93,7 @@
           if (!data) return;
           names.textContent = data.others.join(", ");
           others.hidden = data.others.length === 0;
+          if (!data.changed && !stale) version = String(data.version);  // own saves
           if (data.changed) {
             stale = true;
             banner.querySelector("[data-presence-message]").textContent = data.changed;
