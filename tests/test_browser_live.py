@@ -7,6 +7,7 @@ Skipped with a reason when Debian's chromium is missing (see tests/conftest.py).
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from cases.choices import Role, Stage
 from cases.models import Case
@@ -40,11 +41,8 @@ def test_second_browser_sees_the_list_update_presence_and_the_conflict(
         agent_list.evaluate("window.__sameDocument = true")
         agent_form = agent_ctx.new_page()
         agent_form.goto(f"{base}/desk/cases/{case.pk}/do/triage/")
-        names = agent_form.locator("[data-presence-names]")
-        names.wait_for(state="attached")
-        agent_form.wait_for_function(
-            "document.querySelector('[data-presence-names]').textContent.includes('Boss Li')",
-            timeout=10_000)
+        expect(agent_form.locator("[data-presence-names]")).to_contain_text("Boss Li",
+                                                                            timeout=10_000)
         agent_form.screenshot(path=str(artifacts_dir / "live_presence.png"), full_page=True)
 
         # The boss triages the case.
@@ -55,19 +53,21 @@ def test_second_browser_sees_the_list_update_presence_and_the_conflict(
         assert Case.objects.get(pk=case.pk).stage == Stage.TRIAGED
 
         # The agent's list shows it within the interval (plus the page fetch), same document.
-        agent_list.wait_for_function(
-            f"""document.querySelector('tr[data-case="{case.reference}"] [data-stage]')
-                .dataset.stage === '{Stage.TRIAGED}'""", timeout=(INTERVAL + 4) * 1000)
+        expect(row_stage).to_have_attribute("data-stage", Stage.TRIAGED,
+                                            timeout=(INTERVAL + 4) * 1000)
         assert agent_list.evaluate("window.__sameDocument") is True
         agent_list.screenshot(path=str(artifacts_dir / "live_list_updated.png"),
                               full_page=True)
 
-        # The agent's stale triage form is held back once with the warning.
+        # The agent starts on the stale triage form: the warning shows before the save, and
+        # the first submit is held back to show it.
         form_url = agent_form.url
-        agent_form.click("[data-testid=submit-action]")
+        agent_form.focus("#id_note")
         banner = agent_form.locator("[data-presence-conflict]")
         banner.wait_for(state="visible", timeout=10_000)
         assert "Boss Li changed this case" in banner.inner_text()
+        agent_form.click("[data-testid=submit-action]")
+        agent_form.wait_for_timeout(500)
         assert agent_form.url == form_url
         agent_form.screenshot(path=str(artifacts_dir / "live_conflict.png"), full_page=True)
     finally:

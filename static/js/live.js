@@ -4,8 +4,8 @@
    data-live-regions (element ids) in place, keeping the scroll position, ticked checkboxes
    and a field being typed in.
    [data-presence-url]: a heartbeat every 20 s says who else has the case open and, once the
-   case changed since the page loaded, shows the conflict banner; a form carrying the case's
-   version is held back once to show the banner before a save that would conflict. */
+   case changed since the page loaded, shows the conflict banner; once it shows, a form
+   carrying the case's version is held back once, so the warning is read before the save. */
 (function () {
   "use strict";
 
@@ -105,17 +105,21 @@
     beat(false);
     setInterval(function () { if (!document.hidden) beat(false); }, 20000);
     window.addEventListener("pagehide", function () { beat(true); });
+    // Ask again as soon as someone starts on a form (at most every 5 s), so a change made
+    // since the last heartbeat is known before they submit.
+    var asked = 0;
+    document.addEventListener("focusin", function (ev) {
+      if (!ev.target.form || Date.now() - asked < 5000) return;
+      asked = Date.now();
+      beat(false);
+    });
     document.addEventListener("submit", function (ev) {
       var form = ev.target;
-      if (!form.querySelector("input[name=version]") || form.dataset.liveChecked) return;
+      if (!stale || !form.querySelector("input[name=version]") || form.dataset.liveChecked) return;
       ev.preventDefault();
       ev.stopImmediatePropagation();  // htmx (inline forms) sees only the resubmission
-      var submitter = ev.submitter;
-      beat(false).then(function () {
-        form.dataset.liveChecked = "1";  // the next submit goes through (the server decides)
-        if (stale) { banner.scrollIntoView({block: "center"}); return; }
-        if (form.requestSubmit) form.requestSubmit(submitter || undefined); else form.submit();
-      });
+      form.dataset.liveChecked = "1";  // the next submit goes through (the server decides)
+      banner.scrollIntoView({block: "center"});
     }, true);
   }
 
