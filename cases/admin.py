@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+import cases.admin_routing  # noqa: F401  (registers the routing admin)
 import cases.audit.admin  # noqa: F401  (registers the read-only audit trail)
 from cases import services
 from cases.admin_base import ReadOnlyAdmin

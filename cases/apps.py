@@ -8,9 +8,10 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from cases.audit import capture
-        from cases.services import desk_config
+        from cases.services import desk_config, live
         from cases.worktime import calendars
 
         desk_config.connect_signals()
         calendars.connect_signals()
         capture.connect_signals()
+        live.connect_signals()

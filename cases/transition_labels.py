@@ -23,6 +23,9 @@ TRANSITION_LABELS = {
     "close": _("Close"),  # an imported case's closing in the legacy system
     "transfer_ownership": _("Transfer ownership"),
     "change_handler": _("Change handler"),
+    # Automatic routing and recusal 回避 (issue 16).
+    "route": _("Not routed automatically"),
+    "complained_employee": _("Employee complained about"),
     "answer": _("Propose plan"),
     "accept": _("Accept plan"),
     "dispute": _("Dispute plan"),

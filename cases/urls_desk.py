@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from cases.views import actions, desk, mentions, pauses, saved_filters, statutory, workspace
+from cases.views import (
+    actions,
+    desk,
+    live,
+    mentions,
+    pauses,
+    routing,
+    saved_filters,
+    statutory,
+    workspace,
+)
 
 urlpatterns = [
     path("", desk.DeskHomeView.as_view(), name="home"),
@@ -35,4 +45,8 @@ urlpatterns = [
          name="saved_filter_delete"),
     path("alerts/", desk.AlertListView.as_view(), name="alerts"),
     path("preferences/", desk.PreferencesView.as_view(), name="preferences"),
+    path("availability/", routing.AvailabilityView.as_view(), name="availability"),
+    path("live/", live.LiveCheckView.as_view(), name="live_check"),
+    path("cases/<int:pk>/presence/", live.PresenceView.as_view(), name="case_presence"),
+    path("cases/<int:pk>/recusal/", routing.RecusalView.as_view(), name="case_recusal"),
 ]

@@ -329,6 +329,7 @@ def intake_data(key: ChannelKey, valid: dict[str, Any]) -> IntakeData:
         scope=valid["scope"], difficulty=valid["difficulty"], regime=valid["regime"],
         regulator_reference=valid["regulator_reference"],
         regulator_due_at=valid["regulator_due_at"],
+        complained_employee=valid.get("complained_employee"),
     )
 
 

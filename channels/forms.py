@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from cases.choices import Category, ChannelKind, ContactChannel, Difficulty, Scope, Urgency
-from cases.models import Customer, Regime
+from cases.models import Customer, Regime, User
 from channels import attachments as files
 
 
@@ -130,7 +130,7 @@ class DeskComplaintForm(ComplaintFieldsMixin):
                    "is_key_customer", "category", "subject", "description", "order_ref",
                    "location", "occurred_at", "desired_outcome", "urgency", "scope",
                    "difficulty", "regime", "regulator_reference", "regulator_due_at",
-                   "attachments"]
+                   "complained_employee", "attachments"]
 
     channel = forms.ChoiceField(label=_("Channel"), choices=AGENT_CHANNELS)
     customer = forms.ModelChoiceField(
@@ -162,6 +162,12 @@ class DeskComplaintForm(ComplaintFieldsMixin):
     regulator_due_at = forms.DateTimeField(
         label=_("Regulator's deadline"), required=False, widget=_datetime_widget(),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"])
+
+    complained_employee = forms.ModelChoiceField(
+        label=_("Employee complained about"), required=False,
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        empty_label=_("Nobody named"),
+        help_text=_("Recusal (回避): the named employee will never handle or own this case."))
 
     def clean(self):
         cleaned = super().clean()

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from cases.choices import Category, ContactChannel, Difficulty, Scope, Stage, Urgency
+from cases.models import User
 from channels import attachments as files
 
 
@@ -110,6 +111,11 @@ class ComplaintCreateSerializer(serializers.Serializer):
     regulator_due_at = InRangeDateTimeField(
         required=False, allow_null=True, default=None,
         help_text=_("The regulator's own deadline for the answer (ISO 8601)."))
+    complained_employee = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True), required=False,
+        allow_null=True, default=None,
+        help_text=_("Username of the employee the complaint is about (recusal 回避: they will "
+                    "never handle it)."))
     attachments = AttachmentSerializer(
         many=True, required=False, default=list, max_length=files.MAX_FILES,
         help_text=_("Photos or documents: up to 5 files, each checked by its content "

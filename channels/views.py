@@ -263,6 +263,7 @@ def log_complaint(request: HttpRequest) -> HttpResponse:
                 difficulty=c["difficulty"], regime=c["regime"].code if c["regime"] else "",
                 regulator_reference=c["regulator_reference"],
                 regulator_due_at=c["regulator_due_at"],
+                complained_employee=c.get("complained_employee"),
             )
             try:
                 result = complaint_submit(actor=request.user, data=data,

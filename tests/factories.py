@@ -124,6 +124,7 @@ class CaseFactory(factory.Factory):
     handler = None
     key_customer = False
     compensation = None  # Decimal amount to propose before feedback
+    complained_employee = None  # recusal 回避: the employee the complaint is about
 
     @classmethod
     def _create(cls, model_class: type, **kw: Any) -> Case:
@@ -138,6 +139,7 @@ class CaseFactory(factory.Factory):
                 channel=kw["channel_kind"], category=kw["category"], subject=kw["subject"],
                 description=kw["description"], order_ref=kw["order_ref"],
                 urgency=kw["urgency"], scope=kw["scope"], difficulty=kw["difficulty"],
+                complained_employee=kw["complained_employee"],
             ),
         )
         return advance(result.case, kw["stage"], tier=kw["tier"], handler=kw["handler"],

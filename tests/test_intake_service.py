@@ -25,7 +25,7 @@ from cases.choices import (
     Urgency,
 )
 from cases.models import Case, CaseDeadline, ComplaintGroup, Customer, DeskSettings, Notice
-from cases.services import CustomerData, IntakeData, InvalidInput, case_intake
+from cases.services import CustomerData, IntakeData, InvalidInput, case_intake, live
 from channels.models import Channel
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +62,8 @@ def test_creates_case_with_reference_tracking_code_clocks_and_acknowledgement(
     assert case.next_due_at == min(case.assign_due_at, case.response_due_at)
     notice = Notice.objects.get(case=case, kind="acknowledgement")
     assert case.reference in notice.body and case.tracking_code in notice.body
-    assert "/track/" in notice.body and len(callbacks) == 1
+    dispatches = [cb for cb in callbacks if not live.is_live_flush(cb)]  # desk refresh aside
+    assert "/track/" in notice.body and len(dispatches) == 1
     assert case.transitions.get().name == "receive"
 
 

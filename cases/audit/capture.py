@@ -58,6 +58,8 @@ AUDITED: dict[str, frozenset[str]] = {
     "cases.NoticeTemplate": frozenset(),
     "cases.Department": frozenset(),
     "cases.User": frozenset(),
+    "cases.RoutingRule": frozenset({"last_agent"}),  # the round-robin pointer moves per case
+    "cases.AgentProfile": frozenset(),
     "channels.Channel": frozenset(),
     "channels.ApiKey": frozenset(),
     "reporting.KpiTarget": frozenset(),

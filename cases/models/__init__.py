@@ -11,10 +11,14 @@ from .pauses import CasePause, PauseEnd, PauseReason
 from .people import Customer, Department, User
 from .retention import ErasureRequest, ErasureStatus, LegalHold, RetentionRule
 from .reviews import CaseReview, ReviewVia
+from .routing import AgentProfile, RoutingMethod, RoutingRule
 from .saved_filters import SavedFilter
 from .statutory import CaseRegime, ExtensionRequest, Regime, RegimeExtensionStep
 
 __all__ = [
+    "AgentProfile",
+    "RoutingMethod",
+    "RoutingRule",
     "Alert",
     "CalendarDay",
     "CalendarYear",

@@ -125,6 +125,14 @@ class Case(FSMModelMixin, models.Model):
         on_delete=models.PROTECT, related_name="cases",
         db_index=False,  # case_department_idx leads with it
     )
+    # Recusal 回避: the employee the complaint is about never handles or owns it
+    # (cases.services.recusal).
+    complained_employee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("employee complained about"), null=True,
+        blank=True, on_delete=models.PROTECT, related_name="complaints_about",
+    )
+    # Why automatic routing left a triaged case unassigned (empty once assigned).
+    routing_note = models.CharField(_("routing"), max_length=200, blank=True)
     duplicate_of = models.ForeignKey(
         "self", verbose_name=_("duplicate of"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="duplicates",
@@ -295,6 +303,7 @@ class Case(FSMModelMixin, models.Model):
     @transition(
         field=stage, source=Stage.TRIAGED, target=Stage.ASSIGNED,
         conditions=[is_tiered, has_handler], permission=perms.can_assign,
+        custom={"system": True},  # automatic routing assigns as the system
     )
     def assign(self) -> None:
         """Responsibility given to a handler (and a task force for tier 1)."""

@@ -55,6 +55,9 @@ QUEUES: dict[str, Queue] = {
         Queue("team", _("Unassigned / team queue"),
               _("Open cases nobody handles yet: received (to triage) or triaged (to assign)."),
               "people"),
+        Queue("unrouted", _("Not routed"),
+              _("Triaged cases automatic routing could not assign (the reason is on each "
+                "case): assign them by hand."), "signpost-split", supervisors_only=True),
         Queue("fast_lane", _("Fast lane (tier 1)"),
               _("Every open tier 1 urgent case."), "lightning-charge"),
         Queue("at_risk", _("At risk"),
@@ -87,7 +90,8 @@ QUEUES: dict[str, Queue] = {
     )
 }
 # The queues the desk home shows, in order (``open`` and ``all`` are list views only).
-HOME_QUEUES = ("mine", "replied", "team", "fast_lane", "at_risk", "breached", "statutory_at_risk",
+HOME_QUEUES = ("mine", "replied", "team", "unrouted", "fast_lane", "at_risk", "breached",
+               "statutory_at_risk",
                "statutory_breached", "approvals", "waiting", "revisits", "follow_ups",
                "reviews")
 
@@ -148,6 +152,8 @@ def queue_q(name: str, user: User, now: datetime | None = None) -> Q:
         return replied if perms.is_supervisor(user) else replied & queue_q("mine", user, now)
     if name == "team":
         return Q(stage__in=[Stage.RECEIVED, Stage.TRIAGED])
+    if name == "unrouted":
+        return Q(stage=Stage.TRIAGED, handler__isnull=True) & ~Q(routing_note="")
     if name == "fast_lane":
         return is_open & Q(tier=Tier.URGENT)
     if name == "at_risk":

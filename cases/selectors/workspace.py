@@ -13,6 +13,7 @@ from cases.choices import CompensationStatus
 from cases.models import (
     Case,
     CaseDeadline,
+    CaseTransition,
     CollaborationRequest,
     Compensation,
     Revisit,
@@ -43,7 +44,8 @@ def case_for_workspace(user: User, pk: int) -> Case:
     a few tables."""
     return (
         Case.objects.for_user(user)
-        .select_related(*ROW_RELATIONS, "review__reviewer", "statutory__regime")
+        .select_related(*ROW_RELATIONS, "review__reviewer", "statutory__regime",
+                        "complained_employee")
         .prefetch_related("task_force", "root_cause", "group", "duplicate_of", "source")
         .get(pk=pk)
     )
@@ -145,3 +147,9 @@ def pending_compensations(case: Case) -> list[Compensation]:
 
 def approved_compensations(case: Case) -> list[Compensation]:
     return list(Compensation.objects.filter(case=case, status=CompensationStatus.APPROVED))
+
+
+def last_change_of(case: Case) -> CaseTransition | None:
+    """The latest logged change of ``case`` with its actor (the conflict banner's "who")."""
+    return (CaseTransition.objects.filter(case=case).select_related("actor")
+            .order_by("-at", "-id").first())

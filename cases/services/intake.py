@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cases.choices import AGENT_LOGGED_CHANNELS, ChannelKind, Clock, NoteKind
 from cases.models import Case, CaseDeadline, CaseNote, CaseTransition, Customer, User
@@ -19,6 +20,7 @@ from cases.models.notices import NoticeKind
 from cases.services import clocks, grouping, imported_history, statutory
 from cases.services.audit import audit_batch
 from cases.services.desk_config import DeskConfig, desk_config
+from cases.services.errors import InvalidInput
 from cases.services.intake_input import (
     CustomerData,
     IntakeData,
@@ -63,6 +65,12 @@ def case_intake(*, actor: User | None, data: IntakeData, bulk: bool = False) -> 
     has responded already. Side effect: the acknowledgement is dispatched after commit.
     """
     validate_intake(data)
+    if actor is not None and data.complained_employee is not None and (
+            data.complained_employee.pk == actor.pk):
+        error = InvalidInput(_("Recusal (回避): you cannot log a complaint about yourself; "
+                               "ask a colleague."), field="complained_employee")
+        error.errors = [("complained_employee", error.message)]  # type: ignore[attr-defined]
+        raise error
     try:
         with transaction.atomic():
             existing = _retried(data)
@@ -183,6 +191,7 @@ def new_case(actor: User | None, data: IntakeData, config: DeskConfig, *, custom
         description=data.description, order_ref=data.order_ref[:64],
         location=data.location[:100], desired_outcome=data.desired_outcome,
         urgency=data.urgency, scope=data.scope, difficulty=data.difficulty,
+        complained_employee=data.complained_employee,
         **{"suggested_tier": suggested, "owner": actor,
            **(imported_history.imported_case_fields(history, suggested) if history else {})},
     )

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from cases.choices import NoteKind
 from cases.models import Case, CaseDeadline, CaseNote, Customer, User
-from cases.services import grouping
+from cases.services import grouping, live
 from cases.services.audit import AuditAction, audit_record
 from cases.services.desk_config import DeskConfig, desk_config
 from cases.services.errors import InvalidInput
@@ -36,6 +36,7 @@ from cases.services.intake import (
     related_plan,
 )
 from cases.services.intake_input import IntakeData, IntakeResult
+from cases.services.live import live_changed
 from cases.services.statutory.clock import regime_id_for
 from cases.services.transitions import log_new_rows
 
@@ -144,6 +145,7 @@ def _write(planned: list[_Planned], actor: User | None, config: DeskConfig,
         for case, pk in zip(cases, ids, strict=True):
             case.pk, case.reference = pk, format_reference(pk, case.received_at)
     Case.objects.bulk_create(cases)
+    live_changed(live.CASES)  # bulk_create sends no post_save
     if not ids:
         for case in cases:
             case.reference = format_reference(case.pk, case.received_at)

@@ -23,7 +23,7 @@ from cases.choices import (
     Scope,
     Urgency,
 )
-from cases.models import Case
+from cases.models import Case, User
 from cases.services.errors import InvalidInput
 from cases.services.imported_history import ImportedHistory, complete_history, history_errors
 
@@ -90,6 +90,8 @@ class IntakeData:
     # A legacy import's outcome: the case is created in the stage it reached, with its
     # transitions and clocks at their real times (``cases.services.imported_history``).
     history: ImportedHistory | None = None
+    # Recusal 回避: the employee the complaint is about (cases.services.recusal).
+    complained_employee: User | None = None
 
 
 @dataclass

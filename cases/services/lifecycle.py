@@ -33,13 +33,14 @@ from cases.models import (
     User,
 )
 from cases.models.notices import NoticeKind
-from cases.services import clocks, pauses, statutory
+from cases.services import clocks, pauses, routing, statutory
 from cases.services.attachments import atomic_with_files, attach_files
 from cases.services.awaiting_reply import customer_answered
 from cases.services.compensation import CompensationOffer, compensation_record
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.mentions import mentions_alert_note
 from cases.services.notices import notice_queue
+from cases.services.recusal import ensure_not_recused
 from cases.services.transitions import (
     lock_case,
     log_change,
@@ -91,8 +92,12 @@ def case_triage(
     The agent who triages an unowned case (web, API, email) is its first receiver and so its
     first-contact owner. Clocks are re-timed when the confirmed tier differs from the
     suggested one. Confirming a tier is not a re-tier (it does not count against accuracy).
+    Then automatic routing (``cases.services.routing``) assigns the case when a rule matches
+    and an agent is available, as the system, or records on the case why it could not.
     """
     case = lock_case(case_id, expected_version)
+    if case.owner_id is None:
+        ensure_not_recused(case, [actor])
     if urgency not in Urgency.values or scope not in Scope.values or (
         difficulty not in Difficulty.values
     ):
@@ -107,7 +112,25 @@ def case_triage(
         case.owner = actor
     clocks.retime_open_clocks(case)
     statutory.statutory_on_acceptance(case, actor=actor, at=timezone.now())
-    return _finish(case)
+    _finish(case)
+    _route(case)
+    return case
+
+
+def _route(case: Case) -> None:
+    """Assign a just-triaged case (locked) as its routing rule says, or note why not."""
+    outcome = routing.route_pick(case)
+    if outcome is None:
+        return
+    if outcome.agent is not None:
+        _assign_locked(case, actor=None, handler=outcome.agent, department=outcome.department,
+                       members=[outcome.agent] if case.tier == Tier.URGENT else [],
+                       note=outcome.note)
+        return
+    case.routing_note = outcome.note[:200]
+    log_change(case, field="routing", name="route", source="", target="", actor=None,
+               note=outcome.note)
+    save_case(case)
 
 
 def _validate_team(tier: int, handler: User, task_force: list[User]) -> None:
@@ -134,11 +157,19 @@ def case_assign(
     """Give the case to a handler (triaged -> assigned). Tier 1 needs a task force; tier 2 a
     senior handler. Stops the assignment clock and starts the progress-sync clock."""
     case = lock_case(case_id, expected_version)
-    members = list(task_force or [])
+    return _assign_locked(case, actor=actor, handler=handler, department=department,
+                          members=list(task_force or []), note=note)
+
+
+def _assign_locked(case: Case, *, actor: User | None, handler: User,
+                   department: Department | None, members: list[User], note: str) -> Case:
+    """``case_assign``'s work on a locked case (also automatic routing's, ``actor=None``)."""
     _validate_team(case.tier, handler, members)
+    ensure_not_recused(case, [handler, *members], field="handler")
     if case.tier == Tier.URGENT and department is None:
         raise InvalidInput(_("A tier 1 case needs the business department."), field="department")
     case.handler = handler
+    case.routing_note = ""
     if department is not None:
         case.department = department
     run_case_transition(case, "assign", actor, note=note)
@@ -252,6 +283,7 @@ def case_transfer_ownership(*, actor: User, case_id: int, new_owner: User, reaso
         raise InvalidInput(_("The new owner must be an active agent."), field="new_owner")
     if new_owner.pk == case.owner_id:
         raise InvalidInput(_("This agent already owns the case."), field="new_owner")
+    ensure_not_recused(case, [new_owner], field="new_owner")
     log_change(case, field="owner", name="transfer_ownership", source=case.owner,
                target=new_owner, actor=actor, note=text)
     case.owner = new_owner

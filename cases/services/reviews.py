@@ -31,6 +31,7 @@ from cases.services.compensation import CompensationOffer, compensation_record
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.lifecycle import _compensation_summary
 from cases.services.notices import notice_queue
+from cases.services.recusal import ensure_not_recused
 from cases.services.transitions import lock_case, run_case_transition, save_case
 
 ALERT_REVIEW_ASSIGNED = "review_assigned"
@@ -158,6 +159,7 @@ def review_assign(*, actor: User, case_id: int, reviewer: User) -> CaseReview:
     if case.stage != Stage.REVIEW:
         raise ActionNotAllowed(_("This review has already been concluded."))
     _refuse_reviewer(case, reviewer, self_=reviewer.pk == actor.pk)
+    ensure_not_recused(case, [reviewer], field="reviewer")
     if review.reviewer_id == reviewer.pk:
         return review
     now = timezone.now()

@@ -45,7 +45,9 @@ from django.utils.translation import ngettext
 from cases.choices import Clock, Role, SlaState
 from cases.models import Alert, Case, CaseDeadline, Notice, User
 from cases.notice_texts import TemplateCache
+from cases.services import live
 from cases.services.audit import AuditAction, audit_record
+from cases.services.live import live_changed
 from cases.services.outbox import (
     alerts_url,
     staff_language,
@@ -187,6 +189,7 @@ def _sweep_batch(
             sla_state=SlaState.AT_RISK
         )
         result.at_risk += marked
+    live_changed(live.CASES)  # the desk's deadline badges moved
     # One summarised entry per batch, not one per case: the sla_state moves are the system's.
     audit_record(actor=None, action=AuditAction.BULK_CHANGE, detail={
         "sweep": "deadline", "field": "sla_state", "to": state, "deadlines": marked,

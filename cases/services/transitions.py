@@ -13,7 +13,9 @@ from django.utils.translation import gettext as _
 from django_fsm import ANY_OTHER_STATE, ANY_STATE, FSMFieldMixin, can_proceed
 
 from cases.models import Case, CaseTransition, CollaborationRequest, User
+from cases.services import live
 from cases.services.errors import ActionForbidden, ActionNotAllowed, CaseBusy, ConflictError
+from cases.services.live import live_changed
 from channels.webhooks.services.events import (
     transition_events,
     webhook_case_changed,
@@ -173,6 +175,7 @@ def log_new_rows(rows: list[CaseTransition], *, events: bool = True) -> None:
     """Insert unsaved transition rows (of one case or many) in one statement; ``events``:
     raise their webhook events too, in one write."""
     CaseTransition.objects.bulk_create(rows)
+    live_changed(live.CASES)  # bulk_create sends no post_save
     if events:
         webhook_events_record(event for row in rows for event in transition_events(row.case, row))
 

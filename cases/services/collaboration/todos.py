@@ -15,6 +15,7 @@ from cases.models.collaboration import RequestStatus
 from cases.services.attachments import atomic_with_files, attach_files
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.mentions import mentions_alert_board_note
+from cases.services.recusal import ensure_not_recused
 from channels.attachments import CheckedFile
 
 from .steps import board_text, can_collaborate, lock_request, log_step, save_request
@@ -56,6 +57,7 @@ def todo_add(
             _("Give the to-do to someone of the department or the requesting side."),
             field="assignee",
         )
+    ensure_not_recused(req.case, [assignee], field="assignee")
     if due_at is not None and due_at <= now:
         raise InvalidInput(_("The due time is in the past."), field="due_at")
     todo = CollaborationTodo.objects.create(

@@ -68,7 +68,10 @@ _CODE = "a code or an enumerated value, no personal data"
 _STAFF = "staff or configuration data, not a customer's"
 KEPT: dict[str, dict[str, str]] = {
     "cases.Case": {"reference": _CODE, "tracking_code": "random, identifies nobody",
-                   "company": "the company or product complained about, not a person"},
+                   "company": "the company or product complained about, not a person",
+                   "routing_note": "written by routing: rule names and counts"},
+    "cases.RoutingRule": {f: _STAFF for f in ("name", "category", "pool_role", "method")},
+    "cases.AgentProfile": {"skills": _STAFF},
     "cases.Customer": {"language": _CODE},
     "cases.CaseTransition": {f: _CODE for f in ("field", "name", "source", "target")},
     "cases.Notice": {"language": _CODE, "idempotency_key": "kind, case id and a code",
