@@ -35,7 +35,7 @@ _PERSON = ("display_name", "first_name", "last_name", "username")
 ROW_FIELDS = (
     "id", "reference", "subject", "tier", "stage", "channel", "category", "received_at",
     "next_due_at", "next_risk_at", "next_due_calendar_id", "sla_state", "paused_since", "group",
-    "statutory_due_at", "statutory_stopped_at", *ROW_RELATIONS,
+    "statutory_due_at", "statutory_stopped_at", "awaiting_reply_since", *ROW_RELATIONS,
     "customer__name", "customer__is_key_customer", "department__name",
     *(f"owner__{name}" for name in _PERSON), *(f"handler__{name}" for name in _PERSON),
 )
