@@ -137,7 +137,10 @@
       case "g": pendingG = Date.now(); done = true; break;
       case "j": done = onCase ? goCase(1) : moveRow(1); break;
       case "k": done = onCase ? goCase(-1) : moveRow(-1); break;
-      case "o": case "Enter": done = !onCase && openRow(); break;
+      case "o": done = !onCase && openRow(); break;
+      case "Enter":  // only when no link or button has the focus (Enter already acts there)
+        done = !onCase && document.activeElement === document.body && openRow();
+        break;
       case "n": done = focusField("#note textarea[name=body]"); break;
       case "r": done = focusField("#id_reply_body"); break;
       case "a": done = assignToMe(); break;
