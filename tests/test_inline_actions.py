@@ -131,7 +131,7 @@ def test_a_step_applies_in_place_with_htmx(client, users, action):
     assert response["HX-Retarget"] == "#case-main"
     assert response["HX-Reswap"] == "outerHTML"
     assert response["HX-Reselect"] == "#case-main"
-    assert "deskActionDone" in json.loads(response["HX-Trigger"])
+    assert "deskActionDone" in json.loads(response["HX-Trigger-After-Settle"])
     body = response.content.decode()
     assert 'id="case-main"' in body
     assert str(ACTIONS[action].success) in body  # the message, inside the swapped column

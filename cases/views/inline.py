@@ -45,4 +45,4 @@ def back_to_case(request: HttpRequest, case_pk: int, anchor: str = "") -> HttpRe
     retarget(response, MAIN_SELECTOR)
     reswap(response, "outerHTML")
     reselect(response, MAIN_SELECTOR)
-    return trigger_client_event(response, DONE_EVENT, {})
+    return trigger_client_event(response, DONE_EVENT, {}, after="settle")

@@ -14,6 +14,9 @@
     var tag = (el.tagName || "").toLowerCase();
     return tag === "input" || tag === "textarea" || tag === "select" || el.isContentEditable;
   }
+  function actsOnEnter(el) {
+    return !!(el && el.matches && el.matches("a[href], button, input, select, textarea, summary, [role=button]"));
+  }
   function caseLinks(table) {
     return Array.prototype.map.call(table.querySelectorAll("tbody tr"), function (tr) {
       return tr.querySelector("a[href*='/desk/cases/']");
@@ -139,7 +142,7 @@
       case "k": done = onCase ? goCase(-1) : moveRow(-1); break;
       case "o": done = !onCase && openRow(); break;
       case "Enter":  // only when no link or button has the focus (Enter already acts there)
-        done = !onCase && document.activeElement === document.body && openRow();
+        done = !onCase && !actsOnEnter(document.activeElement) && openRow();
         break;
       case "n": done = focusField("#note textarea[name=body]"); break;
       case "r": done = focusField("#id_reply_body"); break;
