@@ -19,13 +19,6 @@ from tests.factories import CaseFactory, UserFactory, root_cause
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _async_unsafe_for_the_module():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
 def _page(browser, language: str = "en"):
     context = browser.new_context(viewport={"width": 1366, "height": 900},
                                   locale="zh-CN" if language == "zh-hans" else "en-US")
@@ -39,6 +32,17 @@ def _sign_in(page, base: str, username: str, password: str) -> None:
     page.fill("#id_password", password)
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
+
+
+def _agent_signed_in(browser, base: str, username: str, language: str = "en"):
+    """A frontline agent signed in in a fresh browser context: (agent, context, page)."""
+    agent = UserFactory(username=username, role=Role.FRONTLINE, language=language,
+                        time_zone="Asia/Shanghai")
+    agent.set_password("pass12345")
+    agent.save()
+    context, page = _page(browser, language)
+    _sign_in(page, base, username, "pass12345")
+    return agent, context, page
 
 
 # (demo user, where they land, what on that page shows their work)
@@ -105,18 +109,14 @@ def _apply(page) -> None:
 def test_an_agent_triages_assigns_and_resolves_without_a_page_load(
     django_db_setup, live_server, browser, artifacts_dir, language
 ):
-    agent = UserFactory(username=f"inline-agent-{language}", role=Role.FRONTLINE,
-                        language=language, time_zone="Asia/Shanghai")
-    agent.set_password("pass12345")
-    agent.save()
     case = CaseFactory()
     base = live_server.url
     shot = lambda page, name: page.screenshot(  # noqa: E731
         path=str(artifacts_dir / f"inline_{language}_{name}.png"), full_page=True)
-    context, page = _page(browser, language)
+    agent, context, page = _agent_signed_in(browser, base, f"inline-agent-{language}",
+                                            language)
     navigations: list[str] = []
     try:
-        _sign_in(page, base, agent.username, "pass12345")
         page.goto(f"{base}/desk/cases/{case.pk}/")
         page.evaluate("window.__marker = 'still here'")
         page.on("framenavigated",
@@ -169,15 +169,11 @@ def test_an_agent_triages_assigns_and_resolves_without_a_page_load(
 
 def test_the_help_overlay_and_the_next_case_shortcut(django_db_setup, live_server, browser,
                                                       artifacts_dir):
-    agent = UserFactory(username="keys-agent", role=Role.FRONTLINE, language="en")
-    agent.set_password("pass12345")
-    agent.save()
     for _ in range(3):
         CaseFactory()
     base = live_server.url
-    context, page = _page(browser)
+    _agent, context, page = _agent_signed_in(browser, base, "keys-agent")
     try:
-        _sign_in(page, base, agent.username, "pass12345")
         page.goto(f"{base}/desk/cases/?queue=all")
         refs = page.locator("[data-testid=case-table] tbody tr[data-case]")
         first, second = refs.nth(0).get_attribute("data-case"), refs.nth(1).get_attribute(
@@ -224,14 +220,10 @@ def test_the_case_list_keeps_its_rows_in_the_workspace_pager(django_db_setup, li
                                                              browser):
     """Clicking a case in a filtered list: the workspace's "next case" is that list's next
     row, and the rows come from the list's own query."""
-    agent = UserFactory(username="pager-agent", role=Role.FRONTLINE, language="en")
-    agent.set_password("pass12345")
-    agent.save()
     cases = [CaseFactory() for _ in range(2)]
     base = live_server.url
-    context, page = _page(browser)
+    _agent, context, page = _agent_signed_in(browser, base, "pager-agent")
     try:
-        _sign_in(page, base, agent.username, "pass12345")
         page.goto(f"{base}/desk/cases/?queue=all")
         rows = page.locator("[data-testid=case-table] tbody tr[data-case] a")
         next_href = rows.nth(1).get_attribute("href")

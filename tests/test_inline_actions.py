@@ -304,3 +304,20 @@ def test_compensation_step_in_place_lists_the_new_compensation(client, users):
                      _data("propose_compensation", users), **HX)
     assert 'data-testid="compensation"' in response.content.decode()
     assert Compensation.objects.filter(case=case).count() == 1
+
+
+# --- notes -------------------------------------------------------------------------------------
+def test_a_note_is_added_in_place_with_htmx_and_as_a_page_without(client, users):
+    case = _case_for("resolve", users)
+    client.force_login(users["boss"])
+    url = reverse("desk:case_note", args=[case.pk])
+    before = case.notes.count()
+    response = client.post(url, {"kind": "internal", "body": "已联系物流"}, **HX)
+    assert response.status_code == 200 and response["HX-Retarget"] == "#case-main"
+    assert "已联系物流" in response.content.decode()
+    page = client.post(url, {"kind": "internal", "body": "再次联系"})
+    assert page.status_code == 302 and page["Location"].endswith("#timeline")
+    bad = client.post(url, {"kind": "internal", "body": ""}, **HX)
+    assert bad.status_code == 422 and 'id="case-main"' in bad.content.decode()
+    assert client.post(url, {"kind": "internal", "body": ""}).status_code == 400
+    assert case.notes.count() == before + 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -19,7 +19,8 @@ from cases.selectors.pauses import case_pause_panel
 from cases.selectors.statutory import statutory_panel
 from cases.services import ActionNotAllowed, CaseBusy, InvalidInput
 from cases.services.audit import audit_personal_data_view
-from cases.views.actions import actions_for, case_url
+from cases.views import inline
+from cases.views.actions import actions_for
 from cases.views.base import AgentRequiredMixin, get_case_or_404
 
 
@@ -62,7 +63,7 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
 
 
 class CaseNoteView(AgentRequiredMixin, View):
-    """Add an internal note or a progress update (POST only)."""
+    """Add an internal note or a progress update (POST only; in place with htmx)."""
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         case = get_case_or_404(request, pk)
@@ -82,6 +83,8 @@ class CaseNoteView(AgentRequiredMixin, View):
             else:
                 messages.success(request, _("Progress update added.")
                                  if data["kind"] == NoteKind.PROGRESS else _("Note added."))
-                return redirect(f"{case_url(case)}#timeline")
+                return inline.back_to_case(request, case.pk, "#timeline")
         context = CaseWorkspaceView.context(request, case, note_form=form)
-        return render(request, CaseWorkspaceView.template_name, context, status=400)
+        # htmx swaps a 422 (the workspace's main column, with the form's errors) in place.
+        return render(request, CaseWorkspaceView.template_name, context,
+                      status=422 if request.htmx else 400)
