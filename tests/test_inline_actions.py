@@ -321,3 +321,24 @@ def test_a_note_is_added_in_place_with_htmx_and_as_a_page_without(client, users)
     assert bad.status_code == 422 and 'id="case-main"' in bad.content.decode()
     assert client.post(url, {"kind": "internal", "body": ""}).status_code == 400
     assert case.notes.count() == before + 2
+
+
+# --- the shortcuts' help overlay ---------------------------------------------------------------
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_agents_get_the_shortcut_overlay_in_their_language(client, language):
+    from django.utils.translation import gettext
+
+    agent = UserFactory(username=f"keys-{language}", role=Role.FRONTLINE, language=language)
+    client.force_login(agent)
+    body = client.get(reverse("desk:cases")).content.decode()
+    assert 'id="shortcuts-help"' in body and 'data-testid="shortcuts-button"' in body
+    assert 'data-cases-url="/desk/cases/"' in body
+    with translation.override(language):
+        assert gettext("Keyboard shortcuts") in body
+        assert gettext("Open the next / previous case of the list you came from") in body
+
+
+def test_a_liaison_gets_no_desk_shortcuts(client, liaison):
+    client.force_login(liaison)
+    body = client.get(reverse("board:index")).content.decode()
+    assert 'id="shortcuts-help"' not in body and "shortcuts-button" not in body
