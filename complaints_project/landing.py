@@ -22,13 +22,15 @@ class Home:
 
 def home_for(user: object) -> Home:
     """The home of ``user``'s roles: the desk for agents (administrators with a desk role
-    too), the board for department liaisons, the account page for anyone else (an
-    administrator without a desk role, or a user with no role yet). Reads the user's roles
+    too), the board for department liaisons, the Django admin for an administrator without a
+    desk role, the account page for a user with no role yet. Reads the user's roles
     (one query, cached on the user)."""
     if perms.is_agent(user):
         return Home(reverse("desk:home"), _("Desk"))
     if perms.is_liaison(user):
         return Home(reverse("board:index"), _("Board"))
+    if getattr(user, "is_staff", False):
+        return Home(reverse("admin:index"), _("Django admin"))
     if getattr(user, "is_authenticated", False):
         return Home(reverse("account_home"), _("Home"))
     return Home(reverse("login"), _("Sign in"))
@@ -42,8 +44,8 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def account_home(request: HttpRequest) -> HttpResponse:
-    """The home of a signed-in user without a desk or board role: an administrator sees the
-    admin's sections and the reports; a user with no role is told who can give one."""
+    """The page of a signed-in user without a desk or board role: who can give one (an
+    administrator who opens it sees the admin's sections and the reports)."""
     user = request.user
     return render(request, "account_home.html", {
         "is_admin": user.is_staff,

@@ -52,7 +52,7 @@ DEMO_HOMES = [
     ("supervisor", "/desk/", "[data-queue=breached]"),
     ("logistics", "/board/", ".board-column"),
     ("billing", "/board/", ".board-column"),
-    ("ops", "/home/", "[data-testid=admin-link]"),
+    ("ops", "/admin/", "#content-main"),
 ]
 
 

@@ -53,11 +53,15 @@ def test_an_admin_with_a_desk_role_lands_on_the_desk_with_a_link_to_the_admin(cl
     assert f'href="{reverse("admin:index")}" data-testid="admin-link"' in body
 
 
-def test_an_admin_without_a_desk_role_lands_on_an_admin_home(client, admin_user):
-    assert _sign_in(client, admin_user) == reverse("account_home")
-    response = client.get(reverse("account_home"))
-    assert response.status_code == 200
-    assert 'data-testid="admin-link"' in response.content.decode()
+def test_an_admin_without_a_desk_role_lands_in_the_admin_and_errors_lead_back_there(
+    client, admin_user
+):
+    assert _sign_in(client, admin_user) == reverse("admin:index")
+    response = client.get("/desk/")
+    assert response.status_code == 403
+    assert f'href="{reverse("admin:index")}" data-testid="error-home"' in response.content.decode()
+    home = client.get(reverse("account_home"))
+    assert home.status_code == 200 and 'data-testid="admin-sections"' in home.content.decode()
 
 
 def test_a_user_with_no_role_gets_a_clear_page_not_a_403(client):
