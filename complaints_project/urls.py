@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from complaints_project import health, i18n, landing
+from complaints_project import favicon, health, i18n, landing
 from complaints_project.password_reset import LimitedPasswordResetView
 
 urlpatterns = [
     path("", landing.landing, name="landing"),
+    path("home/", landing.account_home, name="account_home"),
+    path("favicon.ico", favicon.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", i18n.set_language, name="set_language"),
@@ -27,3 +29,7 @@ urlpatterns = [
     path("", include(("channels.webhooks.urls", "webhooks"))),
     path("", include(("channels.urls", "channels"))),
 ]
+
+handler403 = "complaints_project.errors.permission_denied"
+handler404 = "complaints_project.errors.page_not_found"
+handler500 = "complaints_project.errors.server_error"

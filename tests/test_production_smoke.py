@@ -304,6 +304,14 @@ def _pages(site: Site) -> tuple[list[Browser], list[Response]]:
     assert case_ids, "the agent's case list links no case"
     page(agent, f"/desk/cases/{case_ids[0]}/")
     page(agent, "/desk/log/")
+    # Issue 16: the landing per role, the styled 404, and a step's side panel over htmx.
+    landed = agent.get("/")
+    assert landed.status == 302 and landed.headers["location"].endswith("/desk/"), landed.status
+    missing = page(agent, "/desk/cases/999999999/", 404)
+    assert 'data-testid="error-page"' in missing.text
+    panel = agent.request("GET", f"/desk/cases/{case_ids[0]}/do/record_contact/", None,
+                          {"HX-Request": "true"})
+    assert panel.status == 200 and "<html" not in panel.text, panel.status
 
     supervisor = Browser(site.port)
     supervisor.login("supervisor")
@@ -314,6 +322,8 @@ def _pages(site: Site) -> tuple[list[Browser], list[Response]]:
 
     liaison = Browser(site.port)
     liaison.login("logistics")
+    landed = liaison.get("/")
+    assert landed.status == 302 and landed.headers["location"].endswith("/board/"), landed.status
     board = page(liaison, "/board/")
     for request_id in re.findall(r'href="/board/requests/(\d+)/"', board.text)[:1]:
         page(liaison, f"/board/requests/{request_id}/")
@@ -333,9 +343,12 @@ def test_every_page_kind_is_served_without_a_5xx_and_with_its_static_files(site)
 
     links = sorted({link for response in html for link in STATIC_LINK.findall(response.text)})
     for name in ("bootstrap.min", "bootstrap.bundle.min", "bootstrap-icons.min", "htmx.min",
-                 "chart.umd.min", "desk", "reports"):
+                 "chart.umd.min", "desk", "reports", "inline", "shortcuts", "favicon"):
         assert any(f"/{name}." in link for link in links), f"no page links {name}: {links}"
     assets = Browser(site.port)
+    icon = assets.get("/favicon.ico")
+    assert icon.status == 301, icon.status
+    links.append(urlparse(icon.headers["location"]).path)
     for link in links:
         assert re.search(r"\.[0-9a-f]{12}\.", link), f"{link} is not from the manifest"
         response = assets.get(link)

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext
@@ -28,6 +28,7 @@ from cases.models import Case, Compensation, User
 from cases.services import ActionForbidden, ActionNotAllowed, ConflictError, InvalidInput
 from cases.services.reviews import review_assign, review_conclude
 from cases.services.transitions import transitions_named
+from cases.views import inline
 from cases.views.base import AgentRequiredMixin, get_case_or_404
 
 
@@ -282,8 +283,6 @@ class CaseActionView(AgentRequiredMixin, View):
     """GET shows the step's form; POST runs the step's service. 404 for a case the user may
     not see or an unknown step, 403 for a step the user may never take on this case."""
 
-    template_name = "cases/workspace/action.html"
-
     def _setup(self, request: HttpRequest, pk: int, action: str) -> tuple[Case, Action]:
         spec = ACTIONS.get(action)
         if spec is None:
@@ -297,13 +296,14 @@ class CaseActionView(AgentRequiredMixin, View):
 
     def _render(self, request: HttpRequest, case: Case, spec: Action, form: Any,
                 status: int = 200) -> HttpResponse:
-        context = {"case": case, "action": spec, "form": form}
+        context = {"case": case, "action": spec, "form": form, "step_title": spec.label,
+                   "step_icon": spec.icon, "step_body": "cases/workspace/_action_form.html"}
         if spec.name == "give_feedback":
             context["approved_compensations"] = selectors.approved_compensations(case)
             context["pending_compensations"] = selectors.pending_compensations(case)
         if spec.name == "resolve":
             context["approval_threshold"] = services_threshold()
-        return render(request, self.template_name, context, status=status)
+        return inline.form_response(request, context, status=status)
 
     def get(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         case, spec = self._setup(request, pk, action)
@@ -311,8 +311,12 @@ class CaseActionView(AgentRequiredMixin, View):
             messages.warning(request, gettext("“%(action)s” is not possible while the case is "
                                         "“%(stage)s”.") % {"action": spec.label,
                                                            "stage": case.get_stage_display()})
-            return redirect(case_url(case))
-        return self._render(request, case, spec, spec.form_class(case=case, user=request.user))
+            return inline.back_to_case(request, case.pk)
+        initial = {}
+        if request.GET.get("handler") == "me":  # the "assign to me" shortcut
+            initial["handler"] = request.user.pk
+        return self._render(request, case, spec,
+                            spec.form_class(case=case, user=request.user, initial=initial))
 
     def post(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         case, spec = self._setup(request, pk, action)
@@ -323,12 +327,12 @@ class CaseActionView(AgentRequiredMixin, View):
             messages.error(request, gettext(
                 "Someone else changed case %(ref)s a moment ago. Reload it and try again."
             ) % {"ref": case.reference})
-            return redirect(case_url(case))
+            return inline.back_to_case(request, case.pk)
         try:
             spec.run(request.user, case, form)
         except ConflictError as exc:
             messages.error(request, exc.message)
-            return redirect(case_url(case))
+            return inline.back_to_case(request, case.pk)
         except InvalidInput as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             return self._render(request, case, spec, form, status=400)
@@ -339,7 +343,7 @@ class CaseActionView(AgentRequiredMixin, View):
             form.add_error(None, exc.message)
             return self._render(request, case, spec, form, status=403)
         messages.success(request, spec.success)
-        return redirect(case_url(case))
+        return inline.back_to_case(request, case.pk)
 
 
 def services_threshold() -> Any:

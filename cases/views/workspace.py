@@ -26,6 +26,7 @@ from cases.services import (
     conversation,
 )
 from cases.services.audit import audit_personal_data_view
+from cases.views import inline
 from cases.views.actions import actions_for, case_url
 from cases.views.base import AgentRequiredMixin, get_case_or_404
 from cases.views.mentions import report_mentions
@@ -135,7 +136,7 @@ class CaseReplyView(AgentRequiredMixin, View):
 
 
 class CaseNoteView(AgentRequiredMixin, View):
-    """Add an internal note or a progress update (POST only)."""
+    """Add an internal note or a progress update (POST only; in place with htmx)."""
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         case = get_case_or_404(request, pk)
@@ -156,6 +157,8 @@ class CaseNoteView(AgentRequiredMixin, View):
                 messages.success(request, _("Progress update added.")
                                  if data["kind"] == NoteKind.PROGRESS else _("Note added."))
                 report_mentions(request, note.mention_outcome)
-                return redirect(f"{case_url(case)}#timeline")
+                return inline.back_to_case(request, case.pk, "#timeline")
         context = CaseWorkspaceView.context(request, case, note_form=form)
-        return render(request, CaseWorkspaceView.template_name, context, status=400)
+        # htmx swaps a 422 (the workspace's main column, with the form's errors) in place.
+        return render(request, CaseWorkspaceView.template_name, context,
+                      status=422 if request.htmx else 400)

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "rest_framework",
     "drf_spectacular",
+    "django_htmx",
     "cases",
     "channels",
     "reporting",
@@ -62,6 +63,7 @@ MIDDLEWARE = [
     "cases.middleware.AuditActorMiddleware",
     "complaints_project.cache_control.NoStoreForStaffMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires: turns a locked-out login into the lockout page.
