@@ -6,11 +6,14 @@ times, as they would on a working desk. The rows go into ``tables.Table`` buffer
 from __future__ import annotations
 
 import random
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from cases.choices import (
@@ -29,7 +32,7 @@ from cases.choices import (
     Tier,
     Urgency,
 )
-from cases.models import Customer, SlaPolicy, User
+from cases.models import SlaPolicy, User
 from cases.models.notices import NoticeKind, NoticeStatus
 from cases.models.collaboration import RequestStatus
 from cases.notice_texts import render_notice
@@ -50,6 +53,12 @@ LONG_TIMELINE_EVERY = 1000
 LATE = 0.025
 # Staff read alerts older than this; newer ones are unread.
 READ_AFTER = timedelta(hours=8)
+
+# Choice lists read once (each ``.values`` builds a new list).
+_CATEGORIES = Category.values
+_CONTACT_CHANNELS = ContactChannel.values
+_REVISIT_METHODS = RevisitMethod.values
+_COMPENSATION_KINDS = CompensationKind.values
 
 STAGE_ORDER = [Stage.RECEIVED, Stage.TRIAGED, Stage.ASSIGNED, Stage.IN_PROGRESS,
                Stage.RESOLVED, Stage.FEEDBACK_GIVEN, Stage.REVISIT, Stage.CLOSED]
@@ -88,7 +97,7 @@ def customer_row(plan: Plan, customer_id: int) -> dict[str, Any]:
     rng = random.Random(plan.seed * 1_000_003 + customer_id)
     english = rng.random() < 0.2
     name = rng.choice(S.ENGLISH) if english else rng.choice(S.SURNAMES) + rng.choice(S.GIVEN)
-    preferred = rng.choice(ContactChannel.values)
+    preferred = rng.choice(_CONTACT_CHANNELS)
     return {
         "id": customer_id, "name": name, "phone": f"13{customer_id * 7919 % 10**9:09d}",
         "email": f"customer{customer_id}@example.com" if rng.random() < 0.7 else "",
@@ -110,6 +119,7 @@ class CaseWriter:
         self.plan, self.rng, self.t, self.now = plan, rng, tables, plan.now
         self.groups: dict[str, dict[str, Any]] = {}
         self.users = {u.pk: u for u in plan.staff.values()}
+        self.channel_labels = {c.value: str(c.label) for c in ChannelKind}
 
     # --- helpers ---------------------------------------------------------------------------
     def _m(self, lo: float, hi: float) -> timedelta:
@@ -139,7 +149,7 @@ class CaseWriter:
         pk = plan.first_case + offset
         featured = offset >= plan.total - plan.featured
         received = self._received_at(offset)
-        category = rng.choice(Category.values)
+        category = rng.choice(_CATEGORIES)
         urgency = Urgency.EMERGENCY if rng.random() < 0.04 else Urgency.ROUTINE
         scope = Scope.GROUP if rng.random() < 0.03 else Scope.INDIVIDUAL
         cross = featured or rng.random() < 0.22
@@ -323,12 +333,26 @@ class CaseWriter:
     def _alert(self, people: set[int], case: dict, row: dict, kind: str,
                at: datetime) -> None:
         for person in people:
-            message = alert_message(kind=kind, reference=case["reference"], clock=row["clock"],
-                                    due_at=row["due_at"], user=self.users[person])
+            text, zone = self._alert_text(kind, row["clock"], person)
+            due = timezone.localtime(row["due_at"], zone).strftime(_DUE_FORMAT)
+            message = text.replace(_MARKERS[0], case["reference"]).replace(_MARKERS[3], due)
             self.t["alert"].add(
                 recipient_id=person, case_id=case["id"], deadline_id=row["id"], kind=kind,
                 message=message, created_at=at,
                 read_at=at + self._m(5, 240) if self.now - at > READ_AFTER else None)
+
+    def _alert_text(self, kind: str, clock: str, person: int) -> tuple[str, ZoneInfo]:
+        """The sweep's alert text for the recipient, rendered once per kind, clock and person
+        with markers for the reference and the due time, and the recipient's time zone."""
+        key = (kind, clock, person)
+        if key not in self.plan.texts:
+            user = self.users[person]
+            zone = ZoneInfo(user.time_zone or settings.TIME_ZONE)
+            text = alert_message(kind=kind, reference=_MARKERS[0], clock=clock, due_at=_DUE,
+                                 user=user)
+            due = timezone.localtime(_DUE, zone).strftime(_DUE_FORMAT)
+            self.plan.texts[key] = (text.replace(due, _MARKERS[3]), zone)
+        return self.plan.texts[key]
 
     def _apply_sla(self, case: dict, rows: list[dict]) -> None:
         """The case's copy of its running clocks (what the desk reads) and breach flags."""
@@ -429,7 +453,7 @@ class CaseWriter:
         boss = self.plan.staff["supervisor"].pk
         add = t["transition"].add
         add(case_id=pk, field="stage", name="receive", source="", target=Stage.RECEIVED,
-            actor_id=actor, note=str(ChannelKind(case["channel"]).label), at=case["received_at"])
+            actor_id=actor, note=self.channel_labels[case["channel"]], at=case["received_at"])
         if case["stage"] == Stage.INVALID:
             add(case_id=pk, field="stage", name="invalidate", source=Stage.RECEIVED,
                 target=Stage.INVALID, actor_id=boss, note=case["closing_reason"],
@@ -482,7 +506,7 @@ class CaseWriter:
         if case.get("resolved_at") and rng.random() < 0.3:
             amount = Decimal(rng.choice([20, 50, 100, 200, 800]))
             t["compensation"].add(
-                case_id=pk, kind=rng.choice(CompensationKind.values), amount=amount,
+                case_id=pk, kind=rng.choice(_COMPENSATION_KINDS), amount=amount,
                 description=S.COMPENSATION, status=CompensationStatus.APPROVED,
                 proposed_by_id=case["handler_id"],
                 decided_by_id=boss if amount > 500 else case["handler_id"],
@@ -494,7 +518,7 @@ class CaseWriter:
                 opened_at=case["revisit_due_at"] if Stage.REVISIT in reached else None,
                 token_nonce=f"{rng.getrandbits(64):016x}" if Stage.REVISIT in reached else "",
                 answered_at=done, score=case.get("satisfaction_score"),
-                method=rng.choice(RevisitMethod.values) if done else "")
+                method=rng.choice(_REVISIT_METHODS) if done else "")
 
     def _long_exchange(self, case: dict) -> None:
         """A disputed complaint: the customer writes again and again, the agent answers."""
@@ -522,15 +546,14 @@ class CaseWriter:
             kinds.append((NoticeKind.SURVEY, "round1", case["revisit_due_at"]))
         if case.get("follow_up_done_at"):
             kinds.append((NoticeKind.FOLLOW_UP, "followup1", case["follow_up_done_at"]))
-        target = delivery_for(Customer(**{k: v for k, v in customer.items()
-                                          if k != "created_at"}))
+        target = delivery_for(SimpleNamespace(**customer))  # reads the address fields only
         if target is None:
             return
         channel, recipient = target
         for kind, key, at in kinds:
             subject, body = self._text(kind, channel, customer["language"])
             values = (case["reference"], case["tracking_code"], customer["name"])
-            for marker, value in zip(_MARKERS, values, strict=True):
+            for marker, value in zip(_MARKERS, values, strict=False):
                 subject, body = subject.replace(marker, value), body.replace(marker, value)
             sent = at + self._m(0.1, 3)
             self.t["notice"].add(
@@ -548,11 +571,14 @@ class CaseWriter:
         key = (kind, channel, language)
         if key not in self.plan.texts:
             context = dict(zip(("reference", "tracking_code", "customer_name"), _MARKERS,
-                               strict=True))
+                               strict=False))
             context.update(S.NOTICE_CONTEXT)
             self.plan.texts[key] = render_notice(kind=kind, channel=channel, language=language,
                                                  context=context)
         return self.plan.texts[key]
 
 
-_MARKERS = ("\x00REF\x00", "\x00CODE\x00", "\x00NAME\x00")
+_MARKERS = ("\x00REF\x00", "\x00CODE\x00", "\x00NAME\x00", "\x00DUE\x00")
+# A due time no real one shares, to find where the alert text puts it (as the sweep writes it).
+_DUE = datetime(1999, 9, 9, 9, 9, tzinfo=UTC)
+_DUE_FORMAT = "%Y-%m-%d %H:%M"
