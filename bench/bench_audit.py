@@ -6,7 +6,8 @@
 On the database DATABASE_URL names, as it is. With ``--entries N --yes`` it first appends N
 entries to the chain (continuing it from its last entry): field changes on cases with old
 and new values, views of customer data and exports, in the proportions a busy desk
-produces; hashes are computed as ``audit_record`` computes them, rows go in with COPY on PostgreSQL (``bulk_create`` elsewhere). Then it runs
+produces; hashes are computed as ``audit_record`` computes them, rows go in with COPY on
+PostgreSQL (``bulk_create`` elsewhere). Then it runs
 ``python manage.py audit verify`` and prints the time to insert and to verify, and the rate.
 Prints figures; asserts nothing (see bench/ in STYLE.md). Target from the issue: verifying
 1M entries in under a minute. Runnable on a tiny SQLite database (tests run it).

@@ -6,12 +6,12 @@ times, as they would on a working desk. The rows go into ``tables.Table`` buffer
 from __future__ import annotations
 
 import random
-from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
@@ -33,8 +33,8 @@ from cases.choices import (
     Urgency,
 )
 from cases.models import SlaPolicy, User
-from cases.models.notices import NoticeKind, NoticeStatus
 from cases.models.collaboration import RequestStatus
+from cases.models.notices import NoticeKind, NoticeStatus
 from cases.notice_texts import render_notice
 from cases.services.clocks import REVISIT_ANSWER_WINDOW
 from cases.services.grouping import matter_key
