@@ -44,10 +44,12 @@ def _samples(rng: random.Random) -> dict[str, list]:
                     .values_list("case_id", flat=True).distinct()[:40])
     open_ids = list(Case.objects.filter(stage="in_progress").order_by("-pk")
                     .values_list("pk", flat=True)[:40])
+    latest = list(Case.objects.order_by("-pk").values_list("pk", flat=True)[:40])
     subjects = [zh for pairs in samples.SUBJECTS.values() for zh, _en in pairs]
     return {
         "refs": refs or ["TS-"], "customers": customers or [("王", "13")],
-        "orders": orders or ["SO-"], "case_ids": long_ids or open_ids,
+        "orders": orders or ["SO-"], "long": bool(long_ids),
+        "case_ids": long_ids or open_ids or latest,
         "subjects": subjects, "zh_words": [d[2:7] for d in samples.DESCRIPTIONS_ZH],
         "en_words": [" ".join(d.split()[2:4]) for d in samples.DESCRIPTIONS_EN],
     }
@@ -115,7 +117,7 @@ def run(argv: list[str]) -> list[harness.Row]:
         search("2-character word", ["物流", "退款", "屏幕", "客服"]),
     ]
     if s["case_ids"]:
-        rows.append(page("case page (30+ timeline entries)",
+        rows.append(page("case page (30+ timeline entries)" if s["long"] else "case page",
                          lambda k: f"{BASE}{s['case_ids'][k % len(s['case_ids'])]}/"))
     if args.saved_filters:
         saved = [SavedFilter.objects.update_or_create(owner=user, name=name,

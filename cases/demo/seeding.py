@@ -4,13 +4,18 @@ the planner statistics and the KPI day sums brought up to date."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
+from django.conf import settings
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
@@ -177,3 +182,24 @@ def seed_cases(count: int, *, seed: int = 7, days: int = 90, workers: int = 1,
                       index_seconds=kpi_started - index_started,
                       kpi_seconds=finished - kpi_started, workers=workers)
 
+
+
+def _record_path() -> Path:
+    name = Path(str(connection.settings_dict["NAME"])).name
+    return Path(settings.VAR_DIR) / "bench" / f"seed_demo-{connection.vendor}-{name}.json"
+
+
+def record_seed(result: SeedResult, seconds: float) -> None:
+    """Keep the figures of a seed run beside the database (bench/run_all.py reports them)."""
+    path = _record_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    one, five, _fifteen = os.getloadavg()
+    path.write_text(json.dumps({
+        **asdict(result), "seconds": seconds, "at": timezone.now().isoformat(),
+        "load": f"{one:.1f}/{five:.1f} on {os.cpu_count()} cores"}))
+
+
+def last_seed_record() -> dict[str, Any] | None:
+    """The figures of the last seed run recorded for this database, if any."""
+    path = _record_path()
+    return json.loads(path.read_text()) if path.exists() else None

@@ -9,7 +9,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cases.demo import DEMO_PASSWORD, DEMO_USERS, seed_cases, seed_reference_data
+from cases.demo import (
+    DEMO_PASSWORD,
+    DEMO_USERS,
+    record_seed,
+    seed_cases,
+    seed_reference_data,
+)
 from cases.models import Case
 
 
@@ -67,6 +73,7 @@ class Command(BaseCommand):
                             workers=options["workers"] or os.cpu_count() or 1,
                             progress=progress)
         elapsed = time.monotonic() - started
+        record_seed(result, elapsed)
         self.stdout.write(self.style.SUCCESS(
             f"Seeded {result.cases:,} cases and {result.customers:,} customers in "
             f"{elapsed:.1f} s (load {result.load_seconds:.1f} s with {result.workers} "
