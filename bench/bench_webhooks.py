@@ -18,8 +18,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "complaints_project.settings.base")
-# Messages go to an in-process broker: the figure is the database's, not a broker's.
-os.environ["CELERY_BROKER_URL"] = "memory://"
 
 try:
     from bench import harness
@@ -88,4 +86,6 @@ MARK = "bench_webhooks"
 
 
 if __name__ == "__main__":
+    # Messages go to an in-process broker: the figure is the database's, not a broker's.
+    os.environ["CELERY_BROKER_URL"] = "memory://"
     harness.main_for(run)

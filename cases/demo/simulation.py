@@ -49,8 +49,10 @@ DEADLINE_SLOTS = 12
 # Every this many cases one has a long history (a disputed complaint, many contacts): the
 # case page's 30-entry timeline in the benchmarks.
 LONG_TIMELINE_EVERY = 1000
-# Share of steps that run late (past their deadline): what makes the few breaches.
+# Share of steps that run late (past their deadline): what makes the few breaches; and of
+# steps done close to it (past the at-risk point): what makes the cases at risk.
 LATE = 0.025
+CLOSE = 0.2
 # Staff read alerts older than this; newer ones are unread.
 READ_AFTER = timedelta(hours=8)
 
@@ -127,9 +129,13 @@ class CaseWriter:
 
     def _within(self, start: datetime, minutes: int, lo: float = 0.05,
                 hi: float = 0.7) -> datetime:
-        """A step done inside its allowed time, or (now and then) late."""
-        if self.rng.random() < LATE:
+        """A step done well inside its allowed time, or close to it (past the at-risk point),
+        or (now and then) late."""
+        draw = self.rng.random()
+        if draw < LATE:
             return start + self._m(minutes * 1.02, minutes * 1.4)
+        if draw < LATE + CLOSE:
+            return start + self._m(minutes * 0.75, minutes)
         return start + self._m(minutes * lo, minutes * hi)
 
     def _received_at(self, offset: int) -> datetime:
@@ -158,6 +164,12 @@ class CaseWriter:
         retiered = rng.random() < 0.05
         tier = suggested if not retiered else rng.choice([t for t in (1, 2, 3) if t != suggested])
         p = plan.policies[tier]
+        if featured:  # waiting on a department: the first close to the department's
+            # deadline (at risk), the second past its own solution deadline, the rest on time
+            showcase = offset - (plan.total - plan.featured)
+            received = now - (m(21 * 60, 22 * 60) if showcase == 0 else
+                              timedelta(minutes=p.solution_minutes) + m(60, 180)
+                              if showcase == 1 else m(300, 600))
         channel = _weighted(rng, S.CHANNEL_WEIGHTS)
         staff = plan.staff
         agent = staff[rng.choice(["agent", "agent", "agent2", "agent2", "senior"])]
@@ -165,8 +177,6 @@ class CaseWriter:
             staff["senior"] if tier == Tier.IMPORTANT and rng.random() < 0.5 else agent)
         department = plan.departments[offset % len(plan.departments)] if featured else (
             rng.choice(plan.departments) if cross else None)
-        if featured:
-            received = now - m(300, 600)
 
         # When each step happens (if it happens before now).
         spoken = channel in (ChannelKind.HOTLINE, ChannelKind.WALK_IN, ChannelKind.CALL_CENTRE)
@@ -379,6 +389,8 @@ class CaseWriter:
         rng, now, m = self.rng, self.now, self._m
         dept_id, liaison, _name = department
         created = started + m(5, 90)
+        if featured and now - started > timedelta(hours=20):
+            created = now - timedelta(hours=19, minutes=30)
         if case.get("resolved_at"):
             created = min(created, case["resolved_at"] - m(30, 60))
         if created > now:
