@@ -66,13 +66,10 @@ def run(argv: list[str]) -> list[harness.Row]:
     harness.setup()
     from django.test import Client
 
-    from cases.models import Case, SavedFilter, User
+    from cases.models import Case, SavedFilter
 
     harness.require_cases()
-    user = User.objects.filter(username=args.user).first()
-    if user is None:
-        raise harness.Refused(f"No user {args.user!r} in {harness.database_label()}: seed the "
-                              "demo users (python manage.py seed_demo --if-empty).")
+    user = harness.demo_user(args.user)
     if args.saved_filters:
         harness.require_yes(args.yes, f"creates three saved filters for {args.user}")
     rng = random.Random(5)

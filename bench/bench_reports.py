@@ -42,14 +42,12 @@ def run(argv: list[str]) -> list[harness.Row]:
     from django.utils import timezone
 
     from cases.choices import Category
-    from cases.models import Case, User
+    from cases.models import Case
     from reporting import selectors, summaries
     from reporting.periods import LAST_12_MONTHS, LAST_MONTH, resolve, today_local
 
     harness.require_cases()
-    user = User.objects.filter(username=args.user).first()
-    if user is None:
-        raise harness.Refused(f"No user {args.user!r}: seed the demo users first.")
+    user = harness.demo_user(args.user)
     if args.changes:
         harness.require_yes(args.yes, f"changes the category of {args.changes} recent cases")
     rows: list[harness.Row] = []

@@ -78,6 +78,17 @@ def require_cases(minimum: int = 1) -> int:
     return count
 
 
+def demo_user(username: str) -> Any:
+    """The demo user the pages are requested as (seed_demo creates them)."""
+    from cases.models import User
+
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise Refused(f"No user {username!r} in {database_label()}: seed the demo users "
+                      "(python manage.py seed_demo --if-empty).")
+    return user
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
