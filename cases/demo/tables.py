@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.management.color import no_style
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.utils import DatabaseError
 from django.utils.functional import Promise
 
@@ -95,9 +95,9 @@ def _secondary_indexes(table: str) -> list[tuple[str, str]]:
 @contextmanager
 def bulk_load(tables: list[type[models.Model]], *, rebuild_indexes: bool,
               report=None) -> Iterator[bool]:
-    """Around a large load on PostgreSQL: without the secondary indexes of ``tables`` (built
-    again at the end, in one sorted pass each, instead of millions of single inserts), and,
-    for a superuser, with ``session_replication_role = replica``, which skips the per-row
+    """Around a large load on PostgreSQL (``rebuild_indexes``): without the secondary indexes
+    of ``tables`` (built again at the end, in one sorted pass each, instead of millions of
+    single inserts), and, for a superuser, with ``session_replication_role = replica``, which skips the per-row
     foreign-key checks and the KPI queue triggers (the seeder writes consistent keys and
     rebuilds the KPI sums afterwards). Yields whether the triggers were skipped. Elsewhere,
     or when nothing applies, it does nothing."""
@@ -111,7 +111,7 @@ def bulk_load(tables: list[type[models.Model]], *, rebuild_indexes: bool,
                 for name, definition in _secondary_indexes(model._meta.db_table):
                     cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
                     dropped.append((name, definition))
-    replica = set_replica_role(True)
+    replica = rebuild_indexes and set_replica_role(True)
     try:
         yield replica
     finally:
@@ -126,9 +126,10 @@ def bulk_load(tables: list[type[models.Model]], *, rebuild_indexes: bool,
 
 
 def set_replica_role(on: bool) -> bool:
-    """Switch this session's replication role; False when the role may not (not superuser)."""
+    """Switch this session's replication role; False when the role may not (not superuser).
+    In a savepoint, so a refusal leaves the caller's transaction usable."""
     try:
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET session_replication_role = %s",
                            ["replica" if on else "origin"])
         return True
