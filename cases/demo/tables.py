@@ -99,8 +99,8 @@ def bulk_load(tables: list[type[models.Model]], *, rebuild_indexes: bool,
     of ``tables`` (built again at the end, in one sorted pass each, instead of millions of
     single inserts), and, for a superuser, with ``session_replication_role = replica``,
     which skips the per-row foreign-key checks and the KPI queue triggers (the seeder writes
-    consistent keys and rebuilds the KPI sums afterwards). Yields whether the triggers were skipped. Elsewhere,
-    or when nothing applies, it does nothing."""
+    consistent keys and rebuilds the KPI sums afterwards). Yields whether the triggers were
+    skipped. Elsewhere, or when nothing applies, it does nothing."""
     if connection.vendor != "postgresql":
         yield False
         return
