@@ -40,7 +40,7 @@ from cases.services.sweeps import supervisors_by_department
 from reporting import summaries
 
 from .reference import seed_reference_data
-from .simulation import CaseWriter, Plan, customer_row
+from .simulation import SHOWCASE_HOLDS, CaseWriter, Plan, customer_row
 from .tables import Table, analyze, bulk_load, next_id, reset_sequences, set_replica_role
 
 CHUNK = 5000
@@ -84,7 +84,7 @@ def make_plan(count: int, *, seed: int, days: int, now: datetime) -> Plan:
         root_causes=list(RootCause.objects.filter(is_active=True).values_list("pk", flat=True)),
         policies={t: policy_for(t) for t in (1, 2, 3)},
         supervisors=[manager] if manager else supervisors,
-        featured=min(2 * len(departments), count // 3),
+        featured=min(2 * len(departments) + len(SHOWCASE_HOLDS), count // 3),
     )
 
 

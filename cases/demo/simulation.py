@@ -53,6 +53,10 @@ LONG_TIMELINE_EVERY = 1000
 # steps done close to it (past the at-risk point): what makes the cases at risk.
 LATE = 0.025
 CLOSE = 0.2
+# After the department-request showcases, cases shown standing at these stages now (the
+# stage a small demo might otherwise lack): just received, and answered unsatisfied (the
+# second follow-up running).
+SHOWCASE_HOLDS = (Stage.RECEIVED, Stage.CLOSED)
 # Staff read alerts older than this; newer ones are unread.
 READ_AFTER = timedelta(hours=8)
 
@@ -89,7 +93,7 @@ class Plan:
     root_causes: list[int]
     policies: dict[int, SlaPolicy]
     supervisors: list[int]
-    featured: int = 0  # the last cases shaped to show each liaison an open request
+    featured: int = 0  # the last cases, shaped to show what a demo needs (SHOWCASE_HOLDS)
     texts: dict[tuple, tuple[str, str]] = field(default_factory=dict)
 
 
@@ -153,7 +157,10 @@ class CaseWriter:
     def case(self, offset: int) -> None:
         plan, rng, now, m = self.plan, self.rng, self.now, self._m
         pk = plan.first_case + offset
-        featured = offset >= plan.total - plan.featured
+        showcase = offset - (plan.total - plan.featured)  # >= 0: one of the showcase cases
+        hold = SHOWCASE_HOLDS[showcase - 2 * len(plan.departments)] if (
+            showcase >= 2 * len(plan.departments)) else None
+        featured = showcase >= 0 and hold is None  # waits on a department
         received = self._received_at(offset)
         category = rng.choice(_CATEGORIES)
         urgency = Urgency.EMERGENCY if rng.random() < 0.04 else Urgency.ROUTINE
@@ -166,7 +173,6 @@ class CaseWriter:
         p = plan.policies[tier]
         if featured:  # waiting on a department: the first close to the department's
             # deadline (at risk), the second past its own solution deadline, the rest on time
-            showcase = offset - (plan.total - plan.featured)
             received = now - (m(21 * 60, 22 * 60) if showcase == 0 else
                               timedelta(minutes=p.solution_minutes) + m(60, 180)
                               if showcase == 1 else m(300, 600))
@@ -196,6 +202,18 @@ class CaseWriter:
         times = {Stage.TRIAGED: triaged, Stage.ASSIGNED: assigned, Stage.IN_PROGRESS: started,
                  Stage.RESOLVED: resolved, Stage.FEEDBACK_GIVEN: fed_back,
                  Stage.REVISIT: revisit_due, Stage.CLOSED: answered}
+        if hold is not None:  # the case stands at ``hold`` now: every time moves as one
+            then = received if hold == Stage.RECEIVED else times[hold]
+            after = followed if hold == Stage.CLOSED else times[
+                STAGE_ORDER[STAGE_ORDER.index(hold) + 1]]
+            delta = now - (after - then) * 0.3 - then
+            received, triaged, assigned, responded, started, resolved, fed_back, revisit_due, \
+                answered, followed = (t + delta for t in (
+                    received, triaged, assigned, responded, started, resolved, fed_back,
+                    revisit_due, answered, followed))
+            times = {step: t + delta for step, t in times.items()}
+            if hold == Stage.CLOSED:  # answered unsatisfied: the second follow-up runs
+                satisfied, score = False, 2
         if featured:  # waiting on the department, its request open and on time
             resolved = fed_back = revisit_due = answered = now + timedelta(days=3)
             for step in (Stage.RESOLVED, Stage.FEEDBACK_GIVEN, Stage.REVISIT, Stage.CLOSED):
@@ -204,7 +222,7 @@ class CaseWriter:
         for step in STAGE_ORDER[1:]:
             if times[step] <= now:
                 stage = step
-        invalid = not featured and rng.random() < 0.025
+        invalid = showcase < 0 and rng.random() < 0.025
         if invalid:
             stage = Stage.INVALID
         elif stage == Stage.CLOSED and not satisfied:
