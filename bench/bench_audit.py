@@ -1,16 +1,16 @@
 """Benchmark of the audit trail: bulk-create N chained entries, then time ``audit verify``.
 
-    createdb -h 127.0.0.1 -U postgres cd_aud
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cd_aud \\
-        python bench/bench_audit.py --entries 1000000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cd_seed \\
+        python bench/bench_audit.py [--entries 1000000 --yes]
 
-Migrates the database, then appends ``--entries`` entries to the chain (continuing it from
-its last entry): field changes on cases with old and new values, views of customer data and
-exports, in the proportions a busy desk produces; hashes are computed as ``audit_record``
-computes them, rows go in with COPY on PostgreSQL (``bulk_create`` elsewhere). Then it runs
+On the database DATABASE_URL names, as it is. With ``--entries N --yes`` it first appends N
+entries to the chain (continuing it from its last entry): field changes on cases with old
+and new values, views of customer data and exports, in the proportions a busy desk
+produces; hashes are computed as ``audit_record`` computes them, rows go in with COPY on
+PostgreSQL (``bulk_create`` elsewhere). Then it runs
 ``python manage.py audit verify`` and prints the time to insert and to verify, and the rate.
 Prints figures; asserts nothing (see bench/ in STYLE.md). Target from the issue: verifying
-1M entries in under a minute. Runnable on a tiny SQLite database (tests run it with N=50).
+1M entries in under a minute. Runnable on a tiny SQLite database (tests run it).
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "complaints_project.settings.test")
+
+try:
+    from bench import harness  # noqa: E402
+except ImportError:
+    import harness  # type: ignore[no-redef]  # noqa: E402
 
 import django  # noqa: E402
 
@@ -98,8 +103,8 @@ def seed(count: int, batch: int = 20_000, out=sys.stdout) -> float:
     return time.monotonic() - started
 
 
-def run(entries: int, *, batch: int = 10_000, out=sys.stdout) -> dict[str, float]:
-    inserted = seed(entries, out=out)
+def measure(entries: int, *, batch: int = 10_000, out=sys.stdout) -> dict[str, float]:
+    inserted = seed(entries, out=out) if entries else 0.0
     total = AuditEntry.objects.count()
     report = StringIO()
     started = time.monotonic()
@@ -113,14 +118,21 @@ def run(entries: int, *, batch: int = 10_000, out=sys.stdout) -> dict[str, float
     return figures
 
 
-def main() -> None:
+def run(argv: list[str]) -> list[harness.Row]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--entries", type=int, default=0,
+                        help="append this many entries first (changes data: --yes)")
     parser.add_argument("--batch-size", type=int, default=10_000, help="verify's batch")
-    args = parser.parse_args()
-    call_command("migrate", verbosity=0)
-    run(args.entries, batch=args.batch_size)
+    parser.add_argument("--yes", action="store_true", help="allow --entries")
+    args = parser.parse_args(argv)
+    harness.setup()
+    if args.entries:
+        harness.require_yes(args.yes, f"appends {args.entries:,} entries to the audit trail")
+    figures = measure(args.entries, batch=args.batch_size)
+    return [harness.row(f"audit verify ({figures['entries']:,.0f} entries)",
+                        [figures["verify_s"] * 1000], None, None,
+                        note=f"{figures['per_second']:,.0f} entries/s")]
 
 
 if __name__ == "__main__":
-    main()
+    harness.main_for(run)

@@ -1,15 +1,15 @@
 """Measure the working-time engine and the ``calendar due`` command (issue 14).
 
 Prints, on the official China calendar ("cn", seeded with 2025-2026):
-  0. (loads 2024-2026 into "cn": idempotent; the migration seeds 2025-2026)
+  0. (reads only: the migration loads 2025-2026 into "cn"; starts spread over early 2025)
   1. building a schedule (the 3 queries and the years' arrays: what a process pays once),
   2. ``add_working_days`` for spans 1..400 working days and ``add_working_minutes`` for the
      same spans in minutes, from starts spread over 2024, on a warm schedule: median and max
      per call (target: under 50 ms each), and ``working_minutes_between`` the same way,
   3. the same spans on a cold schedule (a fresh process: the years are built on first use),
   4. the command in process (call_command: its queries, the engine, the output),
-  5. the wall time of ``python manage.py calendar due ...`` as operators run it (process
-     start, Django setup, the queries and the answer).
+  5. with ``--subprocess``: the wall time of ``python manage.py calendar due ...`` as
+     operators run it (process start, Django setup, the queries and the answer).
 Prints figures; asserts nothing. SQLite (the default) or DATABASE_URL.
 
     python bench/bench_calendar.py [--repeat 200]
@@ -31,6 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "complaints_project.settings.base")
 
+try:
+    from bench import harness
+except ImportError:
+    import harness  # type: ignore[no-redef]
+
 SPANS = (1, 5, 10, 30, 100, 200, 300, 400)
 CN = ZoneInfo("Asia/Shanghai")
 
@@ -40,8 +45,8 @@ def ms(seconds: list[float]) -> str:
 
 
 def starts(repeat: int) -> list[datetime]:
-    first = datetime(2024, 1, 2, 9, tzinfo=CN)
-    step = timedelta(minutes=(200 * 24 * 60) // repeat)  # over the first 200 days of 2024
+    first = datetime(2025, 1, 2, 9, tzinfo=CN)
+    step = timedelta(minutes=(100 * 24 * 60) // repeat)  # over the first 100 days of 2025
     return [first + step * i for i in range(repeat)]
 
 
@@ -54,31 +59,33 @@ def timed(call, args: list) -> list[float]:  # noqa: ANN001
     return out
 
 
-def main() -> None:
+def run(argv: list[str]) -> list[harness.Row]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=200)
-    args = parser.parse_args()
-
-    import django
-
-    django.setup()
+    parser.add_argument("--subprocess", action="store_true",
+                        help="also time `manage.py calendar due` as a new process (5.)")
+    args = parser.parse_args(argv)
+    harness.setup()
     from django.core.management import call_command
 
     from cases.models import WorkCalendar
     from cases.worktime.calendars import load_schedule
 
-    call_command("migrate", verbosity=0)
-    for year in (2024, 2025, 2026):  # 400 working days from 2024 end in 2025 or 2026
-        call_command("calendar", "load", "--year", str(year), "--calendar", "cn", verbosity=0)
-    calendar = WorkCalendar.objects.get(code="cn")
+    calendar = WorkCalendar.objects.filter(code="cn").first()
+    if calendar is None or not calendar.years.filter(year__in=(2025, 2026)).count() == 2:
+        raise harness.Refused("The calendar 'cn' with 2025 and 2026 loaded is missing (migration "
+                              "0020 creates it): nothing to measure.")
+    rows: list[harness.Row] = []
     began = time.perf_counter()
     schedule = load_schedule(calendar)
     loaded = time.perf_counter() - began
     began = time.perf_counter()
-    schedule.add_working_days(datetime(2024, 1, 2, tzinfo=CN), 600)  # builds 2024-2026
+    schedule.add_working_days(datetime(2025, 1, 2, tzinfo=CN), 420)  # builds 2025-2026
     built = time.perf_counter() - began
-    print(f"1. schedule read in {loaded * 1000:.1f} ms; years 2024-2026 built in "
+    print(f"1. schedule read in {loaded * 1000:.1f} ms; years 2025-2026 built in "
           f"{built * 1000:.1f} ms")
+    rows.append(harness.row("working-time schedule read + built", [(loaded + built) * 1000],
+                            None, None))
 
     points = starts(args.repeat)
     print(f"2. warm schedule, {args.repeat} starts per span:")
@@ -91,6 +98,9 @@ def main() -> None:
                         list(zip(points, ends, strict=True)))
         print(f"   {days:>3} working days: days {ms(by_days)}; minutes {ms(by_minutes)}; "
               f"between {ms(between)}")
+        if days == SPANS[-1]:
+            rows.append(harness.row(f"add {days} working days (warm)",
+                                    [t * 1000 for t in by_days], None, 50))
 
     print("3. cold schedule (a new process's first call), 400 working days:")
     cold = []
@@ -106,15 +116,19 @@ def main() -> None:
     in_process = []
     for _ in range(20):
         began = time.perf_counter()
-        call_command("calendar", "due", "--start", "2024-01-02 10:00", "--working-days", "400",
+        call_command("calendar", "due", "--start", "2025-01-02 10:00", "--working-days", "400",
                      stdout=StringIO())
         in_process.append(time.perf_counter() - began)
     print(f"4. `calendar due --working-days 400` in process (queries + engine + output): "
           f"{ms(in_process)}")
+    rows.append(harness.row("`calendar due` in process", [t * 1000 for t in in_process], None,
+                            None))
+    if not args.subprocess:
+        return rows
 
     setup_only = [sys.executable, "-c", "import django; django.setup()"]
     command = [sys.executable, str(ROOT / "manage.py"), "calendar", "due", "--start",
-               "2024-01-02 10:00", "--working-days", "400"]
+               "2025-01-02 10:00", "--working-days", "400"]
     walls, setups = [], []
     for _ in range(5):
         began = time.perf_counter()
@@ -126,7 +140,10 @@ def main() -> None:
         walls.append(time.perf_counter() - began)
     print(f"5. `manage.py calendar due --working-days 400` -> {answer}: wall {ms(walls)}; "
           f"a bare `django.setup()` process: {ms(setups)}")
+    rows.append(harness.row("`manage.py calendar due` process", [t * 1000 for t in walls],
+                            None, None))
+    return rows
 
 
 if __name__ == "__main__":
-    main()
+    harness.main_for(run)

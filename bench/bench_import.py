@@ -1,19 +1,17 @@
-"""Legacy import rate: rows per second of ``import_complaints`` into a database that already
-holds many cases, with a location on every row (the location-keyed matter lookup of
-duplicate and group detection does real work).
+"""Legacy import rate: rows per second of ``import_complaints`` into the database DATABASE_URL
+names (seeded by seed_demo: many cases already), with a location on every row (the
+location-keyed matter lookup of duplicate and group detection does real work).
 
-    createdb -h 127.0.0.1 -U postgres cd_import                      # once
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cd_import \\
-        python bench/bench_import.py --history 1000000 --rows 5000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cd_seed \\
+        python bench/bench_import.py --rows 5000 --yes
 
-Migrates the database; with ``--history N`` seeds cases (``seed_demo``) until N exist and
-gives the seeded cases without an order reference a location from the same pool of shops
-the import uses (once). Then it writes a CSV of ``--rows`` new complaints (a realistic mix:
-repeat customers, shared shops, so duplicates and group complaints are found), imports it
+The import adds cases, so it needs ``--yes`` (``--dry-run`` changes nothing). It writes a
+CSV of ``--rows`` new complaints (a realistic mix: repeat customers, shared shops, so
+duplicates and group complaints are found), imports it
 through the management command's code path and prints rows/s. ``--profile`` prints the
 top of a cProfile of the import. ``--dry-run`` measures the dry run instead. Prints
 figures; asserts nothing. Runs on a tiny SQLite database too:
-``DATABASE_URL=sqlite:////tmp/b.sqlite3 python bench/bench_import.py --rows 50``.
+``DATABASE_URL=sqlite:////tmp/b.sqlite3 python bench/bench_import.py --rows 50 --yes``.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import csv
-import io
 import json
 import os
 import pstats
@@ -37,14 +34,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "complaints_project.settings.dev")
 os.environ.setdefault("DEBUG", "0")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cd_import")
+
+try:
+    from bench import harness  # noqa: E402
+except ImportError:
+    import harness  # type: ignore[no-redef]  # noqa: E402
 
 import django  # noqa: E402
 
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from cases.models import Case  # noqa: E402
@@ -80,24 +80,6 @@ def shop(i: int) -> str:
     return f"Shop {i % SHOPS:04d}, Main Street"
 
 
-def ensure_history(count: int) -> None:
-    have = Case.objects.count()
-    if have < count:
-        print(f"seeding {count - have:,} cases (have {have:,}) ...", flush=True)
-        call_command("seed_demo", cases=count - have, stdout=io.StringIO())
-    located = Case.objects.filter(order_ref="").exclude(location="").exists()
-    if count and not located:
-        print("giving the seeded cases without an order reference a shop ...", flush=True)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE cases_case SET location = 'Shop ' || "
-                + (f"lpad((id % {SHOPS})::text, 4, '0')" if connection.vendor == "postgresql"
-                   else f"substr('0000' || (id % {SHOPS}), -4, 4)")
-                + " || ', Main Street' WHERE order_ref = '' AND location = ''")
-            if connection.vendor == "postgresql":
-                cursor.execute("ANALYZE cases_case")
-
-
 def write_rows(path: Path, rows: int, run: str, seed: int) -> None:
     rng = random.Random(seed)
     now = time.time()
@@ -125,19 +107,20 @@ def write_rows(path: Path, rows: int, run: str, seed: int) -> None:
             ])
 
 
-def main(argv: list[str] | None = None) -> None:
+def run(argv: list[str]) -> list[harness.Row]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--history", type=int, default=0,
-                        help="Seed cases until this many exist (1000000 for the figure).")
     parser.add_argument("--rows", type=int, default=5000, help="Rows to import.")
+    parser.add_argument("--yes", action="store_true",
+                        help="allow the import (adds cases; a dry run changes nothing)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--outcomes", action="store_true",
                         help="Map the legacy outcome too (stage, resolved/closed times).")
     args = parser.parse_args(argv)
-    call_command("migrate", verbosity=0)
-    ensure_history(args.history)
+    harness.setup()
+    if not args.dry_run:
+        harness.require_yes(args.yes, f"imports {args.rows:,} complaints (new cases)")
     run = f"{int(time.time())}"
     seed = args.seed if args.seed is not None else int(run)
     existing = Case.objects.count()
@@ -165,7 +148,10 @@ def main(argv: list[str] | None = None) -> None:
         print("first errors:", report.errors[:3])
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+    return [harness.row(f"import_complaints ({'dry run' if args.dry_run else 'import'})",
+                        [elapsed * 1000 / max(report.rows, 1)], None, None,
+                        note=f"{report.rows / elapsed:.0f} rows/s, per row above")]
 
 
 if __name__ == "__main__":
-    main()
+    harness.main_for(run)

@@ -1,12 +1,11 @@
 """Intake rate through the API over HTTP: gunicorn with 2 workers on PostgreSQL.
 
-    createdb -h 127.0.0.1 -U postgres cd_intake        # once
     apt-get install wrk                                 # the load generator
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cd_intake \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cd_seed \\
     CACHE_URL=redis://127.0.0.1:6379/3 CELERY_BROKER_URL=redis://127.0.0.1:6379/3 \\
-        python bench/bench_intake.py --history 200000
+        python bench/bench_intake.py --yes
 
-Migrates the database, issues an API key for the "app" channel, starts gunicorn (2 workers,
+Issues an API key for the "app" channel, starts gunicorn (2 workers,
 production settings, the given cache and broker; notices are queued to the broker as in
 production, no worker drains them), then POSTs distinct complaints (every fifth one a retry
 of an earlier external_id, a realistic mix of new and known customers and some cases on
@@ -16,11 +15,12 @@ backends, Redis and the load generator. Then it counts the SQL queries of one cr
 the same view in-process (CaptureQueriesContext on the same PostgreSQL). Prints figures;
 asserts nothing.
 
-``--history N`` first seeds N earlier cases (a running desk; an empty table's first cached
-plans are not what a live one gets).
+It runs on the database DATABASE_URL names as it is (seed it first: ``manage.py seed_demo``,
+a running desk; an empty table's first cached plans are not what a live one gets) and adds
+complaints to it, so it needs ``--yes``. ``--port`` defaults to a free port.
 
 Gunicorn: ``--worker-class gthread`` (default) with ``--threads N`` per worker (default 2),
-or ``sync``.
+or ``sync`` (one request at a time per worker; ``--threads`` is refused with it).
 Load generator (``--client``):
 - ``wrk`` (the default when ``wrk`` is installed): Debian's ``wrk`` (C, keep-alive where the
   server allows it) with a Lua script replaying the same pre-generated bodies
@@ -58,16 +58,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "complaints_project.settings.dev")
 os.environ.setdefault("DEBUG", "0")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cd_intake")
 # No limit in effect, and a one-second window: DRF's throttle keeps every request time of
 # the window per key, so a minute's window would grow to the whole run's requests.
 os.environ.setdefault("INTAKE_API_RATE", "100000000/1")
+
+try:
+    from bench import harness  # noqa: E402
+except ImportError:
+    import harness  # type: ignore[no-redef]  # noqa: E402
 
 import django  # noqa: E402
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -110,7 +113,7 @@ def start_gunicorn(port: int, workers: int, worker_class: str = "sync",
     proc = subprocess.Popen(
         [str(gunicorn), "complaints_project.wsgi:application", "--workers", str(workers),
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--worker-class", worker_class,
-         "--threads", str(threads)],
+         *(["--threads", str(threads)] if worker_class == "gthread" else [])],
         cwd=ROOT, env=env, start_new_session=True,
     )
     deadline = time.time() + 30
@@ -320,40 +323,32 @@ def queries_per_create(key: str, run: str, *, new_customers: bool) -> list[int]:
 _TX = {"BEGIN", "COMMIT", "ROLLBACK"}
 
 
-def _seed_history(n_cases: int) -> None:
-    """A desk that has been running: ``n_cases`` earlier cases (bench_desk.py's seed), so the
-    planner's statistics and the indexes are those of a live table, not of an empty one
-    whose first plans stay cached while it grows during the run."""
-    from bench_desk import seed
-
-    from cases.models import Case
-
-    have = Case.objects.count()
-    if have < n_cases:
-        print(f"seeding {n_cases - have:,} earlier cases ...", flush=True)
-        seed(n_cases - have)
-
-
-def main() -> None:
+def run(argv: list[str]) -> list[harness.Row]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=0,
+                        help="gunicorn's port (default: a free one)")
     parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
-    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads per gunicorn worker (gthread only; default 2)")
     parser.add_argument("--client", default="wrk" if shutil.which("wrk") else "threads",
                         choices=["threads", "wrk"])
     parser.add_argument("--seconds", type=int, default=20, help="wrk: length of the run")
-    parser.add_argument("--history", type=int, default=0,
-                        help="first seed the database with this many earlier cases (COPY, "
-                             "as bench_desk.py does) unless it holds them already")
-    args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        raise SystemExit("Point DATABASE_URL at PostgreSQL (see the docstring).")
-    call_command("migrate", verbosity=0)
-    if args.history:
-        _seed_history(args.history)
+    parser.add_argument("--yes", action="store_true",
+                        help="allow the complaints and the API key it creates")
+    args = parser.parse_args(argv)
+    if args.worker_class == "sync" and args.threads is not None:
+        parser.error("--threads applies to --worker-class gthread only (sync workers serve "
+                     "one request at a time)")
+    args.threads = args.threads or (2 if args.worker_class == "gthread" else 1)
+    args.port = args.port or harness.free_port()
+    harness.setup()
+    harness.require_postgres("bench_intake")
+    harness.require_cases()
+    harness.require_yes(args.yes, f"creates complaints through the API (about "
+                                  f"{args.requests:,}) and an API key for the app channel")
     with connection.cursor() as cursor:  # fresh planner statistics, as autovacuum keeps them
         cursor.execute("ANALYZE")
     channel = Channel.objects.get(code="app")
@@ -379,12 +374,14 @@ def main() -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
-    server = (f"gunicorn {args.workers} {args.worker_class} workers x {args.threads} threads, "
-              f"{os.cpu_count()} CPUs (shared by gunicorn, PostgreSQL, Redis and the client)")
+    threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+    server = (f"gunicorn {args.workers} {args.worker_class} workers{threads} on port "
+              f"{args.port}, {os.cpu_count()} CPUs (shared by gunicorn, PostgreSQL, Redis and "
+              "the client)")
     if args.client == "wrk":
-        _report_wrk(args, result, cpu_before, cpu_after, server, run)
+        rows = [_report_wrk(args, result, cpu_before, cpu_after, server, run)]
     else:
-        _report_threads(args, result, cpu_before, cpu_after, server)
+        rows = [_report_threads(args, result, cpu_before, cpu_after, server)]
     print(f"other processes on the machine used {result['others']:.2f} of its "
           f"{os.cpu_count()} cores meanwhile (machine busy time minus this benchmark's)")
     for new_customers in (True, False):
@@ -393,6 +390,8 @@ def main() -> None:
         print(f"SQL statements per create besides BEGIN/COMMIT (in-process, same view, "
               f"PostgreSQL), {'new' if new_customers else 'returning'} customers: "
               f"min {min(counts)} max {max(counts)} mean {statistics.mean(counts):.1f}")
+        rows[0]["queries"] = max(rows[0]["queries"] or 0, max(counts))
+    return rows
 
 
 def _cpu_line(n: int, cpu_before: tuple, cpu_after: tuple, client_cpu: float) -> str:
@@ -406,7 +405,7 @@ def _cpu_line(n: int, cpu_before: tuple, cpu_after: tuple, client_cpu: float) ->
 
 
 def _report_wrk(args: argparse.Namespace, result: dict, cpu_before: tuple, cpu_after: tuple,
-                server: str, run: str) -> None:
+                server: str, run: str) -> harness.Row:
     from cases.models import Case
 
     figures = _wrk_figures(result["text"])
@@ -423,10 +422,13 @@ def _report_wrk(args: argparse.Namespace, result: dict, cpu_before: tuple, cpu_a
     print(f"latency ms p50 {figures.get('p50', 0):.1f}  p90 {figures.get('p90', 0):.1f}  "
           f"p95 {figures.get('p95', 0):.1f}  p99 {figures.get('p99', 0):.1f}")
     print(_cpu_line(max(n, 1), cpu_before, cpu_after, result["client_cpu"]))
+    return {"name": f"API intake ({args.worker_class}, {args.workers} workers)",
+            "median_ms": figures.get("p50"), "p95_ms": figures.get("p95"), "queries": None,
+            "target_ms": None, "runs": n, "note": f"{created / wall:.0f} created/s"}
 
 
 def _report_threads(args: argparse.Namespace, result: dict, cpu_before: tuple,
-                    cpu_after: tuple, server: str) -> None:
+                    cpu_after: tuple, server: str) -> harness.Row:
     lat = result["latencies"]
     created = result["statuses"].get(201, 0)
     answered = created + result["statuses"].get(200, 0)
@@ -442,7 +444,10 @@ def _report_threads(args: argparse.Namespace, result: dict, cpu_before: tuple,
           f"mean {statistics.mean(lat) * 1000:.1f}")
     print(f"latency ms p95 {pct(0.95):.1f}")
     print(_cpu_line(len(lat), cpu_before, cpu_after, result["client_cpu"]))
+    return {"name": f"API intake ({args.worker_class}, {args.workers} workers)",
+            "median_ms": pct(0.5), "p95_ms": pct(0.95), "queries": None, "target_ms": None,
+            "runs": len(lat), "note": f"{created / result['wall']:.0f} created/s"}
 
 
 if __name__ == "__main__":
-    main()
+    harness.main_for(run)

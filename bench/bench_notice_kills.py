@@ -13,7 +13,7 @@ answer ``was_delivered``. Prints per channel: queued, delivered once, delivered 
     CELERY_BROKER_URL=redis://127.0.0.1:6379/10 \\
         python bench/bench_notice_kills.py [--trials 50] [--batch 6] [--stall 0.6] [--seed 17]
 
-Use a database and a Redis db number of your own: the script migrates the database and
+Use a Redis db number of your own and a migrated database: the script needs ``--yes`` and
 leaves nothing behind (its notices are deleted at the end). Figures: README, "Exactly-once
 notices".
 """
@@ -132,17 +132,23 @@ def _wait(condition: Callable[[], bool], timeout: float) -> bool:
     return False
 
 
-def main() -> None:
+def run(argv: list[str]) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--batch", type=int, default=6, help="notices queued per trial")
     parser.add_argument("--stall", type=float, default=0.6,
                         help="longest pause before and after each acceptance (seconds)")
     parser.add_argument("--seed", type=int, default=None)
-    args = parser.parse_args()
+    parser.add_argument("--yes", action="store_true",
+                        help="allow queuing its own notices (deleted at the end)")
+    args = parser.parse_args(argv)
     broker, database = os.environ.get("CELERY_BROKER_URL", ""), os.environ.get("DATABASE_URL", "")
     if not broker.startswith("redis") or not database.startswith("postgres"):
-        sys.exit("set CELERY_BROKER_URL=redis://... and DATABASE_URL=postgres://... (own db)")
+        raise SystemExit("bench_notice_kills needs CELERY_BROKER_URL=redis://... and "
+                         "DATABASE_URL=postgres://... (a Redis db number of your own)")
+    if not args.yes:
+        raise SystemExit("This benchmark queues notices of its own (deleted at the end) and "
+                         "starts and kills Celery workers. Nothing was changed; pass --yes.")
     rng = random.Random(args.seed)
     folder = Path(tempfile.mkdtemp(prefix="bench-kills-"))
     env = {
@@ -160,7 +166,6 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.utils import timezone
 
     from cases.choices import ContactChannel
@@ -170,7 +175,6 @@ def main() -> None:
     from cases.services.outbox import notice_dispatch, outbox_redispatch
     from complaints_project.celery import app
 
-    call_command("migrate", verbosity=0, skip_checks=True)
     routes = app.conf.task_routes or {}
     queues = {app.conf.task_default_queue} | {
         r["queue"] for r in (routes.values() if isinstance(routes, dict) else [])
@@ -252,7 +256,17 @@ def main() -> None:
             f"{rows[channel][c]:>32}" if c.startswith("(") else f"{rows[channel][c]:>16}"
             for c in columns))
     Notice.objects.filter(id__in=ids).delete()
+    lost = sum(rows[c]["lost"] for c in rows)
+    doubled = sum(rows[c]["delivered twice"] for c in rows)
+    return [{"name": f"notice worker kills ({args.trials} trials)", "median_ms": None,
+             "p95_ms": None, "queries": None, "target_ms": None,
+             "note": f"{len(ids)} notices: {lost} lost, {doubled} delivered twice"}]
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        for line in run(sys.argv[1:]):
+            print(line["name"], line["note"])
+    except SystemExit as stop:
+        print(stop.code, file=sys.stderr)
+        sys.exit(2)

@@ -21,20 +21,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "complaints_project.settings.base")
 
+try:
+    from bench import harness
+except ImportError:
+    import harness  # type: ignore[no-redef]
 
-def main() -> None:
+
+def run(argv: list[str]) -> list[harness.Row]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notices", type=int, default=2000)
-    args = parser.parse_args()
+    parser.add_argument("--yes", action="store_true",
+                        help="allow queuing (and then deleting) its own notices")
+    args = parser.parse_args(argv)
     mail_dir = tempfile.mkdtemp(prefix="bench-mail-")
     os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
     os.environ["EMAIL_FILE_PATH"] = mail_dir
 
-    import django
-
-    django.setup()
+    harness.setup()
     from django.conf import settings
-    from django.core.management import call_command
     from django.utils import timezone
 
     from cases.choices import ContactChannel
@@ -42,7 +46,8 @@ def main() -> None:
     from cases.models.notices import NoticeKind, NoticeStatus
     from cases.services.outbox import notice_send
 
-    call_command("migrate", verbosity=0)
+    harness.require_yes(args.yes, f"queues {args.notices:,} e-mail notices of its own (sent to "
+                                  "files, deleted at the end)")
     run = int(time.time())
     now = timezone.now()
     Notice.objects.bulk_create([
@@ -59,7 +64,7 @@ def main() -> None:
           f"{settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}")
     started = time.perf_counter()
     outcomes = [notice_send(notice_id=notice_id).status for notice_id in ids]
-    seconds = time.perf_counter() - started
+    seconds = first = time.perf_counter() - started
     sent = outcomes.count("sent")
     print(f"sent {sent:,} of {len(ids):,} notices in {seconds:.2f} s: "
           f"{sent / seconds:,.0f} notices/s per worker process "
@@ -72,7 +77,10 @@ def main() -> None:
     leftover = Notice.objects.filter(id__in=ids).exclude(status=NoticeStatus.SENT).count()
     print(f"files written: {len(list(Path(mail_dir).iterdir()))}; not sent: {leftover}")
     Notice.objects.filter(id__in=ids).delete()
+    return [harness.row("notice send (claim, deliver, record)",
+                        [first / max(sent, 1) * 1000], None, None,
+                        note=f"{sent / max(first, 1e-9):,.0f} notices/s per process")]
 
 
 if __name__ == "__main__":
-    main()
+    harness.main_for(run)

@@ -1,17 +1,16 @@
-"""Measure the retention sweep (issue 19 item 2) on PostgreSQL.
+"""Measure the retention sweep (issue 19 item 2) on the database DATABASE_URL names.
 
-Seeds N closed cases (default 20,000) of N/2 customers, each case with two notes, two
-transition-log rows and one notice holding the customer's contact data; `--past` percent of
-them closed four years ago (past the default 36-month rule), the rest last month. Then times
+On a seeded database (seed_demo: closed cases with notes, transitions and notices holding the
+customer's contact data) it moves ``--past`` percent of the closed cases (every n-th) four
+years back, past the default 36-month rule, so only with ``--yes``: the sweep then
+anonymises them for good. Then times
   1. the selection of the cases past retention (and prints its plan: the partial index),
   2. the sweep (batches of RETENTION_SWEEP_BATCH), with its query count per batch,
   3. a sweep when nothing is due (the steady state, every night).
 Prints figures; asserts nothing.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cd_life \\
-        python bench/bench_retention.py [--cases 20000] [--past 50]
-
-The database named in DATABASE_URL is migrated and its case tables are REPLACED.
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cd_seed \\
+        python bench/bench_retention.py --yes [--past 1]
 """
 
 from __future__ import annotations
@@ -27,72 +26,46 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "complaints_project.settings.base")
 
-
-def seed(total: int, past_percent: int) -> None:
-    from django.db import connection
-    from django.utils import timezone
-
-    from cases.choices import Category, ChannelKind, NoteKind, Stage
-    from cases.models import Case, CaseNote, CaseTransition, Customer, Notice
-
-    with connection.cursor() as cur:
-        cur.execute("TRUNCATE cases_case, cases_customer, cases_notice, cases_casenote, "
-                    "cases_casetransition RESTART IDENTITY CASCADE")
-    now = timezone.now()
-    customers = Customer.objects.bulk_create([
-        Customer(name=f"客户{i}", phone=f"139{i:08d}", email=f"c{i}@example.com")
-        for i in range(total // 2)
-    ], batch_size=5000)
-    past = total * past_percent // 100
-    cases = Case.objects.bulk_create([
-        Case(reference=f"B{i:09d}", tracking_code=f"T{i:09d}", customer=customers[i // 2],
-             channel=ChannelKind.WEB, category=list(Category.values)[i % 8],
-             subject=f"{customers[i // 2].name}的投诉", received_at=now,
-             description=f"电话 {customers[i // 2].phone}，邮箱 {customers[i // 2].email}",
-             stage=Stage.CLOSED,
-             closed_at=now - timedelta(days=1460 if i < past else 30))
-        for i in range(total)
-    ], batch_size=5000)
-    CaseNote.objects.bulk_create([
-        CaseNote(case=case, kind=NoteKind.CONTACT, body=f"致电 {case.customer.phone}",
-                 created_at=now) for case in cases for _ in range(2)
-    ], batch_size=5000)
-    CaseTransition.objects.bulk_create([
-        CaseTransition(case=case, field="stage", name="close", source="a", target="b",
-                       note=f"{case.customer.name} 满意", at=now)
-        for case in cases for _ in range(2)
-    ], batch_size=5000)
-    Notice.objects.bulk_create([
-        Notice(case=case, kind="received", channel="email", recipient=case.customer.email,
-               body=f"尊敬的{case.customer.name}", idempotency_key=f"b:{case.pk}",
-               context={"customer_name": case.customer.name}, created_at=now)
-        for case in cases
-    ], batch_size=5000)
-    with connection.cursor() as cur:
-        cur.execute("ANALYZE")
+try:
+    from bench import harness
+except ImportError:
+    import harness  # type: ignore[no-redef]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--cases", type=int, default=20_000)
-    parser.add_argument("--past", type=int, default=50)
-    args = parser.parse_args()
+def backdate(percent: float) -> int:
+    """Move the closing time of ``percent`` of the closed cases (every n-th) four years back,
+    past the default 36-month rule. Returns how many."""
+    from django.db.models import F
 
-    import django
+    from cases.models import Case
 
-    django.setup()
+    every = max(1, round(100 / percent))
+    closed = Case.objects.filter(closed_at__isnull=False, anonymised_at__isnull=True)
+    ids = list(closed.order_by("pk").values_list("pk", flat=True)[::every])
+    Case.objects.filter(pk__in=ids).update(closed_at=F("closed_at") - timedelta(days=1460))
+    return len(ids)
+
+
+def run(argv: list[str]) -> list[harness.Row]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--past", type=float, default=1.0,
+                        help="percent of the closed cases moved past retention")
+    parser.add_argument("--yes", action="store_true",
+                        help="allow backdating and anonymising those cases (changes data)")
+    args = parser.parse_args(argv)
+    harness.setup()
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from cases.services.retention import cases_past_retention, retention_sweep
 
-    call_command("migrate", verbosity=0)
-    started = time.perf_counter()
-    seed(args.cases, args.past)
-    print(f"seeded {args.cases:,} cases in {time.perf_counter() - started:.1f} s")
+    harness.require_cases()
+    harness.require_yes(args.yes, f"backdates {args.past:g} % of the closed cases by four years "
+                                  "and anonymises them (the retention sweep)")
+    moved = backdate(args.past)
+    print(f"{moved:,} closed cases moved past retention")
 
     selection = cases_past_retention(timezone.now()).order_by("closed_at", "pk")
     print(selection.values_list("pk", flat=True)[:settings.RETENTION_SWEEP_BATCH].explain())
@@ -112,8 +85,12 @@ def main() -> None:
           f"({len(queries) / batches:.0f} per batch); rows: {result.rows}")
     started = time.perf_counter()
     idle = retention_sweep()
-    print(f"idle sweep: {idle.cases} cases in {(time.perf_counter() - started) * 1000:.0f} ms")
+    idle_ms = (time.perf_counter() - started) * 1000
+    print(f"idle sweep: {idle.cases} cases in {idle_ms:.0f} ms")
+    return [harness.row("retention sweep", [elapsed * 1000], len(queries), None,
+                        note=f"{result.cases:,} cases anonymised"),
+            harness.row("retention sweep, nothing due", [idle_ms], None, None)]
 
 
 if __name__ == "__main__":
-    main()
+    harness.main_for(run)

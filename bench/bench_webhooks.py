@@ -18,20 +18,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "complaints_project.settings.base")
-# Messages go to an in-process broker: the figure is the database's, not a broker's.
-os.environ["CELERY_BROKER_URL"] = "memory://"
+
+try:
+    from bench import harness
+except ImportError:
+    import harness  # type: ignore[no-redef]
 
 
-def main() -> None:
+def run(argv: list[str]) -> list[harness.Row]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--sends", type=int, default=500)
-    args = parser.parse_args()
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    parser.add_argument("--yes", action="store_true",
+                        help="allow two endpoints of its own and their deliveries (deleted "
+                             "at the end)")
+    args = parser.parse_args(argv)
+    harness.setup()
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
@@ -42,12 +44,11 @@ def main() -> None:
     from channels.webhooks.services.events import deadline_event, webhook_events_record
     from tests.webhook_receiver import running_receiver
 
-    call_command("migrate", verbosity=0)
-    WebhookDelivery.objects.all().delete()
-    WebhookEndpoint.objects.all().delete()
+    harness.require_yes(args.yes, "adds two webhook endpoints of its own and "
+                                  f"{2 * args.events:,} deliveries to them")
     with running_receiver() as receiver:
         for n in range(2):
-            WebhookEndpoint.objects.create(url=receiver.url, description=f"bench {n}",
+            WebhookEndpoint.objects.create(url=receiver.url, description=f"{MARK} {n}",
                                            secret=secret_generate(),
                                            events=list(WebhookEvent.values))
         now = timezone.now()
@@ -59,6 +60,7 @@ def main() -> None:
             with CaptureQueriesContext(connection) as queries:
                 ids = webhook_events_record(events)
             took = time.perf_counter() - start
+        record_ms = took * 1000
         dispatched = time.perf_counter() - start - took
         print(f"record {args.events} events x 2 endpoints: {len(ids)} deliveries in "
               f"{took * 1000:.0f} ms, {len(queries)} queries; publishing them after commit "
@@ -71,9 +73,19 @@ def main() -> None:
         print(f"send {len(sample)} deliveries (claim, sign, POST, record) in one process: "
               f"{len(sample) / took:.0f}/s; {outcomes.count('sent')} sent; receiver got "
               f"{len(receiver.requests)}")
-    WebhookDelivery.objects.all().delete()
-    WebhookEndpoint.objects.all().delete()
+    mine = WebhookEndpoint.objects.filter(description__startswith=MARK)
+    WebhookDelivery.objects.filter(endpoint__in=mine).delete()
+    mine.delete()
+    return [harness.row(f"webhook record ({args.events:,} events x 2 endpoints)",
+                        [record_ms], None, None),
+            harness.row("webhook send (claim, sign, POST, record)",
+                        [took / max(len(sample), 1) * 1000], None, None)]
+
+
+MARK = "bench_webhooks"
 
 
 if __name__ == "__main__":
-    main()
+    # Messages go to an in-process broker: the figure is the database's, not a broker's.
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    harness.main_for(run)

@@ -41,7 +41,9 @@ from cases.models import (
     SlaPolicy,
     User,
 )
+from cases.selectors.workspace import state_label, transition_label
 from cases.services.audit import audit_personal_data_view
+from cases.transition_labels import MACHINE_LABELS
 
 
 @admin.register(User)
@@ -117,11 +119,33 @@ class RootCauseAdmin(admin.ModelAdmin):
     search_fields = ("code", "name", "name_en")
 
 
-class CaseTransitionInline(admin.TabularInline):
+class TransitionLabels:
+    """The timeline's names for a logged change instead of its stored codes (the desk's
+    labels: ``triage``, ``in_progress`` and ``3`` read as the people using the desk say)."""
+
+    @admin.display(description=_("machine"))
+    def field_label(self, obj: CaseTransition) -> str:
+        return str(MACHINE_LABELS.get(obj.field, obj.field))
+
+    @admin.display(description=_("transition"))
+    def name_label(self, obj: CaseTransition) -> str:
+        return transition_label(obj.name)
+
+    @admin.display(description=_("from"))
+    def source_label(self, obj: CaseTransition) -> str:
+        return state_label(obj.field, obj.source)
+
+    @admin.display(description=_("to"))
+    def target_label(self, obj: CaseTransition) -> str:
+        return state_label(obj.field, obj.target)
+
+
+class CaseTransitionInline(TransitionLabels, admin.TabularInline):
     model = CaseTransition
     extra = 0
     can_delete = False
-    fields = ("at", "field", "name", "source", "target", "actor", "note")
+    fields = ("at", "field_label", "name_label", "source_label", "target_label", "actor",
+              "note")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -251,8 +275,9 @@ class CaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(CaseTransition)
-class CaseTransitionAdmin(ReadOnlyAdmin):
-    list_display = ("at", "case", "field", "name", "source", "target", "actor")
+class CaseTransitionAdmin(TransitionLabels, ReadOnlyAdmin):
+    list_display = ("at", "case", "field_label", "name_label", "source_label", "target_label",
+                    "actor")
     list_filter = ("field", "name")
     search_fields = ("case__reference", "note")
     list_select_related = ("case", "actor")

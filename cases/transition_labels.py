@@ -2,6 +2,18 @@
 
 from django.utils.translation import gettext_lazy as _
 
+# What a logged change (``CaseTransition.field``) moved: its machine or field.
+MACHINE_LABELS = {
+    "stage": _("Stage"),
+    "tier": _("Tier"),
+    "owner": _("Owner"),
+    "handler": _("Handler"),
+    "department": _("Department"),
+    "request": _("Department request"),
+    "pause": _("Pause"),
+    "statutory": _("Statutory limit"),
+}
+
 TRANSITION_LABELS = {
     "confirm_tier": _("Confirm tier"),
     "retier": _("Re-tier"),

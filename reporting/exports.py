@@ -268,7 +268,8 @@ def review_sheets(review: Any, kpi_label: Any, clock_label: Any, actions: Iterab
                             _("Previous week")],
          [[r["label"], r["count"], r["share"], r["previous"]]
           for r in data.get("root_causes", [])]),
-        (_("Improvement actions"), [_("Action"), _("Owner"), _("Due date"), _("Status"),
+        (_("Improvement actions"), [_("Action"), pgettext("improvement action", "Owner"),
+                                    _("Due date"), _("Status"),
                                     _("Follow-up note"), _("Linked cases")],
          [[a.action, str(a.owner), a.due_date, str(statuses.get(a.status, a.status)),
            a.progress_note, ", ".join(c.reference or str(c.pk) for c in a.cases.all())]

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from cases.choices import Role
 from cases.models import Case, User
@@ -20,10 +20,11 @@ from reporting.models import ActionStatus, ImprovementAction
 class PeriodForm(forms.Form):
     """GET form: a preset period or a custom range of local dates (inclusive)."""
 
-    period = forms.ChoiceField(label=_l("Period"), choices=periods.PRESETS, required=False)
-    start = forms.DateField(label=_l("From"), required=False,
+    period = forms.ChoiceField(label=gettext_lazy("Period"), choices=periods.PRESETS,
+                               required=False)
+    start = forms.DateField(label=gettext_lazy("From"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_l("Until"), required=False,
+    end = forms.DateField(label=gettext_lazy("Until"), required=False,
                           widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self) -> dict[str, Any]:
@@ -71,8 +72,8 @@ class ImprovementActionForm(forms.ModelForm):
     """An improvement action; linked cases are typed as references (TS-2026-000123)."""
 
     case_refs = forms.CharField(
-        label=_l("Linked cases"), required=False,
-        help_text=_l("Case references separated by spaces or commas."),
+        label=gettext_lazy("Linked cases"), required=False,
+        help_text=gettext_lazy("Case references separated by spaces or commas."),
         widget=forms.TextInput(attrs={"placeholder": "TS-2026-000123, TS-2026-000124"}),
     )
 

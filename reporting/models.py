@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cases.choices import MAX_FREE_TEXT
 from reporting.choices import Direction
@@ -79,8 +80,9 @@ class ImprovementAction(models.Model):
     # Capped in forms only (a TextField's max_length makes no database constraint).
     action = models.TextField(_("action"), max_length=MAX_FREE_TEXT)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT,
-        related_name="improvement_actions",
+        # Who carries the action out (责任人), not a case's first-contact owner (首问负责人).
+        settings.AUTH_USER_MODEL, verbose_name=pgettext_lazy("improvement action", "owner"),
+        on_delete=models.PROTECT, related_name="improvement_actions",
     )
     due_date = models.DateField(_("due date"))
     status = models.CharField(

@@ -161,9 +161,9 @@ def test_a_writer_that_lost_the_race_chains_onto_the_winner():
 
 
 def test_the_benchmark_runs_on_a_tiny_database():
-    from bench.bench_audit import run
+    from bench.bench_audit import measure
 
     _chain(2)
     out = StringIO()
-    figures = run(50, batch=7, out=out)
+    figures = measure(50, batch=7, out=out)
     assert figures["entries"] == 52 and "Audit trail intact" in out.getvalue()

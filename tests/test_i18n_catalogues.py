@@ -120,13 +120,26 @@ def _copy_sources(target: Path) -> None:
             shutil.copytree(child, target / child.name, ignore=ignore)
 
 
-@pytest.mark.skipif(shutil.which("xgettext") is None or shutil.which("msguniq") is None,
-                    reason="GNU gettext (xgettext) is not installed: cannot extract the "
-                           "project's strings to compare (apt-get install gettext)")
-def test_catalogues_hold_every_translatable_string_of_the_project(tmp_path):
-    """makemessages over a copy of the sources, into a temporary locale folder, then compare
-    the msgids with the committed catalogues: none missing, none left over."""
+NEEDS_GETTEXT = pytest.mark.skipif(
+    shutil.which("xgettext") is None or shutil.which("msguniq") is None,
+    reason="GNU gettext (xgettext) is not installed: cannot extract the project's strings "
+           "to compare (apt-get install gettext)")
+# The names makemessages passes to xgettext as keywords: a translation function imported
+# under any other name (``gettext_lazy as _l``) is invisible to it, so its strings never
+# reach the catalogues and show in English.
+EXTRACTED = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy",
+             "pgettext", "pgettext_lazy", "npgettext", "npgettext_lazy"}
+TRANSLATION_IMPORT = re.compile(
+    r"from django\.utils\.translation import ([^\n]*(?:\n[ \t]+[^\n]*)*)")
+
+
+def _fresh_msgids(tmp_path: Path, extra: dict[str, str] | None = None) -> set[str]:
+    """makemessages over a copy of the sources (plus ``extra`` files: relative path ->
+    text), into a temporary locale folder; the msgids it found."""
     _copy_sources(tmp_path)
+    for relative, text in (extra or {}).items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(text, encoding="utf-8")
     (tmp_path / "locale").mkdir()
     cwd = os.getcwd()
     try:
@@ -135,8 +148,15 @@ def test_catalogues_hold_every_translatable_string_of_the_project(tmp_path):
             call_command("makemessages", locale=["zh_Hans"], verbosity=0, no_obsolete=True)
     finally:
         os.chdir(cwd)
-    fresh = {_key(e) for e in _live(polib.pofile(
+    return {_key(e) for e in _live(polib.pofile(
         str(tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po")))}
+
+
+@NEEDS_GETTEXT
+def test_catalogues_hold_every_translatable_string_of_the_project(tmp_path):
+    """makemessages over a copy of the sources, into a temporary locale folder, then compare
+    the msgids with the committed catalogues: none missing, none left over."""
+    fresh = _fresh_msgids(tmp_path)
     assert fresh, "makemessages found no strings at all"
     for locale in LOCALES:
         committed = {_key(e) for e in _live(_po(locale))}
@@ -149,3 +169,42 @@ def test_catalogues_hold_every_translatable_string_of_the_project(tmp_path):
             f"{len(leftover)} strings in the {locale} catalogue no longer exist in the source, "
             f"e.g. {leftover[:10]}; run scripts/i18n_update.py"
         )
+
+
+@NEEDS_GETTEXT
+def test_the_comparison_sees_a_new_template_string_and_form_label(tmp_path):
+    """The check above is only as good as the extraction: a new {% translate %} in a
+    template, a form's label and help text, and a contextual string are all found (so the
+    comparison fails until they are translated)."""
+    template = ('{% load i18n %}<h1>{% translate "Zz new template heading" %}</h1>'
+                '{% blocktranslate trimmed %}Zz new block {{ n }}{% endblocktranslate %}')
+    form = ('from django import forms\n'
+            'from django.utils.translation import gettext_lazy as _, pgettext_lazy\n\n\n'
+            'class ZzForm(forms.Form):\n'
+            '    name = forms.CharField(label=_("Zz new form label"),\n'
+            '                           help_text=_("Zz new help text"))\n'
+            '    owner = forms.CharField(label=pgettext_lazy("zz", "Zz owner"))\n')
+    fresh = _fresh_msgids(tmp_path, {"templates/zz_probe.html": template,
+                                     "reporting/zz_probe_forms.py": form})
+    wanted = {"Zz new template heading", "Zz new block %(n)s", "Zz new form label",
+              "Zz new help text", "zz\x04Zz owner"}
+    assert wanted <= fresh, sorted(wanted - fresh)
+    assert not wanted & {_key(e) for e in _live(_po("zh_Hans"))}
+
+
+def test_translation_functions_are_imported_under_names_makemessages_extracts():
+    """``from django.utils.translation import gettext_lazy as _l`` hides every ``_l("...")``
+    from makemessages (the improvement-action help text stayed English that way)."""
+    hidden = []
+    for path in BASE_DIR.rglob("*.py"):
+        parts = path.relative_to(BASE_DIR).parts
+        if parts[0] in NOT_SOURCE or parts[0].startswith(".") or "migrations" in parts:
+            continue
+        for names in TRANSLATION_IMPORT.findall(path.read_text(encoding="utf-8")):
+            for name in names.replace("(", "").replace(")", "").split(","):
+                words = name.split("#")[0].split()
+                alias = words[-1] if words else ""
+                function = words[0] if words else ""
+                if "gettext" in function and alias not in EXTRACTED:
+                    hidden.append(f"{path.relative_to(BASE_DIR)}: {function} as {alias}")
+    assert not hidden, f"strings makemessages cannot see: {hidden}"

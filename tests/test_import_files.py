@@ -9,9 +9,6 @@ import codecs
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -290,14 +287,3 @@ def test_an_interrupted_import_resumes_where_it_stopped(tmp_path, mapping_file, 
     out, code = run(data, mapping_file)
     assert "35 rows: created 15, already imported 20, not taken 0." in out and code == 0
     assert Case.objects.count() == 35 and Customer.objects.count() == 35
-
-
-# --- the benchmark ----------------------------------------------------------------------------
-def test_the_benchmark_runs_on_a_tiny_database(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'bench.sqlite3'}",
-           "DJANGO_SETTINGS_MODULE": "complaints_project.settings.dev"}
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_import.py"), "--rows",
-                           "30", "--history", "20"], env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "created 30" in done.stdout and "rows/s" in done.stdout

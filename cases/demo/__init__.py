@@ -2,10 +2,13 @@
 process with consistent timestamps, bulk-inserted (see ``bench/`` for timings).
 
 Modules: ``reference`` (departments and users), ``samples`` (texts and names),
-``simulation`` (one case's path) and ``seeding`` (batches and bulk inserts).
+``simulation`` (one case's path relative to now), ``tables`` (rows to COPY / bulk_create,
+the bulk-load switches) and ``seeding`` (chunks, processes, sequences, KPI sums).
 """
 
 from .reference import DEMO_PASSWORD, DEMO_USERS, seed_reference_data
-from .seeding import bulk_insert, seed_cases
+from .seeding import SeedResult, last_seed_record, record_seed, seed_cases
+from .simulation import LONG_TIMELINE_EVERY
 
-__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "bulk_insert", "seed_cases", "seed_reference_data"]
+__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "LONG_TIMELINE_EVERY", "SeedResult",
+           "last_seed_record", "record_seed", "seed_cases", "seed_reference_data"]

@@ -1,120 +1,205 @@
-"""Seeding: simulated customers and cases bulk-inserted in batches (COPY on PostgreSQL)."""
+"""Seeding: customers and simulated cases with their history, written chunk by chunk (one
+transaction each, COPY on PostgreSQL), optionally by several processes, then the sequences,
+the planner statistics and the KPI day sums brought up to date."""
 
 from __future__ import annotations
 
+import json
+import multiprocessing
+import os
 import random
-from collections.abc import Iterator
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
-from django.core.management.color import no_style
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import connection, connections, transaction
 from django.utils import timezone
-from django.utils.functional import Promise
 
 from cases.models import (
+    Alert,
     Case,
     CaseDeadline,
     CaseNote,
     CaseTransition,
     CollaborationRequest,
     Compensation,
+    ComplaintGroup,
     Customer,
     Department,
+    Notice,
     Revisit,
     RootCause,
+    User,
 )
 from cases.services.clocks import policy_for
+from cases.services.sweeps import supervisors_by_department
+from reporting import summaries
 
 from .reference import seed_reference_data
-from .simulation import Simulation, simulated_customer
+from .simulation import SHOWCASE_HOLDS, CaseWriter, Plan, customer_row
+from .tables import Table, analyze, bulk_load, next_id, reset_sequences, set_replica_role
+
+CHUNK = 5000
+# From this many cases into a table holding fewer, the indexes are rebuilt after the load.
+BULK_MIN = 50_000
+# Write order: what a row refers to first.
+TABLES = {
+    "group": ComplaintGroup, "case": Case, "request": CollaborationRequest,
+    "deadline": CaseDeadline, "alert": Alert, "transition": CaseTransition, "note": CaseNote,
+    "notice": Notice, "compensation": Compensation, "revisit": Revisit,
+}
+LOADED = [Customer, *TABLES.values()]
+
+Progress = Callable[[str, int, int], None]
 
 
-def _batches(total: int, size: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, total, size):
-        yield start, min(size, total - start)
+@dataclass
+class SeedResult:
+    cases: int
+    customers: int
+    load_seconds: float
+    index_seconds: float
+    kpi_seconds: float
+    workers: int
 
 
-def seed_cases(count: int, *, seed: int = 7, days: int = 90, batch: int = 5000,
-               rich: bool | None = None, progress=None) -> int:
-    """Bulk-insert ``count`` simulated cases. Below 20,000 cases each gets its full history
-    (transitions, notes, compensation, revisits); above, only the case and its open deadline
-    rows."""
-    rng = random.Random(seed)
-    now = timezone.now()
+def make_plan(count: int, *, seed: int, days: int, now: datetime) -> Plan:
+    """The run's fixed inputs: first ids, people, departments, policies."""
     staff = seed_reference_data()
-    depts = list(Department.objects.filter(liaison__isnull=False))
-    root_causes = list(RootCause.objects.filter(is_active=True))
-    policies = {t: policy_for(t) for t in (1, 2, 3)}
-    sim = Simulation(rng, now, days, policies)
-    sim.rich = count <= 20000 if rich is None else rich
-    customers_needed = max(1, count // 3)
-    first_customer = (Customer.objects.order_by("-pk").values_list("pk", flat=True).first()
-                      or 0) + 1
-    for start, size in _batches(customers_needed, batch):
-        customers = [simulated_customer(rng, first_customer + start + i) for i in range(size)]
-        for offset, customer in enumerate(customers):
-            customer.pk = first_customer + start + offset
-        bulk_insert(Customer, customers, batch)
-    customer_ids = range(first_customer, first_customer + customers_needed)
-    next_pk = (Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
-    created = 0
-    for start, size in _batches(count, batch):
-        with transaction.atomic():
-            cases, deadlines, transitions, notes, comps, revisits = [], [], [], [], [], []
-            requests: list[tuple[CollaborationRequest, CaseDeadline | None]] = []
-            for i in range(size):
-                c, d, t, n, cp, r, rq = sim.case(next_pk + start + i, rng.choice(customer_ids),
-                                                 staff, depts, root_causes)
-                cases.append(c)
-                deadlines += d
-                transitions += t
-                notes += n
-                comps += cp
-                revisits += r
-                requests += rq
-            for model, rows in ((Case, cases), (CaseDeadline, deadlines),
-                                (CaseTransition, transitions), (CaseNote, notes),
-                                (Compensation, comps), (Revisit, revisits)):
-                bulk_insert(model, rows, batch)
-            # bulk_create gives the requests their keys, which their clocks refer to.
-            CollaborationRequest.objects.bulk_create([r for r, _ in requests], batch_size=batch)
-            for request, clock in requests:
-                if clock is not None:
-                    clock.request_id = request.pk
-            bulk_insert(CaseDeadline, [c for _, c in requests if c is not None], batch)
-        created += size
+    departments = [(d.pk, d.liaison_id, str(d)) for d in
+                   Department.objects.filter(liaison__isnull=False).order_by("code")]
+    supervisors, managers = supervisors_by_department()
+    manager = managers.get(User.objects.get(pk=staff["agent"].pk).department_id)
+    return Plan(
+        seed=seed, now=now, days=days, total=count, first_case=next_id(Case),
+        first_customer=next_id(Customer), customers=max(1, count // 3),
+        first_request=next_id(CollaborationRequest),
+        first_deadline=next_id(CaseDeadline), first_group=next_id(ComplaintGroup),
+        staff={name: User.objects.get(pk=u.pk) for name, u in staff.items()},
+        departments=departments,
+        root_causes=list(RootCause.objects.filter(is_active=True).values_list("pk", flat=True)),
+        policies={t: policy_for(t) for t in (1, 2, 3)},
+        supervisors=[manager] if manager else supervisors,
+        featured=min(2 * len(departments) + len(SHOWCASE_HOLDS), count // 3),
+    )
+
+
+def seed_customers(plan: Plan, index: int) -> int:
+    """Chunk ``index`` of the customers."""
+    table = Table(Customer)
+    start = index * CHUNK
+    for i in range(start, min(start + CHUNK, plan.customers)):
+        table.add(**customer_row(plan, plan.first_customer + i))
+    with transaction.atomic():
+        return table.flush()
+
+
+def seed_chunk(plan: Plan, index: int) -> int:
+    """Chunk ``index`` of the cases with their history, in one transaction. The chunk's
+    random stream depends only on the seed and the index, so any number of processes writes
+    the same data."""
+    rng = random.Random(f"{plan.seed}:{index}")
+    tables = {name: Table(model) for name, model in TABLES.items()}
+    writer = CaseWriter(plan, rng, tables)
+    start = index * CHUNK
+    end = min(start + CHUNK, plan.total)
+    for offset in range(start, end):
+        writer.case(offset)
+    writer.flush_groups()
+    with transaction.atomic():
+        for table in tables.values():
+            table.flush()
+    return end - start
+
+
+def _task(task: tuple[str, int]) -> tuple[str, int]:
+    kind, index = task
+    done = seed_customers(_PLAN, index) if kind == "customers" else seed_chunk(_PLAN, index)
+    return kind, done
+
+
+_PLAN: Plan
+
+
+def _worker_init(plan: Plan, replica: bool) -> None:
+    global _PLAN
+    _PLAN = plan
+    if replica:
+        set_replica_role(True)
+
+
+def seed_cases(count: int, *, seed: int = 7, days: int = 90, workers: int = 1,
+               progress: Progress | None = None, now: datetime | None = None) -> SeedResult:
+    """Add ``count`` simulated cases (and a third as many customers) with their history.
+    On PostgreSQL a large load into a smaller table runs without secondary indexes and, for
+    a superuser, without per-row trigger work (see ``tables.bulk_load``); ``workers`` > 1
+    splits the chunks over processes. Side effects: the rows, the database sequences, the
+    KPI day sums rebuilt."""
+    now = now or timezone.now()
+    plan = make_plan(count, seed=seed, days=days, now=now)
+    postgres = connection.vendor == "postgresql"
+    workers = max(1, workers if postgres else 1)
+    big = postgres and count >= BULK_MIN and count >= Case.objects.count()
+    tasks = [("customers", i) for i in range(-(-plan.customers // CHUNK))] + [
+        ("cases", i) for i in range(-(-count // CHUNK))]
+    done = {"customers": 0, "cases": 0}
+    total = {"customers": plan.customers, "cases": count}
+    started = time.monotonic()
+    index_started = started
+
+    def step(kind: str, n: int) -> None:
+        done[kind] += n
         if progress:
-            progress(created)
-    _reset_sequences()
-    return created
+            progress(kind, done[kind], total[kind])
+
+    def index_built(name: str) -> None:
+        if progress:
+            progress(f"index {name}", 0, 0)
+
+    with bulk_load(LOADED, rebuild_indexes=big, report=index_built) as replica:
+        if workers == 1:
+            _worker_init(plan, False)
+            for task in tasks:
+                step(*_task(task))
+        else:
+            connections.close_all()  # each process opens its own
+            context = multiprocessing.get_context("fork")
+            with context.Pool(workers, _worker_init, (plan, replica)) as pool:
+                for result in pool.imap_unordered(_task, tasks):
+                    step(*result)
+        index_started = time.monotonic()
+    reset_sequences(LOADED)
+    analyze(LOADED)
+    kpi_started = time.monotonic()
+    summaries.rebuild(now=now)
+    finished = time.monotonic()
+    return SeedResult(cases=count, customers=plan.customers,
+                      load_seconds=index_started - started,
+                      index_seconds=kpi_started - index_started,
+                      kpi_seconds=finished - kpi_started, workers=workers)
 
 
-def bulk_insert(model: type, objs: list, batch: int) -> None:
-    """Insert model instances fast: COPY on PostgreSQL, bulk_create elsewhere. Primary keys
-    left unset are filled by the database. Side effect: none beyond the rows (no signals,
-    no ``save()``)."""
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=batch)
-        return
-    fields = [f for f in model._meta.concrete_fields
-              if not (f.primary_key and getattr(objs[0], f.attname) is None)]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for obj in objs:
-            # pre_save fills auto_now(_add) fields as bulk_create would.
-            copy.write_row([_plain(f.pre_save(obj, True)) for f in fields])
+
+def _record_path() -> Path:
+    name = Path(str(connection.settings_dict["NAME"])).name
+    return Path(settings.VAR_DIR) / "bench" / f"seed_demo-{connection.vendor}-{name}.json"
 
 
-def _plain(value: object) -> object:
-    return str(value) if isinstance(value, Promise) else value
+def record_seed(result: SeedResult, seconds: float) -> None:
+    """Keep the figures of a seed run beside the database (bench/run_all.py reports them)."""
+    path = _record_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    one, five, _fifteen = os.getloadavg()
+    path.write_text(json.dumps({
+        **asdict(result), "seconds": seconds, "at": timezone.now().isoformat(),
+        "load": f"{one:.1f}/{five:.1f} on {os.cpu_count()} cores"}))
 
 
-def _reset_sequences() -> None:
-    """Explicit primary keys were inserted: move the database sequences past them."""
-    statements = connection.ops.sequence_reset_sql(no_style(), [Case, Customer])
-    if statements:
-        with connection.cursor() as cursor:
-            for sql in statements:
-                cursor.execute(sql)
+def last_seed_record() -> dict[str, Any] | None:
+    """The figures of the last seed run recorded for this database, if any."""
+    path = _record_path()
+    return json.loads(path.read_text()) if path.exists() else None

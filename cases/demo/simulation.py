@@ -1,12 +1,19 @@
-"""Simulated customers and cases: each case walks the process as far as chance takes it, with
-consistent timestamps, its open clocks and (for a rich seed) its history."""
+"""One simulated case, walked along the process relative to now: every step takes a time
+drawn inside its deadline (a few steps run late), so the stage a case has reached, its clocks
+(running or stopped), their supervision state and the alerts they raised follow from the
+times, as they would on a working desk. The rows go into ``tables.Table`` buffers."""
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils import timezone
 
 from cases.choices import (
@@ -25,25 +32,85 @@ from cases.choices import (
     Tier,
     Urgency,
 )
-from cases.models import (
-    Case,
-    CaseDeadline,
-    CaseNote,
-    CaseTransition,
-    CollaborationRequest,
-    Compensation,
-    Customer,
-    Department,
-    Revisit,
-    RootCause,
-    SlaPolicy,
-    User,
-)
+from cases.models import SlaPolicy, User
 from cases.models.collaboration import RequestStatus
+from cases.models.notices import NoticeKind, NoticeStatus
+from cases.notice_texts import render_notice
 from cases.services.clocks import REVISIT_ANSWER_WINDOW
+from cases.services.grouping import matter_key
 from cases.services.lifecycle import suggest_tier
+from cases.services.notices import delivery_for
+from cases.services.sweeps import ALERT_AT_RISK, ALERT_BREACHED, alert_message
 
-from .samples import CHANNEL_WEIGHTS, DESCRIPTIONS, ENGLISH, GIVEN, SUBJECTS, SURNAMES
+from . import samples as S
+
+# Room for the clock rows of one case: their ids are planned (alerts refer to them).
+DEADLINE_SLOTS = 12
+# Every this many cases one has a long history (a disputed complaint, many contacts): the
+# case page's 30-entry timeline in the benchmarks.
+LONG_TIMELINE_EVERY = 1000
+# Share of steps that run late (past their deadline): what makes the few breaches; and of
+# steps done close to it (past the at-risk point): what makes the cases at risk.
+LATE = 0.025
+CLOSE = 0.2
+# After the department-request showcases, cases shown standing at these stages now (the
+# stage a small demo might otherwise lack): just received, and answered unsatisfied (the
+# second follow-up running).
+SHOWCASE_HOLDS = (Stage.RECEIVED, Stage.CLOSED)
+# Staff read alerts older than this; newer ones are unread.
+READ_AFTER = timedelta(hours=8)
+
+# Choice lists read once (each ``.values`` builds a new list).
+_CATEGORIES = Category.values
+_CONTACT_CHANNELS = ContactChannel.values
+_REVISIT_METHODS = RevisitMethod.values
+_COMPENSATION_KINDS = CompensationKind.values
+
+STAGE_ORDER = [Stage.RECEIVED, Stage.TRIAGED, Stage.ASSIGNED, Stage.IN_PROGRESS,
+               Stage.RESOLVED, Stage.FEEDBACK_GIVEN, Stage.REVISIT, Stage.CLOSED]
+TRANSITION_NAMES = {Stage.TRIAGED: "triage", Stage.ASSIGNED: "assign",
+                    Stage.IN_PROGRESS: "start", Stage.RESOLVED: "resolve",
+                    Stage.FEEDBACK_GIVEN: "give_feedback", Stage.REVISIT: "open_revisit",
+                    Stage.CLOSED: "record_revisit"}
+
+
+@dataclass
+class Plan:
+    """Everything a chunk of cases needs (picklable: worker processes get a copy)."""
+
+    seed: int
+    now: datetime
+    days: int
+    total: int
+    first_case: int
+    first_customer: int
+    customers: int
+    first_request: int
+    first_deadline: int
+    first_group: int
+    staff: dict[str, User]
+    departments: list[tuple[int, int | None, str]]  # (id, liaison id, name)
+    root_causes: list[int]
+    policies: dict[int, SlaPolicy]
+    supervisors: list[int]
+    featured: int = 0  # the last cases, shaped to show what a demo needs (SHOWCASE_HOLDS)
+    texts: dict[tuple, tuple[str, str]] = field(default_factory=dict)
+
+
+def customer_row(plan: Plan, customer_id: int) -> dict[str, Any]:
+    """The customer ``customer_id`` (a pure function of the seed and the id, so any chunk can
+    read a customer another chunk wrote)."""
+    rng = random.Random(plan.seed * 1_000_003 + customer_id)
+    english = rng.random() < 0.2
+    name = rng.choice(S.ENGLISH) if english else rng.choice(S.SURNAMES) + rng.choice(S.GIVEN)
+    preferred = rng.choice(_CONTACT_CHANNELS)
+    return {
+        "id": customer_id, "name": name, "phone": f"13{customer_id * 7919 % 10**9:09d}",
+        "email": f"customer{customer_id}@example.com" if rng.random() < 0.7 else "",
+        "wechat_openid": f"o{customer_id:012d}" if preferred == ContactChannel.WECHAT else "",
+        "preferred_channel": preferred, "is_key_customer": rng.random() < 0.03,
+        "language": "en" if english else "zh-hans", "created_at": plan.now,
+    }
 
 
 def _weighted(rng: random.Random, pairs: list[tuple[str, int]]) -> str:
@@ -51,319 +118,497 @@ def _weighted(rng: random.Random, pairs: list[tuple[str, int]]) -> str:
     return rng.choices(values, weights=weights)[0]
 
 
-def simulated_customer(rng: random.Random, i: int) -> Customer:
-    english = rng.random() < 0.2
-    name = rng.choice(ENGLISH) if english else rng.choice(SURNAMES) + rng.choice(GIVEN)
-    return Customer(
-        name=name, phone=f"13{rng.randint(0, 9)}{i:08d}"[:11],
-        email=f"customer{i}@example.com" if rng.random() < 0.7 else "",
-        preferred_channel=rng.choice(ContactChannel.values),
-        is_key_customer=rng.random() < 0.08, language="en" if english else "zh-hans",
-    )
+class CaseWriter:
+    """Simulates cases of one chunk into ``tables`` (a dict of model name -> Table)."""
 
+    def __init__(self, plan: Plan, rng: random.Random, tables: dict) -> None:
+        self.plan, self.rng, self.t, self.now = plan, rng, tables, plan.now
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.users = {u.pk: u for u in plan.staff.values()}
+        self.channel_labels = {c.value: str(c.label) for c in ChannelKind}
 
-class Simulation:
-    """Simulates one case's path; every time is derived from the previous one."""
-
-    def __init__(self, rng: random.Random, now: datetime, days: int,
-                 policies: dict[int, SlaPolicy]) -> None:
-        self.rng, self.now, self.days, self.policies = rng, now, days, policies
-
-    def minutes(self, lo: float, hi: float) -> timedelta:
+    # --- helpers ---------------------------------------------------------------------------
+    def _m(self, lo: float, hi: float) -> timedelta:
         return timedelta(minutes=self.rng.uniform(lo, hi))
 
-    def case(self, pk: int, customer_id: int, staff: dict[str, User], depts: list[Department],
-             root_causes: list[RootCause]) -> tuple[Case, list, list, list, list, list, list]:
-        rng, now = self.rng, self.now
-        age = timedelta(days=self.days) * (rng.random() ** 1.6)  # more recent cases
-        received = now - age
-        category = rng.choice(Category.values)
-        urgency = Urgency.EMERGENCY if rng.random() < 0.05 else Urgency.ROUTINE
-        scope = Scope.GROUP if rng.random() < 0.04 else Scope.INDIVIDUAL
-        difficulty = (Difficulty.CROSS_DEPARTMENT if rng.random() < 0.25
-                      else Difficulty.FRONTLINE)
-        suggested = suggest_tier(urgency=urgency, scope=scope, difficulty=difficulty)
-        channel = _weighted(rng, CHANNEL_WEIGHTS)
-        zh, en = rng.choice(SUBJECTS[category])
-        english = rng.random() < 0.2
-        agent = rng.choice([staff["agent"], staff["agent2"], staff["senior"]])
-        agent_logged = channel in (ChannelKind.HOTLINE, ChannelKind.WALK_IN, ChannelKind.LETTER)
-        retiered = rng.random() < 0.06
-        tier = suggested if not retiered else rng.choice(
-            [t for t in (1, 2, 3) if t != suggested])
-        policy = self.policies[tier]
-        m = self.minutes
+    def _within(self, start: datetime, minutes: int, lo: float = 0.05,
+                hi: float = 0.7) -> datetime:
+        """A step done well inside its allowed time, or close to it (past the at-risk point),
+        or (now and then) late."""
+        draw = self.rng.random()
+        if draw < LATE:
+            return start + self._m(minutes * 1.02, minutes * 1.4)
+        if draw < LATE + CLOSE:
+            return start + self._m(minutes * 0.75, minutes)
+        return start + self._m(minutes * lo, minutes * hi)
 
-        # Times of each step, before deciding how far the case got.
-        triaged = received + m(3, 50)
-        assigned = triaged + m(5, 150)
-        responded = received + (timedelta(0) if channel in (ChannelKind.HOTLINE,
-                                                            ChannelKind.WALK_IN)
-                                else m(10, policy.response_minutes * 1.25))
+    def _received_at(self, offset: int) -> datetime:
+        """Case ``offset`` of the run: received times grow with the ids, with more cases
+        lately (volume grows), during the day more than at night."""
+        plan = self.plan
+        u = (offset + self.rng.random()) / max(plan.total, 1)
+        at = plan.now - timedelta(days=plan.days) * ((1 - u) ** 1.6)
+        hour = timezone.localtime(at).hour
+        if hour < 8 and self.rng.random() < 0.8:
+            at = min(at + timedelta(hours=9), plan.now - self._m(1, 30))
+        return at
+
+    # --- one case --------------------------------------------------------------------------
+    def case(self, offset: int) -> None:
+        plan, rng, now, m = self.plan, self.rng, self.now, self._m
+        pk = plan.first_case + offset
+        showcase = offset - (plan.total - plan.featured)  # >= 0: one of the showcase cases
+        hold = SHOWCASE_HOLDS[showcase - 2 * len(plan.departments)] if (
+            showcase >= 2 * len(plan.departments)) else None
+        featured = showcase >= 0 and hold is None  # waits on a department
+        received = self._received_at(offset)
+        category = rng.choice(_CATEGORIES)
+        urgency = Urgency.EMERGENCY if rng.random() < 0.04 else Urgency.ROUTINE
+        scope = Scope.GROUP if rng.random() < 0.03 else Scope.INDIVIDUAL
+        cross = featured or rng.random() < 0.22
+        difficulty = Difficulty.CROSS_DEPARTMENT if cross else Difficulty.FRONTLINE
+        suggested = suggest_tier(urgency=urgency, scope=scope, difficulty=difficulty)
+        retiered = rng.random() < 0.05
+        tier = suggested if not retiered else rng.choice([t for t in (1, 2, 3) if t != suggested])
+        p = plan.policies[tier]
+        if featured:  # waiting on a department: the first close to the department's
+            # deadline (at risk), the second past its own solution deadline, the rest on time
+            received = now - (m(21 * 60, 22 * 60) if showcase == 0 else
+                              timedelta(minutes=p.solution_minutes) + m(60, 180)
+                              if showcase == 1 else m(300, 600))
+        channel = _weighted(rng, S.CHANNEL_WEIGHTS)
+        staff = plan.staff
+        agent = staff[rng.choice(["agent", "agent", "agent2", "agent2", "senior"])]
+        handler = staff["supervisor"] if tier == Tier.URGENT else (
+            staff["senior"] if tier == Tier.IMPORTANT and rng.random() < 0.5 else agent)
+        department = plan.departments[offset % len(plan.departments)] if featured else (
+            rng.choice(plan.departments) if cross else None)
+
+        # When each step happens (if it happens before now).
+        spoken = channel in (ChannelKind.HOTLINE, ChannelKind.WALK_IN, ChannelKind.CALL_CENTRE)
+        triaged = received + m(2, 40)
+        assigned = self._within(received, p.assign_minutes, 0.1, 0.6)
+        assigned = max(assigned, triaged + m(1, 10))
+        responded = received if spoken else self._within(received, p.response_minutes)
         started = max(assigned, responded) + m(1, 30)
-        resolved = received + m(policy.solution_minutes * 0.2, policy.solution_minutes * 1.1)
-        resolved = max(resolved, started + m(10, 120))
-        fed_back = resolved + m(30, 1440 * 1.1)
-        revisit_due = fed_back + timedelta(minutes=policy.revisit_minutes)
-        answered = revisit_due + m(10, 1300)
-        steps = [(Stage.TRIAGED, triaged), (Stage.ASSIGNED, assigned),
-                 (Stage.IN_PROGRESS, started), (Stage.RESOLVED, resolved),
-                 (Stage.FEEDBACK_GIVEN, fed_back), (Stage.REVISIT, revisit_due),
-                 (Stage.CLOSED, answered)]
-        stall = len(steps) if rng.random() < 0.85 else rng.randint(0, len(steps) - 1)
-        reached = [s for s in steps[:stall] if s[1] <= now]
-        stage = reached[-1][0] if reached else Stage.RECEIVED
+        resolved = max(self._within(received, p.solution_minutes, 0.15, 0.75), started + m(20, 90))
+        fed_back = self._within(resolved, p.feedback_minutes, 0.02, 0.5)
+        revisit_due = fed_back + timedelta(minutes=p.revisit_minutes)
+        window = REVISIT_ANSWER_WINDOW.total_seconds() / 60
+        answered = revisit_due + (m(5, window * 0.3) if rng.random() < 0.8 else m(5, window * 0.8))
         satisfied = rng.random() < 0.88
         score = rng.choice([4, 5, 5]) if satisfied else rng.choice([1, 2, 3])
-        if stage == Stage.CLOSED and not satisfied:
-            stage = Stage.FOLLOW_UP
-        if stage == Stage.IN_PROGRESS and difficulty == Difficulty.CROSS_DEPARTMENT and (
-                rng.random() < 0.3):
-            stage = Stage.WAITING_DEPARTMENT
-        invalid = rng.random() < 0.03
+        followed = self._within(answered, p.follow_up_minutes, 0.1, 0.6)
+        times = {Stage.TRIAGED: triaged, Stage.ASSIGNED: assigned, Stage.IN_PROGRESS: started,
+                 Stage.RESOLVED: resolved, Stage.FEEDBACK_GIVEN: fed_back,
+                 Stage.REVISIT: revisit_due, Stage.CLOSED: answered}
+        if hold is not None:  # the case stands at ``hold`` now: every time moves as one
+            then = received if hold == Stage.RECEIVED else times[hold]
+            after = followed if hold == Stage.CLOSED else times[
+                STAGE_ORDER[STAGE_ORDER.index(hold) + 1]]
+            delta = now - (after - then) * 0.3 - then
+            received, triaged, assigned, responded, started, resolved, fed_back, revisit_due, \
+                answered, followed = (t + delta for t in (
+                    received, triaged, assigned, responded, started, resolved, fed_back,
+                    revisit_due, answered, followed))
+            times = {step: t + delta for step, t in times.items()}
+            if hold == Stage.CLOSED:  # answered unsatisfied: the second follow-up runs
+                satisfied, score = False, 2
+        if featured:  # waiting on the department, its request open and on time
+            resolved = fed_back = revisit_due = answered = now + timedelta(days=3)
+            for step in (Stage.RESOLVED, Stage.FEEDBACK_GIVEN, Stage.REVISIT, Stage.CLOSED):
+                times[step] = resolved
+        stage = Stage.RECEIVED
+        for step in STAGE_ORDER[1:]:
+            if times[step] <= now:
+                stage = step
+        invalid = showcase < 0 and rng.random() < 0.025
         if invalid:
             stage = Stage.INVALID
-        at = dict(steps)
-        past = lambda s: stage not in (Stage.RECEIVED, Stage.INVALID) and (  # noqa: E731
-            [x[0] for x in steps].index(s) < len(reached))
-        handler = staff["supervisor"] if tier == Tier.URGENT else (
-            staff["senior"] if tier == Tier.IMPORTANT else agent)
-        description = rng.choice(DESCRIPTIONS)
-        case = Case(
-            pk=pk, reference=f"TS-{timezone.localtime(received).year}-{pk:06d}",
-            tracking_code=f"{rng.getrandbits(50):010X}"[:10], customer_id=customer_id,
-            channel=channel, received_at=received,
-            occurred_at=received - m(60, 4 * 1440), category=category,
-            subject=en if english else zh,
-            description=(f"{en}. {description}" if english else f"{zh}。{description}"),
-            order_ref=f"SO-{rng.randint(10000, 99999)}" if rng.random() < 0.7 else "",
-            urgency=urgency, scope=scope, difficulty=difficulty, suggested_tier=suggested,
-            tier=tier if stage != Stage.RECEIVED and not (invalid and rng.random() < 0.5)
-            else Tier.UNTRIAGED,
-            stage=stage, retiered=retiered and stage != Stage.RECEIVED,
-            owner=agent if (agent_logged or stage != Stage.RECEIVED) else None,
-            department=rng.choice(depts) if difficulty == Difficulty.CROSS_DEPARTMENT else None,
-        )
-        if case.tier == Tier.UNTRIAGED:
-            case.retiered = False
-        p = self.policies[case.tier or suggested]
-        case.assign_due_at = received + timedelta(minutes=p.assign_minutes)
-        case.response_due_at = received + timedelta(minutes=p.response_minutes)
-        case.solution_due_at = received + timedelta(minutes=p.solution_minutes)
-        if responded <= now and (past(Stage.TRIAGED) or agent_logged):
-            case.first_responded_at = responded
-        if past(Stage.ASSIGNED):
-            case.handler, case.assigned_at = handler, assigned
-            case.progress_due_at = assigned + timedelta(minutes=p.progress_minutes)
-        if past(Stage.RESOLVED):
-            case.resolved_at = resolved
-            case.solution = (
-                "Verified; replacement sent." if english else "已核实情况，补发商品并致歉。"
-            )
-            case.root_cause = rng.choice(root_causes)
-            case.feedback_due_at = resolved + timedelta(minutes=p.feedback_minutes)
-            case.last_progress_at = resolved - m(30, 600)
-        if past(Stage.FEEDBACK_GIVEN):
-            case.feedback_given_at = fed_back
-            case.feedback_message = "已为您补发商品，并赠送优惠券表示歉意。"
-            case.preventive_measures = "加强出库检查，更换物流服务商。"
-            case.revisit_due_at = revisit_due
-        if stage in (Stage.CLOSED, Stage.FOLLOW_UP):
-            case.revisit_done_at, case.satisfaction_score = answered, score
-            case.satisfied = score >= 4
-            if stage == Stage.FOLLOW_UP:
-                case.follow_up_due_at = answered + timedelta(minutes=p.follow_up_minutes)
-            else:
-                case.closed_at = answered
+        elif stage == Stage.CLOSED and not satisfied:
+            stage = Stage.FOLLOW_UP if followed > now else Stage.CLOSED
+        reached = {s for s in STAGE_ORDER if s == Stage.RECEIVED or times[s] <= now}
         if invalid:
-            case.closed_at = received + m(30, 600)
-            case.closing_reason = "客户撤回投诉 / withdrawn by the customer"
-        case.response_breached = bool(
-            (case.first_responded_at or now) > case.response_due_at
-            and stage != Stage.INVALID)
+            reached = {Stage.RECEIVED}
+        zh, en = rng.choice(S.SUBJECTS[category])
+        customer_id = plan.first_customer + rng.randrange(plan.customers)
+        customer = customer_row(plan, customer_id)
+        english = customer["language"] == "en"
+        order_ref = f"SO-{rng.randint(10000, 99999)}" if rng.random() < 0.7 else ""
+        case: dict[str, Any] = {
+            "id": pk, "reference": f"TS-{timezone.localtime(received).year}-{pk:06d}",
+            "tracking_code": f"{rng.getrandbits(40):010X}", "customer_id": customer_id,
+            "channel": channel, "received_at": received,
+            "occurred_at": received - m(60, 4 * 1440), "category": category,
+            "subject": en if english else zh,
+            "description": (f"{en}. {rng.choice(S.DESCRIPTIONS_EN)}" if english
+                            else f"{zh}。{rng.choice(S.DESCRIPTIONS_ZH)}"),
+            "order_ref": order_ref, "urgency": urgency, "scope": scope,
+            "difficulty": difficulty, "suggested_tier": suggested,
+            "tier": tier if Stage.TRIAGED in reached else Tier.UNTRIAGED,
+            "stage": stage, "retiered": retiered and Stage.TRIAGED in reached,
+            "owner_id": agent.pk if (spoken or Stage.TRIAGED in reached) else None,
+            "department_id": department[0] if department else None,
+            "created_at": received, "updated_at": received,
+        }
+        eff = p if case["tier"] else plan.policies[suggested]
+        case["assign_due_at"] = received + timedelta(minutes=eff.assign_minutes)
+        case["response_due_at"] = received + timedelta(minutes=eff.response_minutes)
+        case["solution_due_at"] = received + timedelta(minutes=eff.solution_minutes)
+        if responded <= now and not invalid and (spoken or Stage.TRIAGED in reached):
+            case["first_responded_at"] = responded
+        if Stage.ASSIGNED in reached:
+            case.update(handler_id=handler.pk, assigned_at=assigned,
+                        progress_due_at=assigned + timedelta(minutes=p.progress_minutes))
+        if Stage.RESOLVED in reached:
+            case.update(resolved_at=resolved, root_cause_id=rng.choice(plan.root_causes),
+                        solution=S.SOLUTION_EN if english else S.SOLUTION_ZH,
+                        feedback_due_at=resolved + timedelta(minutes=p.feedback_minutes))
+        if Stage.FEEDBACK_GIVEN in reached:
+            case.update(feedback_given_at=fed_back, feedback_message=S.FEEDBACK_ZH,
+                        preventive_measures=S.MEASURES_ZH, revisit_due_at=revisit_due)
+        if Stage.CLOSED in reached:
+            case.update(revisit_done_at=answered, satisfaction_score=score, satisfied=satisfied)
+            if satisfied:
+                case["closed_at"] = answered
+            else:
+                case["follow_up_due_at"] = answered + timedelta(minutes=p.follow_up_minutes)
+                if stage == Stage.CLOSED:
+                    case.update(follow_up_done_at=followed, closed_at=followed)
+        if invalid:
+            case.update(closed_at=received + m(30, 600), closing_reason=S.WITHDRAWN)
+        if department and stage == Stage.IN_PROGRESS and (featured or rng.random() < 0.35):
+            case["stage"] = stage = Stage.WAITING_DEPARTMENT
+        if scope == Scope.GROUP and order_ref:
+            case["group_id"] = self._group(pk, category, order_ref, received)
+        case["updated_at"] = max(v for v in case.values() if isinstance(v, datetime)
+                                 and v <= now)
+        worker = case.get("owner_id") or case.get("handler_id")
+        rows = self._clocks(case, p, reached, times, worker)
+        request = self._request(case, p, times, department, featured, worker, rows)
+        self._apply_sla(case, rows)
+        self.t["case"].add(**case)
+        self._history(case, reached, times, agent, customer, offset, request)
 
-        deadlines = self._deadlines(case, p, now)
-        transitions, notes, comps, revisits, requests = [], [], [], [], []
-        if self.rich:
-            transitions, notes, comps, revisits = self._history(case, at, stage, staff, score)
-            requests = self._requests(case, at, p, staff)
-        return case, deadlines, transitions, notes, comps, revisits, requests
-
-    rich = True
-
-    def _deadlines(self, case: Case, p: SlaPolicy, now: datetime) -> list[CaseDeadline]:
-        """Open supervision clocks for the case's stage, with their state as of now."""
-        open_clocks: list[tuple[str, datetime, datetime]] = []
-        if case.stage in (Stage.RECEIVED, Stage.TRIAGED):
-            open_clocks.append((Clock.ASSIGN, case.received_at, case.assign_due_at))
-        if case.stage in (Stage.RECEIVED, Stage.TRIAGED, Stage.ASSIGNED, Stage.IN_PROGRESS,
-                          Stage.WAITING_DEPARTMENT):
-            open_clocks.append((Clock.SOLUTION, case.received_at, case.solution_due_at))
-            if case.first_responded_at is None:
-                open_clocks.append((Clock.RESPONSE, case.received_at, case.response_due_at))
-            if case.assigned_at:
-                open_clocks.append((Clock.PROGRESS, case.assigned_at, case.progress_due_at))
-        if case.stage == Stage.RESOLVED:
-            open_clocks.append((Clock.FEEDBACK, case.resolved_at, case.feedback_due_at))
-        if case.stage in (Stage.FEEDBACK_GIVEN, Stage.REVISIT):
-            open_clocks.append((Clock.REVISIT, case.feedback_given_at,
-                                case.revisit_due_at + REVISIT_ANSWER_WINDOW))
-        if case.stage == Stage.FOLLOW_UP:
-            open_clocks.append((Clock.FOLLOW_UP, case.revisit_done_at, case.follow_up_due_at))
-        rows = []
-        worst = SlaState.ON_TIME
-        for clock, start, due in open_clocks:
-            risk = start + (due - start) * float(p.at_risk_ratio)
-            state = (SlaState.BREACHED if now >= due else
-                     SlaState.AT_RISK if now >= risk else SlaState.ON_TIME)
-            if state == SlaState.BREACHED or (state == SlaState.AT_RISK and
-                                              worst == SlaState.ON_TIME):
-                worst = state
-            rows.append(CaseDeadline(case_id=case.pk, clock=clock, started_at=start,
-                                     risk_at=risk, due_at=due, state=state,
-                                     breached_at=due if state == SlaState.BREACHED else None))
-        case.next_due_at = min((r.due_at for r in rows), default=None)
-        case.next_risk_at = min((r.risk_at for r in rows), default=None)
-        case.sla_state = worst
-        late = [
-            (case.assigned_at, case.assign_due_at), (case.resolved_at, case.solution_due_at),
-            (case.feedback_given_at, case.feedback_due_at),
+    # --- clocks ----------------------------------------------------------------------------
+    def _clocks(self, case: dict, p: SlaPolicy, reached: set, times: dict,
+                worker: int | None) -> list[dict]:
+        """Every clock the case ran: (start, due, stop) by the process, state as of now."""
+        now, received = self.now, case["received_at"]
+        stop_all = case.get("closed_at") if case["stage"] == Stage.INVALID else None
+        clocks: list[tuple[str, datetime, datetime, datetime | None]] = [
+            (Clock.ASSIGN, received, case["assign_due_at"],
+             case.get("assigned_at") or stop_all),
+            (Clock.RESPONSE, received, case["response_due_at"],
+             case.get("first_responded_at") or stop_all),
+            (Clock.SOLUTION, received, case["solution_due_at"],
+             case.get("resolved_at") or stop_all),
         ]
-        case.ever_breached = worst == SlaState.BREACHED or case.response_breached or any(
-            done and due and done > due for done, due in late)
+        if case.get("assigned_at"):
+            start = case["assigned_at"]
+            end = case.get("resolved_at")
+            while True:  # a progress note every so often restarts the clock
+                note = self._within(start, p.progress_minutes, 0.3, 0.74)
+                due = start + timedelta(minutes=p.progress_minutes)
+                if (end and note >= end) or note > now:
+                    clocks.append((Clock.PROGRESS, start, due, end))
+                    break
+                clocks.append((Clock.PROGRESS, start, due, note))
+                self.t["note"].add(case_id=case["id"], kind=NoteKind.PROGRESS,
+                                   author_id=case.get("handler_id"),
+                                   body=self.rng.choice(S.PROGRESS_NOTES),
+                                   visible_to_customer=True, created_at=note)
+                start = note
+        if case.get("resolved_at"):
+            clocks.append((Clock.FEEDBACK, case["resolved_at"], case["feedback_due_at"],
+                           case.get("feedback_given_at")))
+        if case.get("feedback_given_at"):
+            clocks.append((Clock.REVISIT, case["feedback_given_at"],
+                           case["revisit_due_at"] + REVISIT_ANSWER_WINDOW,
+                           case.get("revisit_done_at")))
+        if case.get("follow_up_due_at"):
+            clocks.append((Clock.FOLLOW_UP, case["revisit_done_at"], case["follow_up_due_at"],
+                           case.get("follow_up_done_at")))
+        ratio = float(p.at_risk_ratio)
+        rows = []
+        base = self.plan.first_deadline + (case["id"] - self.plan.first_case) * DEADLINE_SLOTS
+        for i, (clock, start, due, stop) in enumerate(clocks[:DEADLINE_SLOTS - 1]):
+            rows.append(self._deadline(base + i, case, clock, start, due, stop, ratio, worker))
         return rows
 
-    def _requests(self, case: Case, at: dict, p: SlaPolicy, staff: dict[str, User],
-                  ) -> list[tuple[CollaborationRequest, CaseDeadline | None]]:
-        """A collaboration request for a cross-department case that got to handling, in the
-        state its stage implies: open or answered while the case waits on the department,
-        accepted while it is handled, done once it is resolved. Open ones get their running
-        department clock (the board shows it), and the case's next due time includes it."""
-        dept = case.department
-        if dept is None or case.stage in (Stage.RECEIVED, Stage.TRIAGED, Stage.ASSIGNED,
-                                          Stage.INVALID):
-            return []
-        rng, now, m = self.rng, self.now, self.minutes
-        started = at[Stage.IN_PROGRESS]
-        created = started + m(10, 180)
-        if case.resolved_at:
-            created = min(created, case.resolved_at - m(60, 120))
-        if created > now:
-            if case.stage != Stage.WAITING_DEPARTMENT:
-                return []
-            created = started + (now - started) / 2  # a waiting case always has its request
-        allowed = timedelta(minutes=p.department_minutes)
-        answered = created + m(20, p.department_minutes * 1.3)
-        if case.resolved_at:
-            answered = min(answered, created + (case.resolved_at - created) * 0.6)
-        status = RequestStatus.DONE if case.resolved_at else RequestStatus.ACCEPTED
-        if case.stage == Stage.WAITING_DEPARTMENT:
-            status = RequestStatus.ANSWERED if answered <= now and rng.random() < 0.4 else (
-                RequestStatus.OPEN)
-        answered_at = answered if status != RequestStatus.OPEN else None
-        accepted = (answered + m(5, 90)) if status in (RequestStatus.ACCEPTED,
-                                                       RequestStatus.DONE) else None
-        if accepted and case.resolved_at:
-            accepted = min(accepted, case.resolved_at)
-        requester = case.handler or case.owner or staff["supervisor"]
-        request = CollaborationRequest(
-            case_id=case.pk, department=dept, requested_by=requester,
-            ask=rng.choice(["请核实物流轨迹并给出补发方案。", "请确认退款进度并回复处理方案。",
-                            "请检测退回商品并说明质量问题原因。", "请核对账单并说明多收费用。"]),
-            status=status, created_at=created, due_at=created + allowed,
-            plan="已核实，安排补发并承担运费。" if answered_at else "",
-            answered_by=dept.liaison if answered_at else None, answered_at=answered_at,
-            accepted_at=accepted, accepted_by=requester if accepted else None,
-            closing_note="已完成。" if status == RequestStatus.DONE else "",
-            closed_by=requester if status == RequestStatus.DONE else None,
-            closed_at=(case.resolved_at if status == RequestStatus.DONE else None),
-        )
-        clock = None
-        if status == RequestStatus.OPEN:
-            risk = created + allowed * float(p.at_risk_ratio)
-            state = (SlaState.BREACHED if now >= request.due_at else
-                     SlaState.AT_RISK if now >= risk else SlaState.ON_TIME)
-            clock = CaseDeadline(case_id=case.pk, clock=Clock.DEPARTMENT, started_at=created,
-                                 risk_at=risk, due_at=request.due_at, state=state,
-                                 breached_at=request.due_at if state == SlaState.BREACHED
-                                 else None)
-            case.next_due_at = min(filter(None, [case.next_due_at, request.due_at]))
-            case.next_risk_at = min(filter(None, [case.next_risk_at, risk]))
-            if state == SlaState.BREACHED or (state == SlaState.AT_RISK
-                                              and case.sla_state == SlaState.ON_TIME):
-                case.sla_state = state
-            case.ever_breached = case.ever_breached or state == SlaState.BREACHED
-        return [(request, clock)]
+    def _deadline(self, pk: int, case: dict, clock: str, start: datetime, due: datetime,
+                  stop: datetime | None, ratio: float, worker: int | None,
+                  request_id: int | None = None, liaison: int | None = None) -> dict:
+        """One clock row, its state as the sweep would have left it, and the alerts the
+        sweep raised on the way (owner or handler, the supervisor, the liaison at risk)."""
+        risk = start + (due - start) * ratio
+        until = stop or self.now
+        state = (SlaState.BREACHED if until >= due else
+                 SlaState.AT_RISK if until >= risk else SlaState.ON_TIME)
+        row = {"id": pk, "case_id": case["id"], "clock": clock, "request_id": request_id,
+               "started_at": start, "risk_at": risk, "due_at": due, "stopped_at": stop,
+               "state": state, "breached_at": due if state == SlaState.BREACHED else None}
+        self.t["deadline"].add(**row)
+        if state != SlaState.ON_TIME:
+            people = {p for p in (worker, *self.plan.supervisors) if p}
+            self._alert(people, case, row, ALERT_AT_RISK, risk)
+            if liaison:
+                self._alert({liaison}, case, row, ALERT_AT_RISK, risk)
+            if state == SlaState.BREACHED:
+                self._alert(people, case, row, ALERT_BREACHED, due)
+        return row
 
-    def _history(self, case: Case, at: dict, stage: str, staff: dict[str, User],
-                 score: int) -> tuple[list, list, list, list]:
-        rng = self.rng
-        actor = case.owner
-        boss = staff["supervisor"]
-        transitions = [CaseTransition(case_id=case.pk, field="stage", name="receive", source="",
-                                      target=Stage.RECEIVED, actor=actor,
-                                      note=ChannelKind(case.channel).label,
-                                      at=case.received_at)]
-        notes: list[CaseNote] = []
-        order = [Stage.RECEIVED, Stage.TRIAGED, Stage.ASSIGNED, Stage.IN_PROGRESS,
-                 Stage.RESOLVED, Stage.FEEDBACK_GIVEN, Stage.REVISIT, Stage.CLOSED]
-        names = {Stage.TRIAGED: "triage", Stage.ASSIGNED: "assign", Stage.IN_PROGRESS: "start",
-                 Stage.RESOLVED: "resolve", Stage.FEEDBACK_GIVEN: "give_feedback",
-                 Stage.REVISIT: "open_revisit", Stage.CLOSED: "record_revisit"}
-        final = stage
-        if stage in (Stage.FOLLOW_UP,):
-            final = Stage.CLOSED
-        if stage == Stage.WAITING_DEPARTMENT:
-            final = Stage.IN_PROGRESS
-        if stage != Stage.INVALID:
-            previous = Stage.RECEIVED
-            for step in order[1: order.index(final) + 1]:
-                target = step
-                if step == Stage.CLOSED and stage == Stage.FOLLOW_UP:
-                    target = Stage.FOLLOW_UP
-                if step == Stage.TRIAGED:
-                    transitions.append(CaseTransition(
-                        case_id=case.pk, field="tier", name="confirm_tier", source="0",
-                        target=str(case.suggested_tier if case.retiered else case.tier),
-                        actor=actor, at=at[step]))
-                transitions.append(CaseTransition(
-                    case_id=case.pk, field="stage", name=names[step], source=previous,
-                    target=target, actor=None if step == Stage.REVISIT else actor,
-                    at=at[step]))
-                previous = target
-            if case.retiered:
-                transitions.append(CaseTransition(
-                    case_id=case.pk, field="tier", name="retier", source=str(case.suggested_tier),
-                    target=str(case.tier), actor=boss, note="影响范围比初判更大 / wider impact",
-                    at=at[Stage.TRIAGED] + timedelta(minutes=30)))
+    def _alert(self, people: set[int], case: dict, row: dict, kind: str,
+               at: datetime) -> None:
+        for person in people:
+            text, zone = self._alert_text(kind, row["clock"], person)
+            due = timezone.localtime(row["due_at"], zone).strftime(_DUE_FORMAT)
+            message = text.replace(_MARKERS[0], case["reference"]).replace(_MARKERS[3], due)
+            self.t["alert"].add(
+                recipient_id=person, case_id=case["id"], deadline_id=row["id"], kind=kind,
+                message=message, created_at=at,
+                read_at=at + self._m(5, 240) if self.now - at > READ_AFTER else None)
+
+    def _alert_text(self, kind: str, clock: str, person: int) -> tuple[str, ZoneInfo]:
+        """The sweep's alert text for the recipient, rendered once per kind, clock and person
+        with markers for the reference and the due time, and the recipient's time zone."""
+        key = (kind, clock, person)
+        if key not in self.plan.texts:
+            user = self.users[person]
+            zone = ZoneInfo(user.time_zone or settings.TIME_ZONE)
+            text = alert_message(kind=kind, reference=_MARKERS[0], clock=clock, due_at=_DUE,
+                                 user=user)
+            due = timezone.localtime(_DUE, zone).strftime(_DUE_FORMAT)
+            self.plan.texts[key] = (text.replace(due, _MARKERS[3]), zone)
+        return self.plan.texts[key]
+
+    def _apply_sla(self, case: dict, rows: list[dict]) -> None:
+        """The case's copy of its running clocks (what the desk reads) and breach flags."""
+        running = [r for r in rows if r["stopped_at"] is None]
+        case["next_due_at"] = min((r["due_at"] for r in running), default=None)
+        case["next_risk_at"] = min((r["risk_at"] for r in running), default=None)
+        states = {r["state"] for r in running}
+        case["sla_state"] = (SlaState.BREACHED if SlaState.BREACHED in states else
+                             SlaState.AT_RISK if SlaState.AT_RISK in states else SlaState.ON_TIME)
+        case["ever_breached"] = any(r["state"] == SlaState.BREACHED for r in rows)
+        case["response_breached"] = any(r["state"] == SlaState.BREACHED
+                                        and r["clock"] == Clock.RESPONSE for r in rows)
+        if case["stage"] in (Stage.CLOSED, Stage.INVALID):
+            case["sla_state"] = SlaState.ON_TIME
+
+    # --- collaboration ---------------------------------------------------------------------
+    def _request(self, case: dict, p: SlaPolicy, times: dict, department, featured: bool,
+                 worker: int | None, rows: list[dict]) -> dict | None:
+        """The department request of a cross-department case once handling started: open or
+        answered while the case waits, accepted while it is handled, done once resolved."""
+        started = times[Stage.IN_PROGRESS]
+        if department is None or case["stage"] in (Stage.INVALID,) or started > self.now:
+            return None
+        rng, now, m = self.rng, self.now, self._m
+        dept_id, liaison, _name = department
+        created = started + m(5, 90)
+        if featured and now - started > timedelta(hours=20):
+            created = now - timedelta(hours=19, minutes=30)
+        if case.get("resolved_at"):
+            created = min(created, case["resolved_at"] - m(30, 60))
+        if created > now:
+            created = started + (now - started) / 2
+        allowed = timedelta(minutes=p.department_minutes)
+        answered = self._within(created, p.department_minutes, 0.1, 0.7)
+        if case.get("resolved_at"):
+            answered = min(answered, created + (case["resolved_at"] - created) * 0.6)
+        waiting = case["stage"] == Stage.WAITING_DEPARTMENT
+        status = RequestStatus.DONE if case.get("resolved_at") else RequestStatus.ACCEPTED
+        if waiting:
+            status = RequestStatus.ANSWERED if answered <= now and not featured else (
+                RequestStatus.OPEN)
+        if status == RequestStatus.ACCEPTED and answered > now:
+            status = RequestStatus.OPEN
+            case["stage"] = Stage.WAITING_DEPARTMENT
+        answered_at = answered if status != RequestStatus.OPEN else None
+        accepted = None
+        if status in (RequestStatus.ACCEPTED, RequestStatus.DONE):
+            accepted = min(answered + m(5, 60), case.get("resolved_at") or now)
+        requester = case.get("handler_id") or case.get("owner_id") or \
+            self.plan.staff["supervisor"].pk
+        pk = self.plan.first_request + case["id"] - self.plan.first_case
+        request = {
+            "id": pk, "case_id": case["id"], "department_id": dept_id,
+            "requested_by_id": requester, "ask": rng.choice(S.ASKS), "status": status,
+            "created_at": created, "due_at": created + allowed,
+            "plan": S.PLAN if answered_at else "",
+            "answered_by_id": liaison if answered_at else None, "answered_at": answered_at,
+            "accepted_at": accepted, "accepted_by_id": requester if accepted else None,
+            "closing_note": S.DONE if status == RequestStatus.DONE else "",
+            "closed_by_id": requester if status == RequestStatus.DONE else None,
+            "closed_at": case.get("resolved_at") if status == RequestStatus.DONE else None,
+        }
+        self.t["request"].add(**request)
+        request["department_name"] = _name
+        base = self.plan.first_deadline + (case["id"] - self.plan.first_case) * DEADLINE_SLOTS
+        rows.append(self._deadline(
+            base + DEADLINE_SLOTS - 1, case, Clock.DEPARTMENT, created, created + allowed,
+            answered_at, float(p.at_risk_ratio), worker, request_id=pk, liaison=liaison))
+        return request
+
+    # --- groups ----------------------------------------------------------------------------
+    def _group(self, pk: int, category: str, order_ref: str, received: datetime) -> int:
+        """Group complaints: several customers on one matter within a few days."""
+        open_groups = [g for g in self.groups.values() if g["category"] == category
+                       and received - g["last_received_at"] < timedelta(days=3)
+                       and g["case_count"] < 8]
+        if open_groups:
+            group = open_groups[0]
         else:
-            transitions.append(CaseTransition(
-                case_id=case.pk, field="stage", name="invalidate", source=Stage.RECEIVED,
-                target=Stage.INVALID, actor=boss, note=case.closing_reason, at=case.closed_at))
-        if case.first_responded_at:
-            notes.append(CaseNote(case_id=case.pk, kind=NoteKind.CONTACT, author=actor,
-                                  body="已致电客户，说明处理流程并致歉。",
-                                  created_at=case.first_responded_at))
-        if case.assigned_at and case.stage != Stage.ASSIGNED:
-            notes.append(CaseNote(case_id=case.pk, kind=NoteKind.PROGRESS, author=case.handler,
-                                  body="已联系相关部门核实，等待回复。", visible_to_customer=True,
-                                  created_at=min(self.now, case.assigned_at + timedelta(hours=3))))
-        comps: list[Compensation] = []
-        if case.resolved_at and rng.random() < 0.35:
+            group = {"id": self.plan.first_group + pk - self.plan.first_case,
+                     "key": matter_key(category, order_ref, ""), "category": category,
+                     "matter": order_ref, "first_received_at": received, "case_count": 0,
+                     "created_at": received}
+            self.groups[group["key"]] = group
+        group["last_received_at"] = received
+        group["case_count"] += 1
+        return group["id"]
+
+    def flush_groups(self) -> None:
+        for group in self.groups.values():
+            self.t["group"].add(**group)
+        self.groups = {}
+
+    # --- history ---------------------------------------------------------------------------
+    def _history(self, case: dict, reached: set, times: dict, agent: User, customer: dict,
+                 offset: int, request: dict | None) -> None:
+        """Transitions, contact notes, customer notices, revisit and compensation."""
+        rng, t, pk = self.rng, self.t, case["id"]
+        actor = case.get("owner_id")
+        boss = self.plan.staff["supervisor"].pk
+        add = t["transition"].add
+        add(case_id=pk, field="stage", name="receive", source="", target=Stage.RECEIVED,
+            actor_id=actor, note=self.channel_labels[case["channel"]], at=case["received_at"])
+        if case["stage"] == Stage.INVALID:
+            add(case_id=pk, field="stage", name="invalidate", source=Stage.RECEIVED,
+                target=Stage.INVALID, actor_id=boss, note=case["closing_reason"],
+                at=case["closed_at"])
+        previous = Stage.RECEIVED
+        for step in STAGE_ORDER[1:]:
+            if step not in reached:
+                break
+            at = times[step]
+            if step == Stage.TRIAGED:
+                add(case_id=pk, field="tier", name="confirm_tier", source="0",
+                    target=str(case["suggested_tier"] if case["retiered"] else case["tier"]),
+                    actor_id=actor, note="", at=at)
+            target = step
+            if step == Stage.CLOSED and case.get("follow_up_due_at"):
+                target = Stage.FOLLOW_UP
+            add(case_id=pk, field="stage", name=TRANSITION_NAMES[step], source=previous,
+                target=target, actor_id=None if step == Stage.REVISIT else actor, note="", at=at)
+            previous = target
+            if step == Stage.TRIAGED and case["retiered"]:
+                add(case_id=pk, field="tier", name="retier", source=str(case["suggested_tier"]),
+                    target=str(case["tier"]), actor_id=boss, note=S.RETIER_NOTE,
+                    at=at + timedelta(minutes=30))
+        if request is not None:
+            add(case_id=pk, field="request", name="request_help", source="",
+                target=RequestStatus.OPEN, actor_id=request["requested_by_id"],
+                note=f"{request.pop('department_name')}: {request['ask']}",
+                at=request["created_at"])
+            add(case_id=pk, field="stage", name="wait_for_department",
+                source=Stage.IN_PROGRESS, target=Stage.WAITING_DEPARTMENT, actor_id=None,
+                note="", at=request["created_at"])
+            if case["stage"] != Stage.WAITING_DEPARTMENT:
+                add(case_id=pk, field="stage", name="resume", source=Stage.WAITING_DEPARTMENT,
+                    target=Stage.IN_PROGRESS, actor_id=None, note="", at=request["accepted_at"])
+        if case.get("follow_up_done_at"):
+            add(case_id=pk, field="stage", name="complete_follow_up", source=Stage.FOLLOW_UP,
+                target=Stage.CLOSED, actor_id=case.get("handler_id"), note="",
+                at=case["follow_up_done_at"])
+        note = t["note"].add
+        if case.get("first_responded_at"):
+            note(case_id=pk, kind=NoteKind.CONTACT, author_id=actor, body=rng.choice(S.CONTACTS),
+                 visible_to_customer=False, created_at=case["first_responded_at"])
+        if case.get("feedback_given_at"):
+            note(case_id=pk, kind=NoteKind.CONTACT, author_id=case.get("handler_id"),
+                 body=case["feedback_message"], visible_to_customer=True,
+                 created_at=case["feedback_given_at"])
+        if offset % LONG_TIMELINE_EVERY == LONG_TIMELINE_EVERY // 2:
+            self._long_exchange(case)
+        self._notices(case, customer)
+        if case.get("resolved_at") and rng.random() < 0.3:
             amount = Decimal(rng.choice([20, 50, 100, 200, 800]))
-            comps.append(Compensation(
-                case_id=case.pk, kind=rng.choice(CompensationKind.values), amount=amount,
-                description="致歉补偿", status=CompensationStatus.APPROVED,
-                proposed_by=case.handler,
-                decided_by=boss if amount > 500 else case.handler, created_at=case.resolved_at,
-                decided_at=case.resolved_at))
-        revisits: list[Revisit] = []
-        if case.feedback_given_at:
-            answered = case.revisit_done_at
-            revisits.append(Revisit(
-                case_id=case.pk, round=1, due_at=case.revisit_due_at,
-                opened_at=case.revisit_due_at if stage != Stage.FEEDBACK_GIVEN else None,
-                answered_at=answered, score=score if answered else None,
-                method=(rng.choice(RevisitMethod.values) if answered else ""),
-                answered_by=None))
-        return transitions, notes, comps, revisits
+            t["compensation"].add(
+                case_id=pk, kind=rng.choice(_COMPENSATION_KINDS), amount=amount,
+                description=S.COMPENSATION, status=CompensationStatus.APPROVED,
+                proposed_by_id=case["handler_id"],
+                decided_by_id=boss if amount > 500 else case["handler_id"],
+                created_at=case["resolved_at"], decided_at=case["resolved_at"])
+        if case.get("feedback_given_at"):
+            done = case.get("revisit_done_at")
+            t["revisit"].add(
+                case_id=pk, round=1, due_at=case["revisit_due_at"],
+                opened_at=case["revisit_due_at"] if Stage.REVISIT in reached else None,
+                token_nonce=f"{rng.getrandbits(64):016x}" if Stage.REVISIT in reached else "",
+                answered_at=done, score=case.get("satisfaction_score"),
+                method=rng.choice(_REVISIT_METHODS) if done else "")
+
+    def _long_exchange(self, case: dict) -> None:
+        """A disputed complaint: the customer writes again and again, the agent answers."""
+        at, end = case["received_at"], case.get("closed_at") or self.now
+        step = (end - at) / 26
+        for i in range(24):
+            at += step
+            if i % 2 == 0:
+                self.t["note"].add(case_id=case["id"], kind=NoteKind.CUSTOMER_MESSAGE,
+                                   author_id=None, body=self.rng.choice(S.CUSTOMER_MESSAGES),
+                                   visible_to_customer=True, created_at=at)
+            else:
+                self.t["note"].add(case_id=case["id"], kind=NoteKind.CONTACT,
+                                   author_id=case.get("handler_id") or case.get("owner_id"),
+                                   body=self.rng.choice(S.CONTACTS), visible_to_customer=True,
+                                   created_at=at)
+
+    def _notices(self, case: dict, customer: dict) -> None:
+        """The customer's notices: acknowledgement, result feedback, survey invitation,
+        follow-up; sent a little after they were queued."""
+        kinds = [(NoticeKind.ACKNOWLEDGEMENT, "ack", case["received_at"])]
+        if case.get("feedback_given_at"):
+            kinds.append((NoticeKind.FEEDBACK, "round1", case["feedback_given_at"]))
+        if case.get("revisit_due_at") and case["revisit_due_at"] <= self.now:
+            kinds.append((NoticeKind.SURVEY, "round1", case["revisit_due_at"]))
+        if case.get("follow_up_done_at"):
+            kinds.append((NoticeKind.FOLLOW_UP, "followup1", case["follow_up_done_at"]))
+        target = delivery_for(SimpleNamespace(**customer))  # reads the address fields only
+        if target is None:
+            return
+        channel, recipient = target
+        for kind, key, at in kinds:
+            subject, body = self._text(kind, channel, customer["language"])
+            values = (case["reference"], case["tracking_code"], customer["name"])
+            for marker, value in zip(_MARKERS, values, strict=False):
+                subject, body = subject.replace(marker, value), body.replace(marker, value)
+            sent = at + self._m(0.1, 3)
+            self.t["notice"].add(
+                case_id=case["id"], kind=kind, channel=channel, recipient=recipient,
+                language=customer["language"], subject=subject[:200], body=body,
+                context={"reference": case["reference"]},
+                idempotency_key=f"{kind}:{case['id']}:{key}",
+                status=NoticeStatus.SENT if sent <= self.now else NoticeStatus.QUEUED,
+                attempts=1 if sent <= self.now else 0, created_at=at,
+                sent_at=sent if sent <= self.now else None)
+
+    def _text(self, kind: str, channel: str, language: str) -> tuple[str, str]:
+        """The notice's text rendered once per kind, channel and language with markers for
+        the per-case values (rendering each of millions of notices would dominate)."""
+        key = (kind, channel, language)
+        if key not in self.plan.texts:
+            context = dict(zip(("reference", "tracking_code", "customer_name"), _MARKERS,
+                               strict=False))
+            context.update(S.NOTICE_CONTEXT)
+            self.plan.texts[key] = render_notice(kind=kind, channel=channel, language=language,
+                                                 context=context)
+        return self.plan.texts[key]
+
+
+_MARKERS = ("\x00REF\x00", "\x00CODE\x00", "\x00NAME\x00", "\x00DUE\x00")
+# A due time no real one shares, to find where the alert text puts it (as the sweep writes it).
+_DUE = datetime(1999, 9, 9, 9, 9, tzinfo=UTC)
+_DUE_FORMAT = "%Y-%m-%d %H:%M"

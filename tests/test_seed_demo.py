@@ -1,0 +1,120 @@
+"""seed_demo shapes a working day relative to now: most open cases on time, some at risk, a
+few breached with the alerts the sweep would have raised, liaisons with open requests, clocks
+consistent with the cases, KPI sums that verify, the same data for the same seed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import Min
+from django.utils import timezone
+
+from cases.choices import OPEN_STAGES, SlaState, Stage
+from cases.models import (
+    Alert,
+    Case,
+    CaseDeadline,
+    CaseTransition,
+    CollaborationRequest,
+    Customer,
+    Department,
+    Notice,
+    User,
+)
+from cases.models.collaboration import RequestStatus
+from cases.services.sweeps import ALERT_BREACHED
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seeded():
+    call_command("seed_demo", "--cases", "300")
+    return timezone.now()
+
+
+def test_open_cases_are_mostly_on_time_some_at_risk_a_few_breached(seeded):
+    open_cases = Case.objects.filter(stage__in=OPEN_STAGES)
+    states = {s: open_cases.filter(sla_state=s).count() for s in SlaState.values}
+    total = sum(states.values())
+    assert 0 < total < 300 * 0.3  # most cases of 90 days are closed
+    assert states[SlaState.ON_TIME] >= total * 0.7
+    assert states[SlaState.AT_RISK] >= 1
+    assert 1 <= states[SlaState.BREACHED] <= total * 0.1
+    # nothing has been lying open for weeks: the oldest open case came in days ago
+    oldest = open_cases.aggregate(first=Min("received_at"))["first"]
+    assert seeded - oldest < timedelta(days=14)
+
+
+def test_every_breach_raised_its_alerts(seeded):
+    supervisor = User.objects.get(username="supervisor")
+    breached = CaseDeadline.objects.filter(state=SlaState.BREACHED).select_related("case")
+    assert breached.exists()
+    for row in breached:
+        told = set(Alert.objects.filter(deadline=row, kind=ALERT_BREACHED)
+                   .values_list("recipient_id", flat=True))
+        assert supervisor.pk in told
+        assert (row.case.owner_id or row.case.handler_id) in told | {None}
+    # recent alerts wait unread; older ones were read
+    assert Alert.objects.filter(read_at__isnull=True).exists()
+    assert Alert.objects.filter(read_at__isnull=False).exists()
+
+
+def test_each_liaison_has_open_requests_with_running_clocks(seeded, client):
+    for department in Department.objects.filter(liaison__isnull=False):
+        requests = CollaborationRequest.objects.filter(department=department,
+                                                       status=RequestStatus.OPEN)
+        assert requests.exists(), department.code
+        for request in requests:
+            assert request.case.stage == Stage.WAITING_DEPARTMENT
+            assert CaseDeadline.objects.filter(request=request, stopped_at__isnull=True).exists()
+        client.force_login(department.liaison)
+        response = client.get("/board/")
+        assert response.status_code == 200
+        assert requests.first().case.reference in response.content.decode()
+
+
+def test_clocks_agree_with_the_cases(seeded):
+    for case in Case.objects.filter(stage__in=OPEN_STAGES).prefetch_related("deadlines"):
+        running = [d for d in case.deadlines.all() if d.stopped_at is None]
+        assert running, case.reference
+        assert case.next_due_at == min(d.due_at for d in running)
+    assert not CaseDeadline.objects.filter(case__stage__in=[Stage.CLOSED, Stage.INVALID],
+                                           stopped_at__isnull=True).exists()
+    closed = Case.objects.filter(stage=Stage.CLOSED).first()
+    names = set(CaseTransition.objects.filter(case=closed).values_list("name", flat=True))
+    assert {"receive", "triage", "assign", "start", "resolve", "give_feedback"} <= names
+    assert Notice.objects.filter(case=closed, kind="acknowledgement").exists() or \
+        not closed.customer.email
+
+
+def test_kpi_summaries_verify_after_seeding(seeded, capsys):
+    call_command("kpi_summaries", "--verify", "120")
+    assert "Day sums agree" in capsys.readouterr().out
+
+
+def test_the_same_seed_writes_the_same_cases():
+    def shape() -> list[tuple]:
+        return list(Case.objects.order_by("pk").values_list(
+            "stage", "subject", "category", "channel", "tier", "customer__name"))
+
+    call_command("seed_demo", "--cases", "40", "--seed", "3")
+    first = shape()
+    Case.objects.all().delete()
+    Customer.objects.all().delete()
+    call_command("seed_demo", "--cases", "40", "--seed", "3")
+    assert shape() == first
+
+
+def test_refuses_a_database_with_cases_unless_appending(capsys):
+    call_command("seed_demo", "--cases", "20")
+    with pytest.raises(CommandError, match="already holds 20 cases"):
+        call_command("seed_demo", "--cases", "20")
+    assert Case.objects.count() == 20
+    call_command("seed_demo", "--cases", "20", "--if-empty")
+    assert Case.objects.count() == 20
+    call_command("seed_demo", "--cases", "5", "--yes")
+    assert Case.objects.count() == 25
