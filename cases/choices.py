@@ -136,6 +136,8 @@ class NoteKind(models.TextChoices):
     CUSTOMER_MESSAGE = "customer_message", _("Message from customer")
     # Claims to be from the customer but the sender could not be verified: staff only.
     UNVERIFIED_MESSAGE = "unverified_message", _("Unverified message")
+    # A message an agent wrote to the customer, sent through the outbox (``CaseNote.notice``).
+    REPLY = "reply", _("Reply to the customer")
 
 
 class CompensationKind(models.TextChoices):

@@ -17,6 +17,7 @@ from cases import selectors
 from cases.choices import (
     MAX_FREE_TEXT,
     CompensationKind,
+    ContactChannel,
     Difficulty,
     NoteKind,
     Role,
@@ -26,6 +27,7 @@ from cases.choices import (
 )
 from cases.ids import parse_id
 from cases.models import Case, Department, RootCause, User
+from channels.forms import MultipleFileField
 
 TIER_CHOICES = [(t.value, t.label) for t in Tier if t != Tier.UNTRIAGED]
 SCORE_CHOICES = [
@@ -310,6 +312,29 @@ class NoteForm(DeskForm):
     visible_to_customer = forms.BooleanField(
         label=_("Progress update visible on the customer's tracking page"), required=False,
     )
+    files = MultipleFileField(label=_("Files"), help_text=_("Kept on the case for the desk."))
+
+
+class ReplyForm(DeskForm):
+    """A reply to the customer on one of their channels, with files (sent by e-mail)."""
+
+    body = DeskText(label=_("Reply to the customer"), rows=5)
+    channel = forms.ChoiceField(label=_("Send by"), choices=[])
+    files = MultipleFileField(
+        label=_("Files"),
+        help_text=_("Sent by e-mail. With SMS or WeChat the text says the files went to the "
+                    "customer's e-mail address."))
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, customer: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "id_reply_%s")
+        super().__init__(*args, **kwargs)
+        from cases.services.notices import delivery_options
+
+        labels = dict(ContactChannel.choices)
+        self.fields["channel"].choices = [
+            (channel, f"{labels[channel]} · {address}")
+            for channel, address in delivery_options(customer)]
 
 
 class CompensationDecisionForm(DeskForm):

@@ -40,6 +40,7 @@ from django.utils.module_loading import import_string
 
 from cases.choices import ContactChannel
 from cases.models import Notice
+from cases.models.notices import NoticeKind
 
 logger = logging.getLogger("cases.notices")
 
@@ -66,6 +67,23 @@ def message_id_for(idempotency_key: str) -> str:
     return f"<notice-{key_digest(idempotency_key)}@{domain}>"
 
 
+def notice_files(notice: Notice) -> list[tuple[str, bytes, str]]:
+    """(file name, bytes, type) of the case files a notice carries (``attachment_ids`` in
+    its context; a reply's files), read from private storage."""
+    ids = (notice.context or {}).get("attachment_ids") or []
+    if not ids:
+        return []
+    from cases.models import CaseAttachment
+    from channels.attachments import private_storage
+
+    storage = private_storage()
+    files = []
+    for row in CaseAttachment.objects.filter(pk__in=ids, case_id=notice.case_id):
+        with storage.open(row.file.name, "rb") as handle:
+            files.append((row.original_name, handle.read(), row.content_type))
+    return files
+
+
 def delivery_check(backend: NoticeBackend) -> Callable[[str], bool | None] | None:
     """The backend's ``was_delivered(idempotency_key)``, or None when its transport cannot
     say whether a message was accepted (plain SMTP)."""
@@ -81,13 +99,22 @@ class EmailNoticeBackend:
         from smtplib import SMTPRecipientsRefused
 
         message_id = message_id_for(notice.idempotency_key)
+        headers = {"Message-ID": message_id, "X-Complaints-Notice-Key": notice.idempotency_key}
+        reply_to = []
+        if notice.kind == NoticeKind.REPLY and notice.case_id:
+            # A person wrote it: the customer's answer goes to the case's reply address.
+            from channels.reply_address import reply_address_for
+
+            reply_to = [reply_address_for(notice.case_id)]
+        else:
+            headers["Auto-Submitted"] = "auto-generated"
         message = EmailMessage(
             subject=notice.subject or "", body=notice.body,
-            from_email=settings.DEFAULT_FROM_EMAIL, to=[notice.recipient],
-            headers={"Message-ID": message_id, "X-Complaints-Notice-Key": notice.idempotency_key,
-                     "Auto-Submitted": "auto-generated"},
-            connection=get_connection(fail_silently=False),
+            from_email=settings.DEFAULT_FROM_EMAIL, to=[notice.recipient], reply_to=reply_to,
+            headers=headers, connection=get_connection(fail_silently=False),
         )
+        for name, data, content_type in notice_files(notice):
+            message.attach(name, data, content_type)
         try:
             message.send()
         except SMTPRecipientsRefused as exc:

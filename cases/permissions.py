@@ -132,6 +132,22 @@ def can_add_note(case: Case, user: User | None) -> bool:
     return is_agent(user)
 
 
+def can_reply(case: Case, user: User | None) -> bool:
+    """Write to the customer from the case: any agent who may see it, as for contacts."""
+    return can_work(case, user)
+
+
+def can_resend_reply(case: Case, author_id: int | None, user: User | None) -> bool:
+    """Send a failed or uncertain reply again: its author, the case's owner or handler, a
+    supervisor, or whoever holds the outbox's ``cases.decide_notice`` permission (Django
+    caches a user's permissions after the first check)."""
+    if is_supervisor(user) or (
+        is_agent(user) and user.pk in (author_id, case.owner_id, case.handler_id)
+    ):
+        return True
+    return _active(user) and user.has_perm("cases.decide_notice")
+
+
 def can_propose_compensation(case: Case, user: User | None) -> bool:
     """The handling team; while a case is under review, its reviewers (a changed decision)."""
     if case.stage == Stage.REVIEW:

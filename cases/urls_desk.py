@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases/bulk/", desk.BulkActionView.as_view(), name="bulk"),
     path("cases/<int:pk>/", workspace.CaseWorkspaceView.as_view(), name="case"),
     path("cases/<int:pk>/note/", workspace.CaseNoteView.as_view(), name="case_note"),
+    path("cases/<int:pk>/reply/", workspace.CaseReplyView.as_view(), name="case_reply"),
     path("cases/<int:pk>/pause/", pauses.CasePauseView.as_view(), name="case_pause"),
     path("cases/<int:pk>/resume/", pauses.CaseResumeView.as_view(), name="case_resume"),
     path("cases/<int:pk>/do/<slug:action>/", actions.CaseActionView.as_view(),

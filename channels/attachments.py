@@ -23,7 +23,7 @@ from django.core.files.storage import FileSystemStorage
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.models import Case, CaseAttachment
+from cases.models import Case, CaseAttachment, CaseNote, CollaborationRequest, User
 
 MAX_FILES = 5
 
@@ -159,10 +159,14 @@ def check(file: IncomingFile, claimed_type: str = "") -> CheckedFile:
     return CheckedFile(clean_filename(file.name, content_type), content_type, file.data)
 
 
-def store(case: Case, files: list[CheckedFile]) -> list[CaseAttachment]:
+def store(
+    case: Case, files: list[CheckedFile], *, note: CaseNote | None = None,
+    request: CollaborationRequest | None = None, uploaded_by: User | None = None,
+) -> list[CaseAttachment]:
     """Write the files privately and record them on the case (call inside the transaction
     that creates the case; the returned rows' files are removed by the caller with
-    ``discard`` if it rolls back). A failure here removes the files it wrote itself."""
+    ``discard`` if it rolls back). A failure here removes the files it wrote itself.
+    ``note``/``request``/``uploaded_by``: for files added after intake."""
     rows = []
     now = timezone.now()
     try:
@@ -172,7 +176,7 @@ def store(case: Case, files: list[CheckedFile]) -> list[CaseAttachment]:
                                            ContentFile(item.data))
             attachment = CaseAttachment(
                 case=case, original_name=item.name[:200], content_type=item.content_type,
-                size=len(item.data),
+                size=len(item.data), note=note, request=request, uploaded_by=uploaded_by,
             )
             attachment.file.name = saved
             rows.append(attachment)

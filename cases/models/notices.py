@@ -21,6 +21,7 @@ class NoticeKind(models.TextChoices):
     PAUSE = "pause", _("Handling paused")
     EXTENSION = "extension", _("Statutory extension")
     LETTER = "letter", _("Final-response letter")
+    REPLY = "reply", _("Reply")
 
 
 class NoticeStatus(models.TextChoices):

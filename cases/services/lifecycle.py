@@ -68,7 +68,9 @@ def _finish(case: Case) -> Case:
     return case
 
 
-def _record_first_contact(case: Case, actor: User | None, at: timezone.datetime) -> None:
+def record_first_response(case: Case, actor: User | None, at: timezone.datetime) -> None:
+    """The first contact or customer-visible reply stops the response clock (later ones do
+    nothing). Call with the case locked; the caller saves it."""
     if case.first_responded_at is None:
         clocks.stop_clock(case, Clock.RESPONSE, at)
 
@@ -162,7 +164,7 @@ def case_start(
     if summary:
         CaseNote.objects.create(case=case, kind=NoteKind.CONTACT, author=actor, body=summary,
                                 created_at=now)
-        _record_first_contact(case, actor, now)
+        record_first_response(case, actor, now)
     return _finish(case)
 
 
@@ -180,7 +182,7 @@ def case_record_contact(
     now = timezone.now()
     CaseNote.objects.create(case=case, kind=NoteKind.CONTACT, author=actor, body=body,
                             visible_to_customer=visible_to_customer, created_at=now)
-    _record_first_contact(case, actor, now)
+    record_first_response(case, actor, now)
     return _finish(case)
 
 

@@ -27,6 +27,16 @@ def delivery_for(customer: Customer) -> tuple[str, str] | None:
     return None
 
 
+def delivery_options(customer: Customer) -> list[tuple[str, str]]:
+    """Every (channel, address) a written message can reach the customer on, the one
+    ``delivery_for`` picks first (phone numbers are written to by SMS)."""
+    options = [(ContactChannel.EMAIL, customer.email), (ContactChannel.SMS, customer.phone),
+               (ContactChannel.WECHAT, customer.wechat_openid)]
+    options = [(channel, address) for channel, address in options if address]
+    first = delivery_for(customer)
+    return sorted(options, key=lambda option: option != first)
+
+
 def notice_queue(
     *, case: Case, kind: str, key: str, context: dict[str, Any] | None = None,
 ) -> Notice | None:
@@ -90,5 +100,5 @@ def notice_dispatch_after_commit(notice: Notice) -> None:
     notice_dispatch_on_commit([notice.pk])
 
 
-__all__ = ["NoticeKind", "delivery_for", "notice_build", "notice_dispatch_after_commit",
+__all__ = ["NoticeKind", "delivery_for", "delivery_options", "notice_build", "notice_dispatch_after_commit",
            "notice_key", "notice_queue"]

@@ -253,8 +253,8 @@ def outbox_redispatch(*, now: datetime | None = None, limit: int = 1000) -> int:
 _DECIDE_PERMISSION = "cases.decide_notice"
 
 
-def _lock_for_decision(*, actor: User, notice_id: int) -> Notice:
-    if not actor.has_perm(_DECIDE_PERMISSION):
+def _lock_for_decision(*, actor: User, notice_id: int, authorised: bool = False) -> Notice:
+    if not authorised and not actor.has_perm(_DECIDE_PERMISSION):
         raise ActionForbidden(_("You may not send notices again or mark them as delivered."))
     notice = Notice.objects.select_for_update().filter(pk=notice_id).first()
     if notice is None:
@@ -263,11 +263,12 @@ def _lock_for_decision(*, actor: User, notice_id: int) -> Notice:
 
 
 @transaction.atomic
-def notice_resend(*, actor: User, notice_id: int) -> Notice:
+def notice_resend(*, actor: User, notice_id: int, authorised: bool = False) -> Notice:
     """An operator sends a failed or uncertain notice again (admin action): it gets a fresh
-    budget of attempts. Needs ``cases.decide_notice``. A sent notice is never re-sent; one in
-    flight is left to finish. Records who and when; dispatches after commit."""
-    notice = _lock_for_decision(actor=actor, notice_id=notice_id)
+    budget of attempts. Needs ``cases.decide_notice`` unless the caller checked a narrower
+    right itself (``authorised``, e.g. the author of a reply). A sent notice is never
+    re-sent; one in flight is left to finish. Records who and when; dispatches after commit."""
+    notice = _lock_for_decision(actor=actor, notice_id=notice_id, authorised=authorised)
     if notice.status not in (NoticeStatus.FAILED, NoticeStatus.UNCERTAIN):
         raise ActionNotAllowed(
             _("Only a failed or uncertain notice can be sent again (this one is “%(status)s”).")

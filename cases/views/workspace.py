@@ -17,7 +17,7 @@ from cases.choices import CompensationStatus, NoteKind
 from cases.selectors import department_requests
 from cases.selectors.pauses import case_pause_panel
 from cases.selectors.statutory import statutory_panel
-from cases.services import ActionNotAllowed, CaseBusy, InvalidInput
+from cases.services import ActionNotAllowed, CaseBusy, DomainError, InvalidInput, conversation
 from cases.services.audit import audit_personal_data_view
 from cases.views.actions import actions_for, case_url
 from cases.views.base import AgentRequiredMixin, get_case_or_404
@@ -31,7 +31,7 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
         return render(request, self.template_name, self.context(request, case))
 
     @staticmethod
-    def context(request: HttpRequest, case, note_form=None) -> dict:
+    def context(request: HttpRequest, case, note_form=None, reply_form=None) -> dict:
         user = request.user
         # The board's panel (requests with open to-dos and latest progress, and the real
         # "may ask a department" rule); its requests also feed the timeline.
@@ -49,6 +49,9 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
             "main_actions": [a for a in actions if a.main],
             "side_actions": [a for a in actions if not a.main],
             "note_form": (note_form or desk_forms.NoteForm()) if can_note else None,
+            "reply_form": (reply_form or desk_forms.ReplyForm(
+                customer=case.customer, initial={"version": case.version}))
+            if perms.can_reply(case, user) else None,
             "can_approve": perms.can_approve_compensation(case, user),
             "pending_compensations": [c for c in workspace.compensations
                                       if c.status == CompensationStatus.PROPOSED],
@@ -59,6 +62,31 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
             "audit_page": case_history_page(case_id=case.pk, page=request.GET.get("audit_page"))
             if perms.can_see_audit_history(user) else None,
         }
+
+
+class CaseReplyView(AgentRequiredMixin, View):
+    """Write to the customer (POST only): the reply goes through the outbox."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        case = get_case_or_404(request, pk)
+        if not perms.can_reply(case, request.user):
+            raise PermissionDenied(_("You may not write to the customer of this case."))
+        form = desk_forms.ReplyForm(request.POST, request.FILES, customer=case.customer)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                conversation.case_send_reply(
+                    actor=request.user, case_id=case.pk, body=data["body"],
+                    channel=data["channel"], files=data["files"], version=data["version"],
+                )
+            except DomainError as exc:
+                field = getattr(exc, "field", None)
+                form.add_error(field if field in form.fields else None, exc.message)
+            else:
+                messages.success(request, _("Reply queued for sending."))
+                return redirect(f"{case_url(case)}#thread")
+        context = CaseWorkspaceView.context(request, case, reply_form=form)
+        return render(request, CaseWorkspaceView.template_name, context, status=400)
 
 
 class CaseNoteView(AgentRequiredMixin, View):
