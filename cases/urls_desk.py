@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from cases.views import actions, desk, pauses, saved_filters, statutory, workspace
+from cases.views import (
+    actions,
+    desk,
+    letters,
+    macros,
+    pauses,
+    saved_filters,
+    statutory,
+    workspace,
+)
 
 urlpatterns = [
     path("", desk.DeskHomeView.as_view(), name="home"),
@@ -11,6 +20,10 @@ urlpatterns = [
     path("cases/<int:pk>/", workspace.CaseWorkspaceView.as_view(), name="case"),
     path("cases/<int:pk>/note/", workspace.CaseNoteView.as_view(), name="case_note"),
     path("cases/<int:pk>/reply/", workspace.CaseReplyView.as_view(), name="case_reply"),
+    path("cases/<int:pk>/macros/", macros.CaseMacroListView.as_view(), name="case_macros"),
+    path("cases/<int:pk>/letter/", letters.CaseLetterView.as_view(), name="case_letter"),
+    path("cases/<int:pk>/letters/<int:letter_pk>/", letters.CaseLetterPrintView.as_view(),
+         name="case_letter_print"),
     path("cases/<int:pk>/pause/", pauses.CasePauseView.as_view(), name="case_pause"),
     path("cases/<int:pk>/resume/", pauses.CaseResumeView.as_view(), name="case_resume"),
     path("cases/<int:pk>/do/<slug:action>/", actions.CaseActionView.as_view(),

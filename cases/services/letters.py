@@ -146,6 +146,9 @@ def letter_send(*, actor: User, case_id: int, parts: LetterParts,
     if draft.problems:
         name, message = draft.problems[0]
         raise InvalidInput(message, field=name or None)
+    if not parts.measures.strip():
+        raise InvalidInput(_("Say what was changed so that it does not happen again."),
+                           field="measures")
     revisit_round = lifecycle.record_feedback(case, actor, message=draft.text,
                                               preventive_measures=parts.measures)
     notice = notice_queue(case=case, kind=NoticeKind.LETTER, key=f"round{revisit_round}",
