@@ -38,16 +38,26 @@ def _materials_macro() -> Macro:
                                 action="request_materials", pause_reason=reason)
 
 
+def _open(browser, live_server, artifacts_dir, name: str, stage: str, language: str):
+    """A case at ``stage`` handled by a new agent signed in in ``language``; a screenshot
+    helper."""
+    agent = UserFactory(username=f"{name}-agent", role=Role.FRONTLINE, language=language,
+                        time_zone="Asia/Shanghai")
+    case = CaseFactory(stage=stage, handler=agent)
+    context, page = _login(browser, live_server.url, agent.username, language)
+
+    def shot(page, step: str) -> None:
+        page.screenshot(path=str(artifacts_dir / f"{name}_{step}.png"), full_page=True)
+
+    return case, context, page, shot
+
+
 def test_an_agent_inserts_edits_previews_and_sends_a_canned_reply(
     django_db_setup, browser_env, live_server, browser, artifacts_dir
 ):
     macro = _materials_macro()
-    agent = UserFactory(username="macro-agent", role=Role.FRONTLINE, language="zh-hans",
-                        time_zone="Asia/Shanghai")
-    case = CaseFactory(stage=Stage.IN_PROGRESS, handler=agent)
-    shot = lambda page, name: page.screenshot(  # noqa: E731
-        path=str(artifacts_dir / f"macro_{name}.png"), full_page=True)
-    context, page = _login(browser, live_server.url, agent.username, "zh-hans")
+    case, context, page, shot = _open(browser, live_server, artifacts_dir, "macro",
+                                      Stage.IN_PROGRESS, "zh-hans")
     try:
         page.goto(f"{live_server.url}/desk/cases/{case.pk}/")
         # Search the canned replies and insert one
@@ -83,12 +93,8 @@ def test_an_agent_previews_sends_and_prints_the_final_letter(
 ):
     if not LetterTemplate.objects.exists():
         LetterTemplate.objects.create(**SEED.LETTER)
-    agent = UserFactory(username="letter-agent", role=Role.FRONTLINE, language="en",
-                        time_zone="Asia/Shanghai")
-    case = CaseFactory(stage=Stage.RESOLVED, handler=agent)
-    shot = lambda page, name: page.screenshot(  # noqa: E731
-        path=str(artifacts_dir / f"letter_{name}.png"), full_page=True)
-    context, page = _login(browser, live_server.url, agent.username, "en")
+    case, context, page, shot = _open(browser, live_server, artifacts_dir, "letter",
+                                      Stage.RESOLVED, "en")
     try:
         page.goto(f"{live_server.url}/desk/cases/{case.pk}/")
         page.click("[data-action=letter]")

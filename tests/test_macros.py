@@ -94,6 +94,11 @@ def _listed(client, case) -> dict[int, dict]:
     return {m["macro_id"]: m for m in response.json()["macros"]}
 
 
+def _due_in(case, language: str) -> str:
+    with translation.override(language):
+        return date_format(timezone.localtime(case.solution_due_at), "DATE_FORMAT")
+
+
 def test_inserted_text_is_filled_for_the_case_in_chinese(client, frontline):
     # Given a case of a Chinese-speaking customer with a running solution clock
     case = CaseFactory(stage=Stage.IN_PROGRESS)
@@ -102,8 +107,7 @@ def test_inserted_text_is_filled_for_the_case_in_chinese(client, frontline):
     # When the agent opens the picker
     filled = _listed(client, case)[m.pk]
     # Then the Chinese text is filled with the case's values
-    with translation.override("zh-hans"):
-        due = date_format(timezone.localtime(case.solution_due_at), "DATE_FORMAT")
+    due = _due_in(case, "zh-hans")
     assert filled["language"] == "zh-hans"
     assert filled["text"] == (f"{case.customer.name}您好，{frontline}为您处理 {case.reference}，"
                               f"{due} 前答复：{track_url(case)}")
@@ -116,8 +120,7 @@ def test_inserted_text_follows_the_customers_language(client, frontline):
     m = macro()
     client.force_login(frontline)
     filled = _listed(client, case)[m.pk]
-    with translation.override("en"):
-        due = date_format(timezone.localtime(case.solution_due_at), "DATE_FORMAT")
+    due = _due_in(case, "en")
     assert filled["language"] == "en"
     assert filled["text"].startswith(f"Dear {case.customer.name}, {frontline} handles")
     assert f"answer by {due}:" in filled["text"] and "年" not in filled["text"]

@@ -11,7 +11,7 @@ from django.views import View
 
 from cases.letter_forms import LetterForm
 from cases.models import Case, FinalLetter, LetterMode
-from cases.services import ConflictError, DomainError, InvalidInput
+from cases.services import ConflictError, DomainError
 from cases.services.desk_config import desk_config
 from cases.services.letters import LetterParts, letter_draft, letter_prefill, letter_send
 from cases.views.actions import ACTIONS, case_url
@@ -68,11 +68,9 @@ class CaseLetterView(AgentOr404Mixin, View):
         except ConflictError as exc:
             messages.error(request, exc.message)
             return redirect(case_url(case))
-        except InvalidInput as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-            return self._render(request, case, form, parts, status=400)
         except DomainError as exc:
-            form.add_error(None, exc.message)
+            field = getattr(exc, "field", None)
+            form.add_error(field if field in form.fields else None, exc.message)
             return self._render(request, case, form, parts, status=400)
         messages.success(request, _("Final-response letter sent to the customer. The "
                                     "satisfaction revisit is due in 48 hours."))
