@@ -1,6 +1,7 @@
 """Reads of the intake channels: the customer's progress lookup and the desk's customer
 search. The tracking timeline shows only what is meant for the customer: stages and dates,
-messages marked visible to them and the result we sent; never internal notes or staff names."""
+their messages, our replies and the messages marked visible to them, and the result we sent;
+never internal notes or staff names."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -52,9 +53,10 @@ def case_for_tracking(*, reference: str, code: str) -> Case | None:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # "stage", "message", "customer", "result", "pause"
+    kind: str  # "stage", "message", "reply", "customer", "result", "pause"
     title: str
     body: str = ""
+    files: int = 0  # files that went with our reply (by e-mail)
 
 
 def tracking_timeline(case: Case) -> list[TimelineEntry]:
@@ -69,11 +71,13 @@ def tracking_timeline(case: Case) -> list[TimelineEntry]:
         measures = "\n\n" + str(_("What we changed so it does not happen again:")) + " " + (
             case.preventive_measures
         )
-    for kind, body, at in case.notes.filter(visible_to_customer=True).values_list(
-        "kind", "body", "created_at"
-    ):
+    notes = (case.notes.filter(visible_to_customer=True).annotate(file_count=Count("files"))
+             .values_list("kind", "body", "created_at", "file_count"))
+    for kind, body, at, file_count in notes:
         if kind == NoteKind.CUSTOMER_MESSAGE:
             entries.append(TimelineEntry(at, "customer", str(_("Your message")), body))
+        elif kind == NoteKind.REPLY:
+            entries.append(TimelineEntry(at, "reply", str(_("Our reply")), body, file_count))
         elif case.feedback_message and body == case.feedback_message and not result_shown:
             # The feedback is recorded as a contact note: show it once, as the result.
             entries.append(TimelineEntry(at, "result", str(_("Our result")), body + measures))

@@ -19,8 +19,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cases.choices import ChannelKind
 from cases.ids import parse_id
-from cases.models import Case, CaseAttachment, Customer, ReviewVia
+from cases.models import Case, Customer, ReviewVia
 from cases.permissions import is_agent
+from cases.selectors.attachments import attachments_visible_to
 from cases.selectors.pauses import open_pause_for_tracking
 from cases.selectors.statutory import statutory_for_tracking
 from cases.services import ActionNotAllowed, CaseBusy, CustomerData, IntakeData, InvalidInput
@@ -293,9 +294,9 @@ def log_complaint(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """A case attachment, for staff who can see the case: always a download, never inline."""
-    visible = Case.objects.for_user(request.user).values("pk")
-    attachment = get_object_or_404(CaseAttachment, pk=pk, case__in=visible)
+    """A case attachment, for staff who may see it (``attachments_visible_to``; anyone else
+    gets a 404): always a download, never inline."""
+    attachment = get_object_or_404(attachments_visible_to(request.user), pk=pk)
     try:
         handle = private_storage().open(attachment.file.name, "rb")
     except (FileNotFoundError, OSError) as exc:

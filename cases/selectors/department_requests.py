@@ -19,6 +19,7 @@ from cases.choices import Clock
 from cases.masking import contact_for, text_for
 from cases.models import (
     Case,
+    CaseAttachment,
     CaseDeadline,
     CollaborationNote,
     CollaborationRequest,
@@ -102,6 +103,7 @@ class RequestDetail:
     assignees: list[User]
     other_requests: list[CollaborationRequest]
     attachments: list[Any]
+    shared_files: list[Any]
 
 
 def request_for_user(*, user: User, pk: int) -> CollaborationRequest:
@@ -160,6 +162,10 @@ def request_detail_for(*, user: User, pk: int, now: datetime | None = None) -> R
             CollaborationRequest.objects.filter(case_id=req.case_id).exclude(pk=req.pk)
             .select_related("department").order_by("created_at")
         )
+    files = list(
+        CaseAttachment.objects.filter(case_id=req.case_id)
+        .filter(Q(note__isnull=True, request__isnull=True) | Q(request=req))
+        .select_related("uploaded_by").order_by("uploaded_at", "id"))
     todos = list(req.todos.select_related("assignee", "done_by").order_by(
         "done_at", "due_at", "id"))
     return RequestDetail(
@@ -170,9 +176,10 @@ def request_detail_for(*, user: User, pk: int, now: datetime | None = None) -> R
         history=_history(req, user),
         assignees=todo_assignees(req) if collaborate else [],
         other_requests=others,
-        # Photos and receipts help the department; the download view lets anyone who can
-        # see the case (Case.objects.for_user: liaisons of its requests) fetch them.
-        attachments=list(req.case.attachments.order_by("uploaded_at", "id")),
+        # Photos and receipts that came with the complaint help the department, and the
+        # files shared on this request (``cases.selectors.attachments`` decides downloads).
+        attachments=[f for f in files if f.request_id is None],
+        shared_files=[f for f in files if f.request_id == req.pk],
     )
 
 

@@ -3,28 +3,33 @@ other cases, read in a fixed number of queries."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
-from cases.choices import CompensationStatus, NoteKind, Stage, Tier
+from cases.choices import CompensationStatus
 from cases.models import (
     Case,
     CaseDeadline,
-    CaseNote,
-    CaseTransition,
     CollaborationRequest,
     Compensation,
-    Notice,
     Revisit,
     User,
 )
-from cases.models.collaboration import RequestStatus
-from cases.services.collaboration import TIMELINE_FIELD as REQUEST_FIELD
+from cases.selectors.timeline import (
+    Cursor,
+    TimelineEntry,
+    TimelinePage,
+    case_timeline_page,
+    state_label,
+    transition_label,
+)
+
+__all__ = ["TimelineEntry", "Workspace", "approved_compensations", "case_for_action",
+           "case_for_workspace", "case_open_deadlines", "case_workspace",
+           "pending_compensations", "state_label", "transition_label"]
 
 
 def case_for_workspace(user: User, pk: int) -> Case:
@@ -63,78 +68,13 @@ def case_open_deadlines(case: Case, now: datetime | None = None) -> list[CaseDea
     return rows
 
 
-_EXTRA_TRANSITION_LABELS = {
-    "receive": _("Received"),
-    "pause": _("Paused"),
-    "resume": _("Resumed"),
-}
-
-
-def transition_label(name: str) -> str:
-    from cases.transition_labels import TRANSITION_LABELS
-
-    label = TRANSITION_LABELS.get(name) or _EXTRA_TRANSITION_LABELS.get(name)
-    return str(label) if label else name.replace("_", " ")
-
-
-def state_label(field_name: str, value: str) -> str:
-    """A logged state value as a person reads it (stage, tier and department-request status
-    names are translated)."""
-    if value in ("", None):
-        return "—"
-    try:
-        if field_name == "stage":
-            return str(Stage(value).label)
-        if field_name == "tier":
-            return str(Tier(int(value)).label)
-        if field_name == REQUEST_FIELD:
-            return str(RequestStatus(value).label)
-    except ValueError:
-        pass
-    return str(value)
-
-
-def _request_for_row(
-    row: CaseTransition, requests: list[CollaborationRequest]
-) -> CollaborationRequest | None:
-    """The department request a ``field="request"`` timeline row is about. The collaboration
-    service writes the note as "<department>: <text>" (or just the department), and a case has
-    at most one waiting request per department, so it is the latest request to that
-    department created by the row's time."""
-    found = None
-    for req in requests:  # oldest first
-        if req.created_at > row.at:
-            break
-        dept = str(req.department)
-        if row.note == dept or row.note.startswith(f"{dept}: "):
-            found = req
-    return found
-
-
-def _request_url(req: CollaborationRequest) -> str:
-    return reverse("board:request", args=[req.pk])
-
-
-@dataclass
-class TimelineEntry:
-    at: datetime
-    kind: str  # transition / note / notice / collaboration / compensation / revisit
-    obj: Any
-    css: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _key(entry: TimelineEntry) -> tuple[datetime, int]:
-    return entry.at, getattr(entry.obj, "pk", 0) or 0
-
-
 @dataclass
 class Workspace:
     """Everything the case page shows, read in a fixed number of queries."""
 
     case: Case
     deadlines: list[CaseDeadline]
-    timeline: list[TimelineEntry]
+    timeline: TimelinePage
     compensations: list[Compensation]
     requests: list[CollaborationRequest]
     revisits: list[Revisit]
@@ -147,22 +87,15 @@ OTHER_CASES_SHOWN = 10
 
 
 def case_workspace(
-    case: Case, *, requests: list[CollaborationRequest] | None = None
+    case: Case, *, user: User, requests: list[CollaborationRequest] | None = None,
+    before: Cursor | None = None,
 ) -> Workspace:
-    """The timeline (transitions, notes, customer messages, notices, collaboration,
-    compensation, revisits, in time order), the customer's other cases and open clocks.
+    """The timeline's latest page (``cases.selectors.timeline``; ``before``: an earlier
+    page), the customer's other cases, open clocks, compensations, revisits and the files
+    that came with the complaint, in a fixed number of queries.
 
     ``requests``: the case's department requests when the caller already read them (with
-    their department), to save a query.
-
-    Department requests appear through their ``field="request"`` transition rows (the record),
-    each linked to its request page; a request without a ``request_help`` row (written before
-    the board logged its steps) still shows as a ``collaboration`` entry."""
-    transitions = list(
-        CaseTransition.objects.filter(case=case).select_related("actor").order_by("at", "id")
-    )
-    notes = list(CaseNote.objects.filter(case=case).select_related("author"))
-    notices = list(Notice.objects.filter(case=case).defer("context").order_by("created_at"))
+    their department), to save a query."""
     if requests is None:
         requests = list(
             CollaborationRequest.objects.filter(case=case)
@@ -175,39 +108,9 @@ def case_workspace(
         Compensation.objects.filter(case=case).select_related("proposed_by", "decided_by")
     )
     revisits = list(Revisit.objects.filter(case=case).select_related("answered_by"))
-    timeline: list[TimelineEntry] = []
-    logged_requests: set[int] = set()
-    for t in transitions:
-        extra = {
-            "label": transition_label(t.name),
-            "source": state_label(t.field, t.source),
-            "target": state_label(t.field, t.target),
-        }
-        if t.field == REQUEST_FIELD:
-            req = _request_for_row(t, requests)
-            if req is not None:
-                extra["request"] = req
-                extra["request_url"] = _request_url(req)
-                if t.name == "request_help":
-                    logged_requests.add(req.pk)
-        timeline.append(TimelineEntry(t.at, "transition", t, "kind-transition", extra))
-    for n in notes:
-        css = "kind-customer" if n.kind in (NoteKind.CUSTOMER_MESSAGE, NoteKind.CONTACT) else ""
-        timeline.append(TimelineEntry(n.created_at, "note", n, css))
-    for notice in notices:
-        timeline.append(TimelineEntry(notice.created_at, "notice", notice, "kind-customer"))
-    for r in requests:
-        if r.pk not in logged_requests:
-            timeline.append(TimelineEntry(r.created_at, "collaboration", r, "",
-                                          {"request_url": _request_url(r)}))
-    for c in compensations:
-        timeline.append(TimelineEntry(c.created_at, "compensation", c))
-        if c.decided_at and c.decided_by_id and c.decided_by_id != c.proposed_by_id:
-            timeline.append(TimelineEntry(c.decided_at, "compensation_decision", c))
-    for rv in revisits:
-        if rv.answered_at:
-            timeline.append(TimelineEntry(rv.answered_at, "revisit", rv, "kind-customer"))
-    timeline.sort(key=_key)
+    timeline = case_timeline_page(case, user=user, requests=requests,
+                                  compensations=compensations, revisits=revisits,
+                                  before=before)
     others = list(
         Case.objects.filter(customer_id=case.customer_id)
         .exclude(pk=case.pk)
@@ -223,7 +126,8 @@ def case_workspace(
         revisits=revisits,
         other_cases=others[:OTHER_CASES_SHOWN],
         other_cases_more=len(others) > OTHER_CASES_SHOWN,
-        attachments=list(case.attachments.all()),
+        # Files added later are shown on their note, reply or department request.
+        attachments=timeline.intake_files,
     )
 
 

@@ -1,7 +1,6 @@
 """Domain actions: every state change goes through these, whoever calls them."""
 
 from .alerts import alerts_mark_read
-from . import conversation
 from .compensation import CompensationOffer, compensation_decide, compensation_propose
 from .errors import (
     ActionForbidden,

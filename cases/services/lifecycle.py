@@ -4,6 +4,9 @@ moves the deadline clocks, saves, and queues side effects after commit."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,6 +35,7 @@ from cases.models import (
 from cases.models.letters import LetterMode
 from cases.models.notices import NoticeKind
 from cases.services import clocks, pauses, statutory
+from cases.services.attachments import atomic_with_files, attach_files
 from cases.services.compensation import CompensationOffer, compensation_record
 from cases.services.desk_config import desk_config
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
@@ -42,6 +46,7 @@ from cases.services.transitions import (
     run_case_transition,
     save_case,
 )
+from channels.attachments import CheckedFile
 
 
 def suggest_tier(*, urgency: str, scope: str, difficulty: str) -> int:
@@ -186,13 +191,15 @@ def case_record_contact(
     return _finish(case)
 
 
-@transaction.atomic
+@atomic_with_files()
 def case_add_note(
     *, actor: User, case_id: int, body: str, kind: str = NoteKind.INTERNAL,
-    visible_to_customer: bool = False,
+    visible_to_customer: bool = False, files: Sequence[UploadedFile | CheckedFile] = (),
 ) -> CaseNote:
     """An internal note, or a progress update (which restarts the progress-sync clock while
-    the case is being handled). Internal notes are never visible to the customer."""
+    the case is being handled). Internal notes are never visible to the customer. ``files``
+    are kept on the note for the desk (checked as at intake: InvalidInput, nothing written,
+    when one is refused)."""
     case = lock_case(case_id)
     if not perms.can_add_note(case, actor):
         raise ActionForbidden(_("You may not add notes to this case."))
@@ -204,6 +211,7 @@ def case_add_note(
         case=case, kind=kind, author=actor, body=text, created_at=now,
         visible_to_customer=visible_to_customer and kind == NoteKind.PROGRESS,
     )
+    attach_files(case=case, files=files, actor=actor, note=note)
     if kind == NoteKind.PROGRESS:
         case.last_progress_at = now
         if case.stage in HANDLING_STAGES and case.assigned_at is not None:

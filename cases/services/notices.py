@@ -100,5 +100,5 @@ def notice_dispatch_after_commit(notice: Notice) -> None:
     notice_dispatch_on_commit([notice.pk])
 
 
-__all__ = ["NoticeKind", "delivery_for", "delivery_options", "notice_build", "notice_dispatch_after_commit",
-           "notice_key", "notice_queue"]
+__all__ = ["NoticeKind", "delivery_for", "delivery_options", "notice_build",
+           "notice_dispatch_after_commit", "notice_key", "notice_queue"]

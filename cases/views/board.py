@@ -31,6 +31,7 @@ from cases.services import collaboration as collab
 from cases.services.audit import audit_personal_data_view
 from cases.services.errors import ActionForbidden, DomainError, InvalidInput
 from cases.transition_labels import TRANSITION_LABELS
+from channels.forms import MultipleFileField
 
 
 # --- forms --------------------------------------------------------------------------------------
@@ -67,7 +68,8 @@ class TodoForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    body = DeskText(label=gettext_lazy("Progress"), rows=2)
+    body = DeskText(label=gettext_lazy("Progress"), rows=2, required=False)
+    files = MultipleFileField(label=gettext_lazy("Files"))
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -186,13 +188,14 @@ def todo_toggle(request: HttpRequest, pk: int, todo_id: int) -> HttpResponse:
 @require_POST
 def note_add(request: HttpRequest, pk: int) -> HttpResponse:
     department_requests.request_for_user(user=request.user, pk=pk)
-    form = NoteForm(request.POST)
+    form = NoteForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _form_error(form))
     else:
         try:
             collab.request_add_note(actor=request.user, request_id=pk,
-                                    body=form.cleaned_data["body"])
+                                    body=form.cleaned_data["body"],
+                                    files=form.cleaned_data["files"])
         except ActionForbidden:
             raise
         except DomainError as exc:

@@ -6,7 +6,7 @@ from functools import partial
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
@@ -20,7 +20,15 @@ from cases.selectors import department_requests
 from cases.selectors.letters import letters_of
 from cases.selectors.pauses import case_pause_panel
 from cases.selectors.statutory import statutory_panel
-from cases.services import ActionNotAllowed, CaseBusy, DomainError, InvalidInput, conversation
+from cases.selectors.timeline import Cursor
+from cases.services import (
+    ActionForbidden,
+    ActionNotAllowed,
+    CaseBusy,
+    DomainError,
+    InvalidInput,
+    conversation,
+)
 from cases.services.audit import audit_personal_data_view
 from cases.services.desk_config import desk_config
 from cases.services.macros import macro_send_reply
@@ -41,7 +49,9 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
         # The board's panel (requests with open to-dos and latest progress, and the real
         # "may ask a department" rule); its requests also feed the timeline.
         collaboration = department_requests.case_collaboration(case=case, user=user)
-        workspace = selectors.case_workspace(case, requests=collaboration.requests)
+        workspace = selectors.case_workspace(
+            case, user=user, requests=collaboration.requests,
+            before=Cursor.decode(request.GET.get("before")))
         actions = actions_for(case, user)
         can_note = perms.can_add_note(case, user)
         if case.customer.phone or case.customer.email:  # shown unmasked to agents
@@ -73,6 +83,39 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
         }
 
 
+class CaseTimelineView(AgentRequiredMixin, View):
+    """An earlier page of the timeline (GET ``?before=<cursor>``): the fragment "show
+    earlier" puts in place of itself."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        case = get_case_or_404(request, pk)
+        before = Cursor.decode(request.GET.get("before"))
+        if before is None:
+            return HttpResponseBadRequest(_("This page of the timeline does not exist."))
+        workspace = selectors.case_workspace(
+            case, user=request.user,
+            requests=department_requests.case_collaboration(case=case, user=request.user)
+            .requests, before=before)
+        return render(request, "cases/workspace/_timeline_entries.html",
+                      {"case": case, "ws": workspace})
+
+
+class ReplyResendView(AgentRequiredMixin, View):
+    """Send a failed or uncertain reply again (POST only)."""
+
+    def post(self, request: HttpRequest, pk: int, notice_pk: int) -> HttpResponse:
+        case = get_case_or_404(request, pk)
+        try:
+            conversation.reply_resend(actor=request.user, case_id=case.pk, notice_id=notice_pk)
+        except ActionForbidden:
+            raise
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The reply will be sent again."))
+        return redirect(f"{case_url(case)}#timeline")
+
+
 class CaseReplyView(AgentRequiredMixin, View):
     """Write to the customer (POST only): the reply goes through the outbox."""
 
@@ -94,7 +137,7 @@ class CaseReplyView(AgentRequiredMixin, View):
                 form.add_error(field if field in form.fields else None, exc.message)
             else:
                 messages.success(request, _("Reply queued for sending."))
-                return redirect(f"{case_url(case)}#thread")
+                return redirect(f"{case_url(case)}#timeline")
         context = CaseWorkspaceView.context(request, case, reply_form=form)
         return render(request, CaseWorkspaceView.template_name, context, status=400)
 
@@ -106,13 +149,13 @@ class CaseNoteView(AgentRequiredMixin, View):
         case = get_case_or_404(request, pk)
         if not perms.can_add_note(case, request.user):
             raise PermissionDenied(_("You may not add notes to this case."))
-        form = desk_forms.NoteForm(request.POST)
+        form = desk_forms.NoteForm(request.POST, request.FILES)
         if form.is_valid():
             data = form.cleaned_data
             try:
                 services.case_add_note(
                     actor=request.user, case_id=case.pk, body=data["body"], kind=data["kind"],
-                    visible_to_customer=data["visible_to_customer"],
+                    visible_to_customer=data["visible_to_customer"], files=data["files"],
                 )
             except (InvalidInput, ActionNotAllowed, CaseBusy) as exc:
                 field = getattr(exc, "field", None)

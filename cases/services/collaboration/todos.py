@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import CollaborationNote, CollaborationRequest, CollaborationTodo, User
 from cases.models.collaboration import RequestStatus
+from cases.services.attachments import atomic_with_files, attach_files
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
+from channels.attachments import CheckedFile
 
 from .steps import board_text, can_collaborate, lock_request, log_step, save_request
 
@@ -81,12 +85,22 @@ def todo_toggle(*, actor: User, todo_id: int) -> CollaborationTodo:
     return todo
 
 
-@transaction.atomic
-def request_add_note(*, actor: User, request_id: int, body: str) -> CollaborationNote:
-    """A progress note on the request; it also appears on the case timeline."""
+@atomic_with_files()
+def request_add_note(
+    *, actor: User, request_id: int, body: str,
+    files: Sequence[UploadedFile | CheckedFile] = (),
+) -> CollaborationNote:
+    """A progress note on the request; it also appears on the case timeline. ``files`` are
+    shared with the request's department (its liaison may download them; checked as at
+    intake, InvalidInput and nothing written when one is refused); with files the text may
+    be left empty, the note then names them."""
     req = lock_request(request_id)
     _check_workable(req, actor)
-    text = board_text(body, "body", _("Write the progress note."))
+    text = board_text(body, "body", _("Write the progress note."), required=not files)
+    rows = attach_files(case=req.case, files=files, actor=actor, request=req)
+    if rows:
+        names = ", ".join(r.original_name for r in rows)
+        text = "\n".join(filter(None, [text, _("Files shared: %(names)s") % {"names": names}]))
     note = CollaborationNote.objects.create(request=req, author=actor, body=text,
                                             created_at=timezone.now())
     save_request(req)
