@@ -295,3 +295,21 @@ def test_print_page_is_made_for_printing(client, handler, resolved):
     assert response.status_code == 200
     assert "letter-print" in html and 'data-action="print"' in html
     assert letter.subject in html
+
+
+def test_an_sms_customer_is_sent_the_link_and_reads_the_letter_on_track(
+        client, handler, resolved, sms_folder, django_capture_on_commit_callbacks):
+    # Given a customer who prefers SMS
+    Customer.objects.filter(pk=resolved.customer_id).update(preferred_channel="sms")
+    client.force_login(handler)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send(client, resolved).status_code == 302
+    # Then the SMS links to the progress page instead of carrying two pages of text
+    notice = Notice.objects.get(case=resolved, kind=NoticeKind.LETTER)
+    assert notice.channel == "sms" and "/track/" in notice.body
+    assert PARTS["facts"] not in notice.body
+    # And the progress page shows the whole letter
+    client.logout()
+    page = client.post(reverse("channels:track"), {"reference": resolved.reference,
+                                                    "code": resolved.tracking_code})
+    assert PARTS["facts"] in page.content.decode()

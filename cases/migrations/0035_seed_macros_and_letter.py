@@ -1,5 +1,7 @@
-"""Seed a few canned replies in both languages and the default final-response letter template
-(admins edit or replace them; existing rows with the same title or name are left alone)."""
+"""Seed a few canned replies in both languages, the default final-response letter template and
+the letter notice's texts (admins edit or replace them; existing rows are left alone). E-mail
+carries the whole letter; SMS and WeChat say it was issued and link to the progress page, which
+shows it in full."""
 
 from django.db import migrations
 
@@ -93,6 +95,17 @@ LETTER = {
 }
 
 
+# language -> (e-mail subject, SMS / WeChat text)
+LETTER_NOTICES = {
+    "zh-hans": ("关于您的投诉 {reference} 的答复函",
+                "【客服中心】{customer_name}您好，您的投诉{reference}的答复函已出具，"
+                "全文请见 {track_url}（查询码{tracking_code}）。"),
+    "en": ("Final response to your complaint {reference}",
+           "[Customer Care] Dear {customer_name}, our final response to complaint {reference} "
+           "is ready: read it at {track_url} (code {tracking_code})."),
+}
+
+
 def seed(apps, schema_editor):
     Macro = apps.get_model("cases", "Macro")
     PauseReason = apps.get_model("cases", "PauseReason")
@@ -109,11 +122,18 @@ def seed(apps, schema_editor):
     LetterTemplate = apps.get_model("cases", "LetterTemplate")
     if not LetterTemplate.objects.exists():
         LetterTemplate.objects.create(**LETTER)
+    NoticeTemplate = apps.get_model("cases", "NoticeTemplate")
+    for language, (subject, short) in LETTER_NOTICES.items():
+        for channel, body in (("email", "{letter}"), ("sms", short), ("wechat", short)):
+            NoticeTemplate.objects.get_or_create(
+                kind="letter", channel=channel, language=language,
+                defaults={"subject": subject if channel != "sms" else "", "body": body})
 
 
 def unseed(apps, schema_editor):
     apps.get_model("cases", "Macro").objects.filter(title__in=[m[0] for m in MACROS]).delete()
     apps.get_model("cases", "LetterTemplate").objects.filter(name=LETTER["name"]).delete()
+    apps.get_model("cases", "NoticeTemplate").objects.filter(kind="letter").delete()
 
 
 class Migration(migrations.Migration):
