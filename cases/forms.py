@@ -308,7 +308,8 @@ class NoteForm(DeskForm):
         choices=[(NoteKind.PROGRESS, NoteKind.PROGRESS.label),
                  (NoteKind.INTERNAL, NoteKind.INTERNAL.label)],
     )
-    body = DeskText(label=_("Text"), rows=3)
+    body = DeskText(label=_("Text"), rows=3, help_text=_(
+        "Type @ and a name to mention a colleague or a department: they get an alert."))
     visible_to_customer = forms.BooleanField(
         label=_("Progress update visible on the customer's tracking page"), required=False,
     )

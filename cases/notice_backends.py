@@ -98,7 +98,8 @@ class EmailNoticeBackend:
     def send(self, notice: Notice) -> str:
         from smtplib import SMTPRecipientsRefused
 
-        message_id = message_id_for(notice.idempotency_key)
+        message_id = (f"<{notice.message_id}>" if notice.message_id
+                      else message_id_for(notice.idempotency_key))
         headers = {"Message-ID": message_id, "X-Complaints-Notice-Key": notice.idempotency_key}
         reply_to = []
         if notice.kind == NoticeKind.REPLY and notice.case_id:

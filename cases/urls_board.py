@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases.views import board
+from cases.views import board, mentions
 
 urlpatterns = [
     path("", board.index, name="index"),
@@ -12,4 +12,5 @@ urlpatterns = [
     path("requests/<int:pk>/todos/", board.todo_add, name="todo_add"),
     path("requests/<int:pk>/todos/<int:todo_id>/toggle/", board.todo_toggle, name="todo_toggle"),
     path("requests/<int:pk>/notes/", board.note_add, name="note_add"),
+    path("requests/<int:pk>/mentions/", mentions.request_mentions, name="request_mentions"),
 ]

@@ -249,7 +249,7 @@ class IntakeAPIView(APIView):
         super().initial(request, *args, **kwargs)
 
 
-_ERRORS = {
+ERROR_RESPONSES = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid: per-field messages."),
     401: OpenApiResponse(ErrorSerializer, description="Missing, invalid or revoked key."),
     413: OpenApiResponse(ErrorSerializer, description=(
@@ -289,7 +289,8 @@ class ComplaintCreateView(IntakeAPIView):
             "same `regulator_reference` again under the same statutory `regime`."
         ),
         request=ComplaintCreateSerializer,
-        responses={201: ComplaintCreatedSerializer, 200: ComplaintCreatedSerializer, **_ERRORS},
+        responses={201: ComplaintCreatedSerializer, 200: ComplaintCreatedSerializer,
+                   **ERROR_RESPONSES},
         examples=[
             OpenApiExample("Delivery complaint from the app", value=EXAMPLE_REQUEST,
                            request_only=True),
@@ -355,7 +356,7 @@ class ComplaintStatusView(IntakeAPIView):
         responses={200: ComplaintStatusSerializer,
                    404: OpenApiResponse(ErrorSerializer, description="No such case from "
                                         "this channel."),
-                   401: _ERRORS[401], 429: _ERRORS[429]},
+                   401: ERROR_RESPONSES[401], 429: ERROR_RESPONSES[429]},
     )
     def get(self, request: Request, reference: str) -> Response:
         key: ChannelKey = request.auth

@@ -69,6 +69,12 @@ def error_response(status_code: int, detail: str, fields: dict | None = None,
     return Response(body, status=status_code, headers=headers)
 
 
+def _invalid_detail(context: dict) -> str:
+    """The view's word for an invalid body (``invalid_detail``), else the complaint's."""
+    detail = getattr(context.get("view"), "invalid_detail", None)
+    return str(detail) if detail else _("The complaint is not valid.")
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """The API's exception handler (``IntakeAPIView.get_exception_handler``): every error
     as ``{"error", "detail", "fields"}``; a 503 with Retry-After when Redis cannot be
@@ -80,7 +86,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):
-        return error_response(400, _("The complaint is not valid."), _flatten(exc.detail))
+        return error_response(400, _invalid_detail(context), _flatten(exc.detail))
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         return error_response(401, str(exc.detail), headers={"WWW-Authenticate": AUTH_REALM})
     if isinstance(exc, exceptions.Throttled):
@@ -94,7 +100,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         fields: dict[str, list[str]] = {}
         for field, message in getattr(exc, "errors", [(exc.field, exc.message)]):
             fields.setdefault(field or "non_field_errors", []).append(_encodable(str(message)))
-        return error_response(400, _("The complaint is not valid."), fields)
+        return error_response(400, _invalid_detail(context), fields)
     if isinstance(exc, CaseBusy):
         return error_response(409, exc.message, headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, REDIS_DOWN_ERRORS):

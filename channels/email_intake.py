@@ -1,7 +1,10 @@
 """E-mail intake: one inbound message becomes a new case, or a message on the case it answers
-(a per-case reply address among its recipients, else the reference its subject quotes). It
-speaks as the customer only from the customer's address or through a valid reply address;
-anything else is kept as an unverified message for staff. Auto-replies and bounces are
+(a per-case reply address among its recipients, else a message the desk sent named in its
+In-Reply-To / References, else the reference its subject quotes). A reply keeps only the
+customer's new text (``reply_text``: quote and signature removed); the e-mail as received is
+kept as an .eml attachment of the message. It speaks as the customer only from the
+customer's address or through a valid reply address; anything else is kept as an
+unverified message for staff. Auto-replies and bounces are
 ignored. Each message is processed once: its Message-ID is claimed in the same transaction
 that stores its effect, so a second run (or a second worker) finds it claimed and does
 nothing."""
@@ -17,10 +20,11 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from cases.choices import Category, ChannelKind, ContactChannel
-from cases.models import Case
+from cases.models import Case, Notice
 from cases.services import CustomerData, IntakeData, InvalidInput
 from channels import attachments as files
 from channels.email_parsing import EmailParseError, ParsedEmail, parse_email
+from channels.email_parsing.reply_text import reply_text
 from channels.models import InboundMessage
 from channels.reply_address import case_id_from_addresses
 from channels.services import channel_for, complaint_submit, customer_message_submit
@@ -93,22 +97,57 @@ def _new_case_data(parsed: ParsedEmail) -> IntakeData:
     )
 
 
+def _case_replied_to(parsed: ParsedEmail) -> int | None:
+    """The case of the latest message the desk sent that this mail names in In-Reply-To or
+    References (``Notice.message_id``), or None."""
+    ids = [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i][:20]
+    if not ids:
+        return None
+    found = dict(Notice.objects.filter(message_id__in=ids, case__isnull=False)
+                 .values_list("message_id", "case_id"))
+    return next((found[i] for i in ids if i in found), None)
+
+
 def _case_answered(parsed: ParsedEmail) -> tuple[Case | None, bool]:
     """The case the mail answers, and whether it may speak as that case's customer: sent to
     the case's reply address, or from the customer's own address (the parsed From, compared
-    without case; Reply-To plays no part)."""
+    without case; Reply-To plays no part). A reply to our e-mail (In-Reply-To) is found
+    without the reference in its subject, and still needs the customer's address."""
+    cases = Case.objects.select_related("customer")
     case_id = case_id_from_addresses(parsed.to_addresses)
     if case_id is not None:
-        case = Case.objects.select_related("customer").filter(pk=case_id).first()
+        case = cases.filter(pk=case_id).first()
         if case is not None:
             return case, True
+    replied_to = _case_replied_to(parsed)
     reference = parsed.case_reference
-    case = (Case.objects.select_related("customer").filter(reference=reference).first()
-            if reference else None)
+    if replied_to is not None:
+        case = cases.filter(pk=replied_to).first()
+    else:
+        case = cases.filter(reference=reference).first() if reference else None
     if case is None:
         return None, False
     customer_email = (case.customer.email or "").strip().casefold()
     return case, bool(customer_email) and parsed.from_address.casefold() == customer_email
+
+
+def _reply_body(parsed: ParsedEmail) -> str:
+    """The customer's new words in a reply (the quoted thread and signature removed)."""
+    text = reply_text(parsed.text)
+    if text:
+        return text
+    if parsed.text.strip():
+        return _("(The e-mail has no new text, only the quoted thread; the original e-mail "
+                 "is attached.)")
+    return _("(The e-mail has no text; see its attachments.)")
+
+
+def _original(parsed: ParsedEmail, raw: bytes) -> files.CheckedFile:
+    """The e-mail as received, kept beside the message so nothing the quote stripping
+    removed is lost. Not size-checked: its own attachments were checked one by one."""
+    stem = re.sub(r"[^\w\-]+", "-", parsed.subject, flags=re.UNICODE).strip("-")[:60]
+    return files.CheckedFile(files.clean_filename(stem or "email", "message/rfc822"),
+                             "message/rfc822", raw)
 
 
 def ingest_email(raw: bytes) -> EmailOutcome:
@@ -132,10 +171,10 @@ def ingest_email(raw: bytes) -> EmailOutcome:
             if case is not None:
                 outcome = "joined" if verified else "unverified"
                 _claim(parsed.message_id, outcome, case)
-                body = parsed.text.strip() or _("(The e-mail has no text; see its attachments.)")
                 sender = f"{parsed.from_name} <{parsed.from_address}>".strip()
-                customer_message_submit(case_id=case.pk, body=body,
-                                        message_id=parsed.message_id, attachments=kept,
+                customer_message_submit(case_id=case.pk, body=_reply_body(parsed),
+                                        message_id=parsed.message_id,
+                                        attachments=[*kept, _original(parsed, raw)],
                                         notes=notes, unverified_sender="" if verified else sender)
                 return EmailOutcome(outcome, parsed.message_id, case)
             _claim(parsed.message_id, "created")

@@ -150,3 +150,51 @@ class ErrorSerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()), required=False,
         help_text=_("Per-field messages; nested fields are dotted (customer.phone)."),
     )
+
+
+# --- a customer's message on an existing case (issue 15) -------------------------------------
+MAX_MESSAGE_CHARS = 5000
+
+
+class MessageSenderSerializer(serializers.Serializer):
+    """Who sent the message, as the channel knows them: at least one identifier."""
+
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="",
+                                  help_text=_("The sender's phone number (SMS)."))
+    wechat_openid = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, default="",
+        help_text=_("The sender's WeChat OpenID (WeChat)."))
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        if not any(attrs.values()):
+            raise serializers.ValidationError(
+                {"phone": [_("Give the sender's phone number, WeChat id or e-mail address.")]})
+        return attrs
+
+
+class MessageCreateSerializer(serializers.Serializer):
+    message_id = serializers.CharField(
+        max_length=120, min_length=1,
+        help_text=_("The channel's id of this message. Sending it again returns the same "
+                    "message."))
+    text = serializers.CharField(
+        max_length=MAX_MESSAGE_CHARS, min_length=1,
+        help_text=_("What the customer wrote (at most 5,000 characters)."))
+    sender = MessageSenderSerializer(
+        help_text=_("The message counts as the customer's when one of these is the case's "
+                    "customer's; otherwise it is kept for staff as an unverified message."))
+    attachments = AttachmentSerializer(
+        many=True, required=False, default=list, max_length=files.MAX_FILES,
+        help_text=_("Photos or documents the customer sent: as for a complaint."))
+
+
+class MessageCreatedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    message_id = serializers.CharField()
+    verified = serializers.BooleanField(
+        help_text=_("False: the sender is not the case's customer; staff see the message, "
+                    "the customer's tracking page does not."))
+    received_at = serializers.DateTimeField()
+    attachments = serializers.IntegerField(help_text=_("Files kept with the message."))

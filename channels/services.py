@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from cases.models import CaseAttachment, CaseNote, User
+from cases.models import CaseAttachment, User
 from cases.services import IntakeData, IntakeResult, case_add_customer_message, case_intake
+from cases.services.messages import CustomerMessageResult
 from channels import attachments as files
 from channels.models import Channel
 
@@ -50,20 +51,19 @@ def customer_message_submit(
     *, case_id: int, body: str, message_id: str = "",
     attachments: list[files.CheckedFile] | None = None, notes: list[str] | None = None,
     unverified_sender: str = "",
-) -> CaseNote:
+) -> CustomerMessageResult:
     """A customer's message joins their case, with its attachments, all or nothing.
 
     Preconditions: attachments were checked with ``channels.attachments.check``. The case's
     side (note, internal ``notes``, alerts, idempotency on ``message_id``) is
     ``cases.services.case_add_customer_message``; this keeps the files in the same
-    transaction, only for a message not seen before, and removes them again if it rolls
-    back. ``unverified_sender``: the channel could not verify the customer sent it; the
-    message is then kept for staff only (see the service)."""
+    transaction, linked to the message's note, only for a message not seen before, and
+    removes them again if it rolls back. ``unverified_sender``: the channel could not
+    verify the customer sent it; the message is then kept for staff only (see the service)."""
     if not attachments:
         # the service is atomic itself: no outer transaction (and no savepoint) needed.
         return case_add_customer_message(case_id=case_id, body=body, message_id=message_id,
-                                         notes=notes or (),
-                                         unverified_sender=unverified_sender).note
+                                         notes=notes or (), unverified_sender=unverified_sender)
     stored: list[CaseAttachment] = []
     try:
         with transaction.atomic():
@@ -71,8 +71,8 @@ def customer_message_submit(
                                                message_id=message_id, notes=notes or (),
                                                unverified_sender=unverified_sender)
             if result.created:
-                stored = files.store(result.note.case, attachments)
+                stored = files.store(result.note.case, attachments, note=result.note)
     except BaseException:
         files.discard(stored)
         raise
-    return result.note
+    return result

@@ -4,7 +4,7 @@ from django.urls import path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView
 
-from channels import api, views
+from channels import api, api_messages, views
 
 urlpatterns = [
     path("complain/", views.complain, name="complain"),
@@ -16,6 +16,8 @@ urlpatterns = [
     path("api/v1/complaints", api.ComplaintCreateView.as_view(), name="api_complaints"),
     path("api/v1/complaints/<str:reference>", api.ComplaintStatusView.as_view(),
          name="api_complaint"),
+    path("api/v1/complaints/<str:reference>/messages",
+         api_messages.ComplaintMessageCreateView.as_view(), name="api_complaint_messages"),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/v1/docs", TemplateView.as_view(
         template_name="channels/api_docs.html",

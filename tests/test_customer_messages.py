@@ -84,9 +84,10 @@ def test_a_missing_case_is_refused():
 # --- the channel: attachments in the same transaction -------------------------------------------
 def test_attachments_are_kept_with_the_message(case, intake_env):
     note = customer_message_submit(case_id=case.pk, body="see photo", message_id="m-1",
-                                   attachments=[_png()])
+                                   attachments=[_png()]).note
     assert note.kind == NoteKind.CUSTOMER_MESSAGE
     (attachment,) = CaseAttachment.objects.filter(case=case)
+    assert attachment.note_id == note.pk
     assert attachment.original_name == "photo.png"
     assert (intake_env / attachment.file.name).exists()
 
@@ -101,7 +102,7 @@ def test_a_retried_message_stores_its_attachments_once(case, intake_env):
 
 
 def test_a_failure_storing_files_leaves_no_message(case, intake_env, monkeypatch):
-    def store_fails(target: Case, checked: list[files.CheckedFile]) -> list[CaseAttachment]:
+    def store_fails(target: Case, checked: list[files.CheckedFile], **kw) -> list[CaseAttachment]:
         raise OSError("disk full")
 
     monkeypatch.setattr(files, "store", store_fails)

@@ -100,7 +100,7 @@ def test_home_queue_counts_are_one_query(boss_client, supervisor):
     selectors.task_force_case_ids(supervisor)
     with CaptureQueriesContext(connection) as ctx:
         counts = selectors.desk_queue_counts(supervisor)
-    assert len(counts) == 12  # eleven, and the reviews requested (issue 19)
+    assert len(counts) == 13  # eleven, the reviews requested (issue 19), customer replied (15)
     assert len(ctx.captured_queries) == 1
 
 

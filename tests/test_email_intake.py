@@ -134,8 +134,9 @@ def test_a_reply_s_attachments_join_the_case_once(_env):
                         subtype="png", filename="破损.png")
     assert ingest_email(mail.as_bytes()).outcome == "joined"
     assert ingest_email(mail.as_bytes()).outcome == "duplicate"
-    (attachment,) = case.attachments.all()
+    (attachment, original) = case.attachments.all()  # the photo, and the e-mail as received
     assert attachment.original_name == "破损.png" and (_env / attachment.file.name).exists()
+    assert original.content_type == "message/rfc822" and original.original_name.endswith(".eml")
     assert case.notes.filter(kind=NoteKind.CUSTOMER_MESSAGE, body__contains="照片").count() == 1
 
 

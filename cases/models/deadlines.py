@@ -95,6 +95,9 @@ class Alert(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=30)
     message = models.CharField(_("message"), max_length=300)
+    # Where the alert points inside the page (e.g. the note a mention is in): a relative URL
+    # with its anchor; empty: the case's page.
+    link = models.CharField(_("link"), max_length=200, blank=True, default="")
     created_at = models.DateTimeField(_("created"))
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
 

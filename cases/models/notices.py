@@ -51,6 +51,9 @@ class Notice(models.Model):
     body = models.TextField(_("body"))
     context = models.JSONField(_("context"), default=dict, blank=True)
     idempotency_key = models.CharField(max_length=120, unique=True)
+    # An e-mail's Message-ID without brackets (``message_id_for``), set when the notice is
+    # built: a customer's reply names it in In-Reply-To / References and so joins the case.
+    message_id = models.CharField(max_length=255, blank=True, default="")
     status = models.CharField(
         _("status"), max_length=10, choices=NoticeStatus.choices, default=NoticeStatus.QUEUED
     )
@@ -77,6 +80,8 @@ class Notice(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="notice_status_idx"),
             models.Index(fields=["case", "created_at"], name="notice_case_idx"),
+            models.Index(fields=["message_id"], name="notice_message_id_idx",
+                         condition=~models.Q(message_id="")),
         ]
 
     def __str__(self) -> str:

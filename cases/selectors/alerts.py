@@ -14,8 +14,8 @@ from .board import requests_visible_to
 def alerts_for(user: User, *, unread_only: bool = False) -> QuerySet[Alert]:
     qs = (
         Alert.objects.filter(recipient=user).select_related("case")
-        .only("id", "kind", "message", "created_at", "read_at", "case__id", "case__reference",
-              "recipient_id")
+        .only("id", "kind", "message", "link", "created_at", "read_at", "case__id",
+              "case__reference", "recipient_id")
         .annotate(request_id=F("deadline__request_id"))
     )
     if unread_only:
@@ -27,12 +27,14 @@ def alert_links(user: User, alerts: list[Alert]) -> list[Alert]:
     """Give each alert (read by ``alerts_for``) the ``url`` its case link opens: the case
     workspace for agents; for anyone else (a department liaison, a manager) the page of their
     department's request on that case -- or the board -- since the desk is 403 for them.
+    An alert about one place (a mention: the note's anchor) leads there (``Alert.link``).
     At most one query, whatever the number of alerts."""
     if perms.is_agent(user):
         for alert in alerts:
-            alert.url = reverse("desk:case", args=[alert.case_id]) if alert.case_id else ""
+            alert.url = alert.link or (
+                reverse("desk:case", args=[alert.case_id]) if alert.case_id else "")
         return alerts
-    missing = {a.case_id for a in alerts if a.case_id and not a.request_id}
+    missing = {a.case_id for a in alerts if a.case_id and not a.request_id and not a.link}
     by_case: dict[int, int] = {}
     if missing:
         # The latest request the user may see on each case.
@@ -42,6 +44,6 @@ def alert_links(user: User, alerts: list[Alert]) -> list[Alert]:
         )
     for alert in alerts:
         request_id = alert.request_id or by_case.get(alert.case_id)
-        alert.url = (reverse("board:request", args=[request_id]) if request_id
-                     else reverse("board:index"))
+        alert.url = alert.link or (reverse("board:request", args=[request_id]) if request_id
+                                   else reverse("board:index"))
     return alerts

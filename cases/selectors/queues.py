@@ -48,6 +48,9 @@ QUEUES: dict[str, Queue] = {
     for q in (
         Queue("mine", _("My cases"),
               _("Open cases I own, handle, or am on the task force of."), "person-workspace"),
+        Queue("replied", _("Customer replied"),
+              _("Open cases of mine where the customer wrote and nobody has answered yet "
+                "(supervisors: every such case)."), "chat-left-dots"),
         Queue("team", _("Unassigned / team queue"),
               _("Open cases nobody handles yet: received (to triage) or triaged (to assign)."),
               "people"),
@@ -83,7 +86,7 @@ QUEUES: dict[str, Queue] = {
     )
 }
 # The queues the desk home shows, in order (``open`` and ``all`` are list views only).
-HOME_QUEUES = ("mine", "team", "fast_lane", "at_risk", "breached", "statutory_at_risk",
+HOME_QUEUES = ("mine", "replied", "team", "fast_lane", "at_risk", "breached", "statutory_at_risk",
                "statutory_breached", "approvals", "waiting", "revisits", "follow_ups",
                "reviews")
 
@@ -139,6 +142,9 @@ def queue_q(name: str, user: User, now: datetime | None = None) -> Q:
         if tf_ids:
             mine |= Q(pk__in=tf_ids)
         return is_open & mine
+    if name == "replied":  # served by case_awaiting_reply_idx (few rows wait at any time)
+        replied = is_open & Q(awaiting_reply_since__isnull=False)
+        return replied if perms.is_supervisor(user) else replied & queue_q("mine", user, now)
     if name == "team":
         return Q(stage__in=[Stage.RECEIVED, Stage.TRIAGED])
     if name == "fast_lane":

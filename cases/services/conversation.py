@@ -24,10 +24,11 @@ from cases.models import Case, CaseAttachment, CaseNote, Notice, User
 from cases.models.notices import NoticeKind
 from cases.services import clocks
 from cases.services.attachments import atomic_with_files, attach_files, attachments_check
+from cases.services.awaiting_reply import customer_answered
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.intake_input import clean_text
 from cases.services.lifecycle import record_first_response
-from cases.services.notices import delivery_options, notice_key
+from cases.services.notices import delivery_options, notice_key, notice_message_id
 from cases.services.outbox import notice_dispatch_on_commit, notice_resend
 from cases.services.transitions import lock_case, save_case
 
@@ -89,6 +90,7 @@ def case_send_reply(
         note.notice = notices[0]
         note.save(update_fields=["notice"])
         record_first_response(case, actor, now)
+        customer_answered(case)
         clocks.refresh_case_sla(case)
         save_case(case)
         notice_dispatch_on_commit([n.pk for n in notices])
@@ -111,12 +113,14 @@ def _reply_notice(
                                     len(rows)) % {"n": len(rows)}
     by_email = channel == ContactChannel.EMAIL
     key = str(note.pk) + (f":{FILES_COPY}" if copy else "")
+    idempotency_key = notice_key(case, NoticeKind.REPLY, key)
     return Notice(
         case=case, kind=NoticeKind.REPLY, channel=channel, recipient=recipient,
         language=language, subject=subject[:200], body=body,
         context={"reference": case.reference, "note_id": note.pk,
                  "attachment_ids": [r.pk for r in rows] if by_email else []},
-        idempotency_key=notice_key(case, NoticeKind.REPLY, key), created_at=timezone.now(),
+        idempotency_key=idempotency_key, created_at=timezone.now(),
+        message_id=notice_message_id(channel, idempotency_key),
     )
 
 

@@ -36,9 +36,11 @@ from cases.models.letters import LetterMode
 from cases.models.notices import NoticeKind
 from cases.services import clocks, pauses, statutory
 from cases.services.attachments import atomic_with_files, attach_files
+from cases.services.awaiting_reply import customer_answered
 from cases.services.compensation import CompensationOffer, compensation_record
 from cases.services.desk_config import desk_config
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
+from cases.services.mentions import mentions_alert_note
 from cases.services.notices import notice_queue
 from cases.services.transitions import (
     lock_case,
@@ -170,6 +172,7 @@ def case_start(
         CaseNote.objects.create(case=case, kind=NoteKind.CONTACT, author=actor, body=summary,
                                 created_at=now)
         record_first_response(case, actor, now)
+        customer_answered(case)
     return _finish(case)
 
 
@@ -188,6 +191,7 @@ def case_record_contact(
     CaseNote.objects.create(case=case, kind=NoteKind.CONTACT, author=actor, body=body,
                             visible_to_customer=visible_to_customer, created_at=now)
     record_first_response(case, actor, now)
+    customer_answered(case)
     return _finish(case)
 
 
@@ -199,7 +203,8 @@ def case_add_note(
     """An internal note, or a progress update (which restarts the progress-sync clock while
     the case is being handled). Internal notes are never visible to the customer. ``files``
     are kept on the note for the desk (checked as at intake: InvalidInput, nothing written,
-    when one is refused)."""
+    when one is refused). The people it mentions who may see the case are alerted; the
+    returned note's ``mention_outcome`` says who was and who was not."""
     case = lock_case(case_id)
     if not perms.can_add_note(case, actor):
         raise ActionForbidden(_("You may not add notes to this case."))
@@ -212,6 +217,9 @@ def case_add_note(
         visible_to_customer=visible_to_customer and kind == NoteKind.PROGRESS,
     )
     attach_files(case=case, files=files, actor=actor, note=note)
+    note.mention_outcome = mentions_alert_note(author=actor, note=note)
+    if note.visible_to_customer:
+        customer_answered(case)
     if kind == NoteKind.PROGRESS:
         case.last_progress_at = now
         if case.stage in HANDLING_STAGES and case.assigned_at is not None:
@@ -306,7 +314,6 @@ def compensation_summary(case: Case) -> str:
     ) or _("none")
 
 
-
 @transaction.atomic
 def case_give_feedback(
     *, actor: User, case_id: int, message: str, preventive_measures: str,
@@ -354,6 +361,7 @@ def record_feedback(case: Case, actor: User, *, message: str, preventive_measure
     Revisit.objects.create(case=case, round=revisit_round, due_at=case.revisit_due_at)
     CaseNote.objects.create(case=case, kind=NoteKind.CONTACT, author=actor,
                             body=case.feedback_message, visible_to_customer=True, created_at=now)
+    customer_answered(case)
     return revisit_round
 
 
@@ -413,6 +421,7 @@ def case_complete_follow_up(
     clocks.stop_all_clocks(case, now)
     CaseNote.objects.create(case=case, kind=NoteKind.CONTACT, author=actor, body=text,
                             visible_to_customer=True, created_at=now)
+    customer_answered(case)
     notice_queue(case=case, kind=NoticeKind.FOLLOW_UP, key=f"followup{case.revisits.count()}",
                  context={"message": text})
     return _finish(case)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from cases.choices import NoteKind
 from cases.models import Alert, Case, CaseNote
+from cases.services.awaiting_reply import customer_wrote
 from cases.services.intake import clean_text
 from cases.services.pauses import resume_on_customer_message
 from cases.services.transitions import lock_case
@@ -35,9 +36,11 @@ def case_add_customer_message(
     Locks the case and writes a ``customer_message`` note (visible to the customer on the
     tracking page: it is their own words), one internal note per entry of ``notes`` (e.g.
     attachments the channel refused), and an alert for the case's owner and handler so the
-    message is not missed. A verified message ends a pause whose reason waits on the customer
-    (``cases.services.pauses.resume_on_customer_message``). Idempotent on ``message_id``: a
-    message seen before returns its note with ``created=False`` and writes nothing. A channel
+    message is not missed, and puts the case in the "Customer replied" queue
+    (``awaiting_reply_since``) until an agent answers. A verified message ends a pause whose
+    reason waits on the customer (``cases.services.pauses.resume_on_customer_message``).
+    Idempotent on ``message_id``: a message seen before returns its note with
+    ``created=False`` and writes nothing. A channel
     that keeps attachments stores them in the same transaction, on the returned note's case,
     only when ``created``.
     With ``unverified_sender`` (the channel could not tell that the customer sent it) the
@@ -73,9 +76,11 @@ def case_add_customer_message(
         Alert(recipient_id=uid, case=case, kind=kind, created_at=now, message=message[:300])
         for uid in {case.owner_id, case.handler_id} - {None}
     ])
-    if verified and resume_on_customer_message(case):
+    customer_wrote(case, now)
+    if verified and resume_on_customer_message(case):  # saves the case, the field with it
         return CustomerMessageResult(note, created=True)
     # The case changed for its readers, not for its workflow: no version bump, so a desk
     # form open on it is not turned into a conflict by the customer's message.
-    Case.objects.filter(pk=case.pk).update(updated_at=now)
+    Case.objects.filter(pk=case.pk).update(updated_at=now,
+                                           awaiting_reply_since=case.awaiting_reply_since)
     return CustomerMessageResult(note, created=True)

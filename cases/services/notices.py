@@ -9,6 +9,7 @@ from django.utils import timezone
 from cases.choices import ContactChannel
 from cases.models import Case, Customer, Notice
 from cases.models.notices import NoticeKind
+from cases.notice_backends import message_id_for
 from cases.notice_texts import TemplateCache, render_notice
 
 
@@ -58,6 +59,13 @@ def notice_key(case: Case, kind: str, key: str) -> str:
     return f"{kind}:{case.pk}:{key}"
 
 
+def notice_message_id(channel: str, idempotency_key: str) -> str:
+    """``Notice.message_id`` of a customer notice: its e-mail's Message-ID without brackets,
+    stored so the customer's reply (In-Reply-To) finds the case; "" for other channels."""
+    return (message_id_for(idempotency_key).strip("<>")
+            if channel == ContactChannel.EMAIL else "")
+
+
 def notice_build(
     *, case: Case, kind: str, key: str, context: dict[str, Any] | None = None,
     templates: TemplateCache | None = None,
@@ -75,10 +83,11 @@ def notice_build(
     subject, body = render_notice(kind=kind, channel=channel, language=language,
                                   context=full_context, cache=templates)
     subject = _subject_line(subject)
+    idempotency_key = notice_key(case, kind, key)
     return Notice(
         case=case, kind=kind, channel=channel, recipient=recipient, language=language,
-        subject=subject, body=body, context=full_context,
-        idempotency_key=notice_key(case, kind, key), created_at=timezone.now(),
+        subject=subject, body=body, context=full_context, idempotency_key=idempotency_key,
+        message_id=notice_message_id(channel, idempotency_key), created_at=timezone.now(),
     )
 
 

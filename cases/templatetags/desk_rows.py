@@ -82,6 +82,10 @@ def _row(case: Any, is_supervisor: bool, labels: dict[str, str]) -> SafeString:
     if case.paused_since:
         badges += format_html(' <span class="badge text-bg-info" data-paused="1">{}</span>',
                               labels["paused"])
+    if case.awaiting_reply_since:
+        badges += format_html(
+            ' <span class="badge text-bg-primary" data-replied="{}">{}</span>',
+            _local(case.awaiting_reply_since, "%Y-%m-%d %H:%M"), labels["replied"])
     department = format_html(" · {}", case.department) if case.department else ""
     return format_html(
         '<tr data-case="{ref}">{check}'
@@ -111,6 +115,6 @@ def case_rows(cases: list[Any], is_supervisor: bool) -> SafeString:
                            _("No cases match."))
     labels = {"key": _("Key customer"), "group": _("Group complaint"),
               "next": _("Next deadline"), "paused": _("Paused"),
-              "statutory": _("Statutory"),
+              "replied": _("Customer replied"), "statutory": _("Statutory"),
               "acceptance": _("Accept by")}
     return format_html_join("", "{}", ((_row(c, is_supervisor, labels),) for c in cases))

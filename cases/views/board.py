@@ -31,6 +31,7 @@ from cases.services import collaboration as collab
 from cases.services.audit import audit_personal_data_view
 from cases.services.errors import ActionForbidden, DomainError, InvalidInput
 from cases.transition_labels import TRANSITION_LABELS
+from cases.views.mentions import report_mentions
 from channels.forms import MultipleFileField
 
 
@@ -193,15 +194,16 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _form_error(form))
     else:
         try:
-            collab.request_add_note(actor=request.user, request_id=pk,
-                                    body=form.cleaned_data["body"],
-                                    files=form.cleaned_data["files"])
+            note = collab.request_add_note(actor=request.user, request_id=pk,
+                                           body=form.cleaned_data["body"],
+                                           files=form.cleaned_data["files"])
         except ActionForbidden:
             raise
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
             messages.success(request, _("Progress noted."))
+            report_mentions(request, note.mention_outcome)
     return _back(request, reverse("board:request", args=[pk]))
 
 

@@ -34,6 +34,7 @@ from cases.services.desk_config import desk_config
 from cases.services.macros import macro_send_reply
 from cases.views.actions import actions_for, case_url
 from cases.views.base import AgentRequiredMixin, get_case_or_404
+from cases.views.mentions import report_mentions
 
 
 class CaseWorkspaceView(AgentRequiredMixin, View):
@@ -153,7 +154,7 @@ class CaseNoteView(AgentRequiredMixin, View):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.case_add_note(
+                note = services.case_add_note(
                     actor=request.user, case_id=case.pk, body=data["body"], kind=data["kind"],
                     visible_to_customer=data["visible_to_customer"], files=data["files"],
                 )
@@ -163,6 +164,7 @@ class CaseNoteView(AgentRequiredMixin, View):
             else:
                 messages.success(request, _("Progress update added.")
                                  if data["kind"] == NoteKind.PROGRESS else _("Note added."))
+                report_mentions(request, note.mention_outcome)
                 return redirect(f"{case_url(case)}#timeline")
         context = CaseWorkspaceView.context(request, case, note_form=form)
         return render(request, CaseWorkspaceView.template_name, context, status=400)

@@ -14,6 +14,7 @@ from cases.models import CollaborationNote, CollaborationRequest, CollaborationT
 from cases.models.collaboration import RequestStatus
 from cases.services.attachments import atomic_with_files, attach_files
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
+from cases.services.mentions import mentions_alert_board_note
 from channels.attachments import CheckedFile
 
 from .steps import board_text, can_collaborate, lock_request, log_step, save_request
@@ -93,7 +94,8 @@ def request_add_note(
     """A progress note on the request; it also appears on the case timeline. ``files`` are
     shared with the request's department (its liaison may download them; checked as at
     intake, InvalidInput and nothing written when one is refused); with files the text may
-    be left empty, the note then names them."""
+    be left empty, the note then names them. The people it mentions who may see the
+    request are alerted (``mention_outcome`` on the returned note)."""
     req = lock_request(request_id)
     _check_workable(req, actor)
     text = board_text(body, "body", _("Write the progress note."), required=not files)
@@ -103,6 +105,7 @@ def request_add_note(
         text = "\n".join(filter(None, [text, _("Files shared: %(names)s") % {"names": names}]))
     note = CollaborationNote.objects.create(request=req, author=actor, body=text,
                                             created_at=timezone.now())
+    note.mention_outcome = mentions_alert_board_note(author=actor, note=note)
     save_request(req)
     log_step(req, name="request_note", source=req.status, actor=actor, text=text)
     return note

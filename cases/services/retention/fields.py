@@ -72,9 +72,10 @@ KEPT: dict[str, dict[str, str]] = {
                    "company": "the company or product complained about, not a person"},
     "cases.Customer": {"language": _CODE},
     "cases.CaseTransition": {f: _CODE for f in ("field", "name", "source", "target")},
-    "cases.Notice": {"language": _CODE, "idempotency_key": "kind, case id and a code"},
+    "cases.Notice": {"language": _CODE, "idempotency_key": "kind, case id and a code",
+                     "message_id": "a digest of the idempotency key and our mail domain"},
     "cases.Revisit": {"token_nonce": "random"},
-    "cases.Alert": {"kind": _CODE},
+    "cases.Alert": {"kind": _CODE, "link": "a desk or board URL with a note's anchor"},
     "cases.CaseReview": {"previous_stage": _CODE},
     "cases.ErasureRequest": {"outcome": "written by the service, names cases by reference"},
     "cases.AuditEntry": {
