@@ -81,3 +81,128 @@ def test_outbox_sends_a_reply_exactly_once(case, frontline, intake_env):
     assert notice_send(notice_id=note.notice_id).status == "sent"
     assert notice_send(notice_id=note.notice_id).status == "skipped"
     assert len(mail.outbox) == before + 1
+
+
+# --- channels --------------------------------------------------------------------------------
+def test_sms_reply_with_files_sends_the_files_in_an_email_copy(case, frontline, intake_env,
+                                                               sms_folder,
+                                                               django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        note = case_send_reply(actor=frontline, case_id=case.pk, body="请查收发票",
+                               channel=ContactChannel.SMS, files=[pdf()])
+    sms = Notice.objects.get(pk=note.notice_id)
+    assert sms.channel == ContactChannel.SMS and sms.status == NoticeStatus.SENT
+    assert "请查收发票" in sms.body and "1" in sms.body.splitlines()[-1]
+    copy = Notice.objects.get(case=case, kind=NoticeKind.REPLY, channel=ContactChannel.EMAIL)
+    assert copy.status == NoticeStatus.SENT
+    sent = [m for m in mail.outbox if m.to == [case.customer.email]][-1]
+    assert sent.attachments[0][0] == "invoice.pdf"
+
+
+def test_files_need_an_email_address(frontline, intake_env):
+    case = CaseFactory(stage=Stage.TRIAGED, email="", preferred_channel=ContactChannel.SMS)
+    with pytest.raises(InvalidInput) as err:
+        case_send_reply(actor=frontline, case_id=case.pk, body="见附件",
+                        channel=ContactChannel.SMS, files=[pdf()])
+    assert err.value.field == "files"
+    assert not CaseNote.objects.filter(case=case, kind=NoteKind.REPLY).exists()
+    assert not CaseAttachment.objects.filter(case=case).exists()
+
+
+def test_a_channel_the_customer_has_no_address_on_is_refused(case, frontline):
+    with pytest.raises(InvalidInput) as err:
+        case_send_reply(actor=frontline, case_id=case.pk, body="你好",
+                        channel=ContactChannel.WECHAT)
+    assert err.value.field == "channel"
+
+
+def test_a_closed_case_takes_no_reply(frontline):
+    from cases.services import ActionNotAllowed
+
+    case = CaseFactory(stage=Stage.INVALID)
+    with pytest.raises(ActionNotAllowed):
+        case_send_reply(actor=frontline, case_id=case.pk, body="你好",
+                        channel=ContactChannel.EMAIL)
+
+
+def test_a_stale_version_is_a_conflict(case, frontline):
+    from cases.services import ConflictError
+
+    with pytest.raises(ConflictError):
+        case_send_reply(actor=frontline, case_id=case.pk, body="你好",
+                        channel=ContactChannel.EMAIL, version=case.version - 1)
+    assert not CaseNote.objects.filter(case=case, kind=NoteKind.REPLY).exists()
+
+
+# --- the first-response clock -----------------------------------------------------------------
+def test_the_first_reply_stops_the_response_clock(frontline):
+    from cases.choices import Clock
+    from cases.models import CaseDeadline
+
+    case = CaseFactory(stage=Stage.RECEIVED)
+    assert case.first_responded_at is None
+    assert CaseDeadline.objects.filter(case=case, clock=Clock.RESPONSE,
+                                       stopped_at__isnull=True).exists()
+    first = case_send_reply(actor=frontline, case_id=case.pk, body="已收到，我们正在核实。",
+                            channel=ContactChannel.EMAIL)
+    case.refresh_from_db()
+    assert case.first_responded_at == first.created_at
+    assert not CaseDeadline.objects.filter(case=case, clock=Clock.RESPONSE,
+                                           stopped_at__isnull=True).exists()
+    case_send_reply(actor=frontline, case_id=case.pk, body="补充说明", channel=ContactChannel.EMAIL)
+    case.refresh_from_db()
+    assert case.first_responded_at == first.created_at
+
+
+# --- exactly once, failure and "send again" ---------------------------------------------------
+def test_the_send_task_run_twice_sends_once(case, frontline):
+    from cases.tasks import send_notice_task
+
+    note = case_send_reply(actor=frontline, case_id=case.pk, body="已处理",
+                           channel=ContactChannel.EMAIL)
+    before = len(mail.outbox)
+    send_notice_task.apply(args=[note.notice_id])
+    send_notice_task.apply(args=[note.notice_id])
+    assert len(mail.outbox) == before + 1
+    assert Notice.objects.get(pk=note.notice_id).status == NoticeStatus.SENT
+
+
+class RefusingSms:
+    def send(self, notice):
+        from cases.notice_backends import PermanentDeliveryError
+
+        raise PermanentDeliveryError("number blocked by the gateway")
+
+
+def test_a_failed_reply_shows_why_and_its_author_sends_it_again(case, frontline, settings,
+                                                                 sms_folder):
+    from cases.services.conversation import reply_resend
+
+    settings.COMPLAINTS_SMS_BACKEND = "tests.test_conversation_replies.RefusingSms"
+    note = case_send_reply(actor=frontline, case_id=case.pk, body="短信回复",
+                           channel=ContactChannel.SMS)
+    assert notice_send(notice_id=note.notice_id).status == "failed"
+    failed = Notice.objects.get(pk=note.notice_id)
+    assert failed.status == NoticeStatus.FAILED and "blocked" in failed.last_error
+
+    settings.COMPLAINTS_SMS_BACKEND = "cases.notice_backends.FileSmsBackend"
+    reply_resend(actor=frontline, case_id=case.pk, notice_id=failed.pk)
+    assert Notice.objects.get(pk=failed.pk).status == NoticeStatus.QUEUED
+    assert notice_send(notice_id=failed.pk).status == "sent"
+    assert len(list((sms_folder / "sms").glob("*.json"))) == 1
+
+
+def test_only_the_author_owner_handler_or_a_supervisor_sends_a_reply_again(
+        case, frontline, frontline2, supervisor, settings):
+    from cases.services import ActionNotAllowed
+    from cases.services.conversation import reply_resend
+
+    settings.COMPLAINTS_SMS_BACKEND = "tests.test_conversation_replies.RefusingSms"
+    note = case_send_reply(actor=frontline, case_id=case.pk, body="短信回复",
+                           channel=ContactChannel.SMS)
+    notice_send(notice_id=note.notice_id)
+    with pytest.raises(ActionForbidden):
+        reply_resend(actor=frontline2, case_id=case.pk, notice_id=note.notice_id)
+    reply_resend(actor=supervisor, case_id=case.pk, notice_id=note.notice_id)
+    with pytest.raises(ActionNotAllowed):  # queued again: not failed any more
+        reply_resend(actor=supervisor, case_id=case.pk, notice_id=note.notice_id)

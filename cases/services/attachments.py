@@ -24,9 +24,12 @@ _written: ContextVar[list[CaseAttachment] | None] = ContextVar("attachments_writ
                                                                 default=None)
 
 
-def attachments_check(files: Sequence[UploadedFile]) -> list[intake_files.CheckedFile]:
-    """Check uploaded files as intake does. Raises InvalidInput(field="files") naming the
-    first refused file; reads nothing larger than the limit."""
+def attachments_check(
+    files: Sequence[UploadedFile | intake_files.CheckedFile],
+) -> list[intake_files.CheckedFile]:
+    """Check uploaded files as intake does (a file already checked, e.g. by the form's
+    ``MultipleFileField``, passes). Raises InvalidInput(field="files") naming the first
+    refused file; reads nothing larger than the limit."""
     files = [f for f in files if f is not None]
     if len(files) > intake_files.MAX_FILES:
         raise InvalidInput(
@@ -34,6 +37,9 @@ def attachments_check(files: Sequence[UploadedFile]) -> list[intake_files.Checke
                      intake_files.MAX_FILES) % {"n": intake_files.MAX_FILES}, field="files")
     checked = []
     for upload in files:
+        if isinstance(upload, intake_files.CheckedFile):
+            checked.append(upload)
+            continue
         name = upload.name or "attachment"
         if upload.size is not None and upload.size > intake_files.max_bytes():
             raise InvalidInput(
@@ -76,9 +82,7 @@ def attach_files(
     Raises InvalidInput(field="files") before writing anything when a file is refused. Call
     it inside ``atomic_with_files()`` (the services here do), so a rollback removes the files
     too. Returns the saved rows."""
-    checked = [f for f in files if isinstance(f, intake_files.CheckedFile)]
-    uploads = [f for f in files if not isinstance(f, intake_files.CheckedFile)]
-    checked += attachments_check(uploads)
+    checked = attachments_check(files)
     if not checked:
         return []
     rows = intake_files.store(case, checked, note=note, request=request, uploaded_by=actor)

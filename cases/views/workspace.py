@@ -22,7 +22,6 @@ from cases.selectors.pauses import case_pause_panel
 from cases.selectors.statutory import statutory_panel
 from cases.selectors.timeline import Cursor
 from cases.services import (
-    ActionForbidden,
     ActionNotAllowed,
     CaseBusy,
     DomainError,
@@ -106,11 +105,9 @@ class ReplyResendView(AgentRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int, notice_pk: int) -> HttpResponse:
         case = get_case_or_404(request, pk)
-        try:
+        try:  # ActionForbidden is answered 403 by Django
             conversation.reply_resend(actor=request.user, case_id=case.pk, notice_id=notice_pk)
-        except ActionForbidden:
-            raise
-        except DomainError as exc:
+        except (ActionNotAllowed, CaseBusy) as exc:
             messages.error(request, exc.message)
         else:
             messages.success(request, _("The reply will be sent again."))
