@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases.choices import MAX_FREE_TEXT, NoteKind
-from cases.models import Case, Macro, MacroAction, User
+from cases.models import Case, CaseNote, Macro, MacroAction, User
 from cases.notice_texts import fill, placeholder_problems, placeholders_in
 from cases.services import lifecycle, pauses
 from cases.services.errors import DomainError, InvalidInput
@@ -145,7 +145,7 @@ def _run_action(macro: Macro, *, actor: User, case_id: int, body: str) -> None:
 def macro_send_reply(
     *, actor: User, case_id: int, macro_id: int | str, body: str, channel: str,
     files: Sequence[Any] = (), version: int | None = None,
-) -> Any:
+) -> CaseNote:
     """Send a reply written from a macro and record the macro's action with it, in one
     transaction: both or neither.
 
@@ -154,7 +154,7 @@ def macro_send_reply(
     (``case_pause``, ``case_resume``, ``case_add_note``) with that service's permission
     checks; a refusal raises the service's error, prefixed with the macro's name, and nothing
     is sent or stored. Then ``case_send_reply`` sends ``body`` (as edited by the agent).
-    Returns what ``case_send_reply`` returns."""
+    Returns the reply note."""
     from cases.services.conversation import case_send_reply
 
     case = lock_case(case_id, version)
