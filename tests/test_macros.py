@@ -282,3 +282,14 @@ def test_macro_list_reads_a_fixed_number_of_queries(client, frontline,
     client.force_login(frontline)
     with django_assert_max_num_queries(12):
         assert len(_listed(client, case)) >= 20
+
+
+def test_an_admin_edit_of_a_macro_is_in_the_audit_trail(client, admin_user):
+    from cases.models import AuditEntry
+
+    client.force_login(admin_user)
+    m = macro()
+    data = admin_form(title=m.title, body="您好 {customer_name}，已收到。")
+    assert client.post(reverse("admin:cases_macro_change", args=[m.pk]), data).status_code == 302
+    entry = AuditEntry.objects.filter(target_type="cases.Macro", target_id=str(m.pk)).last()
+    assert entry is not None and "body" in entry.changes
