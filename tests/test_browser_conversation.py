@@ -159,6 +159,31 @@ def test_a_liaison_shares_a_file_and_the_agent_downloads_it(
         context.close()
 
 
+def test_show_earlier_loads_the_older_messages_in_place(
+    django_db_setup, browser_env, live_server, browser, artifacts_dir
+):
+    from tests.test_conversation_views import _thread
+
+    agent = UserFactory(username="thread-agent", role=Role.FRONTLINE, language="en")
+    case = CaseFactory(stage=Stage.TRIAGED)
+    _thread(case, agent, 45)
+    context, page = _login(browser, live_server.url, agent.username, "en")
+    try:
+        page.goto(f"{live_server.url}/desk/cases/{case.pk}/")
+        thread = page.locator("[data-testid=timeline]")
+        assert "message 044" in thread.inner_text()
+        assert "message 000" not in thread.inner_text()
+        page.click("[data-testid=show-earlier] a")
+        page.wait_for_selector("text=message 000")
+        assert page.locator("[data-testid=show-earlier]").count() == 0
+        assert thread.inner_text().index("message 000") < thread.inner_text().index(
+            "message 044")
+        page.screenshot(path=str(artifacts_dir / "conversation_07_show_earlier.png"),
+                        full_page=True)
+    finally:
+        context.close()
+
+
 EDIT = "\n另：补发单号稍后短信告知。"
 INTERNAL = "内部：承运商已承认延误，费用由物流部承担。"
 CUSTOMER = "包裹今天还是没有送到。"

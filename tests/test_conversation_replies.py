@@ -206,3 +206,31 @@ def test_only_the_author_owner_handler_or_a_supervisor_sends_a_reply_again(
     reply_resend(actor=supervisor, case_id=case.pk, notice_id=note.notice_id)
     with pytest.raises(ActionNotAllowed):  # queued again: not failed any more
         reply_resend(actor=supervisor, case_id=case.pk, notice_id=note.notice_id)
+
+
+# --- files and rollbacks ----------------------------------------------------------------------
+def test_a_rollback_removes_the_stored_files_nested_or_not(case, frontline, intake_env):
+    from cases.services.attachments import atomic_with_files, attach_files
+    from channels.attachments import private_storage
+
+    names = []
+    with pytest.raises(RuntimeError):
+        with atomic_with_files():
+            names += [r.file.name for r in attach_files(case=case, files=[pdf()],
+                                                        actor=frontline)]
+            with atomic_with_files():  # e.g. a note service called inside another action
+                names += [r.file.name for r in attach_files(case=case, files=[pdf("b.pdf")],
+                                                            actor=frontline)]
+            assert all(private_storage().exists(n) for n in names)
+            raise RuntimeError("the outer action fails after both stored their files")
+    assert len(names) == 2
+    assert not any(private_storage().exists(n) for n in names)
+    assert not CaseAttachment.objects.filter(case=case).exists()
+
+
+def test_more_files_than_intake_allows_are_refused(case, frontline, intake_env):
+    with pytest.raises(InvalidInput) as err:
+        case_send_reply(actor=frontline, case_id=case.pk, body="见附件",
+                        channel=ContactChannel.EMAIL, files=[pdf(f"{i}.pdf") for i in range(6)])
+    assert err.value.field == "files"
+    assert not CaseNote.objects.filter(case=case, kind=NoteKind.REPLY).exists()

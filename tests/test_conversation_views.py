@@ -302,3 +302,33 @@ def test_track_lists_replies_in_time_order(client, frontline):
                       {"reference": case.reference, "code": case.tracking_code}
                       ).content.decode()
     assert body.index("第一条回复") < body.index("第二条回复")
+
+
+def test_no_composer_without_an_address_or_on_a_closed_case(client, frontline):
+    from cases.models import Customer
+
+    nowhere = CaseFactory(stage=Stage.TRIAGED)
+    Customer.objects.filter(pk=nowhere.customer_id).update(email="", phone="")  # e.g. erased
+    closed = CaseFactory(stage=Stage.INVALID)
+    client.force_login(frontline)
+    page = client.get(reverse("desk:case", args=[nowhere.pk])).content.decode()
+    assert 'data-testid="no-address"' in page and 'id="id_reply_body"' not in page
+    page = client.get(reverse("desk:case", args=[closed.pk])).content.decode()
+    assert 'data-testid="reply-form"' not in page
+
+
+def test_a_colleague_s_change_is_shown_and_the_reply_can_then_be_sent(client, frontline,
+                                                                      frontline2):
+    case = CaseFactory(stage=Stage.TRIAGED)
+    seen = case.version
+    case_add_note(actor=frontline2, case_id=case.pk, body="我刚给客户打过电话")
+    client.force_login(frontline)
+    data = {"body": "您好", "channel": ContactChannel.EMAIL, "version": seen}
+    response = client.post(reverse("desk:case_reply", args=[case.pk]), data)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Someone else changed case" in page and "我刚给客户打过电话" in page
+    assert not CaseNote.objects.filter(case=case, kind=NoteKind.REPLY).exists()
+    data["version"] = response.context["reply_form"]["version"].value()
+    assert client.post(reverse("desk:case_reply", args=[case.pk]), data).status_code == 302
+    assert CaseNote.objects.filter(case=case, kind=NoteKind.REPLY).count() == 1

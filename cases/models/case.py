@@ -426,10 +426,8 @@ class CaseNote(models.Model):
     sender = models.CharField(_("sender"), max_length=254, blank=True)
     created_at = models.DateTimeField(_("at"))
     # A reply's outbox row: its delivery status is shown beside the message.
-    notice = models.ForeignKey(
-        "cases.Notice", verbose_name=_("notice"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="notes",
-    )
+    notice = models.ForeignKey("cases.Notice", verbose_name=_("notice"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="notes")
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -485,20 +483,16 @@ class CaseAttachment(models.Model):
     content_type = models.CharField(_("type"), max_length=100)
     size = models.PositiveIntegerField(_("size"))
     uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
-    # Files added after intake: on a note or reply, or shared with one department's request
-    # (its liaison sees only those). Intake files have neither.
-    note = models.ForeignKey(
-        CaseNote, verbose_name=_("note"), null=True, blank=True, on_delete=models.CASCADE,
-        related_name="files",
-    )
+    # Added after intake (intake files have neither): on a note or reply, or shared with one
+    # department's request (cases.selectors.attachments decides who downloads what).
+    note = models.ForeignKey(CaseNote, verbose_name=_("note"), null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="files")
     request = models.ForeignKey(
         "cases.CollaborationRequest", verbose_name=_("department request"), null=True,
-        blank=True, on_delete=models.CASCADE, related_name="files",
-    )
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
-    )
+        blank=True, on_delete=models.CASCADE, related_name="files")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"),
+                                    null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
 
     class Meta:
         ordering = ["uploaded_at", "id"]

@@ -59,7 +59,9 @@ def attachments_check(
 @contextmanager
 def atomic_with_files() -> Iterator[None]:
     """``transaction.atomic`` that also removes the files ``attach_files`` stored inside it
-    when the transaction rolls back (the database rows go with the rollback)."""
+    when the transaction rolls back (the database rows go with the rollback). Nested in
+    another, its files are handed to the outer one, whose rollback removes them too."""
+    outer = _written.get()
     written: list[CaseAttachment] = []
     token = _written.set(written)
     try:
@@ -70,6 +72,8 @@ def atomic_with_files() -> Iterator[None]:
         raise
     finally:
         _written.reset(token)
+    if outer is not None:
+        outer.extend(written)
 
 
 def attach_files(

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from cases import permissions as perms
-from cases.choices import MAX_FREE_TEXT, ContactChannel, NoteKind, Stage
+from cases.choices import MAX_FREE_TEXT, OPEN_STAGES, ContactChannel, NoteKind
 from cases.models import Case, CaseAttachment, CaseNote, Notice, User
 from cases.models.notices import NoticeKind
 from cases.services import clocks
@@ -66,7 +66,7 @@ def case_send_reply(
         case = lock_case(case_id, version)
         if not perms.can_reply(case, actor):
             raise ActionForbidden(_("You may not write to the customer of this case."))
-        if case.stage in (Stage.CLOSED, Stage.INVALID):
+        if case.stage not in OPEN_STAGES:
             raise ActionNotAllowed(_("The case is closed; reopen it first."))
         addresses = dict(delivery_options(case.customer))
         if channel not in addresses:

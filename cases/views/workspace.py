@@ -15,7 +15,7 @@ from cases import forms as desk_forms
 from cases import permissions as perms
 from cases import selectors, services
 from cases.audit.history import case_history_page
-from cases.choices import CompensationStatus, NoteKind
+from cases.choices import OPEN_STAGES, CompensationStatus, NoteKind
 from cases.selectors import department_requests
 from cases.selectors.letters import letters_of
 from cases.selectors.pauses import case_pause_panel
@@ -66,7 +66,7 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
             "note_form": (note_form or desk_forms.NoteForm()) if can_note else None,
             "reply_form": (reply_form or desk_forms.ReplyForm(
                 customer=case.customer, initial={"version": case.version}))
-            if perms.can_reply(case, user) else None,
+            if perms.can_reply(case, user) and case.stage in OPEN_STAGES else None,
             # A letter is sent with a feedback round, which opens a revisit: no revisit, no
             # letter to read.
             "letters": letters_of(case) if workspace.revisits else [],
@@ -121,7 +121,8 @@ class CaseReplyView(AgentRequiredMixin, View):
         case = get_case_or_404(request, pk)
         if not perms.can_reply(case, request.user):
             raise PermissionDenied(_("You may not write to the customer of this case."))
-        form = desk_forms.ReplyForm(request.POST, request.FILES, customer=case.customer)
+        post = request.POST.copy()
+        form = desk_forms.ReplyForm(post, request.FILES, customer=case.customer)
         if form.is_valid():
             data = form.cleaned_data
             macro_id = request.POST.get("macro", "").strip()
@@ -133,6 +134,9 @@ class CaseReplyView(AgentRequiredMixin, View):
             except DomainError as exc:
                 field = getattr(exc, "field", None)
                 form.add_error(field if field in form.fields else None, exc.message)
+                # The page shows the case as it is now: sending again after reading a
+                # colleague's change is not a conflict a second time.
+                post["version"] = str(case.version)
             else:
                 messages.success(request, _("Reply queued for sending."))
                 return redirect(f"{case_url(case)}#timeline")
