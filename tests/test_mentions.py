@@ -75,7 +75,8 @@ def test_a_department_mention_alerts_its_liaison_masked_and_linked_to_their_requ
 def test_nobody_outside_the_case_s_audience_is_alerted_and_the_author_is_told(client, world):
     client.force_login(world["agent"])
     response = client.post(reverse("desk:case_note", args=[world["case"].pk]),
-                           {"kind": NoteKind.INTERNAL, "body": "@sales @agent2 @sales-liaison 看看"})
+                           {"kind": NoteKind.INTERNAL,
+                            "body": "@sales @agent2 @sales-liaison 看看"})
 
     assert response.status_code == 302
     assert _mentions(world["sales"]) == []  # sales has no request on this case

@@ -187,9 +187,6 @@ class Case(FSMModelMixin, models.Model):
     # Pauses (cases.models.pauses): when the open pause began (None: not paused) and the
     # elapsed length of the ended ones. In no index: the desk's badge reads them off the row.
     paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
-    # Since when the customer's latest message waits for our answer (None: answered, or
-    # nothing from them). Set by every inbound message, cleared by a customer-visible reply
-    # or contact; the "Customer replied" queue reads it through case_awaiting_reply_idx.
     awaiting_reply_since = models.DateTimeField(_("customer replied"), null=True, blank=True)
     # db_default too: rows written by raw SQL (bench seeds) get it from the database.
     paused_total = models.DurationField(_("paused in total"), default=timedelta(0),

@@ -1,6 +1,8 @@
-"""Whether the customer waits for our answer (``Case.awaiting_reply_since``): the desk's
-"Customer replied" queue. Both helpers only set the field on a case the caller has locked
-and saves."""
+"""Whether the customer waits for our answer: ``Case.awaiting_reply_since`` is when their
+oldest unanswered message came (None: answered, or nothing from them). Every inbound message
+sets it, a customer-visible reply, note or contact clears it; the desk's "Customer replied"
+queue reads it through ``case_awaiting_reply_idx``. Both helpers only set the field on a case
+the caller has locked and saves."""
 
 from __future__ import annotations
 
