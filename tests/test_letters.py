@@ -313,3 +313,19 @@ def test_an_sms_customer_is_sent_the_link_and_reads_the_letter_on_track(
     page = client.post(reverse("channels:track"), {"reference": resolved.reference,
                                                     "code": resolved.tracking_code})
     assert PARTS["facts"] in page.content.decode()
+
+
+def test_letter_pages_read_a_fixed_number_of_queries(client, handler, resolved,
+                                                     django_assert_max_num_queries):
+    for amount in ("10", "20", "30"):
+        compensation_propose(actor=handler, case_id=resolved.pk, kind=CompensationKind.COUPON,
+                             amount=Decimal(amount))
+    resolved.refresh_from_db()
+    client.force_login(handler)
+    with django_assert_max_num_queries(16):
+        assert client.get(letter_url(resolved)).status_code == 200
+    send(client, resolved)
+    letter = FinalLetter.objects.get(case=resolved)
+    with django_assert_max_num_queries(10):
+        assert client.get(reverse("desk:case_letter_print",
+                                  args=[resolved.pk, letter.pk])).status_code == 200
