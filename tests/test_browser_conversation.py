@@ -31,13 +31,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _async_unsafe_for_the_module():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
 def test_agent_replies_with_a_file_and_the_customer_sees_it_on_track(
     django_db_setup, browser_env, intake_env, live_server, browser, artifacts_dir, tmp_path
 ):
