@@ -20,13 +20,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SEED = importlib.import_module("cases.migrations.0035_seed_macros_and_letter")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _async_unsafe_for_the_module():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
 def _materials_macro() -> Macro:
     # A transactional test's database was flushed: the seeded rows are written again.
     reason, _c = PauseReason.objects.get_or_create(code="customer_materials", defaults={
