@@ -476,4 +476,9 @@ class CollaborationNoteAdmin(ReadOnlyAdmin):
     list_select_related = ("request", "author")
 
 # The admins of the lifecycle, pause and statutory models register themselves on import.
-from cases import admin_lifecycle, admin_pauses, admin_statutory  # noqa: E402, F401
+from cases import (  # noqa: E402, F401
+    admin_lifecycle,
+    admin_macros,
+    admin_pauses,
+    admin_statutory,
+)

@@ -26,7 +26,7 @@ class RegimeForm(forms.ModelForm):
         model = Regime
         fields = ["code", "name", "name_en", "is_active", "source", "description", "basis",
                   "calendar", "starts_at", "acceptance_days", "first_limit_days",
-                  "max_total_days", "channels", "categories"]
+                  "max_total_days", "channels", "categories", "escalation", "escalation_en"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -60,6 +60,7 @@ class RegimeAdmin(admin.ModelAdmin):
         (_("Limits"), {"fields": ("basis", "calendar", "starts_at", "acceptance_days",
                                   "first_limit_days", "max_total_days")}),
         (_("Applies to"), {"fields": ("channels", "categories")}),
+        (_("Final-response letter"), {"fields": ("escalation", "escalation_en")}),
     )
 
     @admin.display(description=_("first limit"))

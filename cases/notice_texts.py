@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.utils import translation
@@ -36,6 +36,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     NoticeKind.STAFF_ALERT: ("reference", "recipient_name", "message", "case_url"),
     NoticeKind.PAUSE: (*_COMMON, "reason", "resume_by"),
     NoticeKind.EXTENSION: (*_COMMON, "regime", "new_due", "reason"),
+    NoticeKind.LETTER: (*_COMMON, "letter", "track_url"),
 }
 
 PLACEHOLDER_HELP = {
@@ -57,6 +58,7 @@ PLACEHOLDER_HELP = {
     "regime": gettext_lazy("the statutory regime and its source"),
     "new_due": gettext_lazy("the new statutory due date after the extension"),
     "reason": gettext_lazy("why handling is paused, or why the time limit was extended"),
+    "letter": gettext_lazy("the final-response letter's full text"),
 }
 
 SAMPLE_CONTEXT: dict[str, str] = {
@@ -78,6 +80,7 @@ SAMPLE_CONTEXT: dict[str, str] = {
     "regime": "银行业保险业消费投诉处理管理办法（2020）",
     "new_due": "2026-12-31",
     "reason": "需调取第三方机构的交易记录。",
+    "letter": "王芳女士：\n\n关于您的投诉 TS-2026-000123，经核实……\n\n客户服务中心",
 }
 
 
@@ -114,7 +117,12 @@ def placeholders_in(text: str) -> list[str]:
 
 def template_problems(kind: str, *texts: str) -> list[str]:
     """Human-readable problems of admin-entered template texts (empty list: fine)."""
-    allowed = PLACEHOLDERS.get(kind, ())
+    return placeholder_problems(PLACEHOLDERS.get(kind, ()), *texts)
+
+
+def placeholder_problems(allowed: Sequence[str], *texts: str) -> list[str]:
+    """Problems of admin-entered texts that may use the placeholders ``allowed``: unbalanced
+    braces, and each unknown name (empty list: fine)."""
     problems: list[str] = []
     for text in texts:
         try:
@@ -187,6 +195,8 @@ def _defaults(kind: str) -> tuple[str, str]:
             _("Dear {customer_name}, under {regime} the time limit for deciding your "
               "complaint {reference} is extended to {new_due}. Reason: {reason}"),
         )
+    if kind == NoticeKind.LETTER:
+        return (_("Our final response to your complaint {reference}"), "{letter}")
     return (_("Complaint desk alert: {reference}"), "{message}\n{case_url}")
 
 

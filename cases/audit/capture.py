@@ -56,6 +56,8 @@ AUDITED: dict[str, frozenset[str]] = {
     "cases.DeskSettings": frozenset(),
     "cases.RootCause": frozenset(),
     "cases.NoticeTemplate": frozenset(),
+    "cases.Macro": frozenset(),
+    "cases.LetterTemplate": frozenset(),
     "cases.Department": frozenset(),
     "cases.User": frozenset(),
     "cases.RoutingRule": frozenset({"last_agent"}),  # the round-robin pointer moves per case

@@ -6,6 +6,8 @@ from .case import Case, CaseAttachment, CaseNote, CaseTransition, Compensation, 
 from .collaboration import CollaborationNote, CollaborationRequest, CollaborationTodo
 from .config import DeskSettings, RootCause, SlaPolicy
 from .deadlines import Alert, CaseDeadline
+from .letters import FinalLetter, LetterMode, LetterTemplate
+from .macros import Macro, MacroAction
 from .notices import Notice, NoticeTemplate, Revisit
 from .pauses import CasePause, PauseEnd, PauseReason
 from .people import Customer, Department, User
@@ -46,6 +48,11 @@ __all__ = [
     "LegalHold",
     "DeskSettings",
     "ExtensionRequest",
+    "FinalLetter",
+    "LetterMode",
+    "LetterTemplate",
+    "Macro",
+    "MacroAction",
     "Notice",
     "PauseEnd",
     "PauseReason",

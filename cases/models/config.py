@@ -9,6 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from cases.choices import Clock, Tier
+from cases.models.letters import LetterMode
 
 
 class SlaPolicy(models.Model):
@@ -66,6 +67,12 @@ class DeskSettings(models.Model):
     review_window_days = models.PositiveIntegerField(
         _("a closed case may be reviewed within (days)"), default=30,
         help_text=_("How long after closing the complainant may still ask for a review."),
+    )
+    letter_mode = models.CharField(
+        _("final-response letter (答复函)"), max_length=10, default=LetterMode.OPTIONAL,
+        choices=LetterMode.choices,
+        help_text=_("Whether the feedback step may, or must, send the final-response letter "
+                    "built from the letter template."),
     )
     default_calendar = models.ForeignKey(
         "cases.WorkCalendar", verbose_name=_("default working calendar"), null=True,

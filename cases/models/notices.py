@@ -20,6 +20,7 @@ class NoticeKind(models.TextChoices):
     REVIEW_RESULT = "review_result", _("Review result")
     PAUSE = "pause", _("Handling paused")
     EXTENSION = "extension", _("Statutory extension")
+    LETTER = "letter", _("Final-response letter")
     REPLY = "reply", _("Reply")
 
 

@@ -66,6 +66,12 @@ class Regime(models.Model):
         "channels.Channel", verbose_name=_("applies to intake channels"), blank=True,
         related_name="regimes")
     categories = models.JSONField(_("applies to categories"), default=list, blank=True)
+    escalation = models.TextField(
+        _("how to escalate (Chinese)"), blank=True,
+        help_text=_("For the final-response letter of a case under this regime: the sector "
+                    "regulator and its hotline, mediation, arbitration, court. Empty: the "
+                    "letter template's text."))
+    escalation_en = models.TextField(_("how to escalate (English)"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

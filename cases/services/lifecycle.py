@@ -32,11 +32,13 @@ from cases.models import (
     RootCause,
     User,
 )
+from cases.models.letters import LetterMode
 from cases.models.notices import NoticeKind
 from cases.services import clocks, pauses, routing, statutory
 from cases.services.attachments import atomic_with_files, attach_files
 from cases.services.awaiting_reply import customer_answered
 from cases.services.compensation import CompensationOffer, compensation_record
+from cases.services.desk_config import desk_config
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.mentions import mentions_alert_note
 from cases.services.notices import notice_queue
@@ -335,7 +337,8 @@ def case_resolve(
     return _finish(case)
 
 
-def _compensation_summary(case: Case) -> str:
+def compensation_summary(case: Case) -> str:
+    """The approved compensation as one line in the active language ("none" when none)."""
     approved = case.compensations.filter(status=CompensationStatus.APPROVED)
     return "; ".join(
         f"{c.get_kind_display()} {c.amount}" + (f" ({c.description})" if c.description else "")
@@ -349,9 +352,29 @@ def case_give_feedback(
     expected_version: int | None = None,
 ) -> Case:
     """Tell the customer the result, the approved compensation and the preventive measures
-    (resolved -> feedback given). Refused while a compensation awaits approval. Queues the
-    feedback notice on the customer's preferred channel and sets the 48-hour revisit due."""
+    (resolved -> feedback given). Refused while a compensation awaits approval, and where the
+    desk requires the final-response letter (``cases.services.letters.letter_send``). Queues
+    the feedback notice on the customer's preferred channel and sets the 48-hour revisit
+    due."""
     case = lock_case(case_id, expected_version)
+    if desk_config().settings.letter_mode == LetterMode.REQUIRED:
+        raise ActionNotAllowed(_("This desk answers every complaint with a final-response "
+                                 "letter: send the letter instead."))
+    revisit_round = record_feedback(case, actor, message=message,
+                                    preventive_measures=preventive_measures)
+    notice_queue(
+        case=case, kind=NoticeKind.FEEDBACK, key=f"round{revisit_round}",
+        context={"message": case.feedback_message, "measures": case.preventive_measures,
+                 "compensation": compensation_summary(case)},
+    )
+    return _finish(case)
+
+
+def record_feedback(case: Case, actor: User, *, message: str, preventive_measures: str) -> int:
+    """The feedback step on ``case`` without its notice: checks, transition, clocks, the
+    revisit row and the customer-visible contact note. Returns the revisit round.
+    Precondition: the caller holds the case's lock, queues the notice and then saves the case
+    with ``finish_case``. Raises as ``case_give_feedback``."""
     case.feedback_message = _require(message, "message", _("Write the message to the customer."))
     case.preventive_measures = _require(
         preventive_measures, "preventive_measures",
@@ -371,11 +394,12 @@ def case_give_feedback(
     CaseNote.objects.create(case=case, kind=NoteKind.CONTACT, author=actor,
                             body=case.feedback_message, visible_to_customer=True, created_at=now)
     customer_answered(case)
-    notice_queue(
-        case=case, kind=NoticeKind.FEEDBACK, key=f"round{revisit_round}",
-        context={"message": case.feedback_message, "measures": case.preventive_measures,
-                 "compensation": _compensation_summary(case)},
-    )
+    return revisit_round
+
+
+def finish_case(case: Case) -> Case:
+    """Save ``case`` (locked by the caller) as every action does: a pause ended with the
+    case, the SLA summary refreshed, the version bumped."""
     return _finish(case)
 
 

@@ -29,7 +29,7 @@ from cases.models.notices import NoticeKind
 from cases.services import clocks
 from cases.services.compensation import CompensationOffer, compensation_record
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
-from cases.services.lifecycle import _compensation_summary
+from cases.services.lifecycle import compensation_summary
 from cases.services.notices import notice_queue
 from cases.services.recusal import ensure_not_recused
 from cases.services.transitions import lock_case, run_case_transition, save_case
@@ -230,7 +230,7 @@ def review_conclude(
 
     notice_queue(case=case, kind=NoticeKind.REVIEW_RESULT, key="result", context={
         **told, "message": reasons,
-        "compensation": _compensation_summary(case), "track_url": track_url(case),
+        "compensation": compensation_summary(case), "track_url": track_url(case),
     })
     _save(case)
     return review

@@ -39,3 +39,18 @@ def get_case_or_404(request: HttpRequest, pk: int, *, for_action: bool = False) 
         return loader(request.user, pk)
     except Case.DoesNotExist as exc:
         raise Http404(_("No such case.")) from exc
+
+
+class AgentOr404Mixin(LoginRequiredMixin):
+    """For what one case holds for the desk (canned replies filled for it, its letters):
+    the login page for anonymous users, 404 for anyone else who is not an agent, as for a
+    case they may not see."""
+
+    raise_exception = False
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not perms.is_agent(request.user):
+            raise Http404(_("No such case."))
+        return super().dispatch(request, *args, **kwargs)

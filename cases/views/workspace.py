@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -15,6 +17,7 @@ from cases import selectors, services
 from cases.audit.history import case_history_page
 from cases.choices import OPEN_STAGES, CompensationStatus, NoteKind
 from cases.selectors import department_requests
+from cases.selectors.letters import letters_of
 from cases.selectors.pauses import case_pause_panel
 from cases.selectors.statutory import statutory_panel
 from cases.selectors.timeline import Cursor
@@ -26,6 +29,8 @@ from cases.services import (
     conversation,
 )
 from cases.services.audit import audit_personal_data_view
+from cases.services.desk_config import desk_config
+from cases.services.macros import macro_send_reply
 from cases.views import inline
 from cases.views.actions import actions_for, case_url
 from cases.views.base import AgentRequiredMixin, get_case_or_404
@@ -63,6 +68,10 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
             "reply_form": (reply_form or desk_forms.ReplyForm(
                 customer=case.customer, initial={"version": case.version}))
             if perms.can_reply(case, user) and case.stage in OPEN_STAGES else None,
+            # A letter is sent with a feedback round, which opens a revisit: no revisit, no
+            # letter to read.
+            "letters": letters_of(case) if workspace.revisits else [],
+            "letter_mode": desk_config().settings.letter_mode,
             "can_approve": perms.can_approve_compensation(case, user),
             "pending_compensations": [c for c in workspace.compensations
                                       if c.status == CompensationStatus.PROPOSED],
@@ -117,11 +126,12 @@ class CaseReplyView(AgentRequiredMixin, View):
         form = desk_forms.ReplyForm(post, request.FILES, customer=case.customer)
         if form.is_valid():
             data = form.cleaned_data
+            macro_id = request.POST.get("macro", "").strip()
+            send = (partial(macro_send_reply, macro_id=macro_id) if macro_id
+                    else conversation.case_send_reply)
             try:
-                conversation.case_send_reply(
-                    actor=request.user, case_id=case.pk, body=data["body"],
-                    channel=data["channel"], files=data["files"], version=data["version"],
-                )
+                send(actor=request.user, case_id=case.pk, body=data["body"],
+                     channel=data["channel"], files=data["files"], version=data["version"])
             except DomainError as exc:
                 field = getattr(exc, "field", None)
                 form.add_error(field if field in form.fields else None, exc.message)

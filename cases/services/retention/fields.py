@@ -58,6 +58,7 @@ PARTS: tuple[Part, ...] = (
     Part("cases.CasePause", "case_id", {"note": S}),
     Part("cases.CaseReview", "case_id", {"reason": S, "conclusion": S, "new_solution": S}),
     Part("cases.ExtensionRequest", "case_id", {"reason": S, "decision_note": S}),
+    Part("cases.FinalLetter", "case_id", {"subject": S, "text": S, "parts": J}),
 )
 
 # Case attachments are deleted with their files; the customer row keeps no contact data.
@@ -95,7 +96,13 @@ KEPT: dict[str, dict[str, str]] = {
     "cases.PauseReason": {f: _STAFF for f in ("code", "name", "name_en", "clocks")},
     "cases.CasePause": {"clocks": _CODE},
     "cases.Regime": {f: _STAFF for f in ("code", "name", "name_en", "source", "description",
-                                         "categories")},
+                                         "categories", "escalation", "escalation_en")},
+    "cases.Macro": {f: _STAFF for f in ("title", "title_en", "body", "body_en", "categories",
+                                        "stages", "action")},
+    "cases.LetterTemplate": {f: _STAFF for f in ("name", "subject", "subject_en", "body",
+                                                 "body_en", "escalation", "escalation_en",
+                                                 "contact", "contact_en")},
+    "cases.FinalLetter": {"language": _CODE},
     "cases.CaseRegime": {"regulator_reference": "the regulator's file number, kept to answer "
                                                 "the regulator; names no person"},
     "cases.NoticeTemplate": {"subject": _STAFF, "body": _STAFF},
