@@ -129,6 +129,7 @@ class CaseTransitionInline(admin.TabularInline):
 
 class CaseNoteInline(admin.TabularInline):
     model = CaseNote
+    fk_name = "case"
     extra = 0
     can_delete = False
     fields = ("created_at", "kind", "author", "body", "visible_to_customer")

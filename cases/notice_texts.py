@@ -36,6 +36,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     NoticeKind.STAFF_ALERT: ("reference", "recipient_name", "message", "case_url"),
     NoticeKind.PAUSE: (*_COMMON, "reason", "resume_by"),
     NoticeKind.EXTENSION: (*_COMMON, "regime", "new_due", "reason"),
+    NoticeKind.MERGED: (*_COMMON, "merged_reference"),
 }
 
 PLACEHOLDER_HELP = {
@@ -57,6 +58,7 @@ PLACEHOLDER_HELP = {
     "regime": gettext_lazy("the statutory regime and its source"),
     "new_due": gettext_lazy("the new statutory due date after the extension"),
     "reason": gettext_lazy("why handling is paused, or why the time limit was extended"),
+    "merged_reference": gettext_lazy("reference of the complaint merged into this one"),
 }
 
 SAMPLE_CONTEXT: dict[str, str] = {
@@ -78,6 +80,7 @@ SAMPLE_CONTEXT: dict[str, str] = {
     "regime": "银行业保险业消费投诉处理管理办法（2020）",
     "new_due": "2026-12-31",
     "reason": "需调取第三方机构的交易记录。",
+    "merged_reference": "TS-2026-000124",
 }
 
 
@@ -186,6 +189,13 @@ def _defaults(kind: str) -> tuple[str, str]:
             _("The time limit for your complaint {reference} is extended"),
             _("Dear {customer_name}, under {regime} the time limit for deciding your "
               "complaint {reference} is extended to {new_due}. Reason: {reason}"),
+        )
+    if kind == NoticeKind.MERGED:
+        return (
+            _("Your complaints {merged_reference} and {reference} are handled together"),
+            _("Dear {customer_name}, your complaint {merged_reference} is about the same "
+              "matter as {reference}, so we handle both under {reference}. Track its "
+              "progress with reference {reference} and tracking code {tracking_code}."),
         )
     return (_("Complaint desk alert: {reference}"), "{message}\n{case_url}")
 

@@ -7,6 +7,7 @@ from .collaboration import CollaborationNote, CollaborationRequest, Collaboratio
 from .config import DeskSettings, RootCause, SlaPolicy
 from .deadlines import Alert, CaseDeadline
 from .notices import Notice, NoticeTemplate, Revisit
+from .relations import CaseLink, CaseMerge, LinkKind
 from .pauses import CasePause, PauseEnd, PauseReason
 from .people import Customer, Department, User
 from .retention import ErasureRequest, ErasureStatus, LegalHold, RetentionRule
@@ -25,6 +26,8 @@ __all__ = [
     "ClockBasis",
     "CaseAttachment",
     "CaseDeadline",
+    "CaseLink",
+    "CaseMerge",
     "CaseNote",
     "CaseReview",
     "CasePause",
@@ -40,6 +43,7 @@ __all__ = [
     "ErasureRequest",
     "ErasureStatus",
     "LegalHold",
+    "LinkKind",
     "DeskSettings",
     "ExtensionRequest",
     "Notice",

@@ -376,6 +376,20 @@ class Case(FSMModelMixin, models.Model):
     def invalidate(self) -> None:
         """Invalid or withdrawn: closed without counting in KPIs."""
 
+    @transition(
+        field=stage, source=_CLOSABLE, target=Stage.INVALID, permission=perms.can_merge,
+    )
+    def close_as_duplicate(self) -> None:
+        """Merged into a primary case (``duplicate_of``): closed without counting in KPIs."""
+
+    @transition(
+        field=stage, source=Stage.INVALID, target=RETURN_VALUE(*_CLOSABLE),
+        permission=perms.can_work,
+    )
+    def restore_merged(self, stage: str) -> str:
+        """A merge undone: back to the stage the case had (the service checks who may)."""
+        return stage
+
 
 class CaseTransition(models.Model):
     """The transition log: who moved which machine from what to what, when, and why."""
@@ -419,6 +433,11 @@ class CaseNote(models.Model):
     # The address an unverified message came from, shown to staff beside it.
     sender = models.CharField(_("sender"), max_length=254, blank=True)
     created_at = models.DateTimeField(_("at"))
+    # Moved here from another case by a merge or a split (shown as "from TS-...").
+    moved_from = models.ForeignKey(
+        "cases.Case", verbose_name=_("moved from"), null=True,
+        blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -474,6 +493,11 @@ class CaseAttachment(models.Model):
     content_type = models.CharField(_("type"), max_length=100)
     size = models.PositiveIntegerField(_("size"))
     uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    # Moved here from another case by a merge or a split.
+    moved_from = models.ForeignKey(
+        "cases.Case", verbose_name=_("moved from"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+", db_index=False,
+    )
 
     class Meta:
         ordering = ["uploaded_at", "id"]

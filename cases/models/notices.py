@@ -20,6 +20,7 @@ class NoticeKind(models.TextChoices):
     REVIEW_RESULT = "review_result", _("Review result")
     PAUSE = "pause", _("Handling paused")
     EXTENSION = "extension", _("Statutory extension")
+    MERGED = "merged", _("Cases merged")
 
 
 class NoticeStatus(models.TextChoices):

@@ -58,6 +58,8 @@ PARTS: tuple[Part, ...] = (
     Part("cases.CasePause", "case_id", {"note": S}),
     Part("cases.CaseReview", "case_id", {"reason": S, "conclusion": S, "new_solution": S}),
     Part("cases.ExtensionRequest", "case_id", {"reason": S, "decision_note": S}),
+    # The merged case's closing fields before the merge (restored by an undo).
+    Part("cases.CaseMerge", "duplicate_id", {"snapshot": J}),
 )
 
 # Case attachments are deleted with their files; the customer row keeps no contact data.
@@ -75,6 +77,7 @@ KEPT: dict[str, dict[str, str]] = {
     "cases.Revisit": {"token_nonce": "random"},
     "cases.Alert": {"kind": _CODE},
     "cases.CaseReview": {"previous_stage": _CODE},
+    "cases.CaseLink": {"kind": _CODE},
     "cases.ErasureRequest": {"outcome": "written by the service, names cases by reference"},
     "cases.AuditEntry": {
         f: "append-only and hash-chained; never records contact values"
