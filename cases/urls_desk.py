@@ -2,12 +2,21 @@
 
 from django.urls import path
 
-from cases.views import actions, desk, pauses, saved_filters, statutory, workspace
+from cases.views import (
+    actions,
+    bulk,
+    desk,
+    pauses,
+    relations,
+    saved_filters,
+    statutory,
+    workspace,
+)
 
 urlpatterns = [
     path("", desk.DeskHomeView.as_view(), name="home"),
     path("cases/", desk.CaseListView.as_view(), name="cases"),
-    path("cases/bulk/", desk.BulkActionView.as_view(), name="bulk"),
+    path("cases/bulk/", bulk.BulkActionView.as_view(), name="bulk"),
     path("cases/<int:pk>/", workspace.CaseWorkspaceView.as_view(), name="case"),
     path("cases/<int:pk>/note/", workspace.CaseNoteView.as_view(), name="case_note"),
     path("cases/<int:pk>/pause/", pauses.CasePauseView.as_view(), name="case_pause"),
@@ -20,6 +29,15 @@ urlpatterns = [
          name="extension_request"),
     path("cases/<int:pk>/extension/<int:ext_pk>/decide/",
          statutory.ExtensionDecideView.as_view(), name="extension_decide"),
+    path("cases/<int:pk>/link/", relations.CaseLinkView.as_view(), name="case_link"),
+    path("cases/<int:pk>/unlink/<int:link_pk>/", relations.CaseUnlinkView.as_view(),
+         name="case_unlink"),
+    path("cases/<int:pk>/merge/", relations.CaseMergeView.as_view(), name="case_merge"),
+    path("cases/<int:pk>/split/", relations.CaseSplitView.as_view(), name="case_split"),
+    path("merges/<int:pk>/undo/", relations.MergeUndoView.as_view(), name="merge_undo"),
+    path("groups/", bulk.GroupListView.as_view(), name="groups"),
+    path("groups/<int:pk>/", bulk.GroupDetailView.as_view(), name="group"),
+    path("groups/<int:pk>/members/", bulk.GroupMemberView.as_view(), name="group_members"),
     path("filters/", saved_filters.SavedFilterListView.as_view(), name="saved_filters"),
     path("filters/<int:pk>/", saved_filters.SavedFilterApplyView.as_view(),
          name="saved_filter"),

@@ -7,9 +7,9 @@ from .collaboration import CollaborationNote, CollaborationRequest, Collaboratio
 from .config import DeskSettings, RootCause, SlaPolicy
 from .deadlines import Alert, CaseDeadline
 from .notices import Notice, NoticeTemplate, Revisit
-from .relations import CaseLink, CaseMerge, LinkKind
 from .pauses import CasePause, PauseEnd, PauseReason
 from .people import Customer, Department, User
+from .relations import CaseLink, CaseMerge, LinkKind
 from .retention import ErasureRequest, ErasureStatus, LegalHold, RetentionRule
 from .reviews import CaseReview, ReviewVia
 from .saved_filters import SavedFilter

@@ -161,7 +161,7 @@ def case_workspace(
     transitions = list(
         CaseTransition.objects.filter(case=case).select_related("actor").order_by("at", "id")
     )
-    notes = list(CaseNote.objects.filter(case=case).select_related("author"))
+    notes = list(CaseNote.objects.filter(case=case).select_related("author", "moved_from"))
     notices = list(Notice.objects.filter(case=case).defer("context").order_by("created_at"))
     if requests is None:
         requests = list(

@@ -16,6 +16,7 @@ from cases.audit.history import case_history_page
 from cases.choices import CompensationStatus, NoteKind
 from cases.selectors import department_requests
 from cases.selectors.pauses import case_pause_panel
+from cases.selectors.relations import case_relations
 from cases.selectors.statutory import statutory_panel
 from cases.services import ActionNotAllowed, CaseBusy, InvalidInput
 from cases.services.audit import audit_personal_data_view
@@ -56,6 +57,7 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
             "collaboration": collaboration,
             "pauses": case_pause_panel(case, user),
             "statutory": statutory_panel(case, user),
+            "relations": case_relations(case, user),
             "audit_page": case_history_page(case_id=case.pk, page=request.GET.get("audit_page"))
             if perms.can_see_audit_history(user) else None,
         }
