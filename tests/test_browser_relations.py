@@ -12,27 +12,9 @@ from cases.choices import Role, Stage, Tier
 from cases.models import Case, CaseMerge
 from cases.services import case_add_note, case_triage
 from tests.factories import CaseFactory, UserFactory
+from tests.test_browser_desk import _login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _async_unsafe_for_the_module():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
-def _login(browser, base_url, username):
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
-    context.set_default_timeout(20_000)
-    tab = context.new_page()
-    tab.goto(f"{base_url}/accounts/login/")
-    tab.fill("#id_username", username)
-    tab.fill("#id_password", "pass12345")
-    tab.locator("main form button[type=submit]").click()
-    tab.wait_for_url(re.compile(r"/desk/$"))
-    return context, tab
 
 
 def test_merge_from_the_workspace_then_undo(django_db_setup, live_server, browser,
@@ -42,7 +24,7 @@ def test_merge_from_the_workspace_then_undo(django_db_setup, live_server, browse
     primary = CaseFactory(phone="13900000077", email="zhao@example.com")
     duplicate = CaseFactory(phone="13900000077", email="zhao@example.com")
     case_add_note(actor=agent, case_id=duplicate.pk, body="Second call: same parcel")
-    context, tab = _login(browser, live_server.url, agent.username)
+    context, tab = _login(browser, live_server.url, agent.username, "en")
     try:
         tab.goto(f"{live_server.url}/desk/cases/{duplicate.pk}/")
         tab.click("[data-testid=merge-link]")
@@ -74,7 +56,7 @@ def test_bulk_assign_to_me_from_the_list(django_db_setup, live_server, browser, 
     for case in cases:
         case_triage(actor=agent, case_id=case.pk, urgency=case.urgency, scope=case.scope,
                     difficulty=case.difficulty, tier=Tier.ROUTINE)
-    context, tab = _login(browser, live_server.url, agent.username)
+    context, tab = _login(browser, live_server.url, agent.username, "en")
     try:
         tab.goto(f"{live_server.url}/desk/cases/")
         for case in cases:
