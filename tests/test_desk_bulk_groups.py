@@ -149,6 +149,12 @@ def test_the_group_page_lists_its_cases_with_stage_and_clock(client, frontline, 
     group, cases = group_cases
     client.force_login(frontline)
     with django_assert_max_num_queries(12):
+        client.get(reverse("desk:group", args=[group.pk]))
+    from cases.services.groups import group_add_case
+
+    for _ in range(4):
+        group_add_case(actor=frontline, group_id=group.pk, case_id=CaseFactory().pk)
+    with django_assert_max_num_queries(12):  # the same with more cases
         response = client.get(reverse("desk:group", args=[group.pk]))
     page = response.content.decode()
     assert all(f'data-case="{c.reference}"' in page for c in cases)
