@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from cases.choices import Tier
-from cases.models import Case, User
+from cases.models import Case, Department, User
 from cases.services import lifecycle, merging
 from cases.services.errors import DomainError, InvalidInput
 
@@ -23,6 +23,9 @@ BULK_COLUMNS = ("pk", "reference", "tier", "stage", "urgency", "scope", "difficu
 
 @dataclass
 class BulkOutcome:
+    """What a bulk action did: (case, what was done), (case, why it was refused), and how
+    many of the cases asked for were not found (deleted, or not visible to the actor)."""
+
     done: list[tuple[Case, str]] = field(default_factory=list)
     refused: list[tuple[Case, str]] = field(default_factory=list)
     missing: int = 0
@@ -50,7 +53,8 @@ def _tier(value: int | None) -> int:
 
 
 def step_for(action: str, *, actor: User, agent: User | None = None, tier: int | None = None,
-             department: object | None = None, reason: str = "", primary: Case | None = None,
+             department: Department | None = None, reason: str = "",
+             primary: Case | None = None,
              ) -> Step:
     """The single-case step of a bulk ``action`` (the desk list's and a group's)."""
     if action == "triage":
