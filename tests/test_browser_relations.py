@@ -59,9 +59,15 @@ def test_bulk_assign_to_me_from_the_list(django_db_setup, live_server, browser, 
     context, tab = _login(browser, live_server.url, agent.username, "en")
     try:
         tab.goto(f"{live_server.url}/desk/cases/")
-        for case in cases:
-            tab.locator(f"tr[data-case='{case.reference}'] input.case-check").check()
+        boxes = [tab.locator(f"tr[data-case='{c.reference}'] input.case-check") for c in cases]
+        for box in boxes:
+            box.check()
+        # Choosing the action must not reload the table and lose the ticks (the filter form
+        # refreshes the list on its own selects only).
+        tab.select_option("#id_bulk_action", "triage")
         tab.select_option("#id_bulk_action", "assign_me")
+        tab.wait_for_timeout(1000)
+        assert all(box.is_checked() for box in boxes)
         tab.click("[data-testid=bulk-apply]")
         tab.wait_for_selector("[data-testid=bulk-done]")
         done = tab.locator("[data-testid=bulk-done]").inner_text()
