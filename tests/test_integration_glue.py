@@ -21,7 +21,7 @@ from cases.selectors import state_label, transition_label
 from cases.services import collaboration as collab
 from cases.transition_labels import TRANSITION_LABELS
 from tests.factories import CaseFactory, UserFactory
-from tests.test_desk_queries import AUDIT_QUERIES
+from tests.test_desk_queries import AUDIT_QUERIES, RELATIONS_QUERIES
 
 
 @pytest.fixture
@@ -149,7 +149,7 @@ def test_case_page_queries_do_not_grow_with_requests(client, supervisor, dept_tr
         req = collab.request_create(actor=supervisor, case_id=case.pk,
                                     department=dept_tree[code], ask=f"请 {code} 协助")
         collab.request_add_note(actor=dept_tree[code].liaison, request_id=req.pk, body="处理中")
-    assert count() == few <= 15 + AUDIT_QUERIES
+    assert count() == few <= 15 + AUDIT_QUERIES + RELATIONS_QUERIES
 
 
 # --- 1d: alert links ----------------------------------------------------------------------------

@@ -2,14 +2,14 @@
 
 from .audit import AuditAction, AuditChainHead, AuditEntry
 from .calendars import CalendarDay, CalendarYear, ClockBasis, WorkCalendar, WorkingPeriod
-from .case import Case, CaseAttachment, CaseNote, CaseTransition, Compensation, ComplaintGroup
+from .case import Case, CaseAttachment, CaseNote, CaseTransition, Compensation
 from .collaboration import CollaborationNote, CollaborationRequest, CollaborationTodo
 from .config import DeskSettings, RootCause, SlaPolicy
 from .deadlines import Alert, CaseDeadline
 from .notices import Notice, NoticeTemplate, Revisit
 from .pauses import CasePause, PauseEnd, PauseReason
 from .people import Customer, Department, User
-from .relations import CaseLink, CaseMerge, LinkKind
+from .relations import CaseLink, CaseMerge, ComplaintGroup, LinkKind
 from .retention import ErasureRequest, ErasureStatus, LegalHold, RetentionRule
 from .reviews import CaseReview, ReviewVia
 from .saved_filters import SavedFilter

@@ -36,26 +36,6 @@ _REVISIT_SOURCES = [Stage.FEEDBACK_GIVEN, Stage.REVISIT]
 _CLOSABLE = [s for s in OPEN_STAGES if s != Stage.REVIEW]
 
 
-class ComplaintGroup(models.Model):
-    """Many cases on the same matter in a short window: a group complaint 群体性投诉."""
-
-    key = models.CharField(_("matter key"), max_length=200, db_index=True)
-    category = models.CharField(_("category"), max_length=30, choices=Category.choices)
-    matter = models.CharField(_("matter"), max_length=150)
-    first_received_at = models.DateTimeField(_("first case received"))
-    last_received_at = models.DateTimeField(_("last case received"))
-    case_count = models.PositiveIntegerField(_("cases"), default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-last_received_at"]
-        verbose_name = _("group complaint")
-        verbose_name_plural = _("group complaints")
-
-    def __str__(self) -> str:
-        return f"{self.get_category_display()} / {self.matter} ({self.case_count})"
-
-
 class Case(FSMModelMixin, models.Model):
     """One complaint. Stage and tier change only through the transitions below, called by
     ``cases.services``; both fields are protected, so assignment raises AttributeError."""
@@ -130,7 +110,7 @@ class Case(FSMModelMixin, models.Model):
         on_delete=models.SET_NULL, related_name="duplicates",
     )
     group = models.ForeignKey(
-        ComplaintGroup, verbose_name=_("group complaint"), null=True, blank=True,
+        "cases.ComplaintGroup", verbose_name=_("group complaint"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="cases",
     )
 

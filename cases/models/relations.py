@@ -1,5 +1,6 @@
-"""How cases relate to each other beyond intake's duplicate and group detection: links
-between related cases, merges of a duplicate into a primary case (undoable), and splits."""
+"""How cases relate to each other: group complaints (formed by intake's detection, managed
+on the desk), links between related cases, merges of a duplicate into a primary case
+(undoable), and splits."""
 
 from __future__ import annotations
 
@@ -7,6 +8,28 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+
+from cases.choices import Category
+
+
+class ComplaintGroup(models.Model):
+    """Many cases on the same matter in a short window: a group complaint 群体性投诉."""
+
+    key = models.CharField(_("matter key"), max_length=200, db_index=True)
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices)
+    matter = models.CharField(_("matter"), max_length=150)
+    first_received_at = models.DateTimeField(_("first case received"))
+    last_received_at = models.DateTimeField(_("last case received"))
+    case_count = models.PositiveIntegerField(_("cases"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-last_received_at"]
+        verbose_name = _("group complaint")
+        verbose_name_plural = _("group complaints")
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} / {self.matter} ({self.case_count})"
 
 
 class LinkKind(models.TextChoices):
