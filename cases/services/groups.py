@@ -8,13 +8,14 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from cases import permissions as perms
-from cases.models import Case, ComplaintGroup, User
+from cases.models import Case, CaseTransition, ComplaintGroup, User
 from cases.services.audit import AuditAction, audit_record
 from cases.services.bulk import BULK_COLUMNS, BulkOutcome, bulk_run, step_for
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
 from cases.services.transitions import lock_case, log_change, save_case
 
 GROUP_FIELD = "group"
+_STATE_LENGTH = CaseTransition._meta.get_field("target").max_length
 
 
 def _group(group_id: int) -> ComplaintGroup:
@@ -24,9 +25,16 @@ def _group(group_id: int) -> ComplaintGroup:
     return group
 
 
+def _label(group: ComplaintGroup | None) -> str:
+    """The group as its timeline entry names it (the log's state columns hold 20 characters)."""
+    if group is None:
+        return ""
+    return (group.matter or f"#{group.pk}")[:_STATE_LENGTH]
+
+
 def _move(case: Case, group: ComplaintGroup | None, actor: User, name: str) -> None:
     old = case.group
-    log_change(case, field=GROUP_FIELD, name=name, source=old or "", target=group or "",
+    log_change(case, field=GROUP_FIELD, name=name, source=_label(old), target=_label(group),
                actor=actor)
     if old is not None:
         ComplaintGroup.objects.filter(pk=old.pk).update(case_count=F("case_count") - 1)
