@@ -154,6 +154,7 @@ class CaseTransitionInline(TransitionLabels, admin.TabularInline):
 
 class CaseNoteInline(admin.TabularInline):
     model = CaseNote
+    fk_name = "case"
     extra = 0
     can_delete = False
     fields = ("created_at", "kind", "author", "body", "visible_to_customer")

@@ -343,44 +343,6 @@ class CompensationDecisionForm(DeskForm):
     note = forms.CharField(label=_("Decision note"), required=False, max_length=300)
 
 
-class BulkActionForm(DeskForm):
-    """Supervisors: assign many triaged cases, or transfer ownership of many cases."""
-
-    ACTIONS = [("assign", _("Assign to a handler")), ("transfer", _("Transfer ownership"))]
-
-    action = forms.ChoiceField(label=_("Bulk action"), choices=ACTIONS)
-    cases = forms.TypedMultipleChoiceField(coerce=_coerce_id, choices=[], label=_("Cases"),
-                                           widget=forms.MultipleHiddenInput)
-    agent = AgentChoiceField(label=_("Agent"), queryset=User.objects.none())
-    department = forms.ModelChoiceField(label=_("Business department (tier 1)"),
-                                        queryset=Department.objects.none(), required=False)
-    reason = forms.CharField(label=_("Reason (for a transfer)"), required=False,
-                             max_length=MAX_FREE_TEXT, widget=forms.TextInput)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["agent"].queryset = selectors.agents()
-        self.fields["department"].queryset = Department.objects.filter(is_active=True)
-        # Any submitted id is acceptable to the field; the view re-reads them through the
-        # user's visibility scope.
-        raw = self.data.getlist("cases") if hasattr(self.data, "getlist") else []
-        self.fields["cases"].choices = [(v, v) for v in raw]
-
-    def clean_cases(self) -> list[int]:
-        ids = self.cleaned_data["cases"]
-        if not ids:
-            raise forms.ValidationError(_("Select at least one case."))
-        if len(ids) > 200:
-            raise forms.ValidationError(_("Select at most 200 cases at a time."))
-        return ids
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("action") == "transfer" and not (data.get("reason") or "").strip():
-            self.add_error("reason", _("Give the reason for the transfer."))
-        return data
-
-
 def _time_zone_choices() -> list[tuple[str, str]]:
     zones = sorted(z for z in zoneinfo.available_timezones() if "/" in z and not
                    z.startswith(("Etc/", "SystemV/", "US/", "posix/", "right/")))

@@ -37,6 +37,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     NoticeKind.PAUSE: (*_COMMON, "reason", "resume_by"),
     NoticeKind.EXTENSION: (*_COMMON, "regime", "new_due", "reason"),
     NoticeKind.LETTER: (*_COMMON, "letter", "track_url"),
+    NoticeKind.MERGED: (*_COMMON, "merged_reference"),
 }
 
 PLACEHOLDER_HELP = {
@@ -59,6 +60,7 @@ PLACEHOLDER_HELP = {
     "new_due": gettext_lazy("the new statutory due date after the extension"),
     "reason": gettext_lazy("why handling is paused, or why the time limit was extended"),
     "letter": gettext_lazy("the final-response letter's full text"),
+    "merged_reference": gettext_lazy("reference of the complaint merged into this one"),
 }
 
 SAMPLE_CONTEXT: dict[str, str] = {
@@ -81,6 +83,7 @@ SAMPLE_CONTEXT: dict[str, str] = {
     "new_due": "2026-12-31",
     "reason": "需调取第三方机构的交易记录。",
     "letter": "王芳女士：\n\n关于您的投诉 TS-2026-000123，经核实……\n\n客户服务中心",
+    "merged_reference": "TS-2026-000124",
 }
 
 
@@ -197,6 +200,13 @@ def _defaults(kind: str) -> tuple[str, str]:
         )
     if kind == NoticeKind.LETTER:
         return (_("Our final response to your complaint {reference}"), "{letter}")
+    if kind == NoticeKind.MERGED:
+        return (
+            _("Your complaints {merged_reference} and {reference} are handled together"),
+            _("Dear {customer_name}, your complaint {merged_reference} is about the same "
+              "matter as {reference}, so we handle both under {reference}. Track its "
+              "progress with reference {reference} and tracking code {tracking_code}."),
+        )
     return (_("Complaint desk alert: {reference}"), "{message}\n{case_url}")
 
 

@@ -92,6 +92,15 @@ def can_invalidate(case: Case, user: User | None) -> bool:
     return is_supervisor(user) or (is_agent(user) and case.owner_id == user.pk)
 
 
+def can_merge(case: Case, user: User | None) -> bool:
+    """Close a case as a duplicate of another (merge) or split it: a supervisor, its owner or
+    handler, or any agent while nobody owns it yet (a new case in the inbox)."""
+    if is_supervisor(user):
+        return True
+    return is_agent(user) and (case.owner_id is None or user.pk in (case.owner_id,
+                                                                     case.handler_id))
+
+
 def can_request_review(case: Case, user: User | None) -> bool:
     """Only the complainant asks for a review (the system runs it for them, ``actor=None``)."""
     return False

@@ -55,4 +55,15 @@ TRANSITION_LABELS = {
     "extension_request": _("Statutory extension requested"),
     "extension_approve": _("Statutory extension approved"),
     "extension_refuse": _("Statutory extension refused"),
+    # Related cases (cases.services.merging, splitting, groups).
+    "link": _("Linked to"),
+    "unlink": _("Link removed"),
+    "close_as_duplicate": _("Closed as duplicate (merged)"),
+    "restore_merged": _("Merge undone"),
+    "merge_in": _("Case merged in"),
+    "merge_undone": _("Merged case taken out again"),
+    "split_to": _("Matter split off to"),
+    "split_from": _("Split off"),
+    "group_add": _("Added to group complaint"),
+    "group_remove": _("Removed from group complaint"),
 }

@@ -289,7 +289,8 @@ def test_list_rows_show_the_case_in_the_users_time_zone_with_its_badges(client, 
     assert f'href="{reverse("desk:case", args=[case.pk])}"' in html
     assert "2026-03-02 00:30" in html  # 15:30 UTC in Tokyo
     assert '<span class="badge text-bg-warning">Key customer</span>' in html
-    assert 'name="cases"' not in html  # bulk selection is for supervisors
+    # Bulk selection is for every agent (issue 16): assign to me, triage, link, merge.
+    assert f'name="cases" value="{case.pk}"' in html
     client.force_login(supervisor)
     html = client.get(reverse("desk:cases"), {"queue": "all"}).content.decode()
     assert f'name="cases" value="{case.pk}" aria-label="Select {case.reference}"' in html

@@ -2,7 +2,7 @@
 
 from .audit import AuditAction, AuditChainHead, AuditEntry
 from .calendars import CalendarDay, CalendarYear, ClockBasis, WorkCalendar, WorkingPeriod
-from .case import Case, CaseAttachment, CaseNote, CaseTransition, Compensation, ComplaintGroup
+from .case import Case, CaseAttachment, CaseNote, CaseTransition, Compensation
 from .collaboration import CollaborationNote, CollaborationRequest, CollaborationTodo
 from .config import DeskSettings, RootCause, SlaPolicy
 from .deadlines import Alert, CaseDeadline
@@ -11,6 +11,7 @@ from .macros import Macro, MacroAction
 from .notices import Notice, NoticeTemplate, Revisit
 from .pauses import CasePause, PauseEnd, PauseReason
 from .people import Customer, Department, User
+from .relations import CaseLink, CaseMerge, ComplaintGroup, LinkKind
 from .retention import ErasureRequest, ErasureStatus, LegalHold, RetentionRule
 from .reviews import CaseReview, ReviewVia
 from .routing import AgentProfile, RoutingMethod, RoutingRule
@@ -31,6 +32,8 @@ __all__ = [
     "ClockBasis",
     "CaseAttachment",
     "CaseDeadline",
+    "CaseLink",
+    "CaseMerge",
     "CaseNote",
     "CaseReview",
     "CasePause",
@@ -46,6 +49,7 @@ __all__ = [
     "ErasureRequest",
     "ErasureStatus",
     "LegalHold",
+    "LinkKind",
     "DeskSettings",
     "ExtensionRequest",
     "FinalLetter",

@@ -36,26 +36,6 @@ _REVISIT_SOURCES = [Stage.FEEDBACK_GIVEN, Stage.REVISIT]
 _CLOSABLE = [s for s in OPEN_STAGES if s != Stage.REVIEW]
 
 
-class ComplaintGroup(models.Model):
-    """Many cases on the same matter in a short window: a group complaint 群体性投诉."""
-
-    key = models.CharField(_("matter key"), max_length=200, db_index=True)
-    category = models.CharField(_("category"), max_length=30, choices=Category.choices)
-    matter = models.CharField(_("matter"), max_length=150)
-    first_received_at = models.DateTimeField(_("first case received"))
-    last_received_at = models.DateTimeField(_("last case received"))
-    case_count = models.PositiveIntegerField(_("cases"), default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-last_received_at"]
-        verbose_name = _("group complaint")
-        verbose_name_plural = _("group complaints")
-
-    def __str__(self) -> str:
-        return f"{self.get_category_display()} / {self.matter} ({self.case_count})"
-
-
 class Case(FSMModelMixin, models.Model):
     """One complaint. Stage and tier change only through the transitions below, called by
     ``cases.services``; both fields are protected, so assignment raises AttributeError."""
@@ -138,7 +118,7 @@ class Case(FSMModelMixin, models.Model):
         on_delete=models.SET_NULL, related_name="duplicates",
     )
     group = models.ForeignKey(
-        ComplaintGroup, verbose_name=_("group complaint"), null=True, blank=True,
+        "cases.ComplaintGroup", verbose_name=_("group complaint"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="cases",
     )
 
@@ -388,6 +368,20 @@ class Case(FSMModelMixin, models.Model):
     def invalidate(self) -> None:
         """Invalid or withdrawn: closed without counting in KPIs."""
 
+    @transition(
+        field=stage, source=_CLOSABLE, target=Stage.INVALID, permission=perms.can_merge,
+    )
+    def close_as_duplicate(self) -> None:
+        """Merged into a primary case (``duplicate_of``): closed without counting in KPIs."""
+
+    @transition(
+        field=stage, source=Stage.INVALID, target=RETURN_VALUE(*_CLOSABLE),
+        permission=perms.can_work,
+    )
+    def restore_merged(self, stage: str) -> str:
+        """A merge undone: back to the stage the case had (the service checks who may)."""
+        return stage
+
 
 class CaseTransition(models.Model):
     """The transition log: who moved which machine from what to what, when, and why."""
@@ -434,6 +428,11 @@ class CaseNote(models.Model):
     # A reply's outbox row: its delivery status is shown beside the message.
     notice = models.ForeignKey("cases.Notice", verbose_name=_("notice"), null=True, blank=True,
                                on_delete=models.SET_NULL, related_name="notes")
+    # Moved here from another case by a merge or a split (shown as "from TS-...").
+    moved_from = models.ForeignKey(
+        "cases.Case", verbose_name=_("moved from"), null=True,
+        blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -499,6 +498,11 @@ class CaseAttachment(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"),
                                     null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
+    # Moved here from another case by a merge or a split.
+    moved_from = models.ForeignKey(
+        "cases.Case", verbose_name=_("moved from"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+", db_index=False,
+    )
 
     class Meta:
         ordering = ["uploaded_at", "id"]

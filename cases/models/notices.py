@@ -22,6 +22,7 @@ class NoticeKind(models.TextChoices):
     EXTENSION = "extension", _("Statutory extension")
     LETTER = "letter", _("Final-response letter")
     REPLY = "reply", _("Reply")
+    MERGED = "merged", _("Cases merged")
 
 
 class NoticeStatus(models.TextChoices):

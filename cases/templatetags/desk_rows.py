@@ -77,8 +77,9 @@ def _row(case: Any, is_supervisor: bool, labels: dict[str, str]) -> SafeString:
     if case.customer.is_key_customer:
         badges += format_html(' <span class="badge text-bg-warning">{}</span>', labels["key"])
     if case.group_id:
-        badges += format_html(' <span class="badge text-bg-secondary">{}</span>',
-                              labels["group"])
+        badges += format_html(' <a class="badge text-bg-secondary" data-group="{}" '
+                              'href="{}">{}</a>', case.group_id,
+                              reverse("desk:group", args=[case.group_id]), labels["group"])
     if case.paused_since:
         badges += format_html(' <span class="badge text-bg-info" data-paused="1">{}</span>',
                               labels["paused"])

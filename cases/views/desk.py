@@ -1,5 +1,5 @@
-"""The desk home (queues and their counts), the filtered case list with bulk actions for
-supervisors, the user's alerts and preferences."""
+"""The desk home (queues and their counts), the filtered case list (its bulk actions are in
+``cases.views.bulk``), the user's alerts and preferences."""
 
 from __future__ import annotations
 
@@ -22,12 +22,12 @@ from django.views import View
 
 from cases import permissions as perms
 from cases import selectors, services
-from cases.choices import Tier
 from cases.filters import FILTER_ROWS, CaseFilter, list_params, list_query
-from cases.forms import BulkActionForm, PreferencesForm
+from cases.forms import PreferencesForm
 from cases.ids import parse_id
 from cases.models import Case
-from cases.services import DomainError, InvalidInput
+from cases.relation_forms import bulk_actions_for
+from cases.services import InvalidInput
 from cases.services.saved_filters import saved_filter_query
 from cases.views.base import AgentRequiredMixin, is_htmx
 
@@ -152,7 +152,7 @@ class CaseListView(AgentRequiredMixin, View):
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
             "is_supervisor": perms.is_supervisor(user),
-            "bulk_actions": BulkActionForm.ACTIONS if perms.is_supervisor(user) else None,
+            "bulk_actions": bulk_actions_for(user),
             "agent_choices": agent_choices,
             "department_choices": department_choices,
             "next_url": request.get_full_path(),
@@ -177,56 +177,6 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
                                        require_https=request.is_secure()):
         return target
     return fallback
-
-
-class BulkActionView(AgentRequiredMixin, View):
-    """Supervisors assign many triaged cases to one handler, or transfer ownership of many
-    cases, in one go. Each case goes through the same service as a single action; the ones
-    refused are listed with the reason and nothing of theirs changes."""
-
-    def post(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
-        if not perms.is_supervisor(user):
-            raise PermissionDenied(_("Bulk actions are for supervisors."))
-        back = _safe_next(request, reverse("desk:cases"))
-        form = BulkActionForm(request.POST)
-        if not form.is_valid():
-            for errors in form.errors.values():
-                for error in errors:
-                    messages.error(request, error)
-            return HttpResponseRedirect(back)
-        data = form.cleaned_data
-        cases = list(
-            Case.objects.for_user(user).filter(pk__in=data["cases"]).order_by("pk")
-            .only("pk", "reference", "tier", "department_id")
-        )
-        done, failed = [], []
-        for case in cases:
-            try:
-                if data["action"] == "assign":
-                    services.case_assign(
-                        actor=user, case_id=case.pk, handler=data["agent"],
-                        department=data.get("department"),
-                        task_force=[data["agent"], user] if case.tier == Tier.URGENT else None,
-                    )
-                else:
-                    services.case_transfer_ownership(
-                        actor=user, case_id=case.pk, new_owner=data["agent"],
-                        reason=data["reason"],
-                    )
-            except DomainError as exc:
-                failed.append(f"{case.reference}: {exc.message}")
-            else:
-                done.append(case.reference)
-        missing = len(data["cases"]) - len(cases)
-        if done:
-            messages.success(request, _("%(n)d case(s) done: %(refs)s")
-                             % {"n": len(done), "refs": ", ".join(done)})
-        for line in failed:
-            messages.error(request, line)
-        if missing:
-            messages.error(request, _("%(n)d selected case(s) no longer exist.") % {"n": missing})
-        return HttpResponseRedirect(back)
 
 
 class AlertListView(LoginRequiredMixin, View):

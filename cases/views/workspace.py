@@ -19,6 +19,7 @@ from cases.choices import OPEN_STAGES, CompensationStatus, NoteKind
 from cases.selectors import department_requests
 from cases.selectors.letters import letters_of
 from cases.selectors.pauses import case_pause_panel
+from cases.selectors.relations import case_relations
 from cases.selectors.statutory import statutory_panel
 from cases.selectors.timeline import Cursor
 from cases.services import (
@@ -79,6 +80,7 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
             "collaboration": collaboration,
             "pauses": case_pause_panel(case, user),
             "statutory": statutory_panel(case, user),
+            "relations": case_relations(case, user),
             "audit_page": case_history_page(case_id=case.pk, page=request.GET.get("audit_page"))
             if perms.can_see_audit_history(user) else None,
         }

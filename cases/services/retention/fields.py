@@ -59,6 +59,8 @@ PARTS: tuple[Part, ...] = (
     Part("cases.CaseReview", "case_id", {"reason": S, "conclusion": S, "new_solution": S}),
     Part("cases.ExtensionRequest", "case_id", {"reason": S, "decision_note": S}),
     Part("cases.FinalLetter", "case_id", {"subject": S, "text": S, "parts": J}),
+    # The merged case's closing fields before the merge (restored by an undo).
+    Part("cases.CaseMerge", "duplicate_id", {"snapshot": J}),
 )
 
 # Case attachments are deleted with their files; the customer row keeps no contact data.
@@ -80,6 +82,7 @@ KEPT: dict[str, dict[str, str]] = {
     "cases.Revisit": {"token_nonce": "random"},
     "cases.Alert": {"kind": _CODE, "link": "a desk or board URL with a note's anchor"},
     "cases.CaseReview": {"previous_stage": _CODE},
+    "cases.CaseLink": {"kind": _CODE},
     "cases.ErasureRequest": {"outcome": "written by the service, names cases by reference"},
     "cases.AuditEntry": {
         f: "append-only and hash-chained; never records contact values"
