@@ -205,8 +205,9 @@ def case_timeline_page(
     the reply, not as an entry of its own."""
     transitions = _latest(CaseTransition.objects.filter(case=case).select_related("actor"),
                           "at", TRANSITION, before, limit)
-    notes = _latest(CaseNote.objects.filter(case=case).select_related("author", "notice", "moved_from"),
-                    "created_at", NOTE, before, limit)
+    notes = _latest(
+        CaseNote.objects.filter(case=case).select_related("author", "notice", "moved_from"),
+        "created_at", NOTE, before, limit)
     # One read for the page's note files and the files that came with the complaint.
     files = list(CaseAttachment.objects.filter(case=case).filter(
         Q(note__in=[n.pk for n in notes]) | Q(note__isnull=True, request__isnull=True))
