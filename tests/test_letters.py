@@ -125,6 +125,8 @@ def test_preview_shows_the_letter_and_sends_nothing(client, handler, resolved):
 def test_a_letter_missing_a_part_cannot_be_sent_and_the_part_is_named(
         client, handler, resolved, part, named):
     client.force_login(handler)
+    handler.language = "en"
+    handler.save(update_fields=["language"])
     response = send(client, resolved, **{part: "  "})
     assert response.status_code == 400
     assert named in str(response.context["form"].errors[part])

@@ -117,14 +117,15 @@ def letter_draft(*, case: Case, parts: LetterParts,
             "date": date_format(timezone.localdate(), "DATE_FORMAT"),
         }
         body = template.body_en if english else template.body
-        used = set(placeholders_in(body))
-        problems = [
-            (name, _("The letter cannot be sent: %(part)s is missing.") % {"part": label})
-            for name, label in REQUIRED_PARTS.items() if not values[name] or name not in used]
         subject = fill(template.subject_en if english else template.subject, values)
-        return LetterDraft(subject=" ".join(subject.split())[:200], text=fill(body, values),
-                           language=language, template=template, values=values,
-                           problems=problems)
+    # The problems are for the agent: in the agent's language, not the customer's.
+    used = set(placeholders_in(body))
+    problems = [
+        (name, _("The letter cannot be sent: %(part)s is missing.") % {"part": label})
+        for name, label in REQUIRED_PARTS.items() if not values[name] or name not in used]
+    return LetterDraft(subject=" ".join(subject.split())[:200], text=fill(body, values),
+                       language=language, template=template, values=values,
+                       problems=problems)
 
 
 @transaction.atomic
