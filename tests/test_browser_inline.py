@@ -179,8 +179,14 @@ def test_the_help_overlay_and_the_next_case_shortcut(django_db_setup, live_serve
         first, second = refs.nth(0).get_attribute("data-case"), refs.nth(1).get_attribute(
             "data-case")
 
+        page.evaluate("window.__shown = false; document.getElementById('shortcuts-help')"
+                      ".addEventListener('shown.bs.modal', () => { window.__shown = true; })")
         page.keyboard.press("?")
-        page.wait_for_selector("#shortcuts-help.show")
+        # Bootstrap ignores Escape until the fade-in has ended: wait for "shown", not ".show".
+        for _ in range(100):  # (wait_for_function evaluates a string: the CSP forbids it)
+            if page.evaluate("window.__shown"):
+                break
+            page.wait_for_timeout(50)
         assert "g" in page.inner_text("#shortcuts-help")
         page.screenshot(path=str(artifacts_dir / "shortcuts_help.png"))
         page.keyboard.press("Escape")

@@ -49,6 +49,7 @@ def test_second_browser_sees_the_list_update_presence_and_the_conflict(
         boss_page.click("[data-action=triage]")
         boss_page.wait_for_selector("[data-testid=action-form]")
         boss_page.click("[data-testid=submit-action]")
+        boss_page.wait_for_selector("[data-testid=action-form]", state="detached")  # panel closed
         boss_page.wait_for_selector("[data-testid=case-header]")
         assert Case.objects.get(pk=case.pk).stage == Stage.TRIAGED
 

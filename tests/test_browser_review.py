@@ -66,6 +66,7 @@ def test_a_review_from_the_survey_page_to_a_changed_decision_on_track(
         desk.click("[data-action=assign_review]")
         desk.wait_for_selector("[data-testid=action-form]")
         desk.click("[data-testid=submit-action]")
+        desk.wait_for_selector("[data-testid=action-form]", state="detached")  # panel closed
         desk.wait_for_selector("[data-testid=case-header]")
         desk.click("[data-action=conclude_review]")
         desk.wait_for_selector("[data-testid=action-form]")

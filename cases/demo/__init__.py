@@ -6,9 +6,9 @@ Modules: ``reference`` (departments and users), ``samples`` (texts and names),
 the bulk-load switches) and ``seeding`` (chunks, processes, sequences, KPI sums).
 """
 
+from .history import LONG_TIMELINE_EVERY
 from .reference import DEMO_PASSWORD, DEMO_USERS, seed_reference_data
 from .seeding import SeedResult, last_seed_record, record_seed, seed_cases
-from .simulation import LONG_TIMELINE_EVERY
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "LONG_TIMELINE_EVERY", "SeedResult",
            "last_seed_record", "record_seed", "seed_cases", "seed_reference_data"]

@@ -1,8 +1,9 @@
 """Domain models. Split by area; everything is importable from ``cases.models``."""
 
+from .attachments import CaseAttachment
 from .audit import AuditAction, AuditChainHead, AuditEntry
 from .calendars import CalendarDay, CalendarYear, ClockBasis, WorkCalendar, WorkingPeriod
-from .case import Case, CaseAttachment, CaseNote, CaseTransition, Compensation
+from .case import Case, CaseNote, CaseTransition, Compensation
 from .collaboration import CollaborationNote, CollaborationRequest, CollaborationTodo
 from .config import DeskSettings, RootCause, SlaPolicy
 from .deadlines import Alert, CaseDeadline

@@ -12,6 +12,7 @@
     {code: "40[34]", swap: true, error: true},
     {code: "[45]..", swap: false, error: true}
   ];
+  var reopen = false;  // a step's form was loaded while the panel was closing
   function panel() { return document.getElementById("action-panel"); }
   function offcanvas() {
     var el = panel();
@@ -21,11 +22,14 @@
     var target = e.detail && e.detail.target;
     if (!target || target.id !== "action-panel-content") return;
     var oc = offcanvas();
-    if (oc) oc.show();
+    // A form that arrives while the panel is still closing is shown once it has closed.
+    if (panel().classList.contains("hiding")) reopen = true;
+    else if (oc) oc.show();
     var first = target.querySelector(".is-invalid, input:not([type=hidden]), select, textarea");
     if (first) first.focus({preventScroll: true});
   });
   document.addEventListener("deskActionDone", function () {
+    reopen = false;
     var oc = offcanvas();
     if (oc) oc.hide();
     var content = document.getElementById("action-panel-content");
@@ -33,6 +37,11 @@
   });
   document.addEventListener("hidden.bs.offcanvas", function (e) {
     if (e.target && e.target.id === "action-panel") {
+      if (reopen) {
+        reopen = false;
+        offcanvas().show();
+        return;
+      }
       var content = document.getElementById("action-panel-content");
       if (content) content.innerHTML = "";
     }
