@@ -142,7 +142,9 @@ def seed_cases(count: int, *, seed: int = 7, days: int = 90, workers: int = 1,
     now = now or timezone.now()
     plan = make_plan(count, seed=seed, days=days, now=now)
     postgres = connection.vendor == "postgresql"
-    workers = max(1, workers if postgres else 1)
+    # Worker processes write through their own connections: they cannot see (nor join) an
+    # open transaction's rows, so inside one (a test, an atomic caller) seeding stays in process.
+    workers = max(1, workers if postgres and transaction.get_autocommit() else 1)
     big = postgres and count >= BULK_MIN and count >= Case.objects.count()
     tasks = [("customers", i) for i in range(-(-plan.customers // CHUNK))] + [
         ("cases", i) for i in range(-(-count // CHUNK))]

@@ -139,9 +139,11 @@ def set_replica_role(on: bool) -> bool:
 
 def analyze(models_: list[type[models.Model]]) -> None:
     """What autovacuum does in a running system: planner statistics and the visibility map
-    (so counts are index-only scans). PostgreSQL only, outside a transaction."""
+    (so counts are index-only scans). PostgreSQL only; inside a transaction, where VACUUM
+    cannot run, the statistics alone."""
     if connection.vendor != "postgresql":
         return
+    command = "VACUUM ANALYZE" if transaction.get_autocommit() else "ANALYZE"
     with connection.cursor() as cursor:
         for model in models_:
-            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+            cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
