@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.db.models import Min
 from django.utils import timezone
 
@@ -26,6 +27,7 @@ from cases.models import (
 )
 from cases.models.collaboration import RequestStatus
 from cases.services.sweeps import ALERT_BREACHED
+from reporting.models import KpiQueue
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +120,41 @@ def test_refuses_a_database_with_cases_unless_appending(capsys):
     assert Case.objects.count() == 20
     call_command("seed_demo", "--cases", "5", "--yes")
     assert Case.objects.count() == 25
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="copies are made in PostgreSQL")
+def test_a_large_seed_copies_simulated_cases_with_their_own_identity(capsys):
+    """Above ``--simulate`` cases, every ``stride``-th case is simulated and the others are
+    copies: each with its own reference, tracking code, customer, contact details and notice
+    keys, its history copied, and KPI sums that still verify."""
+    call_command("seed_demo", "--cases", "62", "--simulate", "10")
+    # every 6th case simulated (62 // 10): offsets 0, 6, ..., 60
+    assert "11 cases simulated" in capsys.readouterr().out
+    cases = Case.objects.order_by("pk")
+    assert cases.count() == 62
+    ids = list(cases.values_list("pk", flat=True))
+    assert ids == list(range(ids[0], ids[0] + 62))
+    assert len(set(cases.values_list("reference", flat=True))) == 62
+    assert len(set(cases.values_list("tracking_code", flat=True))) == 62
+    original, copy = cases[0], cases[1]
+    assert (original.subject, original.stage, original.received_at) == \
+        (copy.subject, copy.stage, copy.received_at)
+    assert copy.reference.endswith(f"{copy.pk:06d}")
+    assert copy.customer_id == original.customer_id + 1
+    assert copy.customer.phone != original.customer.phone
+    # the copy's history: as many transitions, its own notices naming its own reference
+    assert CaseTransition.objects.filter(case=copy).count() == \
+        CaseTransition.objects.filter(case=original).count() > 0
+    for notice in Notice.objects.filter(case=copy):
+        assert copy.reference in notice.body and original.reference not in notice.body
+        assert notice.idempotency_key.split(":")[1] == str(copy.pk)
+        assert notice.context["reference"] == copy.reference
+    for alert in Alert.objects.filter(case=copy):
+        assert alert.deadline.case_id == copy.pk
+        assert original.reference not in alert.message
+    # the last simulated case (offset 60) has one copy only: 62 cases, not 66; customers a
+    # third, rounded down to whole strides
+    assert Customer.objects.count() == 62 // 3 // 6 * 6
+    assert not KpiQueue.objects.exists()
+    call_command("kpi_summaries", "--verify", "120")
+    assert "Day sums agree" in capsys.readouterr().out

@@ -75,7 +75,15 @@ class Plan:
     policies: dict[int, SlaPolicy]
     supervisors: list[int]
     featured: int = 0  # the last cases, shaped to show what a demo needs (SHOWCASE_HOLDS)
+    # Python writes every ``stride``-th case (and customer); ``copies`` fills the ids between.
+    stride: int = 1
     texts: dict[tuple, tuple[str, str]] = field(default_factory=dict)
+
+    def deadline_id(self, case_id: int, slot: int) -> int:
+        """The id of clock row ``slot`` of a case: a copy of the case adds its copy number
+        (< stride) to every id, so the ids of one slot lie ``stride`` apart."""
+        return self.first_deadline + (case_id - self.first_case) * DEADLINE_SLOTS + \
+            slot * self.stride
 
 
 def customer_row(plan: Plan, customer_id: int) -> dict[str, Any]:
@@ -212,7 +220,8 @@ class CaseWriter(HistoryWriter):
         if invalid:
             reached = {Stage.RECEIVED}
         zh, en = rng.choice(S.SUBJECTS[category])
-        customer_id = plan.first_customer + rng.randrange(plan.customers)
+        customer_id = plan.first_customer + \
+            rng.randrange(plan.customers // plan.stride) * plan.stride
         customer = customer_row(plan, customer_id)
         english = customer["language"] == "en"
         order_ref = f"SO-{rng.randint(10000, 99999)}" if rng.random() < 0.7 else ""
@@ -312,9 +321,9 @@ class CaseWriter(HistoryWriter):
                            case.get("follow_up_done_at")))
         ratio = float(p.at_risk_ratio)
         rows = []
-        base = self.plan.first_deadline + (case["id"] - self.plan.first_case) * DEADLINE_SLOTS
         for i, (clock, start, due, stop) in enumerate(clocks[:DEADLINE_SLOTS - 1]):
-            rows.append(self._deadline(base + i, case, clock, start, due, stop, ratio, worker))
+            rows.append(self._deadline(self.plan.deadline_id(case["id"], i), case, clock,
+                                       start, due, stop, ratio, worker))
         return rows
 
     def _deadline(self, pk: int, case: dict, clock: str, start: datetime, due: datetime,
@@ -426,9 +435,9 @@ class CaseWriter(HistoryWriter):
         }
         self.t["request"].add(**request)
         request["department_name"] = _name
-        base = self.plan.first_deadline + (case["id"] - self.plan.first_case) * DEADLINE_SLOTS
         rows.append(self._deadline(
-            base + DEADLINE_SLOTS - 1, case, Clock.DEPARTMENT, created, created + allowed,
+            self.plan.deadline_id(case["id"], DEADLINE_SLOTS - 1), case, Clock.DEPARTMENT,
+            created, created + allowed,
             answered_at, float(p.at_risk_ratio), worker, request_id=pk, liaison=liaison))
         return request
 

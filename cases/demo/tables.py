@@ -3,12 +3,13 @@ PostgreSQL and ``bulk_create`` elsewhere, and the bulk-load switches around a la
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.core.management.color import no_style
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from django.db.utils import DatabaseError
 from django.utils.functional import Promise
 
@@ -92,9 +93,46 @@ def _secondary_indexes(table: str) -> list[tuple[str, str]]:
         return list(cursor.fetchall())
 
 
+def _statement_worker_init(replica: bool) -> None:
+    if replica:
+        set_replica_role(True)
+    with connection.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem = '256MB'")
+
+
+def _run_statement(item: tuple[str, str]) -> str:
+    label, sql = item
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+    return label
+
+
+def run_statements(statements: list[tuple[str, str]], *, workers: int, replica: bool,
+                   report: Callable[[str], None] | None = None) -> None:
+    """Run (label, SQL) statements, each committed alone, over ``workers`` processes (each
+    its own connection, in the replica role when ``replica``); ``report(label)`` after each.
+    With one worker, or inside a transaction, in order on this connection. Preconditions:
+    the statements do not depend on each other's order (foreign keys are not checked in
+    the replica role); nothing else of this process's connection is uncommitted."""
+    if workers <= 1 or not transaction.get_autocommit():
+        for item in statements:
+            label = _run_statement(item)
+            if report:
+                report(label)
+        return
+    connections.close_all()  # each process opens its own
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, _statement_worker_init, (replica,)) as pool:
+        for label in pool.imap_unordered(_run_statement, statements):
+            if report:
+                report(label)
+    if replica:  # this process's new connection starts with the default role
+        set_replica_role(True)
+
+
 @contextmanager
 def bulk_load(tables: list[type[models.Model]], *, rebuild_indexes: bool,
-              report=None) -> Iterator[bool]:
+              report=None, workers: int = 1) -> Iterator[bool]:
     """Around a large load on PostgreSQL (``rebuild_indexes``): without the secondary indexes
     of ``tables`` (built again at the end, in one sorted pass each, instead of millions of
     single inserts), and, for a superuser, with ``session_replication_role = replica``,
@@ -104,13 +142,13 @@ def bulk_load(tables: list[type[models.Model]], *, rebuild_indexes: bool,
     if connection.vendor != "postgresql":
         yield False
         return
-    dropped: list[tuple[str, str]] = []
+    dropped: list[tuple[str, str, str]] = []
     if rebuild_indexes:
         with connection.cursor() as cursor:
             for model in tables:
                 for name, definition in _secondary_indexes(model._meta.db_table):
                     cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-                    dropped.append((name, definition))
+                    dropped.append((model._meta.db_table, name, definition))
     replica = rebuild_indexes and set_replica_role(True)
     try:
         yield replica
@@ -119,10 +157,14 @@ def bulk_load(tables: list[type[models.Model]], *, rebuild_indexes: bool,
             set_replica_role(False)
         with connection.cursor() as cursor:
             cursor.execute("SET maintenance_work_mem = '256MB'")
-            for name, definition in dropped:
-                cursor.execute(definition)
-                if report:
-                    report(f"index {name}")
+            sizes = {}
+            for table in {table for table, _name, _sql in dropped}:
+                cursor.execute("SELECT pg_relation_size(%s)", [table])
+                sizes[table] = cursor.fetchone()[0]
+        # The largest tables' first, so that no long build is left running alone at the end.
+        dropped.sort(key=lambda item: -sizes[item[0]])
+        run_statements([(f"index {name}", sql) for _table, name, sql in dropped],
+                       workers=workers, replica=False, report=report)
 
 
 def set_replica_role(on: bool) -> bool:

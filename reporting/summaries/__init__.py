@@ -20,12 +20,19 @@ from reporting.summaries.reads import (
     root_cause_counts,
     root_cause_matrix,
 )
-from reporting.summaries.refreshing import RefreshResult, catch_up, pending, rebuild, refresh
+from reporting.summaries.refreshing import (
+    RefreshResult,
+    add_copies,
+    catch_up,
+    pending,
+    rebuild,
+    refresh,
+)
 from reporting.summaries.triggers import TRIGGERS
 from reporting.summaries.verification import compare, trigger_differences
 
 __all__ = [
-    "TRIGGERS", "RefreshResult", "by_day", "by_dimension", "catch_up", "compare", "day_span",
-    "measure", "pending", "rebuild", "refresh", "root_cause_counts", "root_cause_matrix",
-    "trigger_differences",
+    "TRIGGERS", "RefreshResult", "add_copies", "by_day", "by_dimension", "catch_up", "compare",
+    "day_span", "measure", "pending", "rebuild", "refresh", "root_cause_counts",
+    "root_cause_matrix", "trigger_differences",
 ]

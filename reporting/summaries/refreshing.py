@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from reporting.models import CaseKpiFact, KpiDaySum, KpiQueue, KpiSummaryState, RootCauseDaySum
+from reporting.summaries import ledger
 from reporting.summaries.ledger import apply
 
 # Raise when a KPI definition changes: the sums are then rebuilt from the cases.
@@ -131,6 +132,15 @@ def rebuild(*, now: datetime | None = None, batch: int = 10_000) -> RefreshResul
     result.rebuilt = True
     _analyze()
     return result
+
+
+def add_copies(copies: dict[int, int]) -> None:
+    """Add ``copies[case_id]`` more times each case's current fact to the sums, under the
+    state row's lock: a bulk loader wrote that many copies of each case and copies the
+    facts itself (``cases.demo.copies``). Precondition: the sums are current for the cases."""
+    with transaction.atomic():
+        _locked_state()
+        ledger.add_copies(copies)
 
 
 def _analyze() -> None:

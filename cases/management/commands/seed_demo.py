@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from cases.demo import (
     DEMO_PASSWORD,
     DEMO_USERS,
+    SIMULATED,
     record_seed,
     seed_cases,
     seed_reference_data,
@@ -32,6 +33,10 @@ class Command(BaseCommand):
                             help="Spread cases over this many past days.")
         parser.add_argument("--workers", type=int, default=0,
                             help="Processes writing chunks (PostgreSQL; default: one per CPU).")
+        parser.add_argument("--simulate", type=int, default=0,
+                            help="PostgreSQL: above this many cases, simulate about this many "
+                                 "in Python and copy them in the database to fill the rest "
+                                 "(default 10000; more gives more variety and takes longer).")
         parser.add_argument("--if-empty", action="store_true",
                             help="Do nothing when cases already exist (used by the run script).")
         parser.add_argument("--append", "--yes", action="store_true", dest="append",
@@ -43,6 +48,8 @@ class Command(BaseCommand):
             raise CommandError("--cases must be between 0 and 20,000,000.")
         if options["days"] < 1 or options["days"] > 3650:
             raise CommandError("--days must be between 1 and 3650.")
+        if options["simulate"] < 0:
+            raise CommandError("--simulate must be a positive number of cases.")
         existing = Case.objects.order_by().count()
         if existing and options["if_empty"]:
             seed_reference_data()
@@ -57,8 +64,9 @@ class Command(BaseCommand):
 
         def progress(kind: str, done: int, total: int) -> None:
             now = time.monotonic()
-            if kind.startswith("index"):
-                self.stdout.write(f"  {kind} rebuilt ({now - started:.0f} s)")
+            if kind.startswith(("index", "copies")):
+                done_word = "rebuilt" if kind.startswith("index") else "written"
+                self.stdout.write(f"  {kind} {done_word} ({now - started:.0f} s)")
                 return
             if done < total and now - last["at"] < 5:
                 return
@@ -71,14 +79,15 @@ class Command(BaseCommand):
 
         result = seed_cases(count, seed=options["seed"], days=options["days"],
                             workers=options["workers"] or os.cpu_count() or 1,
-                            progress=progress)
+                            progress=progress, simulated=options["simulate"] or SIMULATED)
         elapsed = time.monotonic() - started
         record_seed(result, elapsed)
         self.stdout.write(self.style.SUCCESS(
             f"Seeded {result.cases:,} cases and {result.customers:,} customers in "
             f"{elapsed:.1f} s (load {result.load_seconds:.1f} s with {result.workers} "
-            f"process(es), indexes {result.index_seconds:.1f} s, KPI day sums "
-            f"{result.kpi_seconds:.1f} s)."))
+            f"process(es), indexes and statistics {result.index_seconds:.1f} s, KPI day sums "
+            f"{result.kpi_seconds:.1f} s; {result.simulated:,} cases simulated, the others "
+            f"copies of them)."))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, display, role, _dept in DEMO_USERS:
             self.stdout.write(f"  {username:<12} {role:<20} {display}")
