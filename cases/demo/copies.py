@@ -36,7 +36,9 @@ PLANNED = (Customer, ComplaintGroup, Case, CollaborationRequest, CaseDeadline)
 SEQUENCED = (Alert, CaseTransition, CaseNote, Notice, Compensation, Revisit)
 
 # SQL expressions over a case row ``c`` (the simulated one) and the copy number ``k``.
-REFERENCE = "regexp_replace(c.reference, '[0-9]+$', lpad((c.id + k)::text, 6, '0'))"
+# (lpad cuts a longer string: a 7-digit id keeps its width.)
+REFERENCE = "regexp_replace(c.reference, '[0-9]+$', " \
+            "lpad((c.id + k)::text, greatest(6, length((c.id + k)::text)), '0'))"
 TRACKING = "upper(substr(md5(c.tracking_code || ':' || k), 1, 10))"
 CUSTOMER = {  # a customer row ``u``'s contact details, as simulation.customer_row makes them
     "phone": "'13' || lpad(mod((u.id + k) * 7919, 1000000000)::text, 9, '0')",
