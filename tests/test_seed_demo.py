@@ -158,3 +158,18 @@ def test_a_large_seed_copies_simulated_cases_with_their_own_identity(capsys):
     assert not KpiQueue.objects.exists()
     call_command("kpi_summaries", "--verify", "120")
     assert "Day sums agree" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="copies are made in PostgreSQL")
+def test_copies_past_a_million_keep_the_whole_id_in_their_reference():
+    from tests.factories import CaseFactory
+
+    case = CaseFactory()
+    case.pk, case.reference = 999_995, "TS-2026-999995"  # a second row, for its id
+    case.save(force_insert=True)
+    call_command("seed_demo", "--cases", "12", "--simulate", "4", "--append")
+    new = Case.objects.filter(pk__gt=999_995).order_by("pk")
+    assert new.count() == 12
+    references = [c.reference for c in new]
+    assert len(set(references)) == 12
+    assert references[-1].endswith("-1000007")
