@@ -104,3 +104,27 @@ def test_a_user_without_a_role_lands_on_home_and_signs_out(django_db_setup, live
         tab.wait_for_url(re.compile(r"/accounts/login/\?next=/home/"))
     finally:
         context.close()
+
+
+def test_an_agent_marks_away_and_back_from_the_navigation_bar(django_db_setup, live_server,
+                                                             browser, artifacts_dir):
+    from cases.models import AgentProfile
+
+    agent = UserFactory(username="nav-away", role=Role.FRONTLINE, language="en")
+    context, tab = _login(browser, live_server.url, agent.username, "en")
+    try:
+        tab.goto(f"{live_server.url}/desk/cases/")
+        switch = tab.locator("[data-testid=nav-availability]")
+        assert switch.get_attribute("data-away") == "0"
+        switch.locator("[data-testid=nav-toggle-away]").click()
+        tab.wait_for_selector("[data-testid=nav-availability][data-away='1']")
+        assert tab.url.endswith("/desk/cases/")  # back on the page it was sent from
+        assert tab.locator("[data-testid=nav-away-state]").inner_text().strip() == "Away"
+        tab.screenshot(path=str(artifacts_dir / "nav_01_away.png"))
+        assert AgentProfile.objects.get(user=agent).away
+
+        tab.locator("[data-testid=nav-toggle-away]").click()
+        tab.wait_for_selector("[data-testid=nav-availability][data-away='0']")
+        assert not AgentProfile.objects.get(user=agent).away
+    finally:
+        context.close()
