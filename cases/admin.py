@@ -476,10 +476,12 @@ class CollaborationNoteAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "request", "author")
     list_select_related = ("request", "author")
 
-# The admins of the lifecycle, pause and statutory models register themselves on import.
+# The admins of the lifecycle, macro, pause, relation and statutory models register
+# themselves on import.
 from cases import (  # noqa: E402, F401
     admin_lifecycle,
     admin_macros,
     admin_pauses,
+    admin_relations,
     admin_statutory,
 )

@@ -167,22 +167,52 @@ def test_the_group_page_lists_its_cases_with_stage_and_clock(client, frontline, 
     assert 'data-testid="group-link"' in workspace
 
 
-def test_assign_all_goes_case_by_case_and_lists_refusals(client, supervisor, frontline,
-                                                         group_cases):
-    group, cases = group_cases
-    from cases.services import case_triage
+def test_assign_all_takes_every_open_case_and_lists_refusals(client, supervisor, senior,
+                                                              frontline2, group_cases):
+    group, cases = group_cases  # three received cases (a group: tier 2 suggested)
+    from cases.services import case_assign, case_triage
+    from cases.services.recusal import case_set_complained_employee
 
-    for case in cases[:2]:
-        case_triage(actor=supervisor, case_id=case.pk, urgency=case.urgency, scope=case.scope,
-                    difficulty=case.difficulty, tier=Tier.ROUTINE)
+    case_triage(actor=supervisor, case_id=cases[0].pk, urgency=cases[0].urgency,
+                scope=cases[0].scope, difficulty=cases[0].difficulty, tier=Tier.ROUTINE)
+    case_set_complained_employee(actor=supervisor, case_id=cases[1].pk, employee=senior)
+    in_hand = CaseFactory(order_ref="ORD-777", category="delivery")
+    case_triage(actor=supervisor, case_id=in_hand.pk, urgency=in_hand.urgency,
+                scope=in_hand.scope, difficulty=in_hand.difficulty, tier=Tier.ROUTINE)
+    case_assign(actor=supervisor, case_id=in_hand.pk, handler=frontline2)
     client.force_login(supervisor)
 
     response = client.post(reverse("desk:group", args=[group.pk]),
-                           {"action": "assign", "agent": frontline.pk})
+                           {"action": "assign", "agent": senior.pk})
 
     assert response.status_code == 200
-    assert cases[2].reference in _listed(response, "bulk-refused")
-    assert Case.objects.filter(group=group, handler=frontline).count() == 2
+    done, refused = _listed(response, "bulk-done"), _listed(response, "bulk-refused")
+    assert cases[0].reference in done and cases[2].reference in done  # triaged and received
+    assert "triaged as tier 2" in done
+    assert cases[1].reference in refused and "Recusal" in refused  # about the senior
+    assert in_hand.reference in refused and "already in hand" in refused
+    assert set(Case.objects.filter(group=group, handler=senior).values_list(
+        "pk", flat=True)) == {cases[0].pk, cases[2].pk}
+    assert Case.objects.get(pk=cases[1].pk).stage == Stage.RECEIVED  # triage rolled back
+    assert Case.objects.get(pk=in_hand.pk).handler == frontline2
+
+
+def test_assign_all_by_an_agent_skips_cases_they_may_not_assign(client, frontline, senior,
+                                                                  supervisor, group_cases):
+    group, cases = group_cases
+    from cases.services import case_triage
+
+    case_triage(actor=supervisor, case_id=cases[0].pk, urgency=cases[0].urgency,
+                scope=cases[0].scope, difficulty=cases[0].difficulty, tier=Tier.ROUTINE)
+    client.force_login(frontline)
+
+    response = client.post(reverse("desk:group", args=[group.pk]),
+                           {"action": "assign", "agent": senior.pk})
+
+    # The supervisor owns case 0; the frontline agent owns the two they triaged themselves.
+    assert cases[0].reference in _listed(response, "bulk-refused")
+    assert set(Case.objects.filter(group=group, handler=senior).values_list(
+        "pk", flat=True)) == {cases[1].pk, cases[2].pk}
 
 
 def test_a_note_on_all_cases_of_the_group(client, frontline, group_cases):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.urls import reverse
 
 from cases import permissions as perms
@@ -47,3 +47,16 @@ def alert_links(user: User, alerts: list[Alert]) -> list[Alert]:
         alert.url = alert.link or (reverse("board:request", args=[request_id]) if request_id
                                    else reverse("board:index"))
     return alerts
+
+
+def navbar_state_for(user: User) -> dict[str, object]:
+    """What every page's navigation shows about ``user``, in one query: the unread alert
+    count, and whether they marked themselves away from automatic routing (``away``,
+    ``away_since``; false and None without a routing profile)."""
+    row = (User.objects.filter(pk=user.pk)
+           .annotate(unread=Count("alerts", filter=Q(alerts__read_at__isnull=True)))
+           .values("unread", "routing_profile__away", "routing_profile__away_since").first())
+    if row is None:
+        return {"unread": 0, "away": False, "away_since": None}
+    return {"unread": row["unread"], "away": bool(row["routing_profile__away"]),
+            "away_since": row["routing_profile__away_since"]}

@@ -8,13 +8,17 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from cases import permissions as perms
+from cases.choices import Stage
 from cases.models import Case, CaseTransition, ComplaintGroup, User
 from cases.services.audit import AuditAction, audit_record
-from cases.services.bulk import BULK_COLUMNS, BulkOutcome, bulk_run, step_for
+from cases.services.bulk import BULK_COLUMNS, BulkOutcome, Step, bulk_run, step_for
 from cases.services.errors import ActionForbidden, ActionNotAllowed, InvalidInput
+from cases.services.lifecycle import case_triage, suggest_tier
 from cases.services.transitions import lock_case, log_change, save_case
 
 GROUP_FIELD = "group"
+HANDLER_NAME = ("handler__username", "handler__display_name", "handler__first_name",
+                "handler__last_name")
 _STATE_LENGTH = CaseTransition._meta.get_field("target").max_length
 
 
@@ -74,15 +78,42 @@ def group_remove_case(*, actor: User, group_id: int, case_id: int) -> Case:
     return case
 
 
+def _assign_any_stage(actor: User, agent: User | None) -> Step:
+    """The group's assign step: a triaged case is assigned; a case not yet triaged is first
+    triaged at the tier its grading suggests, then assigned, both or neither (its own
+    transaction); a case already in hand is left as it is, listed as refused unless it is
+    the agent's already. Permission and recusal checks are the single actions'."""
+    assign = step_for("assign", actor=actor, agent=agent)
+
+    def step(case: Case) -> str:
+        if case.stage == Stage.TRIAGED:
+            return assign(case)
+        if case.stage != Stage.RECEIVED:
+            if case.handler_id == agent.pk:
+                return _("already assigned to %(agent)s") % {"agent": agent}
+            raise ActionNotAllowed(_("already in hand (%(stage)s, %(handler)s): a handler "
+                                     "is changed on the case itself") % {
+                "stage": case.get_stage_display(), "handler": case.handler or "—"})
+        tier = suggest_tier(urgency=case.urgency, scope=case.scope, difficulty=case.difficulty)
+        with transaction.atomic():
+            case_triage(actor=actor, case_id=case.pk, urgency=case.urgency, scope=case.scope,
+                        difficulty=case.difficulty, tier=tier, route=False)
+            done = assign(Case.objects.only(*BULK_COLUMNS).get(pk=case.pk))  # its new tier
+        return _("triaged as tier %(tier)s, %(done)s") % {"tier": tier, "done": done}
+    return step
+
+
 def group_act_on_all(*, actor: User, group_id: int, action: str, agent: User | None = None,
                      body: str = "") -> BulkOutcome:
-    """``assign`` every open case of the group to ``agent``, or add the ``note`` ``body`` to
-    each; every case through its single action (who may, which stage), refused ones listed
-    with the reason."""
+    """``assign`` every open case of the group to ``agent`` (``_assign_any_stage``), or add
+    the ``note`` ``body`` to each; every case through its single actions (who may, which
+    stage, recusal), refused ones listed with the reason."""
     if action not in ("assign", "note"):
         raise InvalidInput(_("Unknown group action."), field="action")
     if action == "note" and not (body or "").strip():
         raise InvalidInput(_("Write the note."), field="body")
-    step = step_for(action, actor=actor, agent=agent, reason=body)
-    cases = Case.objects.open().filter(group_id=group_id).order_by("pk").only(*BULK_COLUMNS)
+    step = (_assign_any_stage(actor, agent) if action == "assign"
+            else step_for(action, actor=actor, reason=body))
+    cases = (Case.objects.open().filter(group_id=group_id).order_by("pk")
+             .select_related("handler").only(*BULK_COLUMNS, *HANDLER_NAME))
     return bulk_run(cases, step)

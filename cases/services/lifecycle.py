@@ -87,7 +87,7 @@ def record_first_response(case: Case, actor: User | None, at: timezone.datetime)
 @transaction.atomic
 def case_triage(
     *, actor: User, case_id: int, urgency: str, scope: str, difficulty: str, tier: int,
-    note: str = "", expected_version: int | None = None,
+    note: str = "", expected_version: int | None = None, route: bool = True,
 ) -> Case:
     """Record the three grading dimensions and confirm the tier (received -> triaged).
 
@@ -95,7 +95,8 @@ def case_triage(
     first-contact owner. Clocks are re-timed when the confirmed tier differs from the
     suggested one. Confirming a tier is not a re-tier (it does not count against accuracy).
     Then automatic routing (``cases.services.routing``) assigns the case when a rule matches
-    and an agent is available, as the system, or records on the case why it could not.
+    and an agent is available, as the system, or records on the case why it could not;
+    ``route=False`` skips it (the caller assigns the case in the same transaction).
     """
     case = lock_case(case_id, expected_version)
     if case.owner_id is None:
@@ -115,7 +116,8 @@ def case_triage(
     clocks.retime_open_clocks(case)
     statutory.statutory_on_acceptance(case, actor=actor, at=timezone.now())
     _finish(case)
-    _route(case)
+    if route:
+        _route(case)
     return case
 
 

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -19,13 +20,18 @@ from cases.views.base import AgentRequiredMixin, get_case_or_404
 
 
 class AvailabilityView(AgentRequiredMixin, View):
-    """``POST away=1`` (away: no routed cases) or ``away=0`` (back)."""
+    """``POST away=1`` (away: no routed cases) or ``away=0`` (back); back to ``next`` (the
+    page whose navigation bar sent it, on this site) or the preferences page."""
 
     def post(self, request: HttpRequest) -> HttpResponse:
         away = request.POST.get("away") == "1"
         agent_set_away(actor=request.user, away=away)
         messages.success(request, _("You are away: no cases are routed to you.") if away
                          else _("You are available: cases are routed to you again."))
+        back = request.POST.get("next", "")
+        if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+            return redirect(back)
         return redirect("desk:preferences")
 
 

@@ -163,6 +163,15 @@ CACHES = {
     )
 }
 
+# Sessions: with a shared cache, read from it (the database keeps the record), so a poll of
+# the live desk does not query the session table; a per-process cache would let a session
+# signed out in one process live on in another, so those read the database.
+SESSION_ENGINE = (
+    "complaints_project.sessions"
+    if CACHES["default"]["BACKEND"].endswith("RedisCache")
+    else "django.contrib.sessions.backends.db"
+)
+
 # Email: console by default, a file folder in the embedded run, SMTP in production.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "outbox-mail"))
