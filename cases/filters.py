@@ -182,6 +182,7 @@ class CaseFilter(django_filters.FilterSet):
         return queryset  # applied in ``qs`` after every filter
 
     search_capped = False
+    applied_sort = selectors.DEFAULT_SORT  # the sort in force, once ``qs`` has been read
 
     @property
     def matching(self) -> QuerySet[Case]:
@@ -199,6 +200,7 @@ class CaseFilter(django_filters.FilterSet):
         queryset = super().qs
         self.form.is_valid()  # an invalid field is ignored; the valid ones still apply
         sort = self.form.cleaned_data.get("sort") or selectors.DEFAULT_SORT
+        self.applied_sort = sort
         if (self.form.cleaned_data.get("q") or "").strip():
             self._sorted_qs = SearchResults(self.queryset, queryset, sort)
             self.search_capped = self._sorted_qs.capped

@@ -8,10 +8,13 @@ One concept per module: ``queues``, ``lists`` (the case list), ``search``, ``wor
 """
 
 from .alerts import alert_links, alerts_for
+from .keyset import InvalidCursor, KeysetPage, cursor_token, page_by_cursor
 from .lists import (
     DEFAULT_SORT,
+    SORT_KEYS,
     SORTS,
     PagedCases,
+    SortKey,
     agents,
     case_list_for_desk,
     label_rows,
@@ -65,6 +68,8 @@ __all__ = [
     "DEFAULT_SORT",
     "HOME_COUNT_CAP",
     "HOME_QUEUES",
+    "InvalidCursor",
+    "KeysetPage",
     "NON_CJK_WORD",
     "OTHER_CASES_SHOWN",
     "PagedCases",
@@ -74,6 +79,8 @@ __all__ = [
     "REFERENCE_RE",
     "SEARCH_CAP",
     "SORTS",
+    "SORT_KEYS",
+    "SortKey",
     "TimelineEntry",
     "Workspace",
     "agents",
@@ -87,12 +94,14 @@ __all__ = [
     "case_list_for_desk",
     "case_open_deadlines",
     "case_workspace",
+    "cursor_token",
     "cjk_tsquery",
     "deadline_state_q",
     "desk_queue_counts",
     "estimated_count",
     "label_rows",
     "may_open_queue",
+    "page_by_cursor",
     "pending_compensations",
     "queue_q",
     "queues_for",
