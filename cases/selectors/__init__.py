@@ -43,8 +43,10 @@ from .search import (
     NON_CJK_WORD,
     REFERENCE_RE,
     SEARCH_CAP,
+    SEARCH_SAMPLE,
     case_by_reference,
     cjk_tsquery,
+    search_matches,
     search_q,
 )
 from .workspace import (
@@ -78,6 +80,7 @@ __all__ = [
     "QueueCount",
     "REFERENCE_RE",
     "SEARCH_CAP",
+    "SEARCH_SAMPLE",
     "SORTS",
     "SORT_KEYS",
     "SortKey",
@@ -108,6 +111,7 @@ __all__ = [
     "rows_in_order",
     "saved_filter_for",
     "saved_filters_for",
+    "search_matches",
     "search_q",
     "state_label",
     "task_force_case_ids",
