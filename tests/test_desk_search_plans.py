@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,9 +29,11 @@ def agent_client(client, frontline):
 
 @pytest.fixture
 def small_search(monkeypatch):
-    """A cap of 3 matches and a sample of the newest 4 cases (instead of 1,000 and 2,500)."""
+    """A cap of 3 matches and a sample of the newest 4 cases (instead of 1,000 and 1,000), in
+    a table small enough that the index would always win unless the walk is made cheap."""
     monkeypatch.setattr(selectors, "SEARCH_CAP", 3)
     monkeypatch.setattr(search, "SEARCH_SAMPLE", 4)
+    monkeypatch.setattr(search, "WALK_COST", 0.1)
 
 
 def _cases(matching: list[bool]) -> list[Case]:
@@ -84,3 +88,13 @@ def test_a_walk_that_comes_up_short_still_shows_every_match(agent_client, small_
 def test_a_text_that_cannot_be_in_a_reference_does_not_search_references():
     assert "reference" not in str(selectors.search_q(PHRASE))
     assert "reference" in str(selectors.search_q("2026-0001"))
+
+
+def test_a_search_with_latin_words_is_never_walked(agent_client, small_search):
+    """Words matched by LIKE cost more to test case by case than their trigram index."""
+    cases = [CaseFactory(subject=f"Parcel lost {i}") for i in range(6)]
+    with CaptureQueriesContext(connection) as ctx:
+        response = agent_client.get(reverse("desk:cases"), {"q": "parcel"})
+    assert len(response.context["cases"]) == 3 and response.context["search_capped"] is True
+    assert {c.pk for c in response.context["cases"]} <= {c.pk for c in cases}
+    assert not any("CASE WHEN" in q["sql"] for q in ctx.captured_queries)

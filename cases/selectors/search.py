@@ -21,11 +21,12 @@ CUSTOMER_MATCH_CAP = 1000
 # Searches keep at most this many matching cases (then sorted and paged); past it the list
 # asks for a narrower search. This keeps every search an index lookup that stops early.
 SEARCH_CAP = 1000
-# A text search first tests the newest SEARCH_SAMPLE cases one by one (see ``search_matches``).
-SEARCH_SAMPLE = 2_500
-# What testing one case on the walk costs, in text-index entries collected (measured with
-# EXPLAIN ANALYZE on PostgreSQL: about 2.7 and 1.7 microseconds).
-WALK_COST = 1.6
+# A Chinese search first tests the newest SEARCH_SAMPLE cases one by one (``search_matches``).
+SEARCH_SAMPLE = 1_000
+# What testing one case on the walk costs, in bigram-index entries collected (EXPLAIN ANALYZE
+# on PostgreSQL). Words of Latin letters or digits are tested by UPPER(...) LIKE, several
+# times dearer per case than their trigram index per entry: those searches never walk.
+WALK_COST = 2.5
 CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 NON_CJK_WORD = re.compile(r"[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # The stored bigram vector of subject and description (migration 0008_desk_cjk_search).
@@ -106,13 +107,16 @@ def search_matches(cases: QuerySet[Case], text: str, fields: tuple[str, ...], *,
     """Up to ``cap`` + 1 of ``cases`` matching ``text`` (``search_q``), as tuples of
     ``fields``, in no particular order.
 
-    A text index collects every match before the first is returned, so a common phrase (a
-    tenth of a million cases) costs more than reading the newest cases until ``cap`` + 1 of
-    them match. The newest SEARCH_SAMPLE cases are tested first: when the share of matches
-    there says that walking on costs less than the index would, the walk goes on far enough
-    to find the rest (the search is then capped at the newest matches); otherwise, or when
-    the walk comes up short, every match is read through the text indexes."""
+    A text index collects every match before the first is returned, so a common Chinese
+    phrase (a tenth of a million cases) costs more than reading the newest cases until
+    ``cap`` + 1 of them match. The newest SEARCH_SAMPLE cases are tested first: when the
+    share of matches there says that walking on costs less than the index would, the walk
+    goes on far enough to find the rest (the search is then capped at the newest matches);
+    otherwise, or when the walk comes up short, every match is read through the indexes."""
     match = search_q(text)
+    indexed = cases.filter(match).order_by().values_list(*fields)[: cap + 1]
+    if not _walkable(text):
+        return list(indexed)
     newest = Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     found = _walk(cases, match, fields, newest - SEARCH_SAMPLE, newest, cap + 1)
     share = len(found) / SEARCH_SAMPLE
@@ -121,9 +125,12 @@ def search_matches(cases: QuerySet[Case], text: str, fields: tuple[str, ...], *,
         span = int(wanted / share * 1.25) + 1
         found += _walk(cases, match, fields, newest - SEARCH_SAMPLE - span,
                        newest - SEARCH_SAMPLE, wanted)
-    if len(found) > cap:
-        return found
-    return list(cases.filter(match).order_by().values_list(*fields)[: cap + 1])
+    return found if len(found) > cap else list(indexed)
+
+
+def _walkable(text: str) -> bool:
+    """Chinese text only: a bigram phrase and no word matched by LIKE (see WALK_COST)."""
+    return bool(cjk_tsquery(text)) and not any(len(w) >= 3 for w in NON_CJK_WORD.findall(text))
 
 
 def _walk(cases: QuerySet[Case], match: Q, fields: tuple[str, ...], low: int, high: int,
