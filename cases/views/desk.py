@@ -34,9 +34,10 @@ from cases.views.base import AgentRequiredMixin, is_htmx
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
 # Lists count exactly up to COUNT_CAP rows (an index-only read of at most that many entries).
-# A longer list shows PostgreSQL's estimate ("about 50,000 cases") and pages over it: the page's
-# rows are read by an index-only OFFSET walk of the sort index, so page 1,000 costs about what
-# page 1 does. Where there is no estimate (SQLite) it says "more than 1,000" and pages stop there.
+# A longer list shows PostgreSQL's estimate ("about 50,000 cases") and pages over it: its
+# Previous/Next links carry keyset cursors (cases.selectors.keyset), so page 1,000 reached by
+# them costs what page 1 does; a typed ?page=N is an index-only OFFSET walk of the sort index.
+# Where there is no estimate (SQLite) it says "more than 1,000" and pages stop there.
 COUNT_CAP = 1_000
 PREVIEW_ROWS = 8
 
