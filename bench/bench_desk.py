@@ -7,7 +7,8 @@
 Reads only: requests each page through Django's test client as the demo supervisor (the
 whole server side: middleware, session, queries, template) and prints, per page kind: median
 and p95 time, the most SQL queries, and the target beside it. Pages: the desk home, the open
-list at page 1 and page 1,000 (all cases when fewer are open), filtered lists, the supervision
+list at page 1 and page 1,000 (all cases when fewer are open; by ?page=N, an OFFSET, and by
+the Next link of page 999, a keyset cursor), filtered lists, the supervision
 queues, the deadline filter, search of every kind (reference, phone, customer name, subject,
 order number, words of the description in Chinese and in English, a 2-character word) and the
 case page of cases with a long timeline (30 entries and more). Targets from issue 18: pages
@@ -19,7 +20,9 @@ saved filters (it creates them for the supervisor: changes data, so --yes). Runs
 from __future__ import annotations
 
 import argparse
+import html
 import random
+import re
 
 try:
     from bench import harness
@@ -84,6 +87,18 @@ def run(argv: list[str]) -> list[harness.Row]:
                 "?queue=all&group=true&sort=-received", "?queue=mine", "?queue=team",
                 "?queue=waiting", "?queue=revisits"]
 
+    def by_cursor(url: str) -> str:
+        """The Next link of the page before ``url``'s (read once): the same page reached the
+        way the list's own links reach it, by keyset cursor instead of OFFSET."""
+        before = re.sub(r"page=(\d+)", lambda m: f"page={max(int(m.group(1)) - 1, 1)}", url)
+        found = re.search(r'href="\?([^"]*)" rel="next"', client.get(before).content.decode())
+        return f"{BASE}?{html.unescape(found.group(1))}" if found else url
+
+    deep_cursor = by_cursor(BASE + deep)
+    filtered_deep = (f"{BASE}?queue=all&category=delivery&page="
+                     f"{1000 if open_count > 25_000 else 10}")
+    filtered_cursor = by_cursor(filtered_deep)
+
     def page(name: str, urls, n: int = runs) -> harness.Row:
         return harness.measure_page(client, name, urls, n, target_ms=PAGE_MS,
                                     target_queries=PAGE_QUERIES)
@@ -97,9 +112,10 @@ def run(argv: list[str]) -> list[harness.Row]:
         page("desk home", lambda k: "/desk/"),
         page("desk list, page 1", lambda k: BASE),
         page(f"desk list, page 1,000 ({deep[1:]})", lambda k: BASE + deep),
+        page("desk list, page 1,000 by its Next link", lambda k: deep_cursor),
         page(f"filtered lists ({len(filtered)} kinds)", lambda k: BASE + filtered[k % 9], runs * 2),
-        page("filtered list, page 1,000", lambda k: f"{BASE}?queue=all&category=delivery&page="
-             f"{1000 if open_count > 25_000 else 10}"),
+        page("filtered list, page 1,000", lambda k: filtered_deep),
+        page("filtered list, page 1,000 by its Next link", lambda k: filtered_cursor),
         page("supervision queues: at risk, breached",
              lambda k: BASE + ("?queue=at_risk", "?queue=breached")[k % 2]),
         page("deadline filter (3 states)", lambda k: BASE + ("?deadline=breached",

@@ -168,7 +168,7 @@ class CaseFilter(django_filters.FilterSet):
 
     # Each method returns the queryset filtered; ordering is applied last in ``qs``.
     def filter_text(self, queryset: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
-        return queryset.filter(selectors.search_q(value))
+        return queryset  # searched in ``qs`` (SearchResults), after every other filter
 
     def filter_queue(self, queryset: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
         if not value:
@@ -182,6 +182,7 @@ class CaseFilter(django_filters.FilterSet):
         return queryset  # applied in ``qs`` after every filter
 
     search_capped = False
+    applied_sort = selectors.DEFAULT_SORT  # the sort in force, once ``qs`` has been read
 
     @property
     def matching(self) -> QuerySet[Case]:
@@ -199,8 +200,10 @@ class CaseFilter(django_filters.FilterSet):
         queryset = super().qs
         self.form.is_valid()  # an invalid field is ignored; the valid ones still apply
         sort = self.form.cleaned_data.get("sort") or selectors.DEFAULT_SORT
+        self.applied_sort = sort
         if (self.form.cleaned_data.get("q") or "").strip():
-            self._sorted_qs = SearchResults(self.queryset, queryset, sort)
+            self._sorted_qs = SearchResults(self.queryset, queryset, sort,
+                                            self.form.cleaned_data["q"])
             self.search_capped = self._sorted_qs.capped
         else:
             self._sorted_qs = queryset.order_by(*selectors.SORTS[sort][1])
@@ -243,16 +246,17 @@ _SEARCH_SORTS: dict[str, tuple[Any, bool]] = {
 class SearchResults(Sequence):
     """The matches of a text search, sorted, as a sequence the paginator slices.
 
-    A search first collects at most SEARCH_CAP matches with their sort keys and *no* ORDER BY,
-    so PostgreSQL answers from the text indexes (with an ORDER BY ... LIMIT it may walk the
-    sort index instead, hoping to meet matches early, and read a million rows when they are
-    rare). The matches are sorted here; a page then loads its rows by primary key. Two
-    queries, whatever the number of matches."""
+    A search first collects at most SEARCH_CAP matches with their sort keys and *no* ORDER BY
+    (``selectors.search_matches``: the newest matches of a common phrase, else all of them
+    through the text indexes; an ORDER BY ... LIMIT of the list's sort could make PostgreSQL
+    walk the sort index hoping to meet matches early, and read a million rows when they are
+    rare). The matches are sorted here; a page then loads its rows by primary key."""
 
-    def __init__(self, base: QuerySet[Case], matches: QuerySet[Case], sort: str) -> None:
-        rows = list(matches.order_by().values_list(
-            "pk", "next_due_at", "received_at", "tier", "updated_at",
-        )[: selectors.SEARCH_CAP + 1])
+    def __init__(self, base: QuerySet[Case], filtered: QuerySet[Case], sort: str,
+                 text: str) -> None:
+        rows = selectors.search_matches(
+            filtered, text, ("pk", "next_due_at", "received_at", "tier", "updated_at"),
+            cap=selectors.SEARCH_CAP)
         self.capped = len(rows) > selectors.SEARCH_CAP
         key, reverse = _SEARCH_SORTS.get(sort, _SEARCH_SORTS[selectors.DEFAULT_SORT])
         rows = sorted(rows[: selectors.SEARCH_CAP], key=key, reverse=reverse)

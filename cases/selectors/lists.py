@@ -4,6 +4,7 @@ filters offer. A page is a constant number of queries whatever the number of row
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F, Prefetch, QuerySet
@@ -13,13 +14,41 @@ from django.utils.translation import gettext_lazy as _
 from cases.choices import Role
 from cases.models import Case, CaseRegime, User
 
-# Sort keys offered by the list (all index-backed on PostgreSQL; see desk_search_indexes).
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of a list sort. ``nullable`` keys sort their NULLs last (ascending only)."""
+
+    field: str
+    descending: bool = False
+    nullable: bool = False
+
+    def order(self) -> Any:
+        if self.nullable:
+            return F(self.field).asc(nulls_last=True)
+        return f"-{self.field}" if self.descending else self.field
+
+
+# Sort keys offered by the list, the id last as tie-breaker (all index-backed on PostgreSQL;
+# see desk_search_indexes). A page is read after the key of its previous page's last row
+# (cases.selectors.keyset), so the keys identify a row and follow the ORDER BY exactly.
+_DUE = SortKey("next_due_at", nullable=True)
+SORT_KEYS: dict[str, tuple[SortKey, ...]] = {
+    "due": (_DUE, SortKey("id")),
+    "-received": (SortKey("received_at", descending=True), SortKey("id", descending=True)),
+    "received": (SortKey("received_at"), SortKey("id")),
+    "tier": (SortKey("tier"), _DUE, SortKey("id")),
+    "-updated": (SortKey("updated_at", descending=True), SortKey("id", descending=True)),
+}
+_SORT_LABELS: dict[str, Promise] = {
+    "due": _("Nearest due first"),
+    "-received": _("Newest first"),
+    "received": _("Oldest first"),
+    "tier": _("Tier, then nearest due"),
+    "-updated": _("Recently updated"),
+}
 SORTS: dict[str, tuple[Promise, list[Any]]] = {
-    "due": (_("Nearest due first"), [F("next_due_at").asc(nulls_last=True), "id"]),
-    "-received": (_("Newest first"), ["-received_at", "-id"]),
-    "received": (_("Oldest first"), ["received_at", "id"]),
-    "tier": (_("Tier, then nearest due"), ["tier", F("next_due_at").asc(nulls_last=True), "id"]),
-    "-updated": (_("Recently updated"), ["-updated_at", "-id"]),
+    name: (_SORT_LABELS[name], [key.order() for key in keys]) for name, keys in SORT_KEYS.items()
 }
 DEFAULT_SORT = "due"
 # What a row (and the case page's header) joins in. PostgreSQL's planning time grows with
@@ -59,18 +88,23 @@ def case_list_for_desk(user: User) -> QuerySet[Case]:
 
 
 class PagedCases(Sequence):
-    """A sorted, filtered case list as the paginator's sequence, read in two steps: the ids of
-    the page (``SELECT id ... ORDER BY ... LIMIT/OFFSET``: an index-only scan of the list's
-    sort index, whatever the filters), then those rows with what a row shows joined in, by
-    primary key. One query more than a single SELECT, but its plan does not depend on
+    """A sorted, filtered case list as the paginator's sequence, read in two steps: the sort
+    keys and ids of the page (``SELECT ... ORDER BY ... LIMIT/OFFSET``: an index-only scan of
+    the list's sort index, whatever the filters), then those rows with what a row shows joined
+    in, by primary key. One query more than a single SELECT, but its plan does not depend on
     PostgreSQL's row estimate: with the wide joined SELECT a misestimated filter (the
-    deadline states' correlated columns) made it join and sort every match."""
+    deadline states' correlated columns) made it join and sort every match. ``edges`` holds
+    the sort keys of the first and last row of the last slice read (the page's cursors)."""
 
     ordered = True  # for the paginator's check (the order is the sorted queryset's)
 
-    def __init__(self, sorted_qs: QuerySet[Case], base: QuerySet[Case]) -> None:
+    def __init__(self, sorted_qs: QuerySet[Case], base: QuerySet[Case],
+                 sort: str = DEFAULT_SORT) -> None:
         self.sorted_qs = sorted_qs
         self.base = base
+        self.sort = sort
+        self.keys = SORT_KEYS[sort]
+        self.edges: tuple[tuple, tuple] | None = None
 
     def __len__(self) -> int:  # the desk's paginator counts ``sorted_qs`` capped; a fallback
         return self.sorted_qs.count()
@@ -78,7 +112,16 @@ class PagedCases(Sequence):
     def __getitem__(self, index: Any) -> Any:
         if not isinstance(index, slice):
             return self[index:index + 1][0]
-        return rows_in_order(self.base, list(self.sorted_qs.values_list("pk", flat=True)[index]))
+        return self.rows(list(self.sorted_qs.values_list(*key_fields(self.keys))[index]))
+
+    def rows(self, keyed: list[tuple]) -> list:
+        """The rows of these (sort key..., id) tuples, in their order; remembers the edges."""
+        self.edges = (keyed[0], keyed[-1]) if keyed else None
+        return rows_in_order(self.base, [values[-1] for values in keyed])
+
+
+def key_fields(keys: tuple[SortKey, ...]) -> list[str]:
+    return [key.field for key in keys]
 
 
 def rows_in_order(base: QuerySet, ids: list[int]) -> list:

@@ -34,9 +34,10 @@ from cases.views.base import AgentRequiredMixin, is_htmx
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
 # Lists count exactly up to COUNT_CAP rows (an index-only read of at most that many entries).
-# A longer list shows PostgreSQL's estimate ("about 50,000 cases") and pages over it: the page's
-# rows are read by an index-only OFFSET walk of the sort index, so page 1,000 costs about what
-# page 1 does. Where there is no estimate (SQLite) it says "more than 1,000" and pages stop there.
+# A longer list shows PostgreSQL's estimate ("about 50,000 cases") and pages over it: its
+# Previous/Next links carry keyset cursors (cases.selectors.keyset), so page 1,000 reached by
+# them costs what page 1 does; a typed ?page=N is an index-only OFFSET walk of the sort index.
+# Where there is no estimate (SQLite) it says "more than 1,000" and pages stop there.
 COUNT_CAP = 1_000
 PREVIEW_ROWS = 8
 
@@ -125,14 +126,15 @@ class CaseListView(AgentRequiredMixin, View):
         per_page = _page_size(request)
         rows = filterset.qs
         if isinstance(rows, QuerySet):
-            rows = selectors.PagedCases(rows, filterset.queryset)
+            rows = selectors.PagedCases(rows, filterset.queryset,
+                                      filterset.applied_sort)
         paginator = CappedPaginator(rows, per_page)
-        try:
-            page = paginator.page(request.GET.get("page") or 1)
-        except InvalidPage:
-            page = paginator.page(paginator.num_pages or 1)
         params = data.copy()
-        params.pop("page", None)
+        for name in ("page", "after", "before"):
+            params.pop(name, None)
+        page = _list_page(request, paginator, per_page)
+        if isinstance(rows, selectors.PagedCases):
+            _add_cursor_links(page, rows, params)
         context = {
             "filter": filterset,
             "form": filterset.form,
@@ -161,6 +163,45 @@ class CaseListView(AgentRequiredMixin, View):
         }
         template = self.table_template if is_htmx(request) else self.template_name
         return render(request, template, context)
+
+
+def _list_page(request: HttpRequest, paginator: CappedPaginator, per_page: int) -> Any:
+    """The page a list link asks for: by cursor (``after``/``before``, what the list's own
+    Previous/Next links carry: one index range, however deep) or by number (``page``: an
+    OFFSET over the sort index, so its cost grows with the number). A cursor that does not
+    fit (damaged, another sort, its rows gone) gives page 1 and says so."""
+    rows = paginator.object_list
+    after, before = request.GET.get("after"), request.GET.get("before")
+    if isinstance(rows, selectors.PagedCases) and (after or before):
+        try:
+            return selectors.page_by_cursor(rows, token=after or before or "",
+                                             backward=not after, per_page=per_page,
+                                             paginator=paginator)
+        except selectors.InvalidCursor:
+            messages.info(request, _("That page link is out of date: showing the first page."))
+            return paginator.page(1)
+    try:
+        return paginator.page(request.GET.get("page") or 1)
+    except InvalidPage:
+        return paginator.page(paginator.num_pages or 1)
+
+
+def _add_cursor_links(page: Any, rows: selectors.PagedCases, params: Any) -> None:
+    """Give ``page`` the query strings of its Next and Previous links as cursors (the page
+    number rides along for the reader; the cursor decides). Page 2's Previous is page 1."""
+    page.next_query = page.previous_query = ""
+    if rows.edges is None:
+        return
+    first, last = rows.edges
+    links = [("next_query", "after", page.number + 1, last, page.has_next())]
+    if page.number > 2:
+        links.append(("previous_query", "before", page.number - 1, first, page.has_previous()))
+    for attr, name, number, values, wanted in links:
+        if wanted:
+            query = params.copy()
+            query["page"] = str(number)
+            query[name] = selectors.cursor_token(rows.sort, number, values)
+            setattr(page, attr, query.urlencode())
 
 
 def _page_size(request: HttpRequest) -> int:
