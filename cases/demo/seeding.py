@@ -199,7 +199,7 @@ def seed_cases(count: int, *, seed: int = 7, days: int = 90, workers: int = 1,
                        workers=workers, replica=replica, report=event)
         timings["index"] = time.monotonic()
     reset_sequences(LOADED)
-    analyze(LOADED)
+    analyze(LOADED, workers=workers)
     finished = time.monotonic()
     return SeedResult(cases=count, customers=plan.customers,
                       load_seconds=timings["kpi"] - started + timings["index"] - timings["copies"],

@@ -179,13 +179,13 @@ def set_replica_role(on: bool) -> bool:
         return False
 
 
-def analyze(models_: list[type[models.Model]]) -> None:
+def analyze(models_: list[type[models.Model]], *, workers: int = 1) -> None:
     """What autovacuum does in a running system: planner statistics and the visibility map
-    (so counts are index-only scans). PostgreSQL only; inside a transaction, where VACUUM
-    cannot run, the statistics alone."""
+    (so counts are index-only scans), one table per statement over ``workers`` processes.
+    PostgreSQL only; inside a transaction, where VACUUM cannot run, the statistics alone."""
     if connection.vendor != "postgresql":
         return
     command = "VACUUM ANALYZE" if transaction.get_autocommit() else "ANALYZE"
-    with connection.cursor() as cursor:
-        for model in models_:
-            cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
+    run_statements([(model._meta.db_table,
+                     f"{command} {connection.ops.quote_name(model._meta.db_table)}")
+                    for model in models_], workers=workers, replica=False)
