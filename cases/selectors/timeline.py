@@ -32,6 +32,7 @@ from cases.models import (
 )
 from cases.models.collaboration import RequestStatus
 from cases.models.notices import NoticeKind, NoticeStatus
+from cases.selectors.presence import present
 from cases.services.collaboration import TIMELINE_FIELD as REQUEST_FIELD
 
 PAGE_SIZE = 30
@@ -211,7 +212,7 @@ def case_timeline_page(
     # One read for the page's note files and the files that came with the complaint.
     files = list(CaseAttachment.objects.filter(case=case).filter(
         Q(note__in=[n.pk for n in notes]) | Q(note__isnull=True, request__isnull=True))
-        .order_by("uploaded_at", "pk"))
+        .order_by("uploaded_at", "pk")) if present(case, "attachments") else []
     for n in notes:
         n.page_files = [f for f in files if f.note_id == n.pk]
     notices = _latest(

@@ -19,6 +19,7 @@ from cases.choices import OPEN_STAGES, CompensationStatus, NoteKind
 from cases.selectors import department_requests
 from cases.selectors.letters import letters_of
 from cases.selectors.pauses import case_pause_panel
+from cases.selectors.presence import present
 from cases.selectors.relations import case_relations
 from cases.selectors.statutory import statutory_panel
 from cases.selectors.timeline import Cursor
@@ -71,7 +72,7 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
             if perms.can_reply(case, user) and case.stage in OPEN_STAGES else None,
             # A letter is sent with a feedback round, which opens a revisit: no revisit, no
             # letter to read.
-            "letters": letters_of(case) if workspace.revisits else [],
+            "letters": letters_of(case) if workspace.revisits and present(case, "letters") else [],
             "letter_mode": desk_config().settings.letter_mode,
             "can_approve": perms.can_approve_compensation(case, user),
             "pending_compensations": [c for c in workspace.compensations
