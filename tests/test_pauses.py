@@ -38,7 +38,7 @@ from cases.services.pauses import Evidence, case_pause, case_resume, pause_maxim
 from cases.services.sweeps import deadline_sweep
 from cases.worktime import time_between
 from tests.factories import CaseFactory, UserFactory, root_cause
-from tests.test_desk_queries import AUDIT_QUERIES, MAX_QUERIES, RELATIONS_QUERIES
+from tests.test_desk_queries import CASE_PAGE_MAX_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 DAY = timedelta(days=1)
 # The workspace's budget (tests/test_desk_queries.py, the audit trail's view record and the
 # related-cases panel included) + the pauses' 1.
-QUERY_BUDGET = MAX_QUERIES + AUDIT_QUERIES + RELATIONS_QUERIES + 1
+QUERY_BUDGET = CASE_PAGE_MAX_QUERIES
 
 
 @pytest.fixture
