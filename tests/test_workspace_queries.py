@@ -69,3 +69,19 @@ def test_a_role_taken_away_counts_on_the_next_request(client, frontline):
     frontline.groups.remove(Group.objects.get(name=Role.FRONTLINE))
     # Then the next request no longer sees the desk
     assert client.get(url).status_code in (403, 404)
+
+
+def test_a_task_force_member_sees_the_case_read_with_its_task_force(client, frontline,
+                                                                    frontline2):
+    # Given a case handled by one agent with another in its task force
+    case = CaseFactory(stage=Stage.IN_PROGRESS, handler=frontline)
+    client.force_login(frontline)
+    bare, _html = _queries(client, case)
+    case.task_force.add(frontline2)
+    # When the task force member opens it
+    client.force_login(frontline2)
+    count, _html = _queries(client, case)
+    response = client.get(reverse("desk:case", args=[case.pk]))
+    # Then they see it, with the task force listed, for the one query that reads it
+    assert response.context["task_force"] == [frontline2]
+    assert count <= bare + 1

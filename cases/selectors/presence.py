@@ -22,12 +22,13 @@ def _has(model: type, **match: OuterRef) -> Exists:
 
 
 def workspace_presence() -> dict[str, Exists]:
-    """``has_<panel>`` flags read with the case: whether its requests, compensations,
+    """``has_<panel>`` flags read with the case: whether its task force, requests, compensations,
     revisits, files, letters, links, live merges and the customer's other cases exist at
     all, so the workspace skips the reads of what most cases leave empty (each flag is one
     index probe inside the case's own query)."""
     case = OuterRef("pk")
     return {
+        "has_task_force": _has(Case.task_force.through, case=case),
         "has_requests": _has(CollaborationRequest, case=case),
         "has_compensations": _has(Compensation, case=case),
         "has_revisits": _has(Revisit, case=case),

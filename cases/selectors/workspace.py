@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
 from cases.choices import CompensationStatus
@@ -45,14 +46,19 @@ def case_for_workspace(user: User, pk: int) -> Case:
     The people, department, review, regime and root cause are joined in; the links most
     cases leave empty are prefetched (an empty link costs no query), which keeps the
     statement a join of a few tables."""
-    return (
+    case = (
         Case.objects.for_user(user)
         .select_related(*ROW_RELATIONS, "review__reviewer", "statutory__regime",
                         "complained_employee", "root_cause")
-        .prefetch_related("task_force", "group", "duplicate_of", "source")
+        .prefetch_related("group", "duplicate_of", "source")
         .annotate(**workspace_presence())
         .get(pk=pk)
     )
+    # The task force is read only when there is one: an empty queryset fills the prefetch
+    # cache (which the permission checks read) without a query.
+    members = User.objects.all() if case.has_task_force else User.objects.none()
+    prefetch_related_objects([case], Prefetch("task_force", queryset=members))
+    return case
 
 
 def case_for_action(user: User, pk: int) -> Case:
