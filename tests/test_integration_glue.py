@@ -21,7 +21,7 @@ from cases.selectors import state_label, transition_label
 from cases.services import collaboration as collab
 from cases.transition_labels import TRANSITION_LABELS
 from tests.factories import CaseFactory, UserFactory
-from tests.test_desk_queries import AUDIT_QUERIES, RELATIONS_QUERIES
+from tests.test_desk_queries import CASE_PAGE_MAX_QUERIES
 
 
 @pytest.fixture
@@ -149,9 +149,9 @@ def test_case_page_queries_do_not_grow_with_requests(client, supervisor, dept_tr
         req = collab.request_create(actor=supervisor, case_id=case.pk,
                                     department=dept_tree[code], ask=f"请 {code} 协助")
         collab.request_add_note(actor=dept_tree[code].liaison, request_id=req.pk, body="处理中")
-    # 16: the paged timeline reads which requests have their creation row in one query
-    # instead of reading every transition of the case (issue 15).
-    assert count() == few <= 16 + AUDIT_QUERIES + RELATIONS_QUERIES
+    # The requests' creation rows are found on the timeline's page of transitions (issue 15,
+    # issue 18): the page stays within the case page's budget.
+    assert count() == few <= CASE_PAGE_MAX_QUERIES
 
 
 # --- 1d: alert links ----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from cases.models import (
     User,
 )
 from cases.models.collaboration import RequestStatus
+from cases.selectors.presence import present
 from cases.services.collaboration import (
     REQUESTABLE_STAGES,
     can_collaborate,
@@ -193,10 +194,11 @@ class CaseCollaboration:
 
 
 def case_collaboration(*, case: Case, user: User) -> CaseCollaboration:
-    """The requests of one case for its workspace (two queries)."""
+    """The requests of one case for its workspace (one query, none when the case's
+    ``has_requests`` flag says it has none)."""
     latest = CollaborationNote.objects.filter(request=OuterRef("pk")).order_by(
         "-created_at", "-id")
-    reqs = list(
+    reqs = [] if not present(case, "requests") else list(
         requests_visible_to(user).filter(case=case)
         .select_related("department", "requested_by", "escalated_to")
         .annotate(

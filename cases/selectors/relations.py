@@ -4,6 +4,7 @@ complaints with their cases (the group pages)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -13,6 +14,7 @@ from cases import permissions as perms
 from cases.choices import OPEN_STAGES
 from cases.models import Case, CaseLink, CaseMerge, ComplaintGroup, LinkKind, User
 from cases.selectors.lists import label_rows
+from cases.selectors.presence import present
 from cases.services.merging import undo_refusal
 
 
@@ -38,17 +40,29 @@ _OTHER_COLUMNS = ("id", "reference", "subject", "stage", "tier")
 
 
 def case_relations(case: Case, user: User) -> Relations:
-    """The links and live merges of ``case`` as ``user`` sees them: two queries."""
+    """The links and live merges of ``case`` as ``user`` sees them: a query each, none for
+    what the case's ``has_links`` / ``has_merges`` flags say is absent."""
     now = timezone.now()
+    out = Relations(may_merge=perms.can_merge(case, user))
+    if present(case, "links"):
+        _read_links(case, out)
+    if present(case, "merges"):
+        _read_merges(case, user, out, now)
+    return out
+
+
+def _read_links(case: Case, out: Relations) -> None:
     links = (CaseLink.objects.filter(Q(from_case=case) | Q(to_case=case))
              .select_related("from_case", "to_case").order_by("created_at", "id")
              .only("id", "kind", "from_case_id", "to_case_id", "created_at",
                    *(f"from_case__{c}" for c in _OTHER_COLUMNS),
                    *(f"to_case__{c}" for c in _OTHER_COLUMNS)))
-    out = Relations(may_merge=perms.can_merge(case, user))
     for link in links:
         other = link.to_case if link.from_case_id == case.pk else link.from_case
         out.links.append(RelatedCase(link, other, _split_label(link, case)))
+
+
+def _read_merges(case: Case, user: User, out: Relations, now: datetime) -> None:
     merges = (CaseMerge.objects.filter(Q(primary=case) | Q(duplicate=case),
                                        undone_at__isnull=True)
               .select_related("primary", "duplicate", "merged_by"))
@@ -58,7 +72,6 @@ def case_relations(case: Case, user: User) -> Relations:
             out.merged_into, out.may_undo_merged_into = merge, may_undo
         else:
             out.merged_in.append((merge, may_undo))
-    return out
 
 
 def _split_label(link: CaseLink, case: Case) -> str:

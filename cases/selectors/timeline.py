@@ -32,6 +32,7 @@ from cases.models import (
 )
 from cases.models.collaboration import RequestStatus
 from cases.models.notices import NoticeKind, NoticeStatus
+from cases.selectors.presence import present
 from cases.services.collaboration import TIMELINE_FIELD as REQUEST_FIELD
 
 PAGE_SIZE = 30
@@ -189,6 +190,25 @@ def _may_resend(notice: Notice | None, case: Case, author_id: int | None, user: 
                 and perms.can_resend_reply(case, author_id, user))
 
 
+def _request_help_rows(case: Case, requests: list[CollaborationRequest],
+                       transitions: list[CaseTransition], before: Cursor | None,
+                       limit: int) -> set[tuple[datetime, str]]:
+    """(time, note) of the case's ``request_help`` rows that can name one of ``requests``.
+    A row is written when its request is created, so none is older than the oldest request:
+    when the latest page of transitions reaches back beyond that, it holds them all and no
+    query is needed."""
+    if not requests:
+        return set()
+    complete = before is None and (
+        len(transitions) <= limit
+        or min(r.created_at for r in requests) > transitions[-1].at)
+    if complete:
+        return {(t.at, t.note) for t in transitions
+                if t.field == REQUEST_FIELD and t.name == "request_help"}
+    return set(CaseTransition.objects.filter(case=case, field=REQUEST_FIELD, name="request_help")
+               .values_list("at", "note"))
+
+
 def case_timeline_page(
     case: Case, *, user: User, requests: list[CollaborationRequest],
     compensations: list[Compensation], revisits: list[Revisit],
@@ -211,15 +231,13 @@ def case_timeline_page(
     # One read for the page's note files and the files that came with the complaint.
     files = list(CaseAttachment.objects.filter(case=case).filter(
         Q(note__in=[n.pk for n in notes]) | Q(note__isnull=True, request__isnull=True))
-        .order_by("uploaded_at", "pk"))
+        .order_by("uploaded_at", "pk")) if present(case, "attachments") else []
     for n in notes:
         n.page_files = [f for f in files if f.note_id == n.pk]
     notices = _latest(
         Notice.objects.filter(case=case).filter(~Q(kind=NoticeKind.REPLY) | Q(notes__isnull=True))
         .defer("context"), "created_at", NOTICE, before, limit)
-    logged = set(
-        CaseTransition.objects.filter(case=case, field=REQUEST_FIELD, name="request_help")
-        .values_list("at", "note")) if requests else set()
+    logged = _request_help_rows(case, requests, transitions, before, limit)
     logged_requests = {req.pk for at, note in logged
                        if (req := _request_for_row(at, note, requests)) is not None}
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
 from cases.choices import CompensationStatus
@@ -30,25 +31,34 @@ from cases.selectors.timeline import (
 
 __all__ = ["TimelineEntry", "Workspace", "approved_compensations", "case_for_action",
            "case_for_workspace", "case_open_deadlines", "case_workspace",
-           "pending_compensations", "state_label", "transition_label"]
+           "pending_compensations", "present", "state_label", "transition_label",
+           "workspace_presence"]
 
 from .lists import ROW_RELATIONS
+from .presence import present, workspace_presence
 
 
 def case_for_workspace(user: User, pk: int) -> Case:
     """One case as ``user`` may see it, with everything the header and permission checks
-    read. Raises Case.DoesNotExist when it is not visible (the view answers 404).
+    read, and the ``workspace_presence`` flags. Raises Case.DoesNotExist when it is not
+    visible (the view answers 404).
 
-    The people, department, review and regime are joined in; the links most cases leave
-    empty are prefetched (an empty link costs no query), which keeps the statement a join of
-    a few tables."""
-    return (
+    The people, department, review, regime and root cause are joined in; the links most
+    cases leave empty are prefetched (an empty link costs no query), which keeps the
+    statement a join of a few tables."""
+    case = (
         Case.objects.for_user(user)
         .select_related(*ROW_RELATIONS, "review__reviewer", "statutory__regime",
-                        "complained_employee")
-        .prefetch_related("task_force", "root_cause", "group", "duplicate_of", "source")
+                        "complained_employee", "root_cause")
+        .prefetch_related("group", "duplicate_of", "source")
+        .annotate(**workspace_presence())
         .get(pk=pk)
     )
+    # The task force is read only when there is one: an empty queryset fills the prefetch
+    # cache (which the permission checks read) without a query.
+    members = User.objects.all() if case.has_task_force else User.objects.none()
+    prefetch_related_objects([case], Prefetch("task_force", queryset=members))
+    return case
 
 
 def case_for_action(user: User, pk: int) -> Case:
@@ -108,13 +118,15 @@ def case_workspace(
             CollaborationRequest.objects.filter(case=case)
             .select_related("department", "requested_by")
             .order_by("created_at", "id")
-        )
+        ) if present(case, "requests") else []
     else:
         requests = sorted(requests, key=lambda r: (r.created_at, r.pk))
     compensations = list(
         Compensation.objects.filter(case=case).select_related("proposed_by", "decided_by")
-    )
-    revisits = list(Revisit.objects.filter(case=case).select_related("answered_by"))
+    ) if present(case, "compensations") else []
+    revisits = list(
+        Revisit.objects.filter(case=case).select_related("answered_by")
+    ) if present(case, "revisits") else []
     timeline = case_timeline_page(case, user=user, requests=requests,
                                   compensations=compensations, revisits=revisits,
                                   before=before)
@@ -123,7 +135,7 @@ def case_workspace(
         .exclude(pk=case.pk)
         .only("id", "reference", "subject", "stage", "tier", "received_at", "customer_id")
         .order_by("-received_at", "-id")[: OTHER_CASES_SHOWN + 1]
-    )
+    ) if present(case, "other_cases") else []
     return Workspace(
         case=case,
         deadlines=case_open_deadlines(case),

@@ -15,6 +15,7 @@ from cases.views.base import get_case_or_404
 
 PAGE_TEMPLATE = "cases/workspace/action.html"
 PANEL_TEMPLATE = "cases/workspace/_action_panel.html"
+MAIN_TEMPLATE = "cases/workspace/_main.html"
 MAIN_SELECTOR = "#case-main"
 DONE_EVENT = "deskActionDone"  # desk's inline.js closes the panel on it
 
@@ -32,16 +33,18 @@ def form_response(request: HttpRequest, context: dict[str, Any], *,
 
 def back_to_case(request: HttpRequest, case_pk: int, anchor: str = "") -> HttpResponse:
     """After a step (done, refused or stale): a redirect to the workspace, or for htmx the
-    workspace rendered again with its messages, retargeted to its main column, and the event
-    that closes the panel."""
+    workspace's main column rendered again with its messages, retargeted to replace the
+    page's, and the event that closes the panel."""
     if not request.htmx:
         return redirect(f"{reverse('desk:case', args=[case_pk])}{anchor}")
     # Imported here: the workspace view imports the action registry, which imports this module.
     from cases.views.workspace import CaseWorkspaceView
 
     case = get_case_or_404(request, case_pk)
-    response = render(request, CaseWorkspaceView.template_name,
-                      CaseWorkspaceView.context(request, case))
+    # The main column alone (the page around it is unchanged); the agent saw the customer's
+    # contact data when the page loaded, and that view was recorded then.
+    response = render(request, MAIN_TEMPLATE,
+                      CaseWorkspaceView.context(request, case, record_view=False))
     retarget(response, MAIN_SELECTOR)
     reswap(response, "outerHTML")
     reselect(response, MAIN_SELECTOR)

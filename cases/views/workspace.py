@@ -19,6 +19,7 @@ from cases.choices import OPEN_STAGES, CompensationStatus, NoteKind
 from cases.selectors import department_requests
 from cases.selectors.letters import letters_of
 from cases.selectors.pauses import case_pause_panel
+from cases.selectors.presence import present
 from cases.selectors.relations import case_relations
 from cases.selectors.statutory import statutory_panel
 from cases.selectors.timeline import Cursor
@@ -46,7 +47,10 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
         return render(request, self.template_name, self.context(request, case))
 
     @staticmethod
-    def context(request: HttpRequest, case, note_form=None, reply_form=None) -> dict:
+    def context(request: HttpRequest, case, note_form=None, reply_form=None, *,
+                record_view: bool = True) -> dict:
+        """The page's context. ``record_view``: audit the customer's unmasked contact data as
+        seen (False when re-rendering the page the agent has open, whose load recorded it)."""
         user = request.user
         # The board's panel (requests with open to-dos and latest progress, and the real
         # "may ask a department" rule); its requests also feed the timeline.
@@ -56,7 +60,7 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
             before=Cursor.decode(request.GET.get("before")))
         actions = actions_for(case, user)
         can_note = perms.can_add_note(case, user)
-        if case.customer.phone or case.customer.email:  # shown unmasked to agents
+        if record_view and (case.customer.phone or case.customer.email):  # shown unmasked
             audit_personal_data_view(
                 actor=user, customer=case.customer, case_id=case.pk, where="workspace",
                 fields=[f for f in ("phone", "email") if getattr(case.customer, f)])
@@ -71,7 +75,7 @@ class CaseWorkspaceView(AgentRequiredMixin, View):
             if perms.can_reply(case, user) and case.stage in OPEN_STAGES else None,
             # A letter is sent with a feedback round, which opens a revisit: no revisit, no
             # letter to read.
-            "letters": letters_of(case) if workspace.revisits else [],
+            "letters": letters_of(case) if workspace.revisits and present(case, "letters") else [],
             "letter_mode": desk_config().settings.letter_mode,
             "can_approve": perms.can_approve_compensation(case, user),
             "pending_compensations": [c for c in workspace.compensations
@@ -170,7 +174,10 @@ class CaseNoteView(AgentRequiredMixin, View):
                                  if data["kind"] == NoteKind.PROGRESS else _("Note added."))
                 report_mentions(request, note.mention_outcome)
                 return inline.back_to_case(request, case.pk, "#timeline")
-        context = CaseWorkspaceView.context(request, case, note_form=form)
         # htmx swaps a 422 (the workspace's main column, with the form's errors) in place.
-        return render(request, CaseWorkspaceView.template_name, context,
-                      status=422 if request.htmx else 400)
+        if request.htmx:
+            context = CaseWorkspaceView.context(request, case, note_form=form,
+                                                record_view=False)
+            return render(request, inline.MAIN_TEMPLATE, context, status=422)
+        context = CaseWorkspaceView.context(request, case, note_form=form)
+        return render(request, CaseWorkspaceView.template_name, context, status=400)

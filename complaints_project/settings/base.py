@@ -117,8 +117,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # django-axes' backend first: it refuses a locked-out login before the password is checked.
+# Ours reads the user's roles with the user; Django's stays listed so that sessions signed
+# in through it before stay valid until they end.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "cases.auth_backend.RoleModelBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
