@@ -65,3 +65,24 @@ def test_no_switch_for_a_liaison(client, liaison):
     client.force_login(liaison)
     board = client.get(reverse("board:index")).content.decode()
     assert 'data-testid="nav-availability"' not in board
+
+
+def test_the_navbar_counts_unread_alerts_only(client, frontline):
+    """The unread count reads the unread alerts (a subquery over the recipient/read index),
+    never every alert the user ever had (a join: 0.6 s for a supervisor at 1M cases)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from cases.models import Alert
+
+    now = timezone.now()
+    Alert.objects.bulk_create([Alert(recipient=frontline, kind="at_risk", message=f"m{i}",
+                                     created_at=now, read_at=now if i % 2 else None)
+                               for i in range(6)])
+    client.force_login(frontline)
+    with CaptureQueriesContext(connection) as ctx:
+        html = client.get(reverse("desk:home")).content.decode()
+    assert not [q for q in ctx.captured_queries
+                if re.search(r'JOIN "cases_alert"', q["sql"])]
+    assert re.search(r'data-testid="nav-alerts">.*?badge[^>]*>3</span>', html, re.S)

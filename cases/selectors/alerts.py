@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from cases import permissions as perms
@@ -53,8 +54,12 @@ def navbar_state_for(user: User) -> dict[str, object]:
     """What every page's navigation shows about ``user``, in one query: the unread alert
     count, and whether they marked themselves away from automatic routing (``away``,
     ``away_since``; false and None without a routing profile)."""
+    # A subquery over the (recipient, read_at) index counts the unread ones only; a join
+    # would read every alert the user ever had.
+    unread = (Alert.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True).order_by()
+              .values("recipient").annotate(n=Count("pk")).values("n"))
     row = (User.objects.filter(pk=user.pk)
-           .annotate(unread=Count("alerts", filter=Q(alerts__read_at__isnull=True)))
+           .annotate(unread=Coalesce(Subquery(unread), 0))
            .values("unread", "routing_profile__away", "routing_profile__away_since").first())
     if row is None:
         return {"unread": 0, "away": False, "away_since": None}
