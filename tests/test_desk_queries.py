@@ -70,6 +70,7 @@ def _count(client, url, params=None) -> tuple[int, object]:
 @pytest.fixture
 def boss_client(client, supervisor):
     client.force_login(supervisor)
+    client.get(reverse("desk:home"))  # warm: the user's roles are cached from then on
     return client
 
 

@@ -144,6 +144,7 @@ def test_case_page_queries_do_not_grow_with_requests(client, supervisor, dept_tr
 
     collab.request_create(actor=supervisor, case_id=case.pk, department=dept_tree["logistics"],
                           ask="核实物流")
+    count()  # warm: the user's roles are cached from the first request on
     few = count()
     for code in ("sales", "island"):
         req = collab.request_create(actor=supervisor, case_id=case.pk,
@@ -201,6 +202,7 @@ def test_alert_page_queries_do_not_grow_for_a_liaison(client, dept_tree, agent):
                           ask="一")
     Alert.objects.create(recipient=liaison, case=cases[0], kind="request_closed", message="x",
                          created_at=timezone.now())
+    count()  # warm: the user's roles are cached from the first request on
     few = count()
     for c in cases[1:]:
         collab.request_create(actor=agent, case_id=c.pk, department=dept_tree["logistics"],
