@@ -6,7 +6,6 @@ removed role counts from the next request."""
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -16,7 +15,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from complaints_project.cache_outage import CACHE_DOWN_ERRORS, warn_cache_down
+from complaints_project.cache_outage import CACHE_DOWN_ERRORS, bump_counter, warn_cache_down
 
 logger = logging.getLogger(__name__)
 
@@ -56,12 +55,7 @@ class RoleModelBackend(ModelBackend):
 
 def _bump() -> None:
     try:
-        # A fresh or evicted counter starts from the clock: it never repeats a value an
-        # entry may hold (a missing one reads as 0).
-        cache.add(GENERATION, time.time_ns() // 1000, None)
-        cache.incr(GENERATION)
-    except ValueError:  # evicted between add and incr: the next change restarts it
-        pass
+        bump_counter(GENERATION)  # (a missing counter reads as 0, which it never restarts at)
     except CACHE_DOWN_ERRORS as exc:
         warn_cache_down(logger, "role cache not invalidated (%s)", exc)
 

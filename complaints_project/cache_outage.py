@@ -1,5 +1,6 @@
 """The shared cache (Redis) being down: the errors its callers fall back on, and a warning
-logged once a minute per process and message instead of once per request."""
+logged once a minute per process and message instead of once per request; and the change
+counters kept in it."""
 
 from __future__ import annotations
 
@@ -25,3 +26,16 @@ def warn_cache_down(logger: logging.Logger, message: str, exc: BaseException) ->
     if now - _last_warning.get(message, -WARN_EVERY) >= WARN_EVERY:
         _last_warning[message] = now
         logger.warning(message, type(exc).__name__)
+
+
+def bump_counter(key: str) -> None:
+    """Increment the never-expiring counter ``key`` of the default cache. A fresh or evicted
+    counter starts from the clock, so it never repeats a value a reader may hold. Raises
+    what the cache raises when it is down (``CACHE_DOWN_ERRORS``)."""
+    from django.core.cache import cache
+
+    try:
+        cache.add(key, time.time_ns() // 1000, None)
+        cache.incr(key)
+    except ValueError:  # evicted between add and incr: the next change restarts it
+        pass

@@ -24,7 +24,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from complaints_project.cache_outage import CACHE_DOWN_ERRORS, warn_cache_down
+from complaints_project.cache_outage import CACHE_DOWN_ERRORS, bump_counter, warn_cache_down
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +49,7 @@ def board_key(department_id: int) -> str:
 def _bump(keys: Iterable[str]) -> None:
     for key in keys:
         try:
-            # A fresh or evicted counter starts from the clock, so it never repeats a value a
-            # page already holds.
-            cache.add(key, time.time_ns() // 1000, None)
-            cache.incr(key)
-        except ValueError:  # evicted between add and incr: the next write restarts it
-            pass
+            bump_counter(key)
         except CACHE_DOWN_ERRORS as exc:
             warn_cache_down(logger, "live counter not bumped (%s)", exc)
             return
