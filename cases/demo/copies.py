@@ -66,8 +66,8 @@ def _replace_all(column: str, pairs: list[tuple[str, str]]) -> str:
     return column
 
 
-# Per table: the columns computed for a copy, extra joins (the simulated case ``c`` and its
-# customer ``u``), and the offset from the run's start that says which copies exist.
+# Per table: the columns a copy computes instead of taking them as they are; JOINS: what
+# those expressions read (the simulated case ``c`` and its customer ``u``).
 OVERRIDES: dict[type[models.Model], dict[str, str]] = {
     Customer: {name: expression.replace("u.", "s.") for name, expression in CUSTOMER.items()},
     Case: {"reference": REFERENCE.replace("c.", "s."),
