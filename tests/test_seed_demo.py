@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Min
 from django.utils import timezone
 
-from cases.choices import OPEN_STAGES, SlaState, Stage
+from cases.choices import OPEN_STAGES, Clock, SlaState, Stage
 from cases.models import (
     Alert,
     Case,
@@ -86,6 +86,12 @@ def test_clocks_agree_with_the_cases(seeded):
         assert case.next_due_at == min(d.due_at for d in running)
     assert not CaseDeadline.objects.filter(case__stage__in=[Stage.CLOSED, Stage.INVALID],
                                            stopped_at__isnull=True).exists()
+    # a case with many progress clocks keeps its later ones (feedback, revisit): the
+    # earliest progress clocks are the ones left out of its slots
+    assert not Case.objects.filter(resolved_at__isnull=False).exclude(
+        deadlines__clock=Clock.FEEDBACK).exists()
+    assert not Case.objects.filter(feedback_given_at__isnull=False).exclude(
+        deadlines__clock=Clock.REVISIT).exists()
     closed = Case.objects.filter(stage=Stage.CLOSED).first()
     names = set(CaseTransition.objects.filter(case=closed).values_list("name", flat=True))
     assert {"receive", "triage", "assign", "start", "resolve", "give_feedback"} <= names

@@ -321,7 +321,9 @@ class CaseWriter(HistoryWriter):
                            case.get("follow_up_done_at")))
         ratio = float(p.at_risk_ratio)
         rows = []
-        for i, (clock, start, due, stop) in enumerate(clocks[:DEADLINE_SLOTS - 1]):
+        if len(clocks) > DEADLINE_SLOTS - 1:  # a long one: its earliest progress clocks go
+            clocks = clocks[:3] + clocks[3 - (DEADLINE_SLOTS - 1):]  # (the latest run on)
+        for i, (clock, start, due, stop) in enumerate(clocks):
             rows.append(self._deadline(self.plan.deadline_id(case["id"], i), case, clock,
                                        start, due, stop, ratio, worker))
         return rows
