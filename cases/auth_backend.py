@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
@@ -30,12 +31,13 @@ def _key(user_id: Any) -> str:
 class RoleModelBackend(ModelBackend):
     """``get_user`` gives the user ``role_names`` from the cache when its entry is of the
     current generation; otherwise ``User.role_names`` reads the groups (one query) and the
-    entry is written. Without a reachable cache it behaves as Django's backend."""
+    entry is written. Without a reachable cache, or without ``AUTH_ROLES_CACHED`` (a cache
+    per process of several), it behaves as Django's backend."""
 
     def get_user(self, user_id: Any) -> Any:
         user = super().get_user(user_id)
-        if user is None:
-            return None
+        if user is None or not settings.AUTH_ROLES_CACHED:
+            return user
         key = _key(user.pk)
         try:
             found = cache.get_many([GENERATION, key])

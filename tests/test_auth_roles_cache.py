@@ -56,3 +56,10 @@ def test_an_emptied_or_deleted_group_counts_on_the_next_request(client, frontlin
     assert _desk(client)[0] == 200
     Group.objects.filter(name=Role.FRONTLINE).delete()
     assert _desk(client)[0] == 403
+
+
+def test_a_per_process_cache_of_several_processes_is_not_trusted(client, frontline, settings):
+    settings.AUTH_ROLES_CACHED = False  # e.g. production without Redis
+    client.force_login(frontline)
+    assert _reads_groups(_desk(client)[1])
+    assert _reads_groups(_desk(client)[1])

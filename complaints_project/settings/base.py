@@ -174,6 +174,10 @@ SESSION_ENGINE = (
     if CACHES["default"]["BACKEND"].endswith("RedisCache")
     else "django.contrib.sessions.backends.db"
 )
+# The user's roles are kept in the cache (cases.auth_backend) only where every process sees
+# the same cache, or where one process serves (dev, tests): a per-process cache of several
+# web processes would keep a removed role alive in the others. dev.py and test.py turn it on.
+AUTH_ROLES_CACHED = CACHES["default"]["BACKEND"].endswith("RedisCache")
 
 # Email: console by default, a file folder in the embedded run, SMTP in production.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -8,3 +8,5 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.Em
 # Serve static files straight from static/ (no collectstatic needed for a first look).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+AUTH_ROLES_CACHED = True  # one process: its local cache is the only one

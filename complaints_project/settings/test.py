@@ -22,3 +22,5 @@ STORAGES = {
 # Static files come from the finders in tests (no collectstatic run).
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+AUTH_ROLES_CACHED = True  # one process: its local cache is the only one
